@@ -1,0 +1,286 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// decoder turns a yaml.Node tree into the config struct tree strictly:
+// unknown keys, duplicate keys and values of the wrong kind are errors, each
+// anchored at its position. It keeps going after an error so that one run
+// reports every problem.
+type decoder struct {
+	file string
+	errs collector
+}
+
+var (
+	metaType   = reflect.TypeOf(Meta{})
+	scalarType = reflect.TypeOf((*scalar)(nil)).Elem()
+)
+
+func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.file, Line: n.Line, Col: n.Column} }
+
+func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	msg = strings.TrimPrefix(msg, ": ") // a problem at the top level has no path
+	d.errs.add(&Error{Pos: d.pos(n), Msg: msg})
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "an unsupported node"
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+
+// decode stores n into v (which must be settable). what names the value in
+// messages, e.g. "upstreams.users-v1.timeout".
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return
+		}
+		n = n.Content[0]
+	}
+	if v.Kind() == reflect.Pointer {
+		if isNull(n) {
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, v.Elem(), what)
+		return
+	}
+	if v.CanAddr() && v.Addr().Type().Implements(scalarType) {
+		if n.Kind != yaml.ScalarNode || isNull(n) {
+			d.errorf(n, "%s: expected a value, got %s", what, kindName(n))
+			return
+		}
+		if err := v.Addr().Interface().(scalar).parseScalar(n.Value); err != nil {
+			d.errorf(n, "%s: %v", what, err)
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		d.decodeStruct(n, v, what)
+	case reflect.Map:
+		d.decodeMap(n, v, what)
+	case reflect.Slice:
+		d.decodeSlice(n, v, what)
+	default:
+		d.decodeScalar(n, v, what)
+	}
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s: expected a mapping, got %s", what, kindName(n))
+		return
+	}
+	t := v.Type()
+	var meta *Meta
+	fields := map[string]int{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Type == metaType {
+			meta = v.Field(i).Addr().Interface().(*Meta)
+			continue
+		}
+		tag := f.Tag.Get("yaml")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		fields[tag] = i
+	}
+	if meta != nil {
+		meta.At = d.pos(n)
+	}
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		key := k.Value
+		if prev, dup := seen[key]; dup {
+			d.errorf(k, "%s: duplicate key %q (first set at line %d)", what, key, prev.Line)
+			continue
+		}
+		seen[key] = k
+		idx, ok := fields[key]
+		if !ok {
+			d.errorf(k, "%s: unknown key %q (known keys: %s)", what, key, knownKeys(fields))
+			continue
+		}
+		if meta != nil {
+			meta.setKey(key, d.pos(k), d.pos(val))
+		}
+		d.decode(val, v.Field(idx), join(what, key))
+	}
+	// Nested blocks that were not written still get a position (the parent's)
+	// so that errors about their defaults or missing keys point somewhere.
+	for _, idx := range fields {
+		f := v.Field(idx)
+		if f.Kind() != reflect.Struct {
+			continue
+		}
+		if mf := f.FieldByName("Meta"); mf.IsValid() && mf.Type() == metaType {
+			if m := mf.Addr().Interface().(*Meta); m.At.Line == 0 {
+				m.At = d.pos(n)
+			}
+		}
+	}
+}
+
+func knownKeys(fields map[string]int) string {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ", ")
+}
+
+func join(what, key string) string {
+	if what == "" {
+		return key
+	}
+	return what + "." + key
+}
+
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, what string) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s: expected a mapping, got %s", what, kindName(n))
+		return
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(v.Type()))
+	}
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k, "%s: names must be plain strings", what)
+			continue
+		}
+		if prev, dup := seen[k.Value]; dup {
+			d.errorf(k, "%s: duplicate name %q (first defined at line %d)", what, k.Value, prev.Line)
+			continue
+		}
+		seen[k.Value] = k
+		elem := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, elem, join(what, k.Value))
+		// Named nodes (*Upstream, *Service, *Version) learn their name and
+		// where it was written.
+		if elem.Kind() == reflect.Pointer && elem.IsNil() {
+			elem.Set(reflect.New(elem.Type().Elem()))
+		}
+		if s := reflect.Indirect(elem); s.Kind() == reflect.Struct {
+			if f := s.FieldByName("Name"); f.IsValid() && f.Kind() == reflect.String && f.CanSet() {
+				f.SetString(k.Value)
+			}
+			if f := s.FieldByName("Meta"); f.IsValid() && f.Type() == metaType {
+				m := f.Addr().Interface().(*Meta)
+				if m.At.Line == 0 {
+					m.At = d.pos(val)
+				}
+				m.setKey("", d.pos(k), d.pos(k))
+			}
+		}
+		v.SetMapIndex(reflect.ValueOf(k.Value), elem)
+	}
+}
+
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, what string) {
+	if isNull(n) {
+		return
+	}
+	items := n.Content
+	if n.Kind == yaml.ScalarNode {
+		items = []*yaml.Node{n} // a single value stands for a one-element list
+	} else if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "%s: expected a list, got %s", what, kindName(n))
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(items), len(items))
+	for i, item := range items {
+		d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", what, i))
+	}
+	v.Set(s)
+}
+
+func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, what string) {
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n, "%s: expected a value, got %s", what, kindName(n))
+		return
+	}
+	if isNull(n) {
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(n.Value)
+	case reflect.Bool:
+		var b bool
+		if n.Tag != "!!bool" || n.Decode(&b) != nil {
+			d.errorf(n, "%s: expected true or false, got %q", what, n.Value)
+			return
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		i, err := strconv.ParseInt(n.Value, 10, 64)
+		if err != nil {
+			d.errorf(n, "%s: expected a whole number, got %q", what, n.Value)
+			return
+		}
+		v.SetInt(i)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(strings.TrimSuffix(n.Value, "%"), 64)
+		if err != nil {
+			d.errorf(n, "%s: expected a number, got %q", what, n.Value)
+			return
+		}
+		v.SetFloat(f)
+	default:
+		d.errorf(n, "%s: unsupported value type %s", what, v.Type())
+	}
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// syntaxError converts a yaml.v3 parse error into an *Error with a position
+// (yaml.v3 reports lines but not columns; the column is then 1).
+func syntaxError(file string, err error) *Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 1
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = strings.TrimSpace(strings.Replace(msg, m[0]+":", "", 1))
+	}
+	return &Error{Pos: Pos{File: file, Line: line, Col: 1}, Msg: "invalid YAML: " + msg}
+}

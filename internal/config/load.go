@@ -1,0 +1,186 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+
+	"gopkg.in/yaml.v3"
+)
+
+// MaxFileSize bounds the configuration files Load reads.
+const MaxFileSize = 64 << 20
+
+// Load reads, decodes, defaults and validates the configuration at path.
+// On failure the error is an Errors listing every problem as FILE:LINE:COL;
+// Load does no other I/O (it does not resolve addresses or read referenced
+// files).
+func Load(path string) (*Config, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, Errors{{Pos: Pos{File: path, Line: 1, Col: 1}, Msg: fmt.Sprintf("cannot read configuration: %v", err)}}
+	}
+	if st.Size() > MaxFileSize {
+		return nil, Errors{{Pos: Pos{File: path, Line: 1, Col: 1}, Msg: fmt.Sprintf("configuration is %d bytes, more than the %d allowed", st.Size(), MaxFileSize)}}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Errors{{Pos: Pos{File: path, Line: 1, Col: 1}, Msg: fmt.Sprintf("cannot read configuration: %v", err)}}
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes, defaults and validates configuration text; file names it in
+// error positions.
+func Parse(file string, data []byte) (*Config, error) {
+	c, err := Decode(file, data)
+	if err != nil {
+		return nil, err
+	}
+	c.ApplyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, Flatten(err)
+	}
+	return c, nil
+}
+
+// Decode only decodes configuration text strictly, without defaults or
+// validation. It reports every decoding problem, not just the first.
+func Decode(file string, data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, Errors{syntaxError(file, err)}
+	}
+	c := &Config{File: file}
+	d := &decoder{file: file}
+	if root.Kind != 0 {
+		d.decode(&root, reflect.ValueOf(c).Elem(), "")
+	}
+	c.Meta.At = Pos{File: file, Line: 1, Col: 1}
+	if err := d.errs.err(); err != nil {
+		return nil, Flatten(err)
+	}
+	return c, nil
+}
+
+// ApplyDefaults fills in every default SPEC.md documents. It is idempotent.
+func (c *Config) ApplyDefaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Admin.Listen == "" {
+		c.Admin.Listen = DefaultAdminListen
+	}
+	if c.Admin.TokenEnv == "" {
+		c.Admin.TokenEnv = DefaultTokenEnv
+	}
+	if c.State == "" {
+		c.State = "memory"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+	if c.Limits.FallbackBody == 0 {
+		c.Limits.FallbackBody = DefaultFallbackBody
+	}
+	for _, u := range c.Upstreams {
+		u.applyDefaults()
+	}
+	for _, s := range c.Services {
+		s.applyDefaults()
+	}
+}
+
+func (u *Upstream) applyDefaults() {
+	if u.Protocol == "" {
+		u.Protocol = ProtocolHTTP1
+	}
+	if u.Timeout == 0 {
+		u.Timeout = Duration(DefaultUpstreamTO)
+	}
+	if u.EjectAfter == 0 {
+		u.EjectAfter = DefaultEjectAfter
+	}
+	if u.EjectFor == 0 {
+		u.EjectFor = Duration(DefaultEjectFor)
+	}
+	if u.Health != nil && u.Health.Timeout == 0 {
+		u.Health.Timeout = Duration(DefaultHealthTimeout)
+	}
+}
+
+func (s *Service) applyDefaults() {
+	n := &s.Negotiate
+	if len(n.Sources) == 0 {
+		n.Sources = []string{SourceHeader, SourceAccept, SourcePath, SourceQuery}
+	}
+	if n.Header == "" {
+		n.Header = DefaultHeader
+	}
+	if n.Query == "" {
+		n.Query = DefaultQuery
+	}
+	if n.StripPathVersion == nil {
+		t := true
+		n.StripPathVersion = &t
+	}
+	if s.Match.PathPrefix == "" {
+		s.Match.PathPrefix = "/"
+	}
+	for _, v := range s.Versions {
+		if v.Lifecycle == "" {
+			v.Lifecycle = LifecycleActive
+		}
+	}
+	if r := s.Rollout; r != nil {
+		a := &r.Analysis
+		if a.Window == 0 {
+			a.Window = Duration(DefaultWindow)
+		}
+		if a.Interval == 0 {
+			a.Interval = Duration(1e9)
+		}
+		if !a.Has("min_requests") {
+			a.MinRequests = DefaultMinRequests
+		}
+		if r.OnFailure == "" {
+			r.OnFailure = "rollback"
+		}
+	}
+	if m := s.Mirror; m != nil {
+		if m.MaxBody == 0 {
+			m.MaxBody = DefaultMirrorBody
+		}
+		if m.Timeout == 0 {
+			m.Timeout = Duration(DefaultMirrorTimeout)
+		}
+		if !m.Has("percent") {
+			m.Percent = 100
+		}
+		if len(m.Methods) == 0 {
+			m.Methods = []string{"GET", "HEAD", "OPTIONS"}
+		}
+	}
+}
+
+// ServiceNames returns the service names sorted.
+func (c *Config) ServiceNames() []string { return sortedKeys(c.Services) }
+
+// UpstreamNames returns the upstream names sorted.
+func (c *Config) UpstreamNames() []string { return sortedKeys(c.Upstreams) }
+
+// VersionNames returns the service's version names sorted.
+func (s *Service) VersionNames() []string { return sortedKeys(s.Versions) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

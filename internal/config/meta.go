@@ -1,0 +1,170 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Pos is a position in a configuration file. Line and Col are 1-based; a
+// zero Pos means "unknown" (for example a value filled in by a default).
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// String formats the position as FILE:LINE:COL.
+func (p Pos) String() string {
+	f := p.File
+	if f == "" {
+		f = "<config>"
+	}
+	return fmt.Sprintf("%s:%d:%d", f, p.Line, p.Col)
+}
+
+// Meta records where a node and each of its keys were written. It is filled
+// by the decoder; every config struct embeds one so that Validate can anchor
+// its errors. Meta is read-only after decoding.
+type Meta struct {
+	// At is the position of the node itself (the mapping or scalar).
+	At Pos
+	// keys maps a YAML key of this node to the position of its value.
+	keys map[string]Pos
+	// keyAt maps a YAML key of this node to the position of the key itself.
+	keyAt map[string]Pos
+}
+
+// PosOf returns the position of key's value, or of the node when the key was
+// not written (for example a required key that is missing).
+func (m *Meta) PosOf(key string) Pos {
+	if p, ok := m.keys[key]; ok {
+		return p
+	}
+	return m.At
+}
+
+// KeyPos returns the position of key itself, or of the node when absent.
+func (m *Meta) KeyPos(key string) Pos {
+	if p, ok := m.keyAt[key]; ok {
+		return p
+	}
+	return m.At
+}
+
+// Has reports whether key was written in the file.
+func (m *Meta) Has(key string) bool {
+	_, ok := m.keys[key]
+	return ok
+}
+
+// Errorf returns an *Error anchored at key's value (or the node).
+func (m *Meta) Errorf(key, format string, args ...any) *Error {
+	return &Error{Pos: m.PosOf(key), Msg: fmt.Sprintf(format, args...)}
+}
+
+// KeyErrorf returns an *Error anchored at key itself (or the node): use it for
+// problems with a map entry's name, such as a dangling or duplicate name.
+func (m *Meta) KeyErrorf(key, format string, args ...any) *Error {
+	return &Error{Pos: m.KeyPos(key), Msg: fmt.Sprintf(format, args...)}
+}
+
+func (m *Meta) setKey(key string, keyPos, valPos Pos) {
+	if m.keys == nil {
+		m.keys = make(map[string]Pos)
+		m.keyAt = make(map[string]Pos)
+	}
+	m.keys[key] = valPos
+	m.keyAt[key] = keyPos
+}
+
+// Error is one configuration problem anchored at a position.
+type Error struct {
+	Pos Pos
+	Msg string
+	// Warning marks a problem that does not make the configuration invalid
+	// (for example a rule that cannot be expressed in Envoy).
+	Warning bool
+}
+
+// Error formats the problem as FILE:LINE:COL: message.
+func (e *Error) Error() string {
+	if e.Warning {
+		return e.Pos.String() + ": warning: " + e.Msg
+	}
+	return e.Pos.String() + ": " + e.Msg
+}
+
+// Errors is a list of problems, sorted by position. It is what Load and
+// Validate return when anything is wrong.
+type Errors []*Error
+
+// Error joins the problems one per line.
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Sort orders the problems by file, line and column.
+func (es Errors) Sort() {
+	sort.SliceStable(es, func(i, j int) bool {
+		a, b := es[i].Pos, es[j].Pos
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+}
+
+// Flatten collects every *Error inside err (through errors.Join, Errors and
+// %w wrapping) into a sorted list. Errors without a position are kept with a
+// zero Pos so nothing is lost.
+func Flatten(err error) Errors {
+	var out Errors
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		switch e := err.(type) {
+		case *Error:
+			out = append(out, e)
+			return
+		case Errors:
+			out = append(out, e...)
+			return
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		var ce *Error
+		if errors.As(err, &ce) {
+			out = append(out, ce)
+			return
+		}
+		out = append(out, &Error{Msg: err.Error()})
+	}
+	walk(err)
+	out.Sort()
+	return out
+}
+
+// collector gathers problems while validating; its zero value is ready to use.
+type collector struct{ errs []error }
+
+func (c *collector) add(err error) {
+	if err != nil {
+		c.errs = append(c.errs, err)
+	}
+}
+
+func (c *collector) err() error { return errors.Join(c.errs...) }

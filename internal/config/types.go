@@ -1,0 +1,265 @@
+package config
+
+import "time"
+
+// Config is the whole configuration file: the desired spec of the gateway.
+// It is a plain struct tree produced by Load; after Load returns it is not
+// modified and may be shared freely.
+type Config struct {
+	Meta `yaml:"-"`
+
+	// File is the path the configuration was read from ("" for in-memory input).
+	File string `yaml:"-"`
+
+	Listen    string               `yaml:"listen"`
+	TLS       *ServerTLS           `yaml:"tls"`
+	Admin     Admin                `yaml:"admin"`
+	State     string               `yaml:"state"`
+	XDS       *XDS                 `yaml:"xds"`
+	Log       Log                  `yaml:"log"`
+	Limits    Limits               `yaml:"limits"`
+	Upstreams map[string]*Upstream `yaml:"upstreams"`
+	Services  map[string]*Service  `yaml:"services"`
+}
+
+// ServerTLS configures HTTPS (with h2 by ALPN) on the data plane. When Listen
+// is empty the main listener serves TLS; otherwise HTTPS is served on Listen in
+// addition to the plain listener.
+type ServerTLS struct {
+	Meta   `yaml:"-"`
+	Listen string `yaml:"listen"`
+	Cert   string `yaml:"cert"`
+	Key    string `yaml:"key"`
+}
+
+// Admin configures the admin API, dashboard and metrics listener.
+type Admin struct {
+	Meta     `yaml:"-"`
+	Listen   string `yaml:"listen"`
+	TokenEnv string `yaml:"token_env"`
+}
+
+// XDS configures the optional Envoy xDS (ADS) server.
+type XDS struct {
+	Meta   `yaml:"-"`
+	Listen string `yaml:"listen"`
+}
+
+// Log configures process logging.
+type Log struct {
+	Meta   `yaml:"-"`
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// Limits bounds what the data plane buffers and waits for.
+type Limits struct {
+	Meta `yaml:"-"`
+	// FallbackBody is the largest request body buffered so that a failed
+	// request can be retried on the fallback version. Larger bodies stream
+	// through and are not retried.
+	FallbackBody Size `yaml:"fallback_body"`
+	// ReadHeaderTimeout bounds how long a client may take to send headers.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// IdleTimeout closes idle client keep-alive connections.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes bounds the size of request headers.
+	MaxHeaderBytes Size `yaml:"max_header_bytes"`
+}
+
+// Upstream is a named pool of targets.
+type Upstream struct {
+	Meta     `yaml:"-"`
+	Name     string       `yaml:"-"`
+	Targets  []string     `yaml:"targets"`
+	Protocol string       `yaml:"protocol"` // http1 | h2 | h2c
+	Health   *Health      `yaml:"health"`
+	Timeout  Duration     `yaml:"timeout"`
+	TLS      *UpstreamTLS `yaml:"tls"`
+	// EjectAfter is the number of consecutive connect failures after which a
+	// target is taken out of rotation until a health check (or, without
+	// health checks, EjectFor) brings it back.
+	EjectAfter int      `yaml:"eject_after"`
+	EjectFor   Duration `yaml:"eject_for"`
+}
+
+// Health configures active health checks of an upstream's targets.
+type Health struct {
+	Meta     `yaml:"-"`
+	Path     string   `yaml:"path"`
+	Interval Duration `yaml:"interval"`
+	Timeout  Duration `yaml:"timeout"`
+}
+
+// UpstreamTLS configures TLS towards https targets.
+type UpstreamTLS struct {
+	Meta               `yaml:"-"`
+	CA                 string `yaml:"ca"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// Service is one API whose versions Turnout routes between.
+type Service struct {
+	Meta      `yaml:"-"`
+	Name      string              `yaml:"-"`
+	Match     Match               `yaml:"match"`
+	Negotiate Negotiate           `yaml:"negotiate"`
+	Default   string              `yaml:"default"`
+	Versions  map[string]*Version `yaml:"versions"`
+	Rules     []*Rule             `yaml:"rules"`
+	Rollout   *Rollout            `yaml:"rollout"`
+	Fallback  bool                `yaml:"fallback"`
+	Mirror    *Mirror             `yaml:"mirror"`
+}
+
+// Match selects the requests that belong to a service.
+type Match struct {
+	Meta       `yaml:"-"`
+	Hosts      []string `yaml:"hosts"`
+	PathPrefix string   `yaml:"path_prefix"`
+}
+
+// Negotiate says where a request may name the version it wants.
+type Negotiate struct {
+	Meta             `yaml:"-"`
+	Sources          []string `yaml:"sources"` // header | accept | path | query
+	Header           string   `yaml:"header"`
+	Query            string   `yaml:"query"`
+	AcceptVendor     string   `yaml:"accept_vendor"`
+	StripPathVersion *bool    `yaml:"strip_path_version"`
+}
+
+// Version is one declared version of a service.
+type Version struct {
+	Meta         `yaml:"-"`
+	Name         string `yaml:"-"`
+	Upstream     string `yaml:"upstream"`
+	Lifecycle    string `yaml:"lifecycle"` // active | deprecated | redirect | gone
+	Sunset       *Time  `yaml:"sunset"`
+	DeprecatedAt *Time  `yaml:"deprecated_at"`
+	Successor    string `yaml:"successor"`
+}
+
+// Rule sends matching unpinned requests to a version or an experiment.
+type Rule struct {
+	Meta       `yaml:"-"`
+	Name       string      `yaml:"name"`
+	Match      RuleMatch   `yaml:"match"`
+	Version    string      `yaml:"version"`
+	Experiment *Experiment `yaml:"experiment"`
+}
+
+// RuleMatch is a conjunction: every condition given must hold.
+type RuleMatch struct {
+	Meta       `yaml:"-"`
+	Header     map[string]string `yaml:"header"`
+	Cookie     map[string]string `yaml:"cookie"`
+	Query      map[string]string `yaml:"query"`
+	Host       string            `yaml:"host"`
+	Method     []string          `yaml:"method"`
+	PathPrefix string            `yaml:"path_prefix"`
+	Expr       string            `yaml:"expr"`
+}
+
+// Experiment splits a rule's requests between arms by weight.
+type Experiment struct {
+	Meta   `yaml:"-"`
+	Sticky StickyKey          `yaml:"sticky"`
+	Arms   map[string]float64 `yaml:"arms"`
+}
+
+// Rollout moves unpinned traffic from one version to another.
+type Rollout struct {
+	Meta              `yaml:"-"`
+	From              string    `yaml:"from"`
+	To                string    `yaml:"to"`
+	Weight            float64   `yaml:"weight"`
+	Sticky            StickyKey `yaml:"sticky"`
+	Steps             []float64 `yaml:"steps"`
+	StepInterval      Duration  `yaml:"step_interval"`
+	Analysis          Analysis  `yaml:"analysis"`
+	OnFailure         string    `yaml:"on_failure"` // rollback | pause
+	Notify            []string  `yaml:"notify"`
+	RequireCompatible bool      `yaml:"require_compatible"`
+}
+
+// Analysis is the set of checks a rollout's `to` version must pass.
+type Analysis struct {
+	Meta                    `yaml:"-"`
+	Window                  Duration `yaml:"window"`
+	Interval                Duration `yaml:"interval"`
+	MinRequests             int      `yaml:"min_requests"`
+	MaxErrorRate            *float64 `yaml:"max_error_rate"`
+	MaxLatencyP95           Duration `yaml:"max_latency_p95"`
+	MaxLatencyP99           Duration `yaml:"max_latency_p99"`
+	MaxDiffRate             *float64 `yaml:"max_diff_rate"`
+	MaxContractViolationRate *float64 `yaml:"max_contract_violation_rate"`
+	// Relative compares `to` against `from` over the same window: a check
+	// fails only when `to` is worse than `from` by more than Margin (an
+	// absolute difference in rate, or a factor for latency).
+	Relative bool     `yaml:"relative"`
+	Margin   *float64 `yaml:"margin"`
+}
+
+// Mirror copies a share of a service's traffic to a version.
+type Mirror struct {
+	Meta    `yaml:"-"`
+	To      string   `yaml:"to"`
+	Percent float64  `yaml:"percent"`
+	Methods []string `yaml:"methods"`
+	MaxBody Size     `yaml:"max_body"`
+	Timeout Duration `yaml:"timeout"`
+	Compare *Compare `yaml:"compare"`
+}
+
+// Compare configures how mirrored answers are compared with the primary's.
+type Compare struct {
+	Meta      `yaml:"-"`
+	Ignore    []string           `yaml:"ignore"`
+	Tolerance map[string]float64 `yaml:"tolerance"`
+	Headers   []string           `yaml:"headers"`
+	Unordered []string           `yaml:"unordered"`
+	Noise     bool               `yaml:"noise"`
+}
+
+// Lifecycle values.
+const (
+	LifecycleActive     = "active"
+	LifecycleDeprecated = "deprecated"
+	LifecycleRedirect   = "redirect"
+	LifecycleGone       = "gone"
+)
+
+// Negotiation sources.
+const (
+	SourceHeader = "header"
+	SourceAccept = "accept"
+	SourcePath   = "path"
+	SourceQuery  = "query"
+)
+
+// Upstream protocols.
+const (
+	ProtocolHTTP1 = "http1"
+	ProtocolH2    = "h2"
+	ProtocolH2C   = "h2c"
+)
+
+// Defaults applied by Load to fields left empty.
+const (
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultAdminListen   = "127.0.0.1:9901"
+	DefaultTokenEnv      = "TURNOUT_ADMIN_TOKEN"
+	DefaultHeader        = "X-API-Version"
+	DefaultQuery         = "version"
+	DefaultWindow        = 10 * time.Second
+	DefaultMinRequests   = 20
+	DefaultUpstreamTO    = 30 * time.Second
+	DefaultEjectAfter    = 3
+	DefaultEjectFor      = 10 * time.Second
+	DefaultHealthTimeout = 2 * time.Second
+	DefaultFallbackBody  = 64 << 10
+	DefaultMirrorBody    = 1 << 20
+	DefaultMirrorTimeout = 5 * time.Second
+)
