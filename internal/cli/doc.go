@@ -1,0 +1,3 @@
+// Package cli owns Turnout's command line: serve, validate, demo, version
+// and the admin-API commands. cmd/turnout only calls Main.
+package cli

@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/gateway"
+)
+
+func serveCmd() *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "serve -c FILE",
+		Short: "Run the gateway: data plane, admin API and dashboard",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(file)
+			if err == nil {
+				err = gateway.Validate(cfg)
+			}
+			if err != nil {
+				for _, e := range config.Flatten(err) {
+					fmt.Fprintln(cmd.ErrOrStderr(), e.Error())
+				}
+				return &exitError{code: 1, err: fmt.Errorf("%s is not valid; not starting", file)}
+			}
+			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
+			app, err := gateway.Start(cfg, file, gateway.AppOptions{Log: log, Watch: true})
+			if err != nil {
+				return &exitError{code: 1, err: err}
+			}
+			return waitAndStop(app, log)
+		},
+	}
+	cmd.Flags().StringVarP(&file, "config", "c", "turnout.yaml", "configuration file")
+	return cmd
+}
+
+// waitAndStop blocks until SIGINT/SIGTERM or a listener failure, then drains.
+func waitAndStop(app *gateway.App, log *slog.Logger) error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	var runErr error
+	select {
+	case s := <-sig:
+		log.Info("stopping", "signal", s.String())
+	case runErr = <-app.Server.Err():
+		log.Error("listener failed", "error", runErr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := app.Stop(ctx); err != nil {
+		log.Warn("shutdown", "error", err)
+	}
+	if runErr != nil {
+		return &exitError{code: 1, err: runErr}
+	}
+	return nil
+}
+
+// newLogger builds the process logger from the log block.
+func newLogger(w io.Writer, l config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(l.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,262 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/upstream"
+)
+
+// Gateway owns the live configuration: it compiles configurations into
+// snapshots (routing table + upstream pools), publishes them with an atomic
+// pointer swap and retires the pools the new snapshot no longer uses. It is
+// safe for concurrent use; reloads are serialised.
+type Gateway struct {
+	path string
+	log  *slog.Logger
+	now  func() time.Time
+
+	snap atomic.Pointer[proxy.Snapshot]
+	cfg  atomic.Pointer[config.Config]
+
+	mu      sync.Mutex // serialises Apply/Reload/SetWeight
+	pools   map[string]*pooled
+	weights func(*config.Config) map[string]float64
+	hooks   []func(ReloadEvent)
+	drain   time.Duration
+}
+
+type pooled struct {
+	spec config.Upstream
+	pool *upstream.Pool
+}
+
+// ReloadEvent reports the outcome of one configuration load.
+type ReloadEvent struct {
+	Path   string
+	Err    error // nil on success
+	Source string
+	At     time.Time
+}
+
+// Option configures a Gateway.
+type Option func(*Gateway) error
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option {
+	return func(g *Gateway) error { g.log = l; return nil }
+}
+
+// WithClock injects the clock.
+func WithClock(now func() time.Time) Option {
+	return func(g *Gateway) error { g.now = now; return nil }
+}
+
+// WithWeights supplies the live rollout weights (kept by the rollout engine)
+// that override the configured ones at every compile.
+func WithWeights(f func(*config.Config) map[string]float64) Option {
+	return func(g *Gateway) error { g.weights = f; return nil }
+}
+
+// WithReloadHook is called after every load attempt.
+func WithReloadHook(f func(ReloadEvent)) Option {
+	return func(g *Gateway) error { g.hooks = append(g.hooks, f); return nil }
+}
+
+// WithDrain sets how long retired pools keep their idle connections before
+// they are closed (default 5s).
+func WithDrain(d time.Duration) Option {
+	return func(g *Gateway) error { g.drain = d; return nil }
+}
+
+// New compiles cfg (read from path, which later reloads read again) and
+// publishes the first snapshot.
+func New(cfg *config.Config, path string, opts ...Option) (*Gateway, error) {
+	g := &Gateway{path: path, log: slog.Default(), now: time.Now, pools: map[string]*pooled{}, drain: 5 * time.Second}
+	for _, o := range opts {
+		if err := o(g); err != nil {
+			return nil, err
+		}
+	}
+	if err := g.Apply(cfg, "start"); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Snapshot returns the current snapshot.
+func (g *Gateway) Snapshot() *proxy.Snapshot { return g.snap.Load() }
+
+// Config returns the current configuration.
+func (g *Gateway) Config() *config.Config { return g.cfg.Load() }
+
+// Path returns the configuration file path.
+func (g *Gateway) Path() string { return g.path }
+
+// Reload reads the configuration file again and applies it. On any error
+// the current snapshot keeps serving and the error (an config.Errors list)
+// is returned and logged.
+func (g *Gateway) Reload(source string) error {
+	if g.path == "" {
+		return errors.New("no configuration file to reload")
+	}
+	cfg, err := config.Load(g.path)
+	if err != nil {
+		g.report(source, err)
+		return err
+	}
+	return g.Apply(cfg, source)
+}
+
+// Validate is a dry run of Apply: the same compile, nothing published.
+func Validate(cfg *config.Config) error {
+	_, err := route.Compile(cfg)
+	if err != nil {
+		return err
+	}
+	for _, name := range cfg.UpstreamNames() {
+		p, err := upstream.New(cfg.Upstreams[name])
+		if err != nil {
+			return cfg.Upstreams[name].Errorf("targets", "upstream %q: %v", name, err)
+		}
+		p.Close()
+	}
+	return nil
+}
+
+// Apply compiles cfg and publishes it: decode → provision → swap → stop.
+func (g *Gateway) Apply(cfg *config.Config, source string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var w map[string]float64
+	if g.weights != nil {
+		w = g.weights(cfg)
+	}
+	table, err := route.Compile(cfg, route.WithWeights(w))
+	if err != nil {
+		g.report(source, err)
+		return err
+	}
+	// Provision: reuse pools whose spec is unchanged (keeping their
+	// connections and health state), create the others.
+	next := map[string]*pooled{}
+	var created []*upstream.Pool
+	for _, name := range cfg.UpstreamNames() {
+		spec := comparable(cfg.Upstreams[name])
+		if old := g.pools[name]; old != nil && reflect.DeepEqual(old.spec, spec) {
+			next[name] = old
+			continue
+		}
+		p, err := upstream.New(cfg.Upstreams[name], upstream.WithLogger(g.log), upstream.WithClock(g.now))
+		if err != nil {
+			for _, c := range created {
+				c.Close()
+			}
+			err = cfg.Upstreams[name].Errorf("targets", "upstream %q: %v", name, err)
+			g.report(source, err)
+			return err
+		}
+		created = append(created, p)
+		next[name] = &pooled{spec: spec, pool: p}
+	}
+	pools := make(map[string]*upstream.Pool, len(next))
+	for name, p := range next {
+		pools[name] = p.pool
+	}
+	for _, p := range created {
+		p.Start()
+	}
+	// Swap.
+	g.snap.Store(&proxy.Snapshot{Table: table, Pools: pools, FallbackBody: int64(cfg.Limits.FallbackBody)})
+	g.cfg.Store(cfg)
+	// Stop what the new snapshot no longer uses, after in-flight requests
+	// had time to finish on it.
+	var retired []*upstream.Pool
+	for name, old := range g.pools {
+		if next[name] != old {
+			retired = append(retired, old.pool)
+		}
+	}
+	g.pools = next
+	if len(retired) > 0 {
+		time.AfterFunc(g.drain, func() {
+			for _, p := range retired {
+				p.Close()
+			}
+		})
+	}
+	g.report(source, nil)
+	return nil
+}
+
+// SetWeight publishes a table whose service splits at weight percent,
+// keeping everything else of the current snapshot.
+func (g *Gateway) SetWeight(service string, weight float64) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cur := g.snap.Load()
+	t, err := cur.Table.WithWeight(service, weight)
+	if err != nil {
+		return err
+	}
+	next := *cur
+	next.Table = t
+	g.snap.Store(&next)
+	return nil
+}
+
+// Close stops every pool. The gateway must not serve afterwards.
+func (g *Gateway) Close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, p := range g.pools {
+		p.pool.Close()
+	}
+	g.pools = map[string]*pooled{}
+}
+
+func (g *Gateway) report(source string, err error) {
+	ev := ReloadEvent{Path: g.path, Err: err, Source: source, At: g.now()}
+	if err != nil {
+		g.log.Error("configuration rejected; still serving the last good one", "source", source, "path", g.path,
+			"errors", len(config.Flatten(err)))
+		for _, e := range config.Flatten(err) {
+			g.log.Error(e.Error())
+		}
+	} else {
+		g.log.Info("configuration applied", "source", source, "path", g.path)
+	}
+	for _, h := range g.hooks {
+		h(ev)
+	}
+}
+
+// comparable returns a copy of the upstream spec without positions, so two
+// loads of the same text compare equal.
+func comparable(u *config.Upstream) config.Upstream {
+	c := *u
+	c.Meta = config.Meta{}
+	if u.Health != nil {
+		h := *u.Health
+		h.Meta = config.Meta{}
+		c.Health = &h
+	}
+	if u.TLS != nil {
+		t := *u.TLS
+		t.Meta = config.Meta{}
+		c.TLS = &t
+	}
+	c.Targets = append([]string(nil), u.Targets...)
+	return c
+}
+
+// String describes the gateway for logs.
+func (g *Gateway) String() string { return fmt.Sprintf("gateway(%s)", g.path) }

@@ -1,0 +1,165 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+)
+
+// Server owns the listening sockets: the data plane (HTTP/1.1 and h2c on
+// one port, optional TLS with h2) and the admin port. Start binds them all
+// before returning, so an address in use is an error at start, not later.
+type Server struct {
+	Data  http.Handler
+	Admin http.Handler
+	Log   *slog.Logger
+
+	mu        sync.Mutex
+	servers   []*http.Server
+	listeners []net.Listener
+	addr      string
+	tlsAddr   string
+	adminAddr string
+	errc      chan error
+}
+
+// Start binds and serves according to cfg's listen, tls, admin and limits.
+func (s *Server) Start(cfg *config.Config) error {
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	s.errc = make(chan error, 4)
+	lim := cfg.Limits
+	newSrv := func(h http.Handler, tlsOn bool) *http.Server {
+		srv := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: orDefault(lim.ReadHeaderTimeout.D(), 10*time.Second),
+			IdleTimeout:       orDefault(lim.IdleTimeout.D(), 120*time.Second),
+			MaxHeaderBytes:    int(orDefaultSize(lim.MaxHeaderBytes, 1<<20)),
+			ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug),
+		}
+		p := new(http.Protocols)
+		p.SetHTTP1(true)
+		if tlsOn {
+			p.SetHTTP2(true)
+		} else {
+			p.SetUnencryptedHTTP2(true)
+		}
+		srv.Protocols = p
+		return srv
+	}
+	var tlsCfg *tls.Config
+	if t := cfg.TLS; t != nil {
+		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
+		if err != nil {
+			return fmt.Errorf("loading TLS certificate %s: %w", t.Cert, err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+	}
+	mainTLS := tlsCfg != nil && cfg.TLS.Listen == ""
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("data plane listen %s: %w", cfg.Listen, err)
+	}
+	s.addr = ln.Addr().String()
+	s.serve(newSrv(s.Data, mainTLS), ln, tlsCfgIf(mainTLS, tlsCfg))
+	if tlsCfg != nil && !mainTLS {
+		tln, err := net.Listen("tcp", cfg.TLS.Listen)
+		if err != nil {
+			s.Shutdown(context.Background())
+			return fmt.Errorf("TLS listen %s: %w", cfg.TLS.Listen, err)
+		}
+		s.tlsAddr = tln.Addr().String()
+		s.serve(newSrv(s.Data, true), tln, tlsCfg)
+	}
+	if s.Admin != nil {
+		aln, err := net.Listen("tcp", cfg.Admin.Listen)
+		if err != nil {
+			s.Shutdown(context.Background())
+			return fmt.Errorf("admin listen %s: %w", cfg.Admin.Listen, err)
+		}
+		s.adminAddr = aln.Addr().String()
+		s.serve(newSrv(s.Admin, false), aln, nil)
+	}
+	return nil
+}
+
+func tlsCfgIf(on bool, c *tls.Config) *tls.Config {
+	if on {
+		return c
+	}
+	return nil
+}
+
+func (s *Server) serve(srv *http.Server, ln net.Listener, tlsCfg *tls.Config) {
+	if tlsCfg != nil {
+		srv.TLSConfig = tlsCfg
+		ln = tls.NewListener(ln, tlsCfg)
+	}
+	s.mu.Lock()
+	s.servers = append(s.servers, srv)
+	s.listeners = append(s.listeners, ln)
+	s.mu.Unlock()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.errc <- err
+		}
+	}()
+}
+
+// Addr is the bound data-plane address.
+func (s *Server) Addr() string { return s.addr }
+
+// TLSAddr is the bound extra HTTPS address ("" when none).
+func (s *Server) TLSAddr() string { return s.tlsAddr }
+
+// AdminAddr is the bound admin address.
+func (s *Server) AdminAddr() string { return s.adminAddr }
+
+// Err delivers a serving error (a listener that failed after start).
+func (s *Server) Err() <-chan error { return s.errc }
+
+// Shutdown stops accepting, lets in-flight requests finish until ctx ends,
+// then closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	servers := s.servers
+	s.servers = nil
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	errs := make([]error, len(servers))
+	for i, srv := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil {
+				_ = srv.Close()
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func orDefaultSize(z config.Size, def int64) int64 {
+	if z <= 0 {
+		return def
+	}
+	return int64(z)
+}

@@ -1,0 +1,12 @@
+// Package proxy owns the data-plane http.Handler: it asks the route.Table
+// for a Decision, answers Turnout's own statuses (404, 400, 406, 410, 308),
+// sends everything else to the chosen version's upstream pool through
+// net/http/httputil.ReverseProxy (so HTTP/1.1, HTTP/2, h2c, gRPC, WebSocket
+// upgrades and trailers keep working), retries a failed idempotent request
+// once on the fallback version, and propagates versions: X-Turnout-Version
+// upstream, X-Served-Version and lifecycle headers downstream.
+//
+// The Handler reads the current Snapshot once per request, so a reload or a
+// weight change never splits one request across two tables. It is safe for
+// concurrent use.
+package proxy

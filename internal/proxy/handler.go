@@ -1,0 +1,210 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"sync"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/httperr"
+	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/upstream"
+)
+
+// Snapshot is everything one request is served with: the routing table and
+// the upstream pools it names. A Snapshot is immutable once published; the
+// gateway swaps whole snapshots on reload and weight changes.
+type Snapshot struct {
+	Table *route.Table
+	Pools map[string]*upstream.Pool
+	// FallbackBody is the largest request body buffered for a fallback retry.
+	FallbackBody int64
+}
+
+// Handler is the data-plane http.Handler. It is safe for concurrent use and
+// must not be copied after New.
+type Handler struct {
+	load func() *Snapshot
+	obs  Observer
+	log  *slog.Logger
+	now  func() time.Time
+	rp   *httputil.ReverseProxy
+}
+
+// Option configures a Handler.
+type Option func(*Handler) error
+
+// WithObserver receives every decision, upstream attempt and result.
+func WithObserver(o Observer) Option {
+	return func(h *Handler) error {
+		if o == nil {
+			return errors.New("proxy: nil observer")
+		}
+		h.obs = o
+		return nil
+	}
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(h *Handler) error {
+		if l == nil {
+			return errors.New("proxy: nil logger")
+		}
+		h.log = l
+		return nil
+	}
+}
+
+// WithClock injects the clock used for latencies (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(h *Handler) error {
+		if now == nil {
+			return errors.New("proxy: nil clock")
+		}
+		h.now = now
+		return nil
+	}
+}
+
+// New returns a Handler that serves each request with the Snapshot load
+// returns at the moment the request arrives.
+func New(load func() *Snapshot, opts ...Option) (*Handler, error) {
+	if load == nil {
+		return nil, errors.New("proxy: nil snapshot loader")
+	}
+	h := &Handler{load: load, obs: ObserverFuncs{}, log: slog.Default(), now: time.Now}
+	for _, o := range opts {
+		if err := o(h); err != nil {
+			return nil, err
+		}
+	}
+	h.rp = &httputil.ReverseProxy{
+		Rewrite:        h.rewrite,
+		Transport:      transport{h},
+		ModifyResponse: h.modifyResponse,
+		ErrorHandler:   h.errorHandler,
+		BufferPool:     bufferPool{},
+		ErrorLog:       slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
+	}
+	return h, nil
+}
+
+// exchange is the per-request state shared by the ReverseProxy callbacks.
+type exchange struct {
+	snap     *Snapshot
+	in       *http.Request
+	d        route.Decision
+	served   *route.Version
+	upstream string
+	fellBack bool
+	status   int
+	err      error
+}
+
+type exchangeKey struct{}
+
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+
+// ServeHTTP routes and proxies one request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	snap := h.load()
+	x := exchanges.Get().(*exchange)
+	*x = exchange{snap: snap, in: r, d: snap.Table.Decide(r)}
+	defer exchanges.Put(x)
+	h.obs.Decided(&x.d)
+
+	if x.d.Status != 0 {
+		h.answer(w, r, x)
+	} else {
+		ctx := context.WithValue(r.Context(), exchangeKey{}, x)
+		h.rp.ServeHTTP(w, r.WithContext(ctx))
+	}
+	h.obs.Finished(&Result{
+		Decision: &x.d, Served: x.served, Upstream: x.upstream, FellBack: x.fellBack,
+		Status: x.status, Err: x.err, Duration: h.now().Sub(start),
+	})
+}
+
+// answer writes Turnout's own answers: 404, 400, 406, 410 and 308.
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, x *exchange) {
+	d := &x.d
+	x.status = d.Status
+	switch d.Status {
+	case http.StatusNotAcceptable:
+		httperr.WriteJSON(w, d.Status, d.Service.NotAcceptableBody(d.Requested))
+	case http.StatusPermanentRedirect:
+		w.Header().Set("Location", d.RedirectLocation(r))
+		httperr.Write(w, d.Status, "version "+d.Version.Name+" has moved to "+d.Version.Successor.Name)
+	case http.StatusGone:
+		d.SetLifecycleHeaders(w.Header(), r)
+		httperr.Write(w, d.Status, "version "+d.Version.Name+" of "+d.Service.Name+" is gone")
+	case http.StatusBadRequest:
+		httperr.Write(w, d.Status, "invalid version request: "+errText(d.Err))
+	default:
+		httperr.Write(w, d.Status, errText(d.Err))
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
+	x := pr.In.Context().Value(exchangeKey{}).(*exchange)
+	out := pr.Out
+	if x.d.Path != pr.In.URL.Path {
+		out.URL.Path = x.d.Path
+		out.URL.RawPath = ""
+	}
+	if xff, ok := pr.In.Header["X-Forwarded-For"]; ok {
+		out.Header["X-Forwarded-For"] = xff
+	}
+	pr.SetXForwarded()
+}
+
+func (h *Handler) modifyResponse(resp *http.Response) error {
+	x := resp.Request.Context().Value(exchangeKey{}).(*exchange)
+	x.status = resp.StatusCode
+	resp.Header.Set("X-Served-Version", x.served.Name)
+	d := x.d
+	d.Version = x.served
+	d.SetLifecycleHeaders(resp.Header, x.in)
+	return nil
+}
+
+func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	x := r.Context().Value(exchangeKey{}).(*exchange)
+	status := httperr.StatusOf(r.Context(), err)
+	x.status, x.err = status, err
+	if status == httperr.StatusClientClosed {
+		h.log.Debug("client went away", "service", x.d.Service.Name, "path", r.URL.Path, "error", err)
+		return
+	}
+	h.log.Warn("upstream failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
+		"upstream", x.upstream, "status", status, "error", err)
+	httperr.Write(w, status, "upstream "+x.upstream+" failed: "+err.Error())
+}
+
+// bufferPool lends 32 KiB copy buffers to the ReverseProxy.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+
+// drain discards what is left of a body we are abandoning so its connection
+// can be reused, up to a limit.
+func drain(rc io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, rc, 64<<10)
+	_ = rc.Close()
+}

@@ -1,0 +1,169 @@
+package route
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/turnout-gw/turnout/internal/negotiate"
+)
+
+// Reason says why a request was sent to its version. The values are the
+// `reason` label of turnout_decisions_total.
+type Reason uint8
+
+// Decision reasons.
+const (
+	ReasonNone Reason = iota
+	ReasonPinned
+	ReasonRule
+	ReasonExperiment
+	ReasonRollout
+	ReasonDefault
+	ReasonFallback
+)
+
+// Reasons lists every reason with a label, for pre-resolving metrics.
+var Reasons = []Reason{ReasonPinned, ReasonRule, ReasonExperiment, ReasonRollout, ReasonDefault, ReasonFallback}
+
+// String returns the metric label of the reason.
+func (r Reason) String() string {
+	return [...]string{"none", "pinned", "rule", "experiment", "rollout", "default", "fallback"}[r]
+}
+
+// Decision is what Decide concluded about one request. It is a value; the
+// pointers in it refer into the immutable Table.
+type Decision struct {
+	// Service is nil when no service matched (Status is then 404).
+	Service *Service
+	// Version is the chosen version; nil when Status is 400, 404 or 406.
+	Version *Version
+	Reason  Reason
+	// Rule is the rule that matched (reasons rule and experiment), or nil.
+	Rule *Rule
+	// Source and Requested say where and how the request pinned a version.
+	Source    negotiate.Source
+	Requested string
+	// Path is the path to send upstream (the version segment stripped when
+	// the service strips it); PathVersion is the segment set aside, if any.
+	Path        string
+	PathVersion string
+	// Status is 0 when the request should be proxied, otherwise the answer
+	// Turnout gives itself: 400, 404, 406, 410 or 308.
+	Status int
+	// Err explains a 400.
+	Err error
+}
+
+// ErrNoService is the Err of a 404 decision.
+var ErrNoService = errors.New("no service matches the request")
+
+// Decide routes one request. It never blocks and allocates nothing for
+// pinned, rule and split decisions (expression rules and semver ranges
+// excepted).
+func (t *Table) Decide(r *http.Request) Decision {
+	var d Decision
+	path := r.URL.Path
+	if path == "" {
+		path = "/"
+	}
+	pv, rest, hasPV := negotiate.SplitPathVersion(path)
+	vlen := 0
+	if hasPV {
+		vlen = len(path) - len(rest)
+	}
+	host := requestHost(r)
+	s := t.lookup(host, path, rest, vlen)
+	if s == nil {
+		d.Status = http.StatusNotFound
+		d.Err = ErrNoService
+		return d
+	}
+	d.Service = s
+	d.Path = path
+	if hasPV && s.pathSource {
+		d.PathVersion = pv
+		if s.StripPath {
+			d.Path = rest
+		}
+	} else {
+		pv = ""
+	}
+
+	val, src, ok, err := s.negotiator.Requested(r, pv)
+	if err != nil {
+		d.Status, d.Err = http.StatusBadRequest, err
+		return d
+	}
+	if ok {
+		d.Source, d.Requested = src, val
+		idx, err := s.resolver.Resolve(val)
+		if err != nil {
+			if errors.Is(err, negotiate.ErrMalformed) {
+				d.Status = http.StatusBadRequest
+			} else {
+				d.Status = http.StatusNotAcceptable
+			}
+			d.Err = err
+			return d
+		}
+		d.Version, d.Reason = s.Versions[idx], ReasonPinned
+		return lifecycle(d)
+	}
+
+	matchPath := d.Path
+	if !s.StripPath && d.PathVersion != "" {
+		matchPath = rest
+	}
+	for _, rule := range s.Rules {
+		if !rule.match(r, matchPath, host) {
+			continue
+		}
+		d.Rule = rule
+		if rule.Experiment != nil {
+			d.Version = rule.Experiment.pick(rule.Experiment.bucket(r, t.rnd))
+			d.Reason = ReasonExperiment
+		} else {
+			d.Version, d.Reason = rule.Version, ReasonRule
+		}
+		return lifecycle(d)
+	}
+	if ro := s.Rollout; ro != nil {
+		d.Version = ro.split.pick(ro.split.bucket(r, t.rnd))
+		d.Reason = ReasonRollout
+		return lifecycle(d)
+	}
+	d.Version, d.Reason = s.Default, ReasonDefault
+	return lifecycle(d)
+}
+
+// lifecycle turns gone and redirect versions into Turnout's own answers.
+func lifecycle(d Decision) Decision {
+	switch d.Version.Lifecycle {
+	case Gone:
+		d.Status = http.StatusGone
+	case Redirect:
+		d.Status = http.StatusPermanentRedirect
+	}
+	return d
+}
+
+// requestHost returns the request's host, lower-cased, without port.
+func requestHost(r *http.Request) string {
+	h := r.Host
+	if h == "" {
+		return ""
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		if _, _, err := net.SplitHostPort(h); err == nil {
+			h = h[:i]
+		}
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(h)
+		}
+	}
+	return h
+}

@@ -1,0 +1,13 @@
+// Package route owns the compiled routing table: which service a request
+// belongs to, which version it asked for, which rule, experiment or rollout
+// split applies, and what lifecycle action follows. Table.Decide turns a
+// request into a Decision without allocating on the common paths.
+//
+// A Table is compiled once from a *config.Config (Compile) and is immutable:
+// share it freely between goroutines. A rollout weight change produces a new
+// Table (WithWeight) that the caller publishes with an atomic pointer swap,
+// so a request always sees one consistent table.
+//
+// The package knows nothing about sockets: the proxy, the in-process
+// middleware and the xDS translation all apply the same Table.
+package route

@@ -1,0 +1,229 @@
+package route
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/negotiate"
+)
+
+// Lifecycle is a version's lifecycle stage.
+type Lifecycle uint8
+
+// Lifecycle stages.
+const (
+	Active Lifecycle = iota
+	Deprecated
+	Redirect
+	Gone
+)
+
+// String returns the configuration spelling of the stage.
+func (l Lifecycle) String() string {
+	return [...]string{"active", "deprecated", "redirect", "gone"}[l]
+}
+
+func parseLifecycle(s string) Lifecycle {
+	switch s {
+	case config.LifecycleDeprecated:
+		return Deprecated
+	case config.LifecycleRedirect:
+		return Redirect
+	case config.LifecycleGone:
+		return Gone
+	}
+	return Active
+}
+
+// Version is a compiled version of a service. It is immutable.
+type Version struct {
+	Name      string
+	Upstream  string
+	Lifecycle Lifecycle
+	Successor *Version
+	// Sunset and DeprecatedAt are zero when not configured.
+	Sunset       time.Time
+	DeprecatedAt time.Time
+
+	// Precomputed lifecycle header values.
+	deprecationHeader string
+	sunsetHeader      string
+}
+
+// Rollout is the compiled rollout split of a service: unpinned traffic goes
+// to To with probability Weight percent, sticky on the key when present.
+type Rollout struct {
+	From, To *Version
+	Weight   float64
+	Sticky   StickyKey
+	Spec     *config.Rollout
+	split    Split
+}
+
+// Service is a compiled service. It is immutable.
+type Service struct {
+	Name string
+	Spec *config.Service
+	// Versions are sorted by name; their indices match the resolver's.
+	Versions []*Version
+	Default  *Version
+	Rules    []*Rule
+	Rollout  *Rollout // nil when the service has no rollout
+	// Fallback is the version a failed request is retried on, or nil when
+	// fallback is off.
+	Fallback *Version
+
+	Hosts      []string
+	PathPrefix string
+	StripPath  bool
+
+	byName     map[string]*Version
+	negotiator *negotiate.Negotiator
+	resolver   *negotiate.Resolver
+	pathSource bool
+	versionsJS []byte // JSON array of version names, for 406 bodies
+}
+
+// Version returns the named version or nil.
+func (s *Service) Version(name string) *Version { return s.byName[name] }
+
+// Negotiator returns the service's compiled negotiation.
+func (s *Service) Negotiator() *negotiate.Negotiator { return s.negotiator }
+
+func compileService(sc *config.Service, weight float64) (*Service, error) {
+	s := &Service{
+		Name:       sc.Name,
+		Spec:       sc,
+		byName:     map[string]*Version{},
+		PathPrefix: normalizePrefix(sc.Match.PathPrefix),
+		StripPath:  sc.Negotiate.StripPathVersion == nil || *sc.Negotiate.StripPathVersion,
+	}
+	for _, h := range sc.Match.Hosts {
+		s.Hosts = append(s.Hosts, strings.ToLower(h))
+	}
+	names := sc.VersionNames()
+	for _, name := range names {
+		vc := sc.Versions[name]
+		v := &Version{Name: name, Upstream: vc.Upstream, Lifecycle: parseLifecycle(vc.Lifecycle)}
+		if vc.Sunset != nil {
+			v.Sunset = vc.Sunset.Time
+			v.sunsetHeader = v.Sunset.UTC().Format(http.TimeFormat)
+		}
+		if vc.DeprecatedAt != nil {
+			v.DeprecatedAt = vc.DeprecatedAt.Time
+			v.deprecationHeader = "@" + strconv.FormatInt(v.DeprecatedAt.Unix(), 10)
+		} else {
+			v.deprecationHeader = "true"
+		}
+		s.Versions = append(s.Versions, v)
+		s.byName[name] = v
+	}
+	for _, v := range s.Versions {
+		if succ := sc.Versions[v.Name].Successor; succ != "" {
+			v.Successor = s.byName[succ]
+			if v.Successor == nil {
+				return nil, sc.Versions[v.Name].Errorf("successor", "successor %q is not declared", succ)
+			}
+		}
+	}
+	s.Default = s.byName[sc.Default]
+	if s.Default == nil {
+		return nil, sc.Errorf("default", "default version %q is not declared", sc.Default)
+	}
+	s.versionsJS, _ = json.Marshal(names)
+	s.resolver = negotiate.NewResolver(names)
+
+	opts := negotiate.Options{Header: sc.Negotiate.Header, Query: sc.Negotiate.Query, AcceptVendor: sc.Negotiate.AcceptVendor}
+	for _, src := range sc.Negotiate.Sources {
+		ps, err := negotiate.ParseSource(src)
+		if err != nil {
+			return nil, sc.Negotiate.Errorf("sources", "%v", err)
+		}
+		opts.Sources = append(opts.Sources, ps)
+	}
+	n, err := negotiate.New(opts)
+	if err != nil {
+		return nil, sc.Negotiate.Errorf("sources", "%v", err)
+	}
+	s.negotiator = n
+	s.pathSource = n.HasSource(negotiate.SourcePath)
+
+	for _, rc := range sc.Rules {
+		r, err := compileRule(s, rc)
+		if err != nil {
+			return nil, err
+		}
+		s.Rules = append(s.Rules, r)
+	}
+	if rc := sc.Rollout; rc != nil {
+		ro := &Rollout{From: s.byName[rc.From], To: s.byName[rc.To], Spec: rc, Sticky: compileSticky(rc.Sticky)}
+		if ro.From == nil || ro.To == nil {
+			return nil, rc.Errorf("to", "rollout versions %q → %q must both be declared", rc.From, rc.To)
+		}
+		ro.split = Split{Sticky: ro.Sticky, salt: Salt(s.Name, "rollout", rc.From, rc.To)}
+		ro.setWeight(weight)
+		s.Rollout = ro
+	}
+	if sc.Fallback {
+		s.Fallback = s.Default
+		if s.Rollout != nil {
+			s.Fallback = s.Rollout.From
+		}
+	}
+	return s, nil
+}
+
+// setWeight sets the split between from and to. The `to` arm comes first, so
+// raising the weight only moves buckets from `from` to `to`.
+func (ro *Rollout) setWeight(w float64) {
+	ro.Weight = w
+	ro.split.Arms = []Arm{
+		{Version: ro.To, Weight: w, upto: WeightThreshold(w)},
+		{Version: ro.From, Weight: 100 - w, upto: Buckets},
+	}
+}
+
+// normalizePrefix drops a trailing slash except for the root.
+func normalizePrefix(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if len(p) > 1 {
+		p = strings.TrimRight(p, "/")
+		if p == "" {
+			p = "/"
+		}
+	}
+	return p
+}
+
+// NotAcceptableBody is the JSON body of a 406 answer for a request that
+// asked for requested: it lists the versions that exist.
+func (s *Service) NotAcceptableBody(requested string) []byte {
+	q, _ := json.Marshal(requested)
+	return []byte(fmt.Sprintf(`{"error":"no version of %s satisfies the request","requested":%s,"versions":%s}`+"\n", s.Name, q, s.versionsJS))
+}
+
+// VersionNames returns the declared version names, sorted.
+func (s *Service) VersionNames() []string {
+	out := make([]string, len(s.Versions))
+	for i, v := range s.Versions {
+		out[i] = v.Name
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

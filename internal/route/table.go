@@ -1,0 +1,238 @@
+package route
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/turnout-gw/turnout/internal/config"
+)
+
+// Table is the compiled, immutable routing table. Share it freely.
+type Table struct {
+	// Config is the configuration the table was compiled from.
+	Config *config.Config
+
+	services []*Service
+	byName   map[string]*Service
+	hosts    map[string]*pathIndex // exact host -> services
+	wild     []wildHost            // "*.example.com" hosts, longest suffix first
+	anyHost  *pathIndex            // services without hosts
+	rnd      func() uint64
+}
+
+type wildHost struct {
+	suffix string // ".example.com"
+	idx    *pathIndex
+}
+
+// pathIndex maps a normalised path prefix to its service.
+type pathIndex struct{ byPrefix map[string]*Service }
+
+// Option configures Compile.
+type Option func(*options) error
+
+type options struct {
+	rnd     func() uint64
+	weights map[string]float64
+}
+
+// WithRand injects the random source used for per-request splits (when no
+// sticky key is present). The default is math/rand/v2's goroutine-safe
+// generator. rnd must be safe for concurrent use.
+func WithRand(rnd func() uint64) Option {
+	return func(o *options) error {
+		if rnd == nil {
+			return errors.New("route: nil random source")
+		}
+		o.rnd = rnd
+		return nil
+	}
+}
+
+// WithWeights overrides the configured rollout weights by service name (the
+// live weights kept by the rollout engine). Unknown names are ignored.
+func WithWeights(w map[string]float64) Option {
+	return func(o *options) error {
+		for name, v := range w {
+			if v < 0 || v > 100 {
+				return fmt.Errorf("route: weight %v for %q outside 0..100", v, name)
+			}
+		}
+		o.weights = w
+		return nil
+	}
+}
+
+// Compile builds a Table from a validated configuration. Errors (for
+// example an expression that does not compile) are *config.Error values
+// anchored at their position; Compile reports all of them.
+func Compile(c *config.Config, opts ...Option) (*Table, error) {
+	o := options{rnd: rand.Uint64}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	t := &Table{Config: c, byName: map[string]*Service{}, hosts: map[string]*pathIndex{}, rnd: o.rnd}
+	var errs []error
+	for _, name := range c.ServiceNames() {
+		sc := c.Services[name]
+		w := 0.0
+		if sc.Rollout != nil {
+			w = sc.Rollout.Weight
+			if ow, ok := o.weights[name]; ok {
+				w = ow
+			}
+		}
+		s, err := compileService(sc, w)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		t.services = append(t.services, s)
+		t.byName[name] = s
+	}
+	if len(errs) > 0 {
+		return nil, config.Flatten(errors.Join(errs...))
+	}
+	t.index()
+	return t, nil
+}
+
+func (t *Table) index() {
+	t.hosts = map[string]*pathIndex{}
+	t.wild = nil
+	t.anyHost = &pathIndex{byPrefix: map[string]*Service{}}
+	wild := map[string]*pathIndex{}
+	for _, s := range t.services {
+		if len(s.Hosts) == 0 {
+			t.anyHost.byPrefix[s.PathPrefix] = s
+			continue
+		}
+		for _, h := range s.Hosts {
+			var idx *pathIndex
+			if strings.HasPrefix(h, "*.") {
+				suffix := h[1:]
+				if idx = wild[suffix]; idx == nil {
+					idx = &pathIndex{byPrefix: map[string]*Service{}}
+					wild[suffix] = idx
+					t.wild = append(t.wild, wildHost{suffix: suffix, idx: idx})
+				}
+			} else if idx = t.hosts[h]; idx == nil {
+				idx = &pathIndex{byPrefix: map[string]*Service{}}
+				t.hosts[h] = idx
+			}
+			idx.byPrefix[s.PathPrefix] = s
+		}
+	}
+	// Longest wildcard suffix first.
+	for i := 1; i < len(t.wild); i++ {
+		for j := i; j > 0 && len(t.wild[j].suffix) > len(t.wild[j-1].suffix); j-- {
+			t.wild[j], t.wild[j-1] = t.wild[j-1], t.wild[j]
+		}
+	}
+}
+
+// Services returns the compiled services sorted by name. Do not modify.
+func (t *Table) Services() []*Service { return t.services }
+
+// Service returns the named service or nil.
+func (t *Table) Service(name string) *Service { return t.byName[name] }
+
+// WithWeight returns a copy of the table whose service name splits its
+// rollout at weight percent. The receiver is not modified; services other
+// than name are shared.
+func (t *Table) WithWeight(name string, weight float64) (*Table, error) {
+	s := t.byName[name]
+	if s == nil {
+		return nil, fmt.Errorf("route: no service %q", name)
+	}
+	if s.Rollout == nil {
+		return nil, fmt.Errorf("route: service %q has no rollout", name)
+	}
+	if weight < 0 || weight > 100 {
+		return nil, fmt.Errorf("route: weight %v outside 0..100", weight)
+	}
+	ns := *s
+	ro := *s.Rollout
+	ro.setWeight(weight)
+	ns.Rollout = &ro
+	nt := &Table{Config: t.Config, byName: make(map[string]*Service, len(t.byName)), rnd: t.rnd}
+	nt.services = make([]*Service, len(t.services))
+	for i, x := range t.services {
+		if x == s {
+			x = &ns
+		}
+		nt.services[i] = x
+		nt.byName[x.Name] = x
+	}
+	nt.index()
+	return nt, nil
+}
+
+// Weights returns the current rollout weight of every service that has a
+// rollout.
+func (t *Table) Weights() map[string]float64 {
+	out := map[string]float64{}
+	for _, s := range t.services {
+		if s.Rollout != nil {
+			out[s.Name] = s.Rollout.Weight
+		}
+	}
+	return out
+}
+
+// lookup finds the service for a host and path: host first (exact, then
+// wildcard, then services without hosts), then the longest path prefix on
+// segment boundaries. When a version segment was set aside (vlen > 0, rest
+// the remaining path), services with the path source match on rest and count
+// the segment toward their match length.
+func (t *Table) lookup(host, path, rest string, vlen int) *Service {
+	if idx := t.hosts[host]; idx != nil {
+		if s := idx.find(path, rest, vlen); s != nil {
+			return s
+		}
+	}
+	for i := range t.wild {
+		if strings.HasSuffix(host, t.wild[i].suffix) {
+			if s := t.wild[i].idx.find(path, rest, vlen); s != nil {
+				return s
+			}
+		}
+	}
+	return t.anyHost.find(path, rest, vlen)
+}
+
+func (idx *pathIndex) find(path, rest string, vlen int) *Service {
+	if len(idx.byPrefix) == 0 {
+		return nil
+	}
+	full, fullLen := idx.longest(path, false)
+	if vlen > 0 {
+		if s, n := idx.longest(rest, true); s != nil && (full == nil || n+vlen > fullLen) {
+			return s
+		}
+	}
+	return full
+}
+
+// longest walks path's prefixes on segment boundaries from the longest down.
+func (idx *pathIndex) longest(path string, needPathSource bool) (*Service, int) {
+	p := path
+	for {
+		if s := idx.byPrefix[p]; s != nil && (!needPathSource || s.pathSource) {
+			return s, len(p)
+		}
+		if p == "/" || p == "" {
+			return nil, 0
+		}
+		i := strings.LastIndexByte(p, '/')
+		if i <= 0 {
+			p = "/"
+		} else {
+			p = p[:i]
+		}
+	}
+}
