@@ -1,0 +1,135 @@
+// Package testutil owns helpers shared by integration tests: starting a
+// whole Turnout from YAML text on 127.0.0.1:0 and small real upstreams. It is
+// imported only from _test files.
+package testutil
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/gateway"
+)
+
+// Turnout is a running Turnout started by Start.
+type Turnout struct {
+	App  *gateway.App
+	Path string // the configuration file
+	URL  string // data plane base URL, http://127.0.0.1:PORT
+	// AdminURL is the admin base URL.
+	AdminURL string
+}
+
+// Start writes yamlText to a temp file (after replacing every {{NAME}} with
+// vars[NAME]), forces listen and admin.listen to 127.0.0.1:0 unless the text
+// sets them, and starts Turnout. It is stopped by t.Cleanup.
+func Start(t testing.TB, yamlText string, vars map[string]string) *Turnout {
+	t.Helper()
+	text := Expand(yamlText, vars)
+	if !strings.Contains(text, "\nlisten:") && !strings.HasPrefix(text, "listen:") {
+		text = "listen: 127.0.0.1:0\n" + text
+	}
+	if !strings.Contains(text, "\nadmin:") && !strings.HasPrefix(text, "admin:") {
+		text = "admin: { listen: 127.0.0.1:0 }\n" + text
+	}
+	path := filepath.Join(t.TempDir(), "turnout.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("config:\n%v\n---\n%s", err, text)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	app, err := gateway.Start(cfg, path, gateway.AppOptions{Log: log, Watch: true, Debounce: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = app.Stop(ctx)
+	})
+	return &Turnout{App: app, Path: path, URL: "http://" + app.Server.Addr(), AdminURL: "http://" + app.Server.AdminAddr()}
+}
+
+// Expand replaces {{NAME}} with vars[NAME].
+func Expand(text string, vars map[string]string) string {
+	for k, v := range vars {
+		text = strings.ReplaceAll(text, "{{"+k+"}}", v)
+	}
+	return text
+}
+
+// Rewrite replaces the configuration file's content (same expansion as
+// Start) atomically, by writing a temp file and renaming it over the old.
+func (tt *Turnout) Rewrite(t testing.TB, yamlText string, vars map[string]string) {
+	t.Helper()
+	tmp := tt.Path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(Expand(yamlText, vars)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, tt.Path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// VersionServer starts an HTTP upstream that answers every request with
+// JSON naming version and echoing what it received, and the header
+// X-Upstream-Version. It is closed by t.Cleanup.
+func VersionServer(t testing.TB, version string) *httptest.Server {
+	t.Helper()
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Upstream-Version", version)
+		fmt.Fprintf(w, `{"version":%q,"path":%q,"turnout_version":%q}`+"\n", version, r.URL.Path, r.Header.Get("X-Turnout-Version"))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Get sends a GET with headers ("Name: value" strings) and returns the
+// status, the X-Served-Version header and the body.
+func Get(t testing.TB, c *http.Client, url string, headers ...string) (int, string, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("X-Served-Version"), string(b)
+}
+
+// Eventually polls cond every 20ms until it holds or timeout passes.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %v waiting for %s", timeout, what)
+}
