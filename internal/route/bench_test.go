@@ -1,0 +1,75 @@
+package route
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// noExprYAML is testYAML without its expression rule: expressions are
+// evaluated by expr-lang's VM, which allocates; every other condition does not.
+func noExprYAML() string {
+	return strings.Replace(testYAML, `      - name: expr
+        match: { expr: 'Header("X-Tier") == "gold" && Method == "POST"' }
+        version: v2.1
+`, "", 1)
+}
+
+// manyServices builds a configuration with n services (plus the test
+// services), so lookups can be shown not to grow with the table.
+func manyServices(n int) string {
+	var b strings.Builder
+	b.WriteString(noExprYAML())
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  svc%d:\n    match: { path_prefix: /svc%d }\n    default: v1\n    versions:\n      v1: { upstream: u1 }\n      v2: { upstream: u2 }\n", i, i)
+	}
+	return b.String()
+}
+
+func benchDecide(b *testing.B, services int, r *http.Request, want string) {
+	tb := mustTable(b, manyServices(services))
+	if d := tb.Decide(r); d.Version == nil || d.Version.Name != want {
+		b.Fatalf("decision %+v, want %s", d, want)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = tb.Decide(r)
+	}
+}
+
+// BenchmarkDecide measures the three hot decisions at 10 and 10,000
+// services: a header pin, a rule match and a sticky split.
+func BenchmarkDecide(b *testing.B) {
+	for _, n := range []int{10, 10000} {
+		b.Run(fmt.Sprintf("pin/services=%d", n), func(b *testing.B) {
+			benchDecide(b, n, req("GET", "/users/1", "X-API-Version: 2"), "v2.1")
+		})
+		b.Run(fmt.Sprintf("rule/services=%d", n), func(b *testing.B) {
+			benchDecide(b, n, req("GET", "/users/1", "X-Env: canary"), "v2")
+		})
+		b.Run(fmt.Sprintf("split/services=%d", n), func(b *testing.B) {
+			benchDecide(b, n, req("GET", "/users/1", "X-User-ID: alice"), "v1")
+		})
+	}
+}
+
+// TestDecideAllocs holds the zero-allocation promise for the hot decisions.
+func TestDecideAllocs(t *testing.T) {
+	tb := mustTable(t, noExprYAML())
+	for name, r := range map[string]*http.Request{
+		"pin":         req("GET", "/users/1", "X-API-Version: 2"),
+		"pin accept":  req("GET", "/users/1", "Accept: application/vnd.example.v2+json"),
+		"pin path":    req("GET", "/v2/users/1"),
+		"rule":        req("GET", "/users/1", "X-Env: canary"),
+		"rule cookie": req("GET", "/users/1", "Cookie: beta=yes"),
+		"split":       req("GET", "/users/1", "X-User-ID: alice"),
+		"no key":      req("GET", "/users/1"),
+		"experiment":  req("GET", "/users/checkout", "X-User-ID: bob"),
+	} {
+		if a := testing.AllocsPerRun(200, func() { _ = tb.Decide(r) }); a != 0 {
+			t.Errorf("%s: %v allocs per Decide, want 0", name, a)
+		}
+	}
+}
