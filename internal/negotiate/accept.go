@@ -167,6 +167,12 @@ func (n *Negotiator) vendorVersion(typ string) (string, bool) {
 	if j := strings.IndexByte(rest, '+'); j >= 0 {
 		rest = rest[:j]
 	}
+	// A vendor version starts with a digit or a range operator:
+	// application/vnd.example.video+json is another media type of the
+	// vendor, not version "ideo".
+	if rest != "" && (rest[0] < '0' || rest[0] > '9') && !strings.ContainsRune("^~<>=*", rune(rest[0])) {
+		return "", false
+	}
 	return rest, true
 }
 

@@ -26,6 +26,7 @@ func TestAcceptVersion(t *testing.T) {
 		{name: "vendor with spaces", lines: []string{"  " + v + ".v2+json  ; charset=utf-8 "}, want: "2", ok: true},
 		{name: "vendor without version is ignored", lines: []string{v + "+json"}},
 		{name: "other vendor is ignored", lines: []string{"application/vnd.other.v2+json"}},
+		{name: "vendor media type starting with v is not a version", lines: []string{v + ".video+json"}},
 		{name: "longer vendor is ignored", lines: []string{"application/vnd.examples.v2+json"}},
 		{name: "vendor not configured", vendor: "-", lines: []string{v + ".v2+json"}},
 		{name: "vendor not configured param counts", vendor: "-", lines: []string{v + ".v2+json; version=3"}, want: "3", ok: true},
