@@ -1,0 +1,126 @@
+package stats
+
+import (
+	"math"
+	"time"
+)
+
+// Histogram layout. Bucket 0 is the underflow bucket [0, histLow); buckets
+// 1..histSteps cover [histLow, histHigh) on a log scale, each histGrowth times
+// as wide as the one before; bucket nHist-1 is the overflow bucket
+// [histHigh, ∞), whose quantiles are reported as histHigh.
+const (
+	histLow   = 50 * time.Microsecond
+	histHigh  = 60 * time.Second
+	histSteps = 46
+	nHist     = histSteps + 2 // 48
+	overflow  = nHist - 1
+)
+
+// histGrowth is the ratio between consecutive bucket bounds, (60s/50µs)^(1/46)
+// ≈ 1.3557. A quantile read from a single bucket without interpolation would
+// be off by at most that factor; linear interpolation inside the bucket keeps
+// the error to a few percent for smooth distributions.
+var histGrowth = math.Pow(float64(histHigh)/float64(histLow), 1/float64(histSteps))
+
+// histUpper[i] is the exclusive upper bound, in nanoseconds, of bucket i for
+// i < overflow. histUpper[0] == histLow and histUpper[overflow-1] == histHigh.
+var histUpper = func() (u [overflow]int64) {
+	for i := range u {
+		u[i] = int64(math.Round(float64(histLow) * math.Pow(histGrowth, float64(i))))
+	}
+	u[0], u[overflow-1] = int64(histLow), int64(histHigh)
+	return u
+}()
+
+// histIndex returns the histogram bucket for a latency of ns nanoseconds.
+func histIndex(ns int64) int {
+	if ns < histUpper[0] {
+		return 0
+	}
+	if ns >= int64(histHigh) {
+		return overflow
+	}
+	// Smallest i in [1, overflow-1] with ns < histUpper[i].
+	lo, hi := 1, overflow-1
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if ns < histUpper[mid] {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// histBounds returns the [lower, upper) bounds of bucket i in nanoseconds.
+// The overflow bucket reports histHigh for both.
+func histBounds(i int) (lower, upper int64) {
+	switch {
+	case i == 0:
+		return 0, histUpper[0]
+	case i >= overflow:
+		return int64(histHigh), int64(histHigh)
+	default:
+		return histUpper[i-1], histUpper[i]
+	}
+}
+
+// agg accumulates buckets for one query. It is meant to live on the stack.
+type agg struct {
+	requests, errors int64
+	min, max         int64 // observed latency range; meaningful when min <= max
+	hist             [nHist]uint64
+}
+
+func newAgg() agg { return agg{min: math.MaxInt64, max: math.MinInt64} }
+
+// quantile returns the q-quantile (0 < q ≤ 1) of the histogram, or 0 when it
+// is empty. The rank is located in a bucket and interpolated linearly between
+// the bucket's bounds, narrowed to the observed [min, max]; values in the
+// overflow bucket are reported as histHigh.
+func (a *agg) quantile(q float64) time.Duration {
+	var total uint64
+	for _, c := range a.hist {
+		total += c
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := q * float64(total)
+	var cum uint64
+	for i, c := range a.hist {
+		if c == 0 {
+			continue
+		}
+		if float64(cum+c) < rank && i != overflow {
+			cum += c
+			continue
+		}
+		if i == overflow {
+			return histHigh
+		}
+		lower, upper := histBounds(i)
+		if a.min <= a.max { // a torn concurrent read could leave them unset
+			lower = max(lower, min(a.min, upper))
+			upper = min(upper, max(a.max, lower))
+		}
+		frac := (rank - float64(cum)) / float64(c)
+		frac = min(max(frac, 0), 1)
+		return time.Duration(float64(lower) + frac*float64(upper-lower))
+	}
+	return histHigh // unreachable: rank ≤ total
+}
+
+// summary turns the aggregate into a Summary covering span.
+func (a *agg) summary(span time.Duration) Summary {
+	s := Summary{Requests: a.requests, Errors: a.errors, Span: max(span, 0)}
+	if a.requests <= 0 {
+		return Summary{Span: s.Span}
+	}
+	s.ErrorRate = float64(a.errors) / float64(a.requests)
+	s.P50, s.P95, s.P99 = a.quantile(0.50), a.quantile(0.95), a.quantile(0.99)
+	s.Rate = float64(a.requests) / max(s.Span, time.Second).Seconds()
+	return s
+}
