@@ -1,0 +1,182 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+)
+
+// maxKeyLen bounds service names and blob keys (bbolt allows 32 KiB keys).
+const maxKeyLen = 1024
+
+var blobBucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+
+func validateService(service string) error {
+	if service == "" {
+		return fmt.Errorf("%w: empty service name", ErrInvalid)
+	}
+	if len(service) > maxKeyLen {
+		return fmt.Errorf("%w: service name longer than %d bytes", ErrInvalid, maxKeyLen)
+	}
+	return nil
+}
+
+func validateRollout(s RolloutState) error {
+	if err := validateService(s.Service); err != nil {
+		return err
+	}
+	switch s.State {
+	case StatePending, StateProgressing, StatePaused, StatePromoted, StateRolledBack:
+	default:
+		return fmt.Errorf("%w: rollout %q: unknown state %q", ErrInvalid, s.Service, s.State)
+	}
+	switch s.WeightSource {
+	case "", SourceConfig, SourceAPI, SourceEngine:
+	default:
+		return fmt.Errorf("%w: rollout %q: unknown weight source %q", ErrInvalid, s.Service, s.WeightSource)
+	}
+	if math.IsNaN(s.Weight) || s.Weight < 0 || s.Weight > 100 {
+		return fmt.Errorf("%w: rollout %q: weight %v outside 0..100", ErrInvalid, s.Service, s.Weight)
+	}
+	if s.Step < -1 {
+		return fmt.Errorf("%w: rollout %q: step %d below -1", ErrInvalid, s.Service, s.Step)
+	}
+	return nil
+}
+
+func encodeRollout(s RolloutState) ([]byte, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: rollout %q: %w", ErrInvalid, s.Service, err)
+	}
+	return b, nil
+}
+
+// encodeRolloutChecked validates and encodes a rollout for storage.
+func encodeRolloutChecked(st RolloutState) ([]byte, error) {
+	if err := validateRollout(st); err != nil {
+		return nil, err
+	}
+	return encodeRollout(st)
+}
+
+func decodeRollout(service string, data []byte) (RolloutState, error) {
+	var s RolloutState
+	if err := json.Unmarshal(data, &s); err != nil {
+		return RolloutState{}, fmt.Errorf("%w: rollout %q: %w", ErrCorrupt, service, err)
+	}
+	s.Service = service // the key is authoritative
+	return s, nil
+}
+
+// encodeEventJSON encodes e without its Seq: the key (or slot) holds the Seq,
+// so the JSON can be built before the write transaction assigns one.
+func encodeEventJSON(e Event) ([]byte, error) {
+	if e.Type == "" {
+		return nil, fmt.Errorf("%w: event without a type", ErrInvalid)
+	}
+	if len(e.Service) > maxKeyLen {
+		return nil, fmt.Errorf("%w: event service name longer than %d bytes", ErrInvalid, maxKeyLen)
+	}
+	e.Seq = 0
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("%w: event %s: %w", ErrInvalid, e.Type, err)
+	}
+	return b, nil
+}
+
+func decodeEventJSON(seq uint64, data []byte) (Event, error) {
+	var e Event
+	if err := json.Unmarshal(data, &e); err != nil {
+		return Event{}, fmt.Errorf("%w: event %d: %w", ErrCorrupt, seq, err)
+	}
+	e.Seq = seq
+	return e, nil
+}
+
+// packEvent prefixes the event JSON with its service, so that a query by
+// service filters without decoding JSON: uvarint len(service), service, JSON.
+func packEvent(service string, js []byte) []byte {
+	b := make([]byte, 0, binary.MaxVarintLen64+len(service)+len(js))
+	b = binary.AppendUvarint(b, uint64(len(service)))
+	b = append(b, service...)
+	return append(b, js...)
+}
+
+// unpackEvent splits a packed event value; the returned slices alias v.
+func unpackEvent(seq uint64, v []byte) (service, js []byte, err error) {
+	n, w := binary.Uvarint(v)
+	if w <= 0 || n > uint64(len(v)-w) {
+		return nil, nil, fmt.Errorf("%w: event %d: bad record header", ErrCorrupt, seq)
+	}
+	return v[w : w+int(n)], v[w+int(n):], nil
+}
+
+func seqKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, seq)
+}
+
+func keySeq(k []byte) (uint64, error) {
+	if len(k) != 8 {
+		return 0, fmt.Errorf("%w: event key of %d bytes", ErrCorrupt, len(k))
+	}
+	return binary.BigEndian.Uint64(k), nil
+}
+
+// eventLimit resolves EventQuery.Limit.
+func eventLimit(limit int) (int, error) {
+	switch {
+	case limit < 0:
+		return 0, fmt.Errorf("%w: negative event limit %d", ErrInvalid, limit)
+	case limit == 0:
+		return DefaultEventLimit, nil
+	case limit > MaxEventLimit:
+		return MaxEventLimit, nil
+	}
+	return limit, nil
+}
+
+// eventFloor is the Seq at and below which events are invisible: those the
+// caller has seen (after) and those beyond the newest max (pruning may lag).
+func eventFloor(last uint64, max int, after uint64) uint64 {
+	if last > uint64(max) && last-uint64(max) > after {
+		return last - uint64(max)
+	}
+	return after
+}
+
+// pruneSlack is how far the event log may physically exceed max before
+// Append deletes a batch, so pruning costs O(1) amortised per Append.
+func pruneSlack(max int) int {
+	return min(max/64, 1024)
+}
+
+func validateBlob(bucket, key string) error {
+	if !blobBucketRE.MatchString(bucket) {
+		return fmt.Errorf("%w: blob bucket name %q (want 1-63 of a-z 0-9 _ . -, starting with a letter or digit)", ErrInvalid, bucket)
+	}
+	if key == "" || len(key) > maxKeyLen {
+		return fmt.Errorf("%w: blob key must be 1-%d bytes", ErrInvalid, maxKeyLen)
+	}
+	return nil
+}
+
+func validateBlobValue(bucket, key string, value []byte) error {
+	if err := validateBlob(bucket, key); err != nil {
+		return err
+	}
+	if len(value) > MaxBlobSize {
+		return fmt.Errorf("%w: blob %s/%s is %d bytes, max %d", ErrInvalid, bucket, key, len(value), MaxBlobSize)
+	}
+	return nil
+}
+
+func validateBlobBucket(bucket string) error {
+	if !blobBucketRE.MatchString(bucket) {
+		return validateBlob(bucket, "x")
+	}
+	return nil
+}
