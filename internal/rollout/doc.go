@@ -1,0 +1,13 @@
+// Package rollout owns the rollout state machine: per service, the states
+// pending, progressing, paused, promoted and rolled_back; analysis of the
+// `to` version's sliding-window stats against absolute thresholds (and,
+// optionally, relative to `from`) at least every second; step advancement;
+// automatic rollback or pause on failure; the manual actions (promote,
+// pause, resume, abort, set weight); persistence of state and events in the
+// store; and webhook notifications.
+//
+// The Engine never touches sockets: it publishes weights through an apply
+// function (the gateway's atomic table swap) and reads numbers through the
+// Stats interface. It is safe for concurrent use; its lock is never held
+// while publishing, notifying or calling observers.
+package rollout

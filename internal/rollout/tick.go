@@ -1,0 +1,124 @@
+package rollout
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/store"
+)
+
+// Tick evaluates every rollout whose analysis interval has elapsed and acts
+// on the result: a failure rolls back (weight 0, rolled_back) or pauses, a
+// pass past step_interval advances to the next step, and the last step
+// promotes. Too little traffic holds the step and says so in the reason.
+func (e *Engine) Tick() {
+	var changed []Status
+	var notes []note
+	e.mu.Lock()
+	now := e.now()
+	for name, t := range e.ro {
+		if t.state.State == Promoted || t.state.State == RolledBack || t.state.State == Pending {
+			continue
+		}
+		if !t.lastEval.IsZero() && now.Sub(t.lastEval) < t.spec.Analysis.Interval.D() {
+			continue
+		}
+		t.lastEval = now
+		a := analyze(now, name, t.spec, e.stats, e.gates, t.state.StepStartedAt)
+		t.last = &a
+		if t.state.State != Progressing {
+			continue
+		}
+		prev := t.state
+		switch a.Result {
+		case ResultFail:
+			notes = append(notes, e.fail(name, t, &a, now)...)
+		case ResultWaiting:
+			t.state.Reason = a.Reason
+		case ResultPass:
+			t.state.Reason = a.Reason
+			if n := e.advance(name, t, now); n != nil {
+				notes = append(notes, *n)
+			}
+		}
+		if t.state.State != prev.State || t.state.Weight != prev.Weight {
+			t.state.LastAnalysis, _ = json.Marshal(a)
+			if err := e.st.PutRollout(t.state); err != nil {
+				e.log.Error("persisting rollout state", "service", name, "error", err)
+			}
+			changed = append(changed, e.status(name, t))
+		}
+	}
+	e.mu.Unlock()
+	for _, st := range changed {
+		e.observed(st)
+	}
+	e.send(notes)
+}
+
+// fail applies on_failure; e.mu is held.
+func (e *Engine) fail(name string, t *tracked, a *Analysis, now time.Time) []note {
+	fields := map[string]any{"weight": t.state.Weight, "checks": a.Checks, "requests": a.Requests, "errors": a.Errors}
+	ev := e.event(name, "analysis_failure", SourceEngine, "analysis failed: "+a.Reason, fields)
+	out := []note{{ev: ev, spec: t.spec.Notify}}
+	t.state.UpdatedAt = now
+	t.state.WeightSource = SourceEngine
+	if t.spec.OnFailure == "pause" {
+		t.state.State = Paused
+		t.state.Reason = "paused by analysis: " + a.Reason
+		ev = e.event(name, "pause", SourceEngine, fmt.Sprintf("paused at weight %.4g: %s", t.state.Weight, a.Reason), map[string]any{"weight": t.state.Weight})
+	} else {
+		from := t.state.Weight
+		t.state.State, t.state.Weight = RolledBack, 0
+		t.state.Reason = "rolled back: " + a.Reason
+		ev = e.event(name, "rollback", SourceEngine, fmt.Sprintf("rolled back from weight %.4g to 0: %s", from, a.Reason),
+			map[string]any{"from_weight": from, "weight": 0.0, "checks": a.Checks})
+	}
+	return append(out, note{ev: ev, spec: t.spec.Notify})
+}
+
+// advance moves to the next step when the current one has lasted
+// step_interval; e.mu is held.
+func (e *Engine) advance(name string, t *tracked, now time.Time) *note {
+	steps := t.spec.Steps
+	if len(steps) == 0 || now.Sub(t.state.StepStartedAt) < t.spec.StepInterval.D() {
+		return nil
+	}
+	next := t.state.Step + 1
+	for next < len(steps) && steps[next] <= t.state.Weight {
+		next++
+	}
+	if next >= len(steps) {
+		return nil
+	}
+	from := t.state.Weight
+	t.state.Step, t.state.Weight = next, steps[next]
+	t.state.StepStartedAt, t.state.UpdatedAt = now, now
+	t.state.WeightSource = SourceEngine
+	typ, msg := "step", fmt.Sprintf("step %d: weight %.4g → %.4g while healthy", next+1, from, t.state.Weight)
+	if t.state.Weight >= 100 {
+		t.state.State = Promoted
+		t.state.Reason = "promoted: every step passed analysis"
+		typ, msg = "promotion", fmt.Sprintf("promoted: weight %.4g → 100, every step passed analysis", from)
+	}
+	ev := e.event(name, typ, SourceEngine, msg, map[string]any{"from_weight": from, "weight": t.state.Weight, "step": next})
+	return &note{ev: ev, spec: t.spec.Notify}
+}
+
+// note is a notification to send once the lock is released.
+type note struct {
+	ev   store.Event
+	spec []string
+}
+
+func (e *Engine) send(notes []note) {
+	if e.notify == nil {
+		return
+	}
+	for _, n := range notes {
+		if len(n.spec) > 0 {
+			e.notify.Send(n.spec, n.ev)
+		}
+	}
+}
