@@ -4,12 +4,16 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/httperr"
+	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/rollout"
+	"github.com/turnout-gw/turnout/internal/store"
 )
 
 // Reloader reloads the configuration file; it returns the config errors.
@@ -26,11 +30,14 @@ func (f ReloaderFunc) Reload(source string) error { return f(source) }
 // API is the admin HTTP handler. Construct it with New; it is safe for
 // concurrent use.
 type API struct {
-	mux    *http.ServeMux
-	token  func() string
-	reload Reloader
-	ready  func() bool
-	log    *slog.Logger
+	mux      *http.ServeMux
+	token    func() string
+	reload   Reloader
+	ready    func() bool
+	log      *slog.Logger
+	engine   *rollout.Engine
+	events   store.Store
+	snapshot func() *proxy.Snapshot
 }
 
 // Options wire the API to the gateway.
@@ -41,11 +48,19 @@ type Options struct {
 	// Ready reports readiness for /readyz (nil = always ready).
 	Ready func() bool
 	Log   *slog.Logger
+	// Engine serves /api/v1/rollouts and its actions (nil = not registered).
+	Engine *rollout.Engine
+	// Events serves the audit log at /api/v1/events (nil = not registered).
+	Events store.Store
+	// Snapshot serves /api/v1/services from the live routing table and
+	// pools (nil = not registered).
+	Snapshot func() *proxy.Snapshot
 }
 
 // New builds the admin API.
 func New(o Options) *API {
-	a := &API{mux: http.NewServeMux(), token: o.Token, reload: o.Reload, ready: o.Ready, log: o.Log}
+	a := &API{mux: http.NewServeMux(), token: o.Token, reload: o.Reload, ready: o.Ready, log: o.Log,
+		engine: o.Engine, events: o.Events, snapshot: o.Snapshot}
 	if a.token == nil {
 		a.token = func() string { return "" }
 	}
@@ -63,6 +78,15 @@ func New(o Options) *API {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	a.Mutation("POST /api/v1/reload", a.handleReload)
+	if a.snapshot != nil {
+		a.Handle("GET /api/v1/services", a.handleServices)
+	}
+	if a.engine != nil {
+		a.registerRollouts()
+	}
+	if a.events != nil {
+		a.Handle("GET /api/v1/events", a.handleEvents)
+	}
 	return a
 }
 
@@ -74,8 +98,45 @@ func (a *API) Mutation(pattern string, h http.HandlerFunc) {
 	a.mux.HandleFunc(pattern, a.authorize(h))
 }
 
-// ServeHTTP serves the admin API.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+// ServeHTTP serves the admin API. Requests no pattern matches get the
+// mux's status (404, or 405 with Allow) as a JSON error.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := a.mux.Handler(r)
+	if pattern != "" {
+		a.mux.ServeHTTP(w, r)
+		return
+	}
+	rec := &headerRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if allow := rec.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	if rec.status == 0 {
+		rec.status = http.StatusNotFound
+	}
+	msg := strings.ToLower(http.StatusText(rec.status))
+	WriteError(w, rec.status, fmt.Errorf("%s: %s %s", msg, r.Method, r.URL.Path))
+}
+
+// headerRecorder keeps the status and headers a handler writes and drops
+// its body.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header { return h.header }
+
+func (h *headerRecorder) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
+	}
+}
+
+func (h *headerRecorder) Write(b []byte) (int, error) {
+	h.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
 
 // authorize requires "Authorization: Bearer <token>" when a token is set,
 // compared in constant time.

@@ -34,7 +34,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(), validateCmd(), versionCmd(), demoCmd())
+	root.AddCommand(append([]*cobra.Command{serveCmd(), validateCmd(), versionCmd(), demoCmd()}, adminCmds()...)...)
 	if err := root.Execute(); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {

@@ -1,0 +1,131 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+
+	"github.com/turnout-gw/turnout/internal/rollout"
+)
+
+// MaxBodyBytes bounds the body of every JSON request the admin API reads.
+const MaxBodyBytes = 64 << 10
+
+// rolloutList is the body of GET /api/v1/rollouts.
+type rolloutList struct {
+	Rollouts []rollout.Status `json:"rollouts"`
+}
+
+// WeightRequest is the body of PUT /api/v1/rollouts/{service}/weight.
+type WeightRequest struct {
+	Weight *float64 `json:"weight"`
+}
+
+// registerRollouts wires the rollout endpoints to a.engine.
+func (a *API) registerRollouts() {
+	a.Handle("GET /api/v1/rollouts", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, rolloutList{Rollouts: a.engine.Statuses()})
+	})
+	a.Handle("GET /api/v1/rollouts/{service}", func(w http.ResponseWriter, r *http.Request) {
+		service := r.PathValue("service")
+		st, err := a.engine.Status(service)
+		a.answerRollout(w, service, st, err)
+	})
+	actions := map[string]func(service, actor string) (rollout.Status, error){
+		"promote": a.engine.Promote,
+		"pause":   a.engine.Pause,
+		"resume":  a.engine.Resume,
+		"abort":   a.engine.Abort,
+	}
+	for name, act := range actions {
+		a.Mutation("POST /api/v1/rollouts/{service}/"+name, func(w http.ResponseWriter, r *http.Request) {
+			service := r.PathValue("service")
+			st, err := act(service, actor(r))
+			a.answerRollout(w, service, st, err)
+		})
+	}
+	a.Mutation("PUT /api/v1/rollouts/{service}/weight", a.handleWeight)
+}
+
+// actor names who asked for a mutation, for the audit log.
+func actor(*http.Request) string { return "api" }
+
+func (a *API) handleWeight(w http.ResponseWriter, r *http.Request) {
+	service := r.PathValue("service")
+	var req WeightRequest
+	if status, err := DecodeJSON(w, r, &req); err != nil {
+		WriteError(w, status, err)
+		return
+	}
+	if req.Weight == nil {
+		WriteError(w, http.StatusBadRequest, errors.New(`request body needs "weight", a percentage from 0 to 100`))
+		return
+	}
+	wt := *req.Weight
+	if math.IsNaN(wt) || wt < 0 || wt > 100 {
+		WriteError(w, http.StatusBadRequest, fmt.Errorf("weight %v is outside 0..100", wt))
+		return
+	}
+	st, err := a.engine.SetWeight(service, wt, actor(r))
+	a.answerRollout(w, service, st, err)
+}
+
+// answerRollout writes st, or err mapped to its status: no rollout → 404,
+// a refused transition → 409, anything else → 500.
+func (a *API) answerRollout(w http.ResponseWriter, service string, st rollout.Status, err error) {
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, st)
+	case errors.Is(err, rollout.ErrNoRollout):
+		WriteError(w, http.StatusNotFound, a.noRollout(service))
+	case errors.Is(err, rollout.ErrTransition):
+		WriteError(w, http.StatusConflict, fmt.Errorf("%s: %w", service, err))
+	default:
+		a.log.Error("admin: rollout action failed", "service", service, "error", err)
+		WriteError(w, http.StatusInternalServerError, fmt.Errorf("%s: %w", service, err))
+	}
+}
+
+// noRollout tells an unknown service from a service without a rollout when
+// the routing table is available.
+func (a *API) noRollout(service string) error {
+	if a.snapshot != nil {
+		if snap := a.snapshot(); snap != nil && snap.Table != nil && snap.Table.Service(service) == nil {
+			return fmt.Errorf("unknown service %q", service)
+		}
+	}
+	return fmt.Errorf("service %q has no rollout", service)
+}
+
+// DecodeJSON decodes the request body (at most MaxBodyBytes) into v,
+// rejecting unknown fields and trailing data. On failure it returns the
+// status to answer with: 413 for a body too large, 400 otherwise.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) (int, error) {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			var mbe *http.MaxBytesError
+			if errors.As(extra, &mbe) {
+				err = extra
+			} else {
+				err = errors.New("unexpected data after the JSON object")
+			}
+		}
+	}
+	if err == nil {
+		return 0, nil
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge, fmt.Errorf("request body larger than %d bytes", mbe.Limit)
+	case errors.Is(err, io.EOF):
+		return http.StatusBadRequest, errors.New("request body is empty; expected a JSON object")
+	}
+	return http.StatusBadRequest, fmt.Errorf("invalid JSON body: %w", err)
+}

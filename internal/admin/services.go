@@ -1,0 +1,119 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/route"
+)
+
+// ServiceList is the body of GET /api/v1/services.
+type ServiceList struct {
+	Services []ServiceView `json:"services"`
+}
+
+// ServiceView is one service as GET /api/v1/services shows it.
+type ServiceView struct {
+	Name       string         `json:"name"`
+	Hosts      []string       `json:"hosts"`
+	PathPrefix string         `json:"path_prefix"`
+	Default    string         `json:"default"`
+	Versions   []VersionView  `json:"versions"`
+	Rollout    *RolloutSketch `json:"rollout"`
+}
+
+// VersionView is one version of a service with its upstream's targets.
+type VersionView struct {
+	Name      string       `json:"name"`
+	Upstream  string       `json:"upstream"`
+	Lifecycle string       `json:"lifecycle"`
+	Successor string       `json:"successor,omitempty"`
+	Sunset    *time.Time   `json:"sunset,omitempty"`
+	Targets   []TargetView `json:"targets"`
+}
+
+// TargetView is one upstream target's health.
+type TargetView struct {
+	URL     string `json:"url"`
+	Healthy bool   `json:"healthy"`
+	Ejected bool   `json:"ejected"`
+}
+
+// RolloutSketch summarises a service's rollout in the service list. State
+// is empty when no rollout engine is wired in.
+type RolloutSketch struct {
+	From   string  `json:"from"`
+	To     string  `json:"to"`
+	State  string  `json:"state,omitempty"`
+	Weight float64 `json:"weight"`
+}
+
+func (a *API) handleServices(w http.ResponseWriter, r *http.Request) {
+	snap := a.snapshot()
+	if snap == nil || snap.Table == nil {
+		WriteError(w, http.StatusServiceUnavailable, errors.New("no routing table loaded yet"))
+		return
+	}
+	writeJSON(w, http.StatusOK, a.services(snap))
+}
+
+// services builds the service list from a snapshot; the table keeps its
+// services sorted by name.
+func (a *API) services(snap *proxy.Snapshot) ServiceList {
+	out := ServiceList{Services: []ServiceView{}}
+	for _, s := range snap.Table.Services() {
+		sv := ServiceView{Name: s.Name, Hosts: s.Hosts, PathPrefix: s.PathPrefix, Versions: []VersionView{}}
+		if sv.Hosts == nil {
+			sv.Hosts = []string{}
+		}
+		if s.Default != nil {
+			sv.Default = s.Default.Name
+		}
+		for _, v := range s.Versions {
+			sv.Versions = append(sv.Versions, versionView(v, snap))
+		}
+		sv.Rollout = a.rolloutSketch(s)
+		out.Services = append(out.Services, sv)
+	}
+	return out
+}
+
+func versionView(v *route.Version, snap *proxy.Snapshot) VersionView {
+	vv := VersionView{Name: v.Name, Upstream: v.Upstream, Lifecycle: v.Lifecycle.String(), Targets: []TargetView{}}
+	if v.Successor != nil {
+		vv.Successor = v.Successor.Name
+	}
+	if !v.Sunset.IsZero() {
+		t := v.Sunset.UTC()
+		vv.Sunset = &t
+	}
+	if p := snap.Pools[v.Upstream]; p != nil {
+		for _, ts := range p.Status() {
+			vv.Targets = append(vv.Targets, TargetView{URL: ts.URL, Healthy: ts.Healthy, Ejected: ts.Ejected})
+		}
+	}
+	return vv
+}
+
+// rolloutSketch prefers the engine's live state over the table's compiled
+// weight; nil when the service has no rollout.
+func (a *API) rolloutSketch(s *route.Service) *RolloutSketch {
+	if s.Rollout == nil {
+		return nil
+	}
+	rs := &RolloutSketch{Weight: s.Rollout.Weight}
+	if s.Rollout.From != nil {
+		rs.From = s.Rollout.From.Name
+	}
+	if s.Rollout.To != nil {
+		rs.To = s.Rollout.To.Name
+	}
+	if a.engine != nil {
+		if st, err := a.engine.Status(s.Name); err == nil {
+			rs.From, rs.To, rs.State, rs.Weight = st.From, st.To, st.State, st.Weight
+		}
+	}
+	return rs
+}
