@@ -3,26 +3,36 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/admin"
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/rollout"
+	"github.com/turnout-gw/turnout/internal/stats"
+	"github.com/turnout-gw/turnout/internal/store"
 )
 
-// App is a whole running Turnout: gateway, data-plane and admin listeners,
-// and the configuration watcher. serve, demo and the integration tests all
-// start one.
+// App is a whole running Turnout: store, stats, rollout engine, gateway,
+// data-plane and admin listeners, and the configuration watcher. serve, demo
+// and the integration tests all start one.
 type App struct {
 	Gateway *Gateway
 	Server  *Server
 	Proxy   *proxy.Handler
 	Admin   *admin.API
+	Engine  *rollout.Engine
+	Stats   *stats.Registry
+	Store   store.Store
 	Log     *slog.Logger
 
-	cancel context.CancelFunc
+	notifier *rollout.Notifier
+	cancel   context.CancelFunc
+	done     chan struct{}
 }
 
 // AppOptions configure Start.
@@ -32,36 +42,86 @@ type AppOptions struct {
 	Watch bool
 	// Debounce for file-change reloads (default 200ms).
 	Debounce time.Duration
+	// Tick is how often the rollout engine looks at its rollouts (default
+	// 250ms; each rollout is analysed every analysis.interval).
+	Tick time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
-// Start compiles cfg, binds every listener and starts serving. path is the
-// file later reloads read.
+// StatePath resolves the config's `state:` value: "memory" stays, a
+// relative path is taken relative to the configuration file's directory.
+func StatePath(cfg *config.Config, path string) string {
+	if cfg.State == "memory" || filepath.IsAbs(cfg.State) || path == "" {
+		return cfg.State
+	}
+	return filepath.Join(filepath.Dir(path), cfg.State)
+}
+
+// Start opens the store, compiles cfg, binds every listener and starts
+// serving. path is the file later reloads read. A store that cannot be
+// opened (locked, unreadable, corrupt) is an error: Turnout refuses to
+// start rather than forget its rollouts.
 func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 	log := o.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	g, err := New(cfg, path, WithLogger(log))
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	st, err := store.Open(StatePath(cfg, path), store.WithClock(now))
 	if err != nil {
+		return nil, fmt.Errorf("opening state store: %w", err)
+	}
+	a := &App{Store: st, Log: log, Stats: stats.NewRegistry(now), done: make(chan struct{})}
+	a.notifier = rollout.NewNotifier(log, 1024, 5, time.Second)
+	var g *Gateway
+	eng, err := rollout.New(st, a.Stats, rollout.WithClock(now), rollout.WithLogger(log), rollout.WithNotifier(a.notifier),
+		rollout.WithApply(func(service string, w float64) error { return g.SetWeight(service, w) }))
+	if err != nil {
+		a.closeEarly()
 		return nil, err
 	}
-	h, err := proxy.New(g.Snapshot, proxy.WithLogger(log))
+	a.Engine = eng
+	g, err = New(cfg, path, WithLogger(log), WithClock(now), WithWeights(eng.Plan), WithReloadHook(a.reloaded))
+	if err != nil {
+		a.closeEarly()
+		return nil, err
+	}
+	a.Gateway = g
+	h, err := proxy.New(g.Snapshot, proxy.WithLogger(log), proxy.WithClock(now), proxy.WithObserver(statsObserver(a.Stats)))
 	if err != nil {
 		g.Close()
+		a.closeEarly()
 		return nil, err
 	}
-	api := admin.New(admin.Options{
-		Token:  func() string { return os.Getenv(g.Config().Admin.TokenEnv) },
-		Reload: ReloaderFunc(g.Reload),
-		Log:    log,
+	a.Proxy = h
+	a.Admin = admin.New(admin.Options{
+		Token:    func() string { return os.Getenv(g.Config().Admin.TokenEnv) },
+		Reload:   ReloaderFunc(g.Reload),
+		Log:      log,
+		Engine:   eng,
+		Events:   st,
+		Snapshot: g.Snapshot,
 	})
-	srv := &Server{Data: h, Admin: api, Log: log}
-	if err := srv.Start(cfg); err != nil {
+	a.Server = &Server{Data: h, Admin: a.Admin, Log: log}
+	if err := a.Server.Start(cfg); err != nil {
 		g.Close()
+		a.closeEarly()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &App{Gateway: g, Server: srv, Proxy: h, Admin: api, Log: log, cancel: cancel}
+	a.cancel = cancel
+	tick := o.Tick
+	if tick <= 0 {
+		tick = 250 * time.Millisecond
+	}
+	go func() {
+		defer close(a.done)
+		eng.Run(ctx, tick)
+	}()
 	if o.Watch && path != "" {
 		d := o.Debounce
 		if d <= 0 {
@@ -72,19 +132,55 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 			return nil, err
 		}
 	}
-	log.Info("turnout serving", "data", srv.Addr(), "admin", srv.AdminAddr(), "services", len(cfg.Services))
+	log.Info("turnout serving", "data", a.Server.Addr(), "admin", a.Server.AdminAddr(), "services", len(cfg.Services), "state", cfg.State)
 	return a, nil
 }
 
-// Stop drains the listeners (bounded by ctx) and stops the pools.
+// reloaded runs after every configuration load (under the gateway's apply
+// lock): successful loads are adopted by the engine; every load is an event.
+func (a *App) reloaded(ev ReloadEvent) {
+	if a.Engine == nil {
+		return
+	}
+	if ev.Err != nil {
+		n := len(config.Flatten(ev.Err))
+		_, _ = a.Store.Append(store.Event{Type: "config_rejected", Actor: ev.Source,
+			Message: fmt.Sprintf("configuration %s rejected (%d problems); still serving the last good one", ev.Path, n),
+			Fields:  map[string]any{"errors": config.Flatten(ev.Err).Error()}})
+		return
+	}
+	cfg := ev.Config
+	if err := a.Engine.Sync(cfg); err != nil {
+		a.Log.Error("persisting rollout state", "error", err)
+	}
+	_, _ = a.Store.Append(store.Event{Type: "config_reload", Actor: ev.Source,
+		Message: fmt.Sprintf("configuration %s applied (%d services)", ev.Path, len(cfg.Services))})
+}
+
+// Stop drains the listeners (bounded by ctx), stops the engine and the
+// pools, and closes the store.
 func (a *App) Stop(ctx context.Context) error {
-	a.cancel()
+	if a.cancel != nil {
+		a.cancel()
+		<-a.done
+	}
 	err := a.Server.Shutdown(ctx)
 	a.Gateway.Close()
+	a.notifier.Close()
+	if cerr := a.Store.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil
 	}
 	return err
+}
+
+func (a *App) closeEarly() {
+	if a.notifier != nil {
+		a.notifier.Close()
+	}
+	_ = a.Store.Close()
 }
 
 // ReloaderFunc adapts Gateway.Reload to admin.Reloader.

@@ -45,6 +45,8 @@ type ReloadEvent struct {
 	Err    error // nil on success
 	Source string
 	At     time.Time
+	// Config is the configuration applied (nil on failure).
+	Config *config.Config
 }
 
 // Option configures a Gateway.
@@ -110,7 +112,7 @@ func (g *Gateway) Reload(source string) error {
 	}
 	cfg, err := config.Load(g.path)
 	if err != nil {
-		g.report(source, err)
+		g.report(source, nil, err)
 		return err
 	}
 	return g.Apply(cfg, source)
@@ -142,7 +144,7 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 	}
 	table, err := route.Compile(cfg, route.WithWeights(w))
 	if err != nil {
-		g.report(source, err)
+		g.report(source, nil, err)
 		return err
 	}
 	// Provision: reuse pools whose spec is unchanged (keeping their
@@ -161,7 +163,7 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 				c.Close()
 			}
 			err = cfg.Upstreams[name].Errorf("targets", "upstream %q: %v", name, err)
-			g.report(source, err)
+			g.report(source, nil, err)
 			return err
 		}
 		created = append(created, p)
@@ -193,7 +195,7 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 			}
 		})
 	}
-	g.report(source, nil)
+	g.report(source, cfg, nil)
 	return nil
 }
 
@@ -223,8 +225,8 @@ func (g *Gateway) Close() {
 	g.pools = map[string]*pooled{}
 }
 
-func (g *Gateway) report(source string, err error) {
-	ev := ReloadEvent{Path: g.path, Err: err, Source: source, At: g.now()}
+func (g *Gateway) report(source string, cfg *config.Config, err error) {
+	ev := ReloadEvent{Path: g.path, Err: err, Source: source, At: g.now(), Config: cfg}
 	if err != nil {
 		g.log.Error("configuration rejected; still serving the last good one", "source", source, "path", g.path,
 			"errors", len(config.Flatten(err)))

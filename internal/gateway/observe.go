@@ -1,0 +1,25 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+
+	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/stats"
+)
+
+// statsObserver records every upstream attempt in the stats registry, keyed
+// by (service, version, upstream). A failure is a 5xx answer or a transport
+// error; a client that went away is not the upstream's failure and is not
+// recorded.
+func statsObserver(reg *stats.Registry) proxy.Observer {
+	return proxy.ObserverFuncs{
+		AttemptedFunc: func(a *proxy.Attempt) {
+			if a.Err != nil && errors.Is(a.Err, context.Canceled) {
+				return
+			}
+			failed := a.Err != nil || a.Status >= 500
+			reg.Record(stats.Key{Service: a.Service, Version: a.Version, Upstream: a.Upstream}, failed, a.Duration)
+		},
+	}
+}
