@@ -99,7 +99,9 @@ func WithApply(f func(service string, weight float64) error) Option {
 }
 
 // WithGate adds an extra analysis check (mirror diffs, contract violations).
-func WithGate(g Gate) Option { return func(e *Engine) error { e.gates = append(e.gates, g); return nil } }
+func WithGate(g Gate) Option {
+	return func(e *Engine) error { e.gates = append(e.gates, g); return nil }
+}
 
 // WithNotifier sends state changes to the rollouts' notify URLs.
 func WithNotifier(n *Notifier) Option { return func(e *Engine) error { e.notify = n; return nil } }
