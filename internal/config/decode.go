@@ -3,10 +3,10 @@ package config
 import (
 	"fmt"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,6 +18,37 @@ import (
 type decoder struct {
 	file string
 	errs collector
+	// steps counts decode calls; budget bounds them so that aliases cannot
+	// make a small document expand into an enormous one ("billion laughs").
+	steps, budget int
+	exceeded      bool
+}
+
+// aliasBudget is how many values a document may decode to per node it
+// contains (plus a fixed allowance): generous for configurations that reuse
+// blocks through anchors, far below anything exponential.
+const (
+	aliasBudgetPerNode = 20
+	aliasBudgetBase    = 10000
+)
+
+// newDecoder returns a decoder for the document root, with an alias budget
+// sized to it.
+func newDecoder(file string, root *yaml.Node) *decoder {
+	return &decoder{file: file, budget: aliasBudgetBase + aliasBudgetPerNode*countNodes(root)}
+}
+
+// countNodes counts the nodes written in the document, without following
+// aliases.
+func countNodes(n *yaml.Node) int {
+	if n == nil {
+		return 0
+	}
+	total := 1
+	for _, c := range n.Content {
+		total += countNodes(c)
+	}
+	return total
 }
 
 var (
@@ -50,12 +81,25 @@ func kindName(n *yaml.Node) string {
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
 
+// resolve follows aliases to the node they name.
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 1000; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
 // decode stores n into v (which must be settable). what names the value in
 // messages, e.g. "upstreams.users-v1.timeout".
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+	if d.steps++; d.budget > 0 && d.steps > d.budget {
+		if !d.exceeded {
+			d.exceeded = true
+			d.errorf(n, "%s: the document expands to too many values through aliases (more than %d)", what, d.budget)
+		}
+		return
 	}
+	n = resolve(n)
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
 			return
@@ -96,6 +140,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) {
 	if isNull(n) {
+		placeUnwritten(v, d.pos(n))
 		return
 	}
 	if n.Kind != yaml.MappingNode {
@@ -124,6 +169,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		key := k.Value
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k, "%s: keys must be plain strings, got %s", what, kindName(k))
+			continue
+		}
 		if prev, dup := seen[key]; dup {
 			d.errorf(k, "%s: duplicate key %q (first set at line %d)", what, key, prev.Line)
 			continue
@@ -136,19 +185,74 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) {
 		}
 		if meta != nil {
 			meta.setKey(key, d.pos(k), d.pos(val))
+			d.markItems(meta, key, val, v.Field(idx).Type())
 		}
 		d.decode(val, v.Field(idx), join(what, key))
+		if m := metaOf(v.Field(idx)); m != nil {
+			m.setKey("", d.pos(k), d.pos(k)) // where the block was named
+		}
 	}
-	// Nested blocks that were not written still get a position (the parent's)
-	// so that errors about their defaults or missing keys point somewhere.
-	for _, idx := range fields {
-		f := v.Field(idx)
-		if f.Kind() != reflect.Struct {
+	placeUnwritten(v, d.pos(n))
+}
+
+// metaOf returns the Meta of a struct value or non-nil struct pointer, or nil.
+func metaOf(v reflect.Value) *Meta {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	if f := v.FieldByName("Meta"); f.IsValid() && f.Type() == metaType && f.CanAddr() {
+		return f.Addr().Interface().(*Meta)
+	}
+	return nil
+}
+
+// markItems records in meta where each item of a list ("KEY[i]") and each
+// entry of a mapping ("KEY.NAME") was written, so that validation can point
+// at the offending item rather than at the whole value.
+func (d *decoder) markItems(meta *Meta, key string, val *yaml.Node, t reflect.Type) {
+	val = resolve(val)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Slice && val.Kind == yaml.SequenceNode:
+		for i, item := range val.Content {
+			p := d.pos(item)
+			meta.setKey(fmt.Sprintf("%s[%d]", key, i), p, p)
+		}
+	case t.Kind() == reflect.Slice && val.Kind == yaml.ScalarNode && !isNull(val):
+		p := d.pos(val)
+		meta.setKey(key+"[0]", p, p)
+	case t.Kind() == reflect.Map && val.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(val.Content); i += 2 {
+			name := key + "." + val.Content[i].Value
+			if !meta.Has(name) { // a duplicate keeps the first position
+				meta.setKey(name, d.pos(val.Content[i]), d.pos(val.Content[i+1]))
+			}
+		}
+	}
+}
+
+// placeUnwritten gives nested blocks that were not written (and so have no
+// position) the position at, recursively, so that errors about their
+// defaults or missing keys point somewhere.
+func placeUnwritten(v reflect.Value, at Pos) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := v.Field(i)
+		if f.Kind() != reflect.Struct || t.Field(i).Type == metaType {
 			continue
 		}
 		if mf := f.FieldByName("Meta"); mf.IsValid() && mf.Type() == metaType {
 			if m := mf.Addr().Interface().(*Meta); m.At.Line == 0 {
-				m.At = d.pos(n)
+				m.At = at
+				placeUnwritten(f, at)
 			}
 		}
 	}
@@ -164,10 +268,26 @@ func knownKeys(fields map[string]int) string {
 }
 
 func join(what, key string) string {
+	key = label(key)
 	if what == "" {
 		return key
 	}
 	return what + "." + key
+}
+
+// label returns a name as it appears in a message path: as written when it
+// is plain, quoted when it is empty or holds spaces, dots, quotes, brackets or
+// control characters (so every message stays on one line and unambiguous).
+func label(name string) string {
+	if name == "" {
+		return `""`
+	}
+	for _, r := range name {
+		if r <= ' ' || r == 0x7f || r == '"' || r == '.' || r == '[' || r == ']' || r == ':' || !unicode.IsPrint(r) {
+			return strconv.Quote(name)
+		}
+	}
+	return name
 }
 
 func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, what string) {
@@ -208,6 +328,7 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, what string) {
 				m := f.Addr().Interface().(*Meta)
 				if m.At.Line == 0 {
 					m.At = d.pos(val)
+					placeUnwritten(s, m.At)
 				}
 				m.setKey("", d.pos(k), d.pos(k))
 			}
@@ -269,18 +390,4 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, what string) {
 	default:
 		d.errorf(n, "%s: unsupported value type %s", what, v.Type())
 	}
-}
-
-var yamlLine = regexp.MustCompile(`line (\d+)`)
-
-// syntaxError converts a yaml.v3 parse error into an *Error with a position
-// (yaml.v3 reports lines but not columns; the column is then 1).
-func syntaxError(file string, err error) *Error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 1
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = strings.TrimSpace(strings.Replace(msg, m[0]+":", "", 1))
-	}
-	return &Error{Pos: Pos{File: file, Line: line, Col: 1}, Msg: "invalid YAML: " + msg}
 }

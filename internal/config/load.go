@@ -5,8 +5,6 @@ import (
 	"os"
 	"reflect"
 	"sort"
-
-	"gopkg.in/yaml.v3"
 )
 
 // MaxFileSize bounds the configuration files Load reads.
@@ -48,16 +46,17 @@ func Parse(file string, data []byte) (*Config, error) {
 // Decode only decodes configuration text strictly, without defaults or
 // validation. It reports every decoding problem, not just the first.
 func Decode(file string, data []byte) (*Config, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, Errors{syntaxError(file, err)}
+	root, perr := parseYAML(file, data)
+	if perr != nil {
+		return nil, Errors{perr}
 	}
 	c := &Config{File: file}
-	d := &decoder{file: file}
+	d := newDecoder(file, root)
 	if root.Kind != 0 {
-		d.decode(&root, reflect.ValueOf(c).Elem(), "")
+		d.decode(root, reflect.ValueOf(c).Elem(), "")
 	}
 	c.Meta.At = Pos{File: file, Line: 1, Col: 1}
+	placeUnwritten(reflect.ValueOf(c).Elem(), c.Meta.At) // an empty document
 	if err := d.errs.err(); err != nil {
 		return nil, Flatten(err)
 	}

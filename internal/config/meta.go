@@ -30,7 +30,10 @@ func (p Pos) String() string {
 type Meta struct {
 	// At is the position of the node itself (the mapping or scalar).
 	At Pos
-	// keys maps a YAML key of this node to the position of its value.
+	// keys maps a YAML key of this node to the position of its value. It
+	// also holds "KEY[i]" for each item of a list value and "KEY.NAME" for
+	// each entry of a mapping value, and "" for the key or map entry name
+	// under which the node itself was written.
 	keys map[string]Pos
 	// keyAt maps a YAML key of this node to the position of the key itself.
 	keyAt map[string]Pos

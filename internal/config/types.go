@@ -186,14 +186,14 @@ type Rollout struct {
 
 // Analysis is the set of checks a rollout's `to` version must pass.
 type Analysis struct {
-	Meta                    `yaml:"-"`
-	Window                  Duration `yaml:"window"`
-	Interval                Duration `yaml:"interval"`
-	MinRequests             int      `yaml:"min_requests"`
-	MaxErrorRate            *float64 `yaml:"max_error_rate"`
-	MaxLatencyP95           Duration `yaml:"max_latency_p95"`
-	MaxLatencyP99           Duration `yaml:"max_latency_p99"`
-	MaxDiffRate             *float64 `yaml:"max_diff_rate"`
+	Meta                     `yaml:"-"`
+	Window                   Duration `yaml:"window"`
+	Interval                 Duration `yaml:"interval"`
+	MinRequests              int      `yaml:"min_requests"`
+	MaxErrorRate             *float64 `yaml:"max_error_rate"`
+	MaxLatencyP95            Duration `yaml:"max_latency_p95"`
+	MaxLatencyP99            Duration `yaml:"max_latency_p99"`
+	MaxDiffRate              *float64 `yaml:"max_diff_rate"`
 	MaxContractViolationRate *float64 `yaml:"max_contract_violation_rate"`
 	// Relative compares `to` against `from` over the same window: a check
 	// fails only when `to` is worse than `from` by more than Margin (an

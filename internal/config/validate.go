@@ -1,5 +1,315 @@
 package config
 
-// Validate checks the whole tree; see the per-node Validate methods.
-// (Temporary: the full validation is being written.)
-func (c *Config) Validate() error { return nil }
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Validation conventions. Every node's Validate checks the node and the
+// nodes inside it, and nothing outside it; it is fast and does no I/O. Each
+// problem is an *Error anchored at the offending value (or key) whose message
+// starts with the key path relative to the node ("weight: ..."). A parent
+// places its children's problems under their key with nest, so that by the
+// time Config.Validate returns every message starts with the full path
+// ("services.users.rollout.weight: ..."). References between nodes are
+// checked by the lowest node that sees both ends: versions, rules, rollout
+// and mirror by the Service, upstreams and service conflicts by the Config.
+
+// Validate checks the whole configuration: every node, every reference
+// between nodes (versions to upstreams, rules, rollouts and mirrors to
+// versions) and conflicts between listeners and between services. It returns
+// nil or an error holding every problem found; Flatten turns it into sorted
+// Errors.
+func (c *Config) Validate() error {
+	var col collector
+	col.add(checkListen(&c.Meta, "listen", c.Listen))
+	if c.TLS != nil {
+		col.add(nest("tls", c.TLS.Validate()))
+	}
+	col.add(nest("admin", c.Admin.Validate()))
+	if c.XDS != nil {
+		col.add(nest("xds", c.XDS.Validate()))
+	}
+	col.add(nest("log", c.Log.Validate()))
+	col.add(nest("limits", c.Limits.Validate()))
+	col.add(c.validateListeners())
+	for _, name := range c.UpstreamNames() {
+		path := join("upstreams", name)
+		u := c.Upstreams[name]
+		if u == nil {
+			col.add(&Error{Pos: c.PosOf("upstreams"), Msg: path + ": empty upstream; it needs targets"})
+			continue
+		}
+		if msg := nameProblem("upstream", name); msg != "" {
+			col.add(&Error{Pos: u.KeyPos(""), Msg: path + ": " + msg})
+		}
+		col.add(nest(path, u.Validate()))
+	}
+	for _, name := range c.ServiceNames() {
+		path := join("services", name)
+		s := c.Services[name]
+		if s == nil {
+			col.add(&Error{Pos: c.PosOf("services"), Msg: path + ": empty service; it needs versions and a default"})
+			continue
+		}
+		if msg := nameProblem("service", name); msg != "" {
+			col.add(&Error{Pos: s.KeyPos(""), Msg: path + ": " + msg})
+		}
+		col.add(nest(path, s.Validate()))
+		col.add(nest(path, c.validateUpstreamRefs(s)))
+	}
+	col.add(c.validateServiceConflicts())
+	return col.err()
+}
+
+// validateUpstreamRefs checks that every version of s names a declared
+// upstream.
+func (c *Config) validateUpstreamRefs(s *Service) error {
+	var col collector
+	for _, vn := range s.VersionNames() {
+		v := s.Versions[vn]
+		if v == nil || v.Upstream == "" {
+			continue // reported by Service.Validate
+		}
+		if _, ok := c.Upstreams[v.Upstream]; !ok {
+			col.add(nest(join("versions", vn), v.problem("upstream",
+				"upstream %q is not declared in upstreams (declared: %s)", v.Upstream, nameList(c.UpstreamNames()))))
+		}
+	}
+	return col.err()
+}
+
+// validateServiceConflicts reports two services that claim the same host
+// (or both any host) with the same path_prefix: requests could not be
+// routed between them. Each conflict is reported once, at the service
+// written later.
+func (c *Config) validateServiceConflicts() error {
+	names := c.ServiceNames()
+	sort.SliceStable(names, func(i, j int) bool {
+		a, b := c.Services[names[i]], c.Services[names[j]]
+		return a != nil && (b == nil || before(matchPos(a), matchPos(b)))
+	})
+	type claim struct{ prefix, host string } // host "" is any host
+	owner := map[claim]string{}
+	var col collector
+	for _, name := range names {
+		s := c.Services[name]
+		if s == nil {
+			continue
+		}
+		hosts := []string{""}
+		if len(s.Match.Hosts) > 0 {
+			hosts = hosts[:0]
+			for _, h := range s.Match.Hosts {
+				hosts = append(hosts, strings.ToLower(h))
+			}
+		}
+		reported := map[string]bool{}
+		for _, h := range hosts {
+			k := claim{prefixOf(s), h}
+			first, taken := owner[k]
+			if !taken {
+				owner[k] = name
+				continue
+			}
+			if first == name || reported[first] {
+				continue
+			}
+			reported[first] = true
+			what := "any host"
+			if h != "" {
+				what = fmt.Sprintf("host %q", h)
+			}
+			col.add(&Error{Pos: matchPos(s), Msg: fmt.Sprintf(
+				"%s.match: %s also matches %s with path_prefix %q; give one of them other hosts or another path_prefix",
+				join("services", name), join("services", first), what, prefixOf(s))})
+		}
+	}
+	return col.err()
+}
+
+// prefixOf returns the path prefix a service matches, "/" by default.
+func prefixOf(s *Service) string {
+	if s.Match.PathPrefix == "" {
+		return "/"
+	}
+	return s.Match.PathPrefix
+}
+
+// matchPos is where a service's match is written: its path_prefix, its
+// match block, or its name.
+func matchPos(s *Service) Pos {
+	if s.Has("match") {
+		return s.Match.PosOf("path_prefix")
+	}
+	return s.KeyPos("")
+}
+
+// before reports whether a comes before b in the file.
+func before(a, b Pos) bool {
+	if a.Line != b.Line {
+		return a.Line < b.Line
+	}
+	return a.Col < b.Col
+}
+
+// listener is one address Turnout listens on.
+type listener struct {
+	path string // e.g. "admin.listen"
+	meta *Meta
+	addr string
+}
+
+// validateListeners reports two listeners on the same address.
+func (c *Config) validateListeners() error {
+	ls := []listener{
+		{"listen", &c.Meta, orDefault(c.Listen, DefaultListen)},
+		{"admin.listen", &c.Admin.Meta, orDefault(c.Admin.Listen, DefaultAdminListen)},
+	}
+	if c.TLS != nil && c.TLS.Listen != "" {
+		ls = append(ls, listener{"tls.listen", &c.TLS.Meta, c.TLS.Listen})
+	}
+	if c.XDS != nil && c.XDS.Listen != "" {
+		ls = append(ls, listener{"xds.listen", &c.XDS.Meta, c.XDS.Listen})
+	}
+	var col collector
+	for j := range ls {
+		for i := 0; i < j; i++ {
+			a, b := ls[i], ls[j]
+			if !sameAddress(a.addr, b.addr) {
+				continue
+			}
+			// Anchor at the later one unless only the earlier was written.
+			at, other := b, a
+			if !b.meta.Has("listen") && a.meta.Has("listen") {
+				at, other = a, b
+			}
+			note := ""
+			if !other.meta.Has("listen") {
+				note = " (its default)"
+			}
+			col.add(&Error{Pos: at.meta.PosOf("listen"), Msg: fmt.Sprintf(
+				"%s: %s is also the address of %s%s; each listener needs its own address",
+				at.path, at.addr, other.path, note)})
+			break
+		}
+	}
+	return col.err()
+}
+
+// orDefault returns s, or def when s is empty.
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Validate checks the HTTPS listener settings.
+func (t *ServerTLS) Validate() error {
+	var col collector
+	col.add(checkListen(&t.Meta, "listen", t.Listen))
+	if t.Cert == "" {
+		col.add(t.missing("cert", "required: the path of the PEM certificate (chain) to serve"))
+	}
+	if t.Key == "" {
+		col.add(t.missing("key", "required: the path of the PEM private key of cert"))
+	}
+	return col.err()
+}
+
+// Validate checks the admin listener settings.
+func (a *Admin) Validate() error {
+	var col collector
+	col.add(checkListen(&a.Meta, "listen", a.Listen))
+	if a.TokenEnv != "" && !validEnvName(a.TokenEnv) {
+		col.add(a.problem("token_env", "%q is not an environment variable name (letters, digits and '_', not starting with a digit)", a.TokenEnv))
+	}
+	return col.err()
+}
+
+// Validate checks the xDS server settings.
+func (x *XDS) Validate() error {
+	if x.Listen == "" {
+		return x.missing("listen", "required when xds is set, e.g. 127.0.0.1:18000")
+	}
+	return checkListen(&x.Meta, "listen", x.Listen)
+}
+
+// Validate checks the log settings; empty values mean the defaults.
+func (l *Log) Validate() error {
+	var col collector
+	switch l.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		col.add(l.problem("level", "%q is not a log level; use debug, info, warn or error", l.Level))
+	}
+	switch l.Format {
+	case "", "text", "json":
+	default:
+		col.add(l.problem("format", "%q is not a log format; use text or json", l.Format))
+	}
+	return col.err()
+}
+
+// Validate checks that no limit is negative.
+func (l *Limits) Validate() error {
+	var col collector
+	col.add(nonNegative(&l.Meta, "fallback_body", int64(l.FallbackBody)))
+	col.add(nonNegative(&l.Meta, "max_header_bytes", int64(l.MaxHeaderBytes)))
+	col.add(nonNegative(&l.Meta, "read_header_timeout", int64(l.ReadHeaderTimeout)))
+	col.add(nonNegative(&l.Meta, "idle_timeout", int64(l.IdleTimeout)))
+	return col.err()
+}
+
+// problem returns an *Error anchored at key's value (or the node when key
+// was not written) whose message starts with key.
+func (m *Meta) problem(key, format string, args ...any) *Error {
+	return &Error{Pos: m.PosOf(key), Msg: key + ": " + fmt.Sprintf(format, args...)}
+}
+
+// keyProblem is problem anchored at key itself, for a key that should not
+// have been written.
+func (m *Meta) keyProblem(key, format string, args ...any) *Error {
+	return &Error{Pos: m.KeyPos(key), Msg: key + ": " + fmt.Sprintf(format, args...)}
+}
+
+// entryProblem reports a problem with the entry name of the mapping at
+// field (such as arms.v3), anchored at the entry's name when atName, else
+// at its value.
+func (m *Meta) entryProblem(field, name string, atName bool, format string, args ...any) *Error {
+	p := m.PosOf(field + "." + name)
+	if atName {
+		p = m.KeyPos(field + "." + name)
+	}
+	return &Error{Pos: p, Msg: join(field, name) + ": " + fmt.Sprintf(format, args...)}
+}
+
+// missing reports a required key: at its value when it was written (empty),
+// else at the key or name the node was written under, else at the node.
+func (m *Meta) missing(key, format string, args ...any) *Error {
+	p := m.KeyPos("")
+	if m.Has(key) {
+		p = m.PosOf(key)
+	}
+	return &Error{Pos: p, Msg: key + ": " + fmt.Sprintf(format, args...)}
+}
+
+// nest places a child node's problems under path: "weight: ..." reported by
+// a rollout becomes "rollout.weight: ...", "[2]: ..." becomes "steps[2]: ...".
+func nest(path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	es := Flatten(err)
+	out := make(Errors, len(es))
+	for i, e := range es {
+		sep := "."
+		if strings.HasPrefix(e.Msg, "[") {
+			sep = ""
+		}
+		out[i] = &Error{Pos: e.Pos, Msg: path + sep + e.Msg, Warning: e.Warning}
+	}
+	return out
+}

@@ -1,0 +1,93 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
+
+// parseYAML parses data as one YAML document; empty input gives an empty
+// node. A further document that is not empty is an error, since it would
+// otherwise be silently ignored. A panic inside the YAML parser is turned
+// into an error so that a bad file can never take the gateway down.
+func parseYAML(file string, data []byte) (root *yaml.Node, perr *Error) {
+	defer func() {
+		if r := recover(); r != nil {
+			root, perr = nil, &Error{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "invalid YAML: the parser failed: " + strings.Join(strings.Fields(fmt.Sprint(r)), " ")}
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
+		return nil, syntaxError(file, data, err)
+	}
+	for {
+		var extra yaml.Node
+		err := dec.Decode(&extra)
+		switch {
+		case err == io.EOF:
+			return &doc, nil
+		case err != nil:
+			return nil, syntaxError(file, data, err)
+		case len(extra.Content) > 0 && !isNull(extra.Content[0]):
+			return nil, &Error{Pos: Pos{File: file, Line: max(extra.Line, 1), Col: max(extra.Column, 1)},
+				Msg: "invalid YAML: a configuration is a single document; remove this \"---\" and merge what follows into the first document"}
+		}
+	}
+}
+
+var (
+	yamlLine      = regexp.MustCompile(`line (\d+)`)
+	unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+)
+
+// parserProblems are the yaml.v3 parser (not scanner) errors. yaml.v3 reports
+// their line 0-based, one less than the line it means: the line where the
+// enclosing mapping or sequence starts.
+var parserProblems = []string{
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"did not find expected '-' indicator",
+	"did not find expected <document start>",
+	"did not find expected <stream-start>",
+	"did not find expected key",
+	"did not find expected node content",
+	"found duplicate %TAG directive",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found undefined tag handle",
+}
+
+// syntaxError converts a yaml.v3 parse error about data into an *Error with a
+// position (yaml.v3 reports lines but not columns; the column is then 1).
+func syntaxError(file string, data []byte, err error) *Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 1
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = strings.TrimSpace(strings.Replace(msg, m[0]+":", "", 1))
+		if slices.Contains(parserProblems, msg) {
+			line++
+		}
+	}
+	col := 1
+	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+		// yaml.v3 gives no line here: point at the first use of the alias.
+		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
+			line = 1 + bytes.Count(data[:i], []byte("\n"))
+			col = 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:i], '\n')+1:i])
+		}
+	}
+	if line < 1 {
+		line = 1
+	}
+	msg = strings.Join(strings.Fields(msg), " ") // one line per problem
+	return &Error{Pos: Pos{File: file, Line: line, Col: col}, Msg: "invalid YAML: " + msg}
+}

@@ -1,0 +1,265 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Validate checks a service: its match and negotiation settings, its
+// versions and the references inside it (default, successors, rules,
+// experiment arms, rollout and mirror must name declared versions that are
+// not gone). Upstream references are checked by Config.Validate.
+func (s *Service) Validate() error {
+	var col collector
+	col.add(nest("match", s.Match.Validate()))
+	col.add(nest("negotiate", s.Negotiate.Validate()))
+	col.add(s.validateVersions())
+	if s.Default == "" {
+		col.add(s.missing("default", "required: the version that serves requests asking for none (declared: %s)", nameList(s.VersionNames())))
+	} else if msg := s.refProblem(s.Default); msg != "" {
+		col.add(s.problem("default", "%s", msg))
+	}
+	col.add(s.validateRules())
+	if r := s.Rollout; r != nil {
+		col.add(nest("rollout", r.Validate()))
+		if msg := s.refProblem(r.From); r.From != "" && msg != "" {
+			col.add(nest("rollout", r.problem("from", "%s", msg)))
+		}
+		if msg := s.refProblem(r.To); r.To != "" && msg != "" {
+			col.add(nest("rollout", r.problem("to", "%s", msg)))
+		}
+		if a := &r.Analysis; a.MaxDiffRate != nil && (s.Mirror == nil || s.Mirror.Compare == nil) {
+			col.add(nest("rollout.analysis", a.problem("max_diff_rate",
+				"needs mirror with compare in this service to measure response differences (e.g. mirror: {to: %s, compare: {}})", label(orDefault(r.To, "VERSION")))))
+		}
+	}
+	if m := s.Mirror; m != nil {
+		col.add(nest("mirror", m.Validate()))
+		if msg := s.refProblem(m.To); m.To != "" && msg != "" {
+			col.add(nest("mirror", m.problem("to", "%s", msg)))
+		}
+	}
+	return col.err()
+}
+
+// path returns the absolute path of sub inside the service, for messages
+// that point elsewhere in the file.
+func (s *Service) path(sub string) string {
+	if s.Name == "" {
+		return sub
+	}
+	return join("services", s.Name) + "." + sub
+}
+
+// refProblem returns what is wrong with a reference to the version name
+// from a place that sends traffic to it: not declared, or gone.
+func (s *Service) refProblem(name string) string {
+	v, ok := s.Versions[name]
+	if !ok || v == nil {
+		return fmt.Sprintf("version %q is not declared in %s (declared: %s)", name, s.path("versions"), nameList(s.VersionNames()))
+	}
+	if v.Lifecycle == LifecycleGone {
+		var live []string
+		for _, n := range s.VersionNames() {
+			if w := s.Versions[n]; w != nil && w.Lifecycle != LifecycleGone {
+				live = append(live, n)
+			}
+		}
+		return fmt.Sprintf("version %q is gone and cannot serve traffic (versions not gone: %s)", name, nameList(live))
+	}
+	return ""
+}
+
+// validateVersions checks each version, its name and its successor, and
+// that redirects do not loop.
+func (s *Service) validateVersions() error {
+	var col collector
+	if len(s.Versions) == 0 {
+		col.add(s.missing("versions", "at least one version is required, e.g. versions: {v1: {upstream: NAME}}"))
+	}
+	for _, name := range s.VersionNames() {
+		path := join("versions", name)
+		v := s.Versions[name]
+		if v == nil {
+			col.add(&Error{Pos: s.PosOf("versions"), Msg: path + ": empty version; it needs an upstream"})
+			continue
+		}
+		if msg := nameProblem("version", name); msg != "" {
+			col.add(&Error{Pos: v.KeyPos(""), Msg: path + ": " + msg})
+		}
+		col.add(nest(path, v.Validate()))
+		if v.Successor != "" && v.Successor != name {
+			if msg := s.refProblem(v.Successor); msg != "" {
+				col.add(nest(path, v.problem("successor", "%s", msg)))
+			}
+		}
+	}
+	col.add(s.validateRedirectLoops())
+	return col.err()
+}
+
+// validateRedirectLoops reports redirects whose successor chain comes back
+// to them, which would send clients round in circles. Each loop is reported
+// once, at its smallest name.
+func (s *Service) validateRedirectLoops() error {
+	var col collector
+	const (
+		walking = 1
+		done    = 2
+	)
+	state := map[string]int{}
+	next := func(name string) (string, bool) {
+		v := s.Versions[name]
+		if v == nil || v.Lifecycle != LifecycleRedirect || v.Successor == "" || v.Successor == name {
+			return "", false // a self-successor is reported by Version.Validate
+		}
+		return v.Successor, true
+	}
+	for _, start := range s.VersionNames() {
+		var path []string
+		cur, ok := start, true
+		for ok && state[cur] == 0 {
+			state[cur] = walking
+			path = append(path, cur)
+			cur, ok = next(cur)
+		}
+		if ok && state[cur] == walking { // cur is on this path: a loop
+			loop := path[slices.Index(path, cur):]
+			least := slices.Index(loop, slices.Min(loop))
+			loop = slices.Concat(loop[least:], loop[:least])
+			col.add(nest(join("versions", loop[0]), s.Versions[loop[0]].problem("successor",
+				"redirect loop %s -> %s; a chain of redirects must end at a version that serves traffic",
+				strings.Join(loop, " -> "), loop[0])))
+		}
+		for _, n := range path {
+			state[n] = done
+		}
+	}
+	return col.err()
+}
+
+// validateRules checks each rule, that rule names are unique and that rules
+// and experiment arms send traffic to versions that can serve it.
+func (s *Service) validateRules() error {
+	var col collector
+	names := map[string]int{}
+	for i, r := range s.Rules {
+		path := fmt.Sprintf("rules[%d]", i)
+		if r == nil {
+			col.add(s.problem(path, "empty rule; a rule needs name, match and version or experiment"))
+			continue
+		}
+		col.add(nest(path, r.Validate()))
+		if r.Name != "" {
+			if j, dup := names[r.Name]; dup {
+				col.add(nest(path, r.problem("name", "%q is already the name of rules[%d]; rule names must be unique within a service", r.Name, j)))
+			} else {
+				names[r.Name] = i
+			}
+		}
+		if r.Version != "" {
+			if msg := s.refProblem(r.Version); msg != "" {
+				col.add(nest(path, r.problem("version", "%s", msg)))
+			}
+		}
+		if e := r.Experiment; e != nil {
+			for _, arm := range sortedKeys(e.Arms) {
+				if msg := s.refProblem(arm); msg != "" {
+					col.add(nest(path+".experiment", e.entryProblem("arms", arm, true, "%s", msg)))
+				}
+			}
+		}
+	}
+	return col.err()
+}
+
+// Validate checks which requests a service matches: a path_prefix starting
+// with "/" and bare host names (a leading "*." wildcard is allowed).
+func (m *Match) Validate() error {
+	var col collector
+	if m.PathPrefix != "" {
+		if msg := checkPathPrefix(m.PathPrefix); msg != "" {
+			col.add(m.problem("path_prefix", "%s", msg))
+		}
+	}
+	seen := map[string]int{}
+	for i, h := range m.Hosts {
+		key := fmt.Sprintf("hosts[%d]", i)
+		if msg := checkHost(h); msg != "" {
+			col.add(m.problem(key, "%s", msg))
+			continue
+		}
+		if j, dup := seen[strings.ToLower(h)]; dup {
+			col.add(m.problem(key, "%q is already listed as hosts[%d]", h, j))
+			continue
+		}
+		seen[strings.ToLower(h)] = i
+	}
+	return col.err()
+}
+
+// Validate checks version negotiation: known sources listed once, a header
+// and query name that are HTTP tokens and an accept_vendor of the form
+// type/subtype.
+func (n *Negotiate) Validate() error {
+	var col collector
+	seen := map[string]int{}
+	for i, src := range n.Sources {
+		key := fmt.Sprintf("sources[%d]", i)
+		switch src {
+		case SourceHeader, SourceAccept, SourcePath, SourceQuery:
+		default:
+			col.add(n.problem(key, "%q is not a source; use header, accept, path or query", src))
+			continue
+		}
+		if j, dup := seen[src]; dup {
+			col.add(n.problem(key, "%q is already listed as sources[%d]", src, j))
+			continue
+		}
+		seen[src] = i
+	}
+	if n.Header != "" && !isToken(n.Header) {
+		col.add(n.problem("header", "%q is not a valid header name", n.Header))
+	}
+	if n.Query != "" && !isToken(n.Query) {
+		col.add(n.problem("query", "%q is not a valid query parameter name (letters, digits and !#$%%&'*+-.^_`|~)", n.Query))
+	}
+	if v := n.AcceptVendor; v != "" {
+		typ, sub, ok := strings.Cut(v, "/")
+		switch {
+		case strings.ContainsAny(v, ";,"):
+			col.add(n.problem("accept_vendor", "%q must be a bare media type without parameters, e.g. application/vnd.example", v))
+		case strings.Contains(sub, "+"):
+			col.add(n.problem("accept_vendor", "%q must not have a +suffix; write %s (requests may send %s.v2+json)", v, v[:strings.Index(v, "+")], v[:strings.Index(v, "+")]))
+		case !ok || !isToken(typ) || !isToken(sub) || strings.Contains(typ, "*") || strings.Contains(sub, "*"):
+			col.add(n.problem("accept_vendor", "%q is not a media type of the form type/subtype, e.g. application/vnd.example", v))
+		}
+	}
+	return col.err()
+}
+
+// Validate checks one version: an upstream, a known lifecycle, a successor
+// other than itself (required for redirect) and a sunset after
+// deprecated_at. Whether the names exist is checked by Service.Validate.
+func (v *Version) Validate() error {
+	var col collector
+	if v.Upstream == "" {
+		col.add(v.missing("upstream", "required: the name of the upstream that serves this version"))
+	}
+	switch v.Lifecycle {
+	case "", LifecycleActive, LifecycleDeprecated, LifecycleRedirect, LifecycleGone:
+	default:
+		col.add(v.problem("lifecycle", "%q is not a lifecycle; use active, deprecated, redirect or gone", v.Lifecycle))
+	}
+	switch {
+	case v.Successor != "" && v.Successor == v.Name:
+		col.add(v.problem("successor", "a version cannot be its own successor (%q)", v.Successor))
+	case v.Successor == "" && v.Lifecycle == LifecycleRedirect:
+		col.add(v.missing("successor", "required when lifecycle is redirect: the version clients are redirected to"))
+	}
+	if v.Sunset != nil && v.DeprecatedAt != nil && v.Sunset.Before(v.DeprecatedAt.Time) {
+		col.add(v.problem("sunset", "%s is before deprecated_at (%s)", v.Sunset.Format("2006-01-02T15:04:05Z07:00"), v.DeprecatedAt.Format("2006-01-02T15:04:05Z07:00")))
+	}
+	return col.err()
+}
