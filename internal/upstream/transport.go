@@ -1,0 +1,307 @@
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+)
+
+// Transport tuning shared by every pool.
+const (
+	dialTimeout           = 5 * time.Second
+	dialKeepAlive         = 30 * time.Second
+	tlsHandshakeTimeout   = 10 * time.Second
+	idleConnTimeout       = 90 * time.Second
+	maxIdleConns          = 4096
+	maxIdleConnsPerHost   = 512
+	expectContinueTimeout = 1 * time.Second
+	// h2ReadIdleTimeout makes an HTTP/2 connection send a PING after this
+	// long without frames, so dead connections are noticed and dropped.
+	h2ReadIdleTimeout = 30 * time.Second
+	h2PingTimeout     = 15 * time.Second
+)
+
+const (
+	alpnH1 = "http/1.1"
+	alpnH2 = "h2"
+)
+
+// transports is the small set of transports of one pool. They share a dialer
+// and a TLS configuration but not connections.
+type transports struct {
+	std     *http.Transport // pool protocol, ResponseHeaderTimeout = pool timeout
+	grpc    *http.Transport // pool protocol, no response-header timeout
+	upgrade *http.Transport // HTTP/1.1 only, for requests with an Upgrade header
+	// health is the pool protocol without keep-alives: every check dials a
+	// fresh connection. Its connections are tracked so that close leaves
+	// none behind, even one whose dial outlived a cancelled check.
+	health        *http.Transport
+	healthTracker *connTracker
+}
+
+// dialFunc is the signature of net.Dialer.DialContext.
+type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// newTransports builds the transports for protocol (already validated).
+// tlsConf is the base client TLS configuration for https targets.
+func newTransports(protocol string, tlsConf *tls.Config, headerTimeout time.Duration) *transports {
+	dial := (&net.Dialer{Timeout: dialTimeout, KeepAlive: dialKeepAlive}).DialContext
+
+	var h1 http.Protocols
+	h1.SetHTTP1(true)
+	h1ALPN := []string{alpnH1}
+
+	proto, protoALPN := h1, h1ALPN
+	switch protocol {
+	case config.ProtocolH2:
+		proto = http.Protocols{}
+		proto.SetHTTP1(true)
+		proto.SetHTTP2(true)
+		protoALPN = []string{alpnH2, alpnH1}
+	case config.ProtocolH2C:
+		// Only UnencryptedHTTP2: net/http then speaks HTTP/2 with prior
+		// knowledge to http:// URLs. Adding HTTP1 would turn it off.
+		proto = http.Protocols{}
+		proto.SetUnencryptedHTTP2(true)
+	}
+
+	s := &transports{
+		std:           newTransport(dial, tlsConf, proto, protoALPN, headerTimeout),
+		grpc:          newTransport(dial, tlsConf, proto, protoALPN, 0),
+		healthTracker: &connTracker{conns: make(map[*trackedConn]struct{})},
+	}
+	if protocol == config.ProtocolH2 || protocol == config.ProtocolH2C {
+		s.upgrade = newTransport(dial, tlsConf, h1, h1ALPN, headerTimeout)
+	} else {
+		s.upgrade = s.std
+	}
+	s.health = newTransport(s.healthTracker.wrap(dial), tlsConf, proto, protoALPN, 0)
+	s.health.DisableKeepAlives = true
+	return s
+}
+
+// newTransport returns one proxy-tuned transport. TLS is done by our own
+// DialTLSContext so that handshake failures are recognisable (see
+// handshakeError); alpn is what it offers in the handshake.
+func newTransport(dial dialFunc, tlsConf *tls.Config, protos http.Protocols, alpn []string, headerTimeout time.Duration) *http.Transport {
+	cfg := tlsConf.Clone()
+	cfg.NextProtos = alpn
+	td := &tlsDialer{dial: dial, cfg: cfg}
+	return &http.Transport{
+		Proxy:                 nil, // a gateway does not follow HTTP_PROXY from its environment
+		DialContext:           dial,
+		DialTLSContext:        td.dialTLS,
+		MaxIdleConns:          maxIdleConns,
+		MaxIdleConnsPerHost:   maxIdleConnsPerHost,
+		IdleConnTimeout:       idleConnTimeout,
+		TLSHandshakeTimeout:   tlsHandshakeTimeout, // enforced by tlsDialer; kept for readers
+		DisableCompression:    true,                // a proxy must not add Accept-Encoding
+		ResponseHeaderTimeout: headerTimeout,
+		ExpectContinueTimeout: expectContinueTimeout,
+		Protocols:             &protos,
+		HTTP2: &http.HTTP2Config{
+			SendPingTimeout: h2ReadIdleTimeout,
+			PingTimeout:     h2PingTimeout,
+		},
+	}
+}
+
+// pick returns the transport for req. It does not allocate.
+func (s *transports) pick(req *http.Request) *http.Transport {
+	h := req.Header
+	if up := h["Upgrade"]; len(up) > 0 && up[0] != "" {
+		return s.upgrade
+	}
+	if ct := h["Content-Type"]; len(ct) > 0 && isGRPC(ct[0]) {
+		return s.grpc
+	}
+	return s.std
+}
+
+// isGRPC reports whether a Content-Type names a gRPC (or gRPC-Web) payload.
+func isGRPC(ct string) bool {
+	const prefix = "application/grpc"
+	return len(ct) >= len(prefix) && strings.EqualFold(ct[:len(prefix)], prefix)
+}
+
+// close closes the idle connections of the proxying transports and every
+// connection of the health transport, which must not be used afterwards.
+func (s *transports) close() {
+	s.std.CloseIdleConnections()
+	s.grpc.CloseIdleConnections()
+	if s.upgrade != s.std {
+		s.upgrade.CloseIdleConnections()
+	}
+	s.healthTracker.closeAll()
+	s.health.CloseIdleConnections()
+}
+
+// errClosed is returned by a tracked dial after closeAll.
+var errClosed = errors.New("upstream pool closed")
+
+// connTracker records the open connections made through wrap so that
+// closeAll can close them all.
+type connTracker struct {
+	mu     sync.Mutex
+	closed bool
+	conns  map[*trackedConn]struct{}
+}
+
+// wrap returns dial with its connections tracked. After closeAll it refuses
+// to hand out connections.
+func (ct *connTracker) wrap(dial dialFunc) dialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		tc := &trackedConn{Conn: c, ct: ct}
+		ct.mu.Lock()
+		defer ct.mu.Unlock()
+		if ct.closed {
+			_ = c.Close()
+			return nil, errClosed
+		}
+		ct.conns[tc] = struct{}{}
+		return tc, nil
+	}
+}
+
+// closeAll closes every tracked connection and refuses new ones.
+func (ct *connTracker) closeAll() {
+	ct.mu.Lock()
+	ct.closed = true
+	conns := ct.conns
+	ct.conns = nil
+	ct.mu.Unlock()
+	for c := range conns {
+		_ = c.Conn.Close()
+	}
+}
+
+// trackedConn forgets itself when closed.
+type trackedConn struct {
+	net.Conn
+	ct *connTracker
+}
+
+func (c *trackedConn) Close() error {
+	c.ct.mu.Lock()
+	delete(c.ct.conns, c)
+	c.ct.mu.Unlock()
+	return c.Conn.Close()
+}
+
+// newTLSConfig builds the base client TLS configuration of a pool.
+func newTLSConfig(spec *config.UpstreamTLS) (*tls.Config, error) {
+	cfg := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ClientSessionCache: tls.NewLRUClientSessionCache(0),
+	}
+	if spec == nil {
+		return cfg, nil
+	}
+	cfg.ServerName = spec.ServerName
+	cfg.InsecureSkipVerify = spec.InsecureSkipVerify //nolint:gosec // explicit operator choice
+	if spec.CA != "" {
+		pem, err := os.ReadFile(spec.CA)
+		if err != nil {
+			return nil, fmt.Errorf("read tls ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls ca %s: no PEM certificate found", spec.CA)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
+
+// tlsDialer dials TCP and performs the TLS handshake itself, so that every
+// handshake failure reaches the caller as a *handshakeError.
+type tlsDialer struct {
+	dial dialFunc
+	cfg  *tls.Config // NextProtos set; ServerName may be empty
+}
+
+func (td *tlsDialer) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := td.dial(ctx, network, addr)
+	if err != nil {
+		return nil, err // *net.OpError with Op "dial"
+	}
+	cfg := td.cfg
+	if cfg.ServerName == "" {
+		host, _, splitErr := net.SplitHostPort(addr)
+		if splitErr != nil {
+			host = addr
+		}
+		cfg = cfg.Clone()
+		cfg.ServerName = host
+	}
+	tc := tls.Client(conn, cfg)
+	hctx, cancel := context.WithTimeout(ctx, tlsHandshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		_ = conn.Close()
+		return nil, &handshakeError{addr: addr, err: err}
+	}
+	return tc, nil
+}
+
+// handshakeError is a TLS handshake failure with a target: the request never
+// reached it.
+type handshakeError struct {
+	addr string
+	err  error
+}
+
+func (e *handshakeError) Error() string {
+	return "tls handshake with " + e.addr + ": " + e.err.Error()
+}
+
+func (e *handshakeError) Unwrap() error { return e.err }
+
+// IsConnectError reports whether err means the request never reached the
+// upstream (dial failure, connection refused, TLS handshake failure), so it
+// is safe to retry even a non-idempotent request.
+//
+// It recognises the errors of this package's transports precisely and, for
+// errors from other transports, the common TLS verification and record
+// errors and net/http's TLS handshake timeout. A response-header timeout or
+// a connection broken after the request was written is not a connect error.
+func IsConnectError(err error) bool {
+	if err == nil {
+		return false
+	}
+	var he *handshakeError
+	if errors.As(err, &he) {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var (
+		rh tls.RecordHeaderError
+		cv *tls.CertificateVerificationError
+		ua x509.UnknownAuthorityError
+		hn x509.HostnameError
+		ci x509.CertificateInvalidError
+	)
+	if errors.As(err, &rh) || errors.As(err, &cv) || errors.As(err, &ua) ||
+		errors.As(err, &hn) || errors.As(err, &ci) {
+		return true
+	}
+	// net/http's own handshake timeout (unexported type).
+	return strings.Contains(err.Error(), "net/http: TLS handshake timeout")
+}
