@@ -101,7 +101,7 @@ func (u *Upstream) applyDefaults() {
 	if u.Timeout == 0 {
 		u.Timeout = Duration(DefaultUpstreamTO)
 	}
-	if u.EjectAfter == 0 {
+	if u.EjectAfter == 0 && !u.Has("eject_after") {
 		u.EjectAfter = DefaultEjectAfter
 	}
 	if u.EjectFor == 0 {
@@ -141,7 +141,7 @@ func (s *Service) applyDefaults() {
 			a.Window = Duration(DefaultWindow)
 		}
 		if a.Interval == 0 {
-			a.Interval = Duration(1e9)
+			a.Interval = Duration(DefaultInterval)
 		}
 		if !a.Has("min_requests") {
 			a.MinRequests = DefaultMinRequests

@@ -254,6 +254,7 @@ const (
 	DefaultHeader        = "X-API-Version"
 	DefaultQuery         = "version"
 	DefaultWindow        = 10 * time.Second
+	DefaultInterval      = 500 * time.Millisecond
 	DefaultMinRequests   = 20
 	DefaultUpstreamTO    = 30 * time.Second
 	DefaultEjectAfter    = 3

@@ -129,8 +129,8 @@ func newPool(spec *config.Upstream, opts []Option) (*Pool, error) {
 	if ejectFor == 0 {
 		ejectFor = config.DefaultEjectFor
 	}
-	ejectAfter := spec.EjectAfter
-	if ejectAfter == 0 {
+	ejectAfter := spec.EjectAfter // an explicit 0 turns passive ejection off
+	if ejectAfter == 0 && !spec.Has("eject_after") {
 		ejectAfter = config.DefaultEjectAfter
 	}
 
@@ -254,7 +254,7 @@ func (p *Pool) connectFailed(t *target, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	t.lastErr = err.Error()
-	if t.ejected || n < p.ejectAfter {
+	if t.ejected || p.ejectAfter == 0 || n < p.ejectAfter {
 		return
 	}
 	now := p.now()
