@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string
+
+// TestMain builds the turnout binary once; every test runs it as a real
+// process.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "turnout-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "turnout")
+	build := exec.Command("go", "build", "-race", "-o", binary, "github.com/turnout-gw/turnout/cmd/turnout")
+	if os.Getenv("TURNOUT_E2E_NORACE") != "" {
+		build = exec.Command("go", "build", "-o", binary, "github.com/turnout-gw/turnout/cmd/turnout")
+	}
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building turnout:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running turnout serve.
+type proc struct {
+	cmd      *exec.Cmd
+	URL      string
+	AdminURL string
+	mu       sync.Mutex
+	log      bytes.Buffer
+	exited   chan struct{}
+}
+
+var servingRE = regexp.MustCompile(`msg="turnout serving" data=(\S+) admin=(\S+)`)
+
+// startProc runs `turnout serve -c path` with env added, waits for it to
+// report its addresses, and kills it at cleanup.
+func startProc(t *testing.T, path string, env ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, "serve", "-c", path), exited: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addrs := make(chan []string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.log.WriteString(line + "\n")
+			p.mu.Unlock()
+			if m := servingRE.FindStringSubmatch(line); m != nil {
+				select {
+				case addrs <- m[1:]:
+				default:
+				}
+			}
+		}
+	}()
+	go func() { p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() { p.kill() })
+	select {
+	case a := <-addrs:
+		p.URL, p.AdminURL = "http://"+a[0], "http://"+a[1]
+	case <-p.exited:
+		t.Fatalf("turnout exited at start:\n%s", p.logs())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("turnout did not start:\n%s", p.logs())
+	}
+	return p
+}
+
+func (p *proc) logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *proc) kill() {
+	if p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// rolloutStatus is the part of GET /api/v1/rollouts/{service} tests read.
+type rolloutStatus struct {
+	State  string  `json:"state"`
+	Weight float64 `json:"weight"`
+	Step   int     `json:"step"`
+	Reason string  `json:"reason"`
+}
+
+func (p *proc) status(t *testing.T, service string) rolloutStatus {
+	t.Helper()
+	var s rolloutStatus
+	resp, err := http.Get(p.AdminURL + "/api/v1/rollouts/" + service)
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// waitStatus polls until cond holds; it returns the time it took.
+func (p *proc) waitStatus(t *testing.T, service string, timeout time.Duration, what string, cond func(rolloutStatus) bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var last rolloutStatus
+	for time.Since(start) < timeout {
+		last = p.status(t, service)
+		if cond(last) {
+			return time.Since(start)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %v waiting for %s; last status %+v\n%s", timeout, what, last, p.logs())
+	return 0
+}
+
+// load sends unpinned requests with distinct user keys from a few workers
+// until ctx ends, and counts answers by X-Served-Version.
+type load struct {
+	mu     sync.Mutex
+	served map[string]int
+	status map[int]int
+	wg     sync.WaitGroup
+}
+
+func startLoad(ctx context.Context, url string, workers int) *load {
+	l := &load{served: map[string]int{}, status: map[int]int{}}
+	c := &http.Client{Timeout: 10 * time.Second}
+	for w := 0; w < workers; w++ {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for i := 0; i < 1_000_000 && ctx.Err() == nil; i++ {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/users/1", nil)
+				req.Header.Set("X-User-ID", fmt.Sprintf("w%d-u%d", w, i))
+				resp, err := c.Do(req)
+				if err != nil {
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				l.mu.Lock()
+				l.served[resp.Header.Get("X-Served-Version")]++
+				l.status[resp.StatusCode]++
+				l.mu.Unlock()
+				time.Sleep(2 * time.Millisecond)
+			}
+		}()
+	}
+	return l
+}
+
+func writeConfig(t *testing.T, dir, text string, vars map[string]string) string {
+	t.Helper()
+	for k, v := range vars {
+		text = strings.ReplaceAll(text, "{{"+k+"}}", v)
+	}
+	path := filepath.Join(dir, "turnout.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
