@@ -23,14 +23,8 @@ func serveCmd() *cobra.Command {
 		Short: "Run the gateway: data plane, admin API and dashboard",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(file)
-			if err == nil {
-				err = gateway.Validate(cfg)
-			}
+			cfg, err := loadChecked(file, cmd.ErrOrStderr())
 			if err != nil {
-				for _, e := range config.Flatten(err) {
-					fmt.Fprintln(cmd.ErrOrStderr(), e.Error())
-				}
 				return &exitError{code: 1, err: fmt.Errorf("%s is not valid; not starting", file)}
 			}
 			log := newLogger(cmd.ErrOrStderr(), cfg.Log)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -16,14 +17,8 @@ func validateCmd() *cobra.Command {
 		Short: "Check a configuration: exit 0 if valid, else one line per problem (FILE:LINE:COL: message) and exit 1",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(file)
-			if err == nil {
-				err = gateway.Validate(cfg)
-			}
+			cfg, err := loadChecked(file, cmd.ErrOrStderr())
 			if err != nil {
-				for _, e := range config.Flatten(err) {
-					fmt.Fprintln(cmd.ErrOrStderr(), e.Error())
-				}
 				return &exitError{code: 1}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d services, %d upstreams)\n", file, len(cfg.Services), len(cfg.Upstreams))
@@ -32,4 +27,21 @@ func validateCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "turnout.yaml", "configuration file")
 	return cmd
+}
+
+// loadChecked loads file and dry-runs the compile (what validate does and
+// what serve does before starting); every problem is printed to w as one
+// FILE:LINE:COL: message line.
+func loadChecked(file string, w io.Writer) (*config.Config, error) {
+	cfg, err := config.Load(file)
+	if err == nil {
+		err = gateway.Validate(cfg)
+	}
+	if err != nil {
+		for _, e := range config.Flatten(err) {
+			fmt.Fprintln(w, e.Error())
+		}
+		return nil, err
+	}
+	return cfg, nil
 }
