@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/upstream"
@@ -24,9 +26,14 @@ func (t transport) RoundTrip(out *http.Request) (*http.Response, error) {
 	var body []byte
 	if retry && out.Body != nil && out.Body != http.NoBody {
 		limit := x.snap.FallbackBody
-		if out.ContentLength > limit {
+		switch {
+		case out.ContentLength < 0:
+			// A stream of unknown length (gRPC, chunked upload): buffering
+			// it would stall a full-duplex exchange until the client stops
+			// sending. It streams, and is retried only if never read.
+		case out.ContentLength > limit:
 			retry = false
-		} else {
+		default:
 			b, err := io.ReadAll(io.LimitReader(out.Body, limit+1))
 			if err != nil {
 				return nil, fmt.Errorf("reading request body: %w", err)
@@ -45,10 +52,19 @@ func (t transport) RoundTrip(out *http.Request) (*http.Response, error) {
 			}
 		}
 	}
+	var stream *streamBody
+	if body == nil && out.Body != nil && out.Body != http.NoBody {
+		stream = &streamBody{rc: out.Body, in: x.in}
+		out.Body = stream
+	}
+	u := *out.URL // the pool rewrites out.URL; a retry starts from the original
 
 	resp, err := t.h.attempt(x, v, out)
 	if !retry || !failed(resp, err) || out.Context().Err() != nil {
 		return resp, err
+	}
+	if stream != nil && stream.wasRead() {
+		return resp, err // part of the body is gone: it cannot be sent again
 	}
 	if err != nil && !idempotent(out.Method) && !upstream.IsConnectError(err) {
 		return resp, err
@@ -60,8 +76,11 @@ func (t transport) RoundTrip(out *http.Request) (*http.Response, error) {
 		drain(resp.Body)
 	}
 	again := out.Clone(out.Context())
+	again.URL = &u
 	if body != nil {
 		setBody(again, body)
+	} else if stream != nil {
+		again.Body = &streamBody{rc: stream.rc, in: x.in}
 	}
 	x.fellBack = true
 	return t.h.attempt(x, fb, again)
@@ -83,6 +102,60 @@ func (h *Handler) attempt(x *exchange, v *route.Version, out *http.Request) (*ht
 	}
 	h.obs.Attempted(&a)
 	return resp, err
+}
+
+// streamBody is the outbound body of a request whose body is not buffered.
+//
+// httputil.ReverseProxy hands the transport a body whose Close does nothing,
+// so that a failed connect does not close the client's body. But when an
+// HTTP/2 upstream ends its response while the request body is still open (a
+// gRPC server returning a status mid-stream), closing the response body
+// waits for the transport's body writer, which is blocked reading the
+// client's body until the client sends more or gives up (golang/go#80085,
+// golang/go#48908): the status and trailers never reach the client. Once
+// streamBody has been read from, its Close also closes the client's HTTP/2
+// request body, which unblocks that Read. A body never read (connect
+// failure) is left alone, so it can still be sent to the fallback version.
+type streamBody struct {
+	rc io.ReadCloser // the body as ReverseProxy hands it to the transport
+	in *http.Request // the client's request
+
+	mu     sync.Mutex
+	read   bool
+	closed bool
+}
+
+var errBodyClosed = errors.New("proxy: read on closed request body")
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return 0, errBodyClosed
+	}
+	b.read = true
+	b.mu.Unlock()
+	return b.rc.Read(p)
+}
+
+// Close closes the client's body when this body was read from and the
+// client speaks HTTP/2 (whose request body Close unblocks a pending Read;
+// an HTTP/1 body's Close would wait for it instead).
+func (b *streamBody) Close() error {
+	b.mu.Lock()
+	read := b.read
+	b.closed = true
+	b.mu.Unlock()
+	if read && b.in.ProtoMajor >= 2 && b.in.Body != nil {
+		_ = b.in.Body.Close()
+	}
+	return nil
+}
+
+func (b *streamBody) wasRead() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.read
 }
 
 func setBody(r *http.Request, b []byte) {
