@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,6 +100,7 @@ func New(load func() *Snapshot, opts ...Option) (*Handler, error) {
 type exchange struct {
 	snap     *Snapshot
 	in       *http.Request
+	start    time.Time
 	d        route.Decision
 	served   *route.Version
 	upstream string
@@ -115,7 +118,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
 	snap := h.load()
 	x := exchanges.Get().(*exchange)
-	*x = exchange{snap: snap, in: r, d: snap.Table.Decide(r)}
+	*x = exchange{snap: snap, in: r, start: start, d: snap.Table.Decide(r)}
 	defer exchanges.Put(x)
 	h.obs.Decided(&x.d)
 
@@ -191,7 +194,102 @@ func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error
 	}
 	h.log.Warn("upstream failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
 		"upstream", x.upstream, "status", status, "error", err)
-	httperr.Write(w, status, "upstream "+x.upstream+" failed: "+err.Error())
+	msg := "upstream " + x.upstream + " failed: " + err.Error()
+	if isGRPC(r) {
+		writeGRPCError(w, h.grpcCode(r, x, status), msg)
+		return
+	}
+	httperr.Write(w, status, msg)
+}
+
+// gRPC status codes Turnout answers upstream failures of gRPC calls with.
+const (
+	grpcDeadlineExceeded = 4
+	grpcUnavailable      = 14
+)
+
+// isGRPC reports whether r is a gRPC call (not gRPC-Web).
+func isGRPC(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	const p = "application/grpc"
+	if len(ct) < len(p) || !strings.EqualFold(ct[:len(p)], p) {
+		return false
+	}
+	return len(ct) == len(p) || ct[len(p)] == '+' || ct[len(p)] == ';'
+}
+
+// grpcCode maps an upstream failure of a gRPC call to a gRPC status:
+// DEADLINE_EXCEEDED for a timeout, or for any failure once the call's own
+// grpc-timeout has run out (a gRPC server resets the stream at its deadline,
+// which reaches Turnout as a stream error); UNAVAILABLE otherwise.
+func (h *Handler) grpcCode(r *http.Request, x *exchange, status int) int {
+	if status == http.StatusGatewayTimeout {
+		return grpcDeadlineExceeded
+	}
+	if d, ok := grpcTimeout(r.Header.Get("Grpc-Timeout")); ok && h.now().Sub(x.start) >= d {
+		return grpcDeadlineExceeded
+	}
+	return grpcUnavailable
+}
+
+// grpcTimeout parses a grpc-timeout header value: up to 8 digits and a unit
+// (H, M, S, m, u, n).
+func grpcTimeout(v string) (time.Duration, bool) {
+	if len(v) < 2 || len(v) > 9 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v[:len(v)-1], 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	var u time.Duration
+	switch v[len(v)-1] {
+	case 'H':
+		u = time.Hour
+	case 'M':
+		u = time.Minute
+	case 'S':
+		u = time.Second
+	case 'm':
+		u = time.Millisecond
+	case 'u':
+		u = time.Microsecond
+	case 'n':
+		u = time.Nanosecond
+	default:
+		return 0, false
+	}
+	return time.Duration(n) * u, true
+}
+
+// writeGRPCError answers a gRPC call with a trailers-only response carrying
+// code and msg, which every gRPC client reads as the call's status (a plain
+// HTTP 502/504 would reach it as UNAVAILABLE whatever the cause).
+func writeGRPCError(w http.ResponseWriter, code int, msg string) {
+	h := w.Header()
+	h.Del("Content-Length")
+	h.Set("Content-Type", "application/grpc")
+	h.Set("Grpc-Status", strconv.Itoa(code))
+	h.Set("Grpc-Message", grpcPercentEncode(msg))
+	w.WriteHeader(http.StatusOK)
+}
+
+// grpcPercentEncode encodes a grpc-message value as the gRPC protocol
+// requires: bytes outside printable ASCII, and '%', as %XX.
+func grpcPercentEncode(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '%' {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // bufferPool lends 32 KiB copy buffers to the ReverseProxy.
