@@ -181,7 +181,36 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 	d := x.d
 	d.Version = x.served
 	d.SetLifecycleHeaders(resp.Header, x.in)
+	if isGRPC(x.in) {
+		resp.Body = &grpcBody{ReadCloser: resp.Body, resp: resp, h: h, x: x, r: x.in}
+	}
 	return nil
+}
+
+// grpcBody ends a gRPC response whose upstream stream fails after the
+// headers were sent (a server resetting the stream at the call's deadline)
+// with a gRPC status in the trailers, instead of a bare reset the client
+// would read as INTERNAL or UNAVAILABLE whatever the cause.
+type grpcBody struct {
+	io.ReadCloser
+	resp *http.Response
+	h    *Handler
+	x    *exchange
+	r    *http.Request
+}
+
+func (b *grpcBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == nil || err == io.EOF || b.r.Context().Err() != nil || b.resp.Trailer.Get("Grpc-Status") != "" {
+		return n, err
+	}
+	code := b.h.grpcCode(b.r, b.x, httperr.StatusOf(b.r.Context(), err))
+	if b.resp.Trailer == nil {
+		b.resp.Trailer = http.Header{}
+	}
+	b.resp.Trailer.Set("Grpc-Status", strconv.Itoa(code))
+	b.resp.Trailer.Set("Grpc-Message", grpcPercentEncode("upstream "+b.x.upstream+" failed: "+err.Error()))
+	return n, io.EOF
 }
 
 func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
