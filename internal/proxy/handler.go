@@ -218,7 +218,8 @@ func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error
 	status := httperr.StatusOf(r.Context(), err)
 	x.status, x.err = status, err
 	if status == httperr.StatusClientClosed {
-		h.log.Debug("client went away", "service", x.d.Service.Name, "path", r.URL.Path, "error", err)
+		h.log.Info("client went away", "service", x.d.Service.Name, "version", x.d.Version.Name,
+			"path", r.URL.Path, "status", status, "error", err)
 		return
 	}
 	h.log.Warn("upstream failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
