@@ -158,10 +158,10 @@ func TestResolveFastPathMatchesConstraints(t *testing.T) {
 		r := NewResolver(names)
 		for _, base := range []string{"0", "1", "2", "3", "9", "10", "11"} {
 			for _, value := range []string{base, base + ".0", base + ".1", base + ".2", base + ".9", base + ".10", base + ".2.7", base + ".0.0", base + ".0.1", "0" + base} {
+				if _, exact := r.exact[strings.ToLower(value)]; exact {
+					continue // exact names are covered by the exact-name tests
+				}
 				t.Run(fmt.Sprintf("%d/%s", si, value), func(t *testing.T) {
-					if _, exact := r.exact[strings.ToLower(value)]; exact {
-						t.Skip("exact name")
-					}
 					got, gotErr := r.Resolve(value)
 					want, wantErr := r.resolveRange(value)
 					if got != want || gotErr != wantErr {

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"errors"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -181,19 +180,5 @@ func TestCorruptRecords(t *testing.T) {
 	}
 	if _, err := s.Events(EventQuery{}); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("Events with a damaged record: %v, want ErrCorrupt", err)
-	}
-}
-
-func TestUnreadableFile(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("permissions do not apply to root")
-	}
-	p := writeFile(t, "turnout.db", nil)
-	if err := os.Chmod(p, 0); err != nil {
-		t.Fatal(err)
-	}
-	_, err := Open(p)
-	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), p) {
-		t.Fatalf("Open of a mode-000 file: %v, want a permission error naming the file", err)
 	}
 }

@@ -190,7 +190,7 @@ func TestEjectedTargetReturnsOnlyAfterHealthCheck(t *testing.T) {
 	// The target comes back on the same port.
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Skipf("cannot listen again on %s: %v", addr, err)
+		t.Fatalf("cannot listen again on %s: %v", addr, err)
 	}
 	var revived atomic.Int64
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
