@@ -15,7 +15,7 @@ import (
 
 func TestServices(t *testing.T) {
 	f := newFixture(t, "")
-	code, body := f.do(t, "GET", "/api/v1/services", "", "")
+	code, body := do(f, t, "GET", "/api/v1/services", "", "")
 	if code != http.StatusOK {
 		t.Fatalf("status %d: %s", code, body)
 	}
@@ -55,10 +55,10 @@ func TestServices(t *testing.T) {
 	}
 
 	// The summary follows the engine, not the compiled table.
-	if _, err := f.engine.Pause("users", "test"); err != nil {
+	if _, err := f.Engine.Pause("users", "test"); err != nil {
 		t.Fatal(err)
 	}
-	_, body = f.do(t, "GET", "/api/v1/services", "", "")
+	_, body = do(f, t, "GET", "/api/v1/services", "", "")
 	decode(t, body, &got)
 	if r := got.Services[1].Rollout; r == nil || r.State != rollout.Paused {
 		t.Errorf("after pause, users rollout = %+v", r)
@@ -86,7 +86,7 @@ func TestRolloutReads(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
-			code, body := f.do(t, "GET", tc.path, "", "")
+			code, body := do(f, t, "GET", tc.path, "", "")
 			if code != tc.code || !strings.Contains(string(body), tc.want) {
 				t.Fatalf("GET %s = %d %s; want %d containing %s", tc.path, code, body, tc.code, tc.want)
 			}
@@ -100,7 +100,7 @@ func TestRolloutReads(t *testing.T) {
 		})
 	}
 	var st rollout.Status
-	_, body := f.do(t, "GET", "/api/v1/rollouts/users", "", "")
+	_, body := do(f, t, "GET", "/api/v1/rollouts/users", "", "")
 	decode(t, body, &st)
 	if st.Service != "users" || st.From != "v1" || st.To != "v2" || st.Weight != 10 || st.Step != 0 ||
 		len(st.Steps) != 4 || st.UpdatedAt.IsZero() || st.Reason == "" {
@@ -137,7 +137,7 @@ func TestRolloutActions(t *testing.T) {
 		{"POST", "/api/v1/rollouts/users/weight", `{"weight": 5}`, 405, rollout.Progressing, 10, "method not allowed"},
 	}
 	for i, s := range steps {
-		code, body := f.do(t, s.method, s.path, "s3cret", s.body)
+		code, body := do(f, t, s.method, s.path, "s3cret", s.body)
 		if code != s.code {
 			t.Fatalf("step %d: %s %s = %d %s; want %d", i, s.method, s.path, code, body, s.code)
 		}
@@ -154,7 +154,7 @@ func TestRolloutActions(t *testing.T) {
 				t.Fatalf("step %d: %s %s error %s; want %q", i, s.method, s.path, body, s.msg)
 			}
 		}
-		st, err := f.engine.Status("users")
+		st, err := f.Engine.Status("users")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,19 +186,19 @@ func TestWeightValidation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, body := f.do(t, "PUT", "/api/v1/rollouts/users/weight", "", tc.body)
+			code, body := do(f, t, "PUT", "/api/v1/rollouts/users/weight", "", tc.body)
 			var e errorBody
 			decode(t, body, &e)
 			if code != tc.code || e.Status != tc.code || !strings.Contains(e.Error, tc.msg) {
 				t.Fatalf("PUT %q = %d %s; want %d containing %q", tc.name, code, body, tc.code, tc.msg)
 			}
-			if st, _ := f.engine.Status("users"); st.Weight != 10 {
+			if st, _ := f.Engine.Status("users"); st.Weight != 10 {
 				t.Fatalf("a rejected body changed the weight to %v", st.Weight)
 			}
 		})
 	}
 	for _, w := range []string{"0", "100", "0.5"} {
-		code, body := f.do(t, "PUT", "/api/v1/rollouts/users/weight", "", `{"weight": `+w+`}`)
+		code, body := do(f, t, "PUT", "/api/v1/rollouts/users/weight", "", `{"weight": `+w+`}`)
 		if code != 200 {
 			t.Fatalf("weight %s = %d %s", w, code, body)
 		}
@@ -216,21 +216,21 @@ func TestToken(t *testing.T) {
 	f := newFixture(t, "s3cret")
 	for _, m := range mutations {
 		for _, tok := range []string{"", "wrong", "S3CRET"} {
-			code, body := f.do(t, m.method, m.path, tok, m.body)
+			code, body := do(f, t, m.method, m.path, tok, m.body)
 			if code != http.StatusUnauthorized || !strings.Contains(string(body), "bearer token") {
 				t.Fatalf("%s %s with token %q = %d %s; want 401", m.method, m.path, tok, code, body)
 			}
 		}
-		before, _ := f.engine.Status("users")
-		if code, body := f.do(t, m.method, m.path, "s3cret", m.body); code != http.StatusOK {
+		before, _ := f.Engine.Status("users")
+		if code, body := do(f, t, m.method, m.path, "s3cret", m.body); code != http.StatusOK {
 			t.Fatalf("%s %s with the token = %d %s", m.method, m.path, code, body)
 		}
-		if after, _ := f.engine.Status("users"); after.State == before.State && after.Weight == before.Weight {
+		if after, _ := f.Engine.Status("users"); after.State == before.State && after.Weight == before.Weight {
 			t.Fatalf("%s %s with the token changed nothing", m.method, m.path)
 		}
 	}
 	for _, p := range []string{"/api/v1/services", "/api/v1/rollouts", "/api/v1/rollouts/users", "/api/v1/events"} {
-		if code, body := f.do(t, "GET", p, "", ""); code != http.StatusOK {
+		if code, body := do(f, t, "GET", p, "", ""); code != http.StatusOK {
 			t.Errorf("GET %s without a token = %d %s", p, code, body)
 		}
 	}
@@ -239,12 +239,12 @@ func TestToken(t *testing.T) {
 func TestEventsRecordManualActions(t *testing.T) {
 	f := newFixture(t, "")
 	for _, p := range []string{"pause", "resume", "promote"} {
-		if code, body := f.do(t, "POST", "/api/v1/rollouts/users/"+p, "", ""); code != 200 {
+		if code, body := do(f, t, "POST", "/api/v1/rollouts/users/"+p, "", ""); code != 200 {
 			t.Fatalf("%s = %d %s", p, code, body)
 		}
 	}
 	var got admin.EventList
-	_, body := f.do(t, "GET", "/api/v1/events?service=users", "", "")
+	_, body := do(f, t, "GET", "/api/v1/events?service=users", "", "")
 	decode(t, body, &got)
 	var seen []string
 	for i, ev := range got.Events {
@@ -261,18 +261,18 @@ func TestEventsRecordManualActions(t *testing.T) {
 		t.Fatalf("events %v; want %s", seen, want)
 	}
 
-	_, body = f.do(t, "GET", "/api/v1/events?service=users&limit=2", "", "")
+	_, body = do(f, t, "GET", "/api/v1/events?service=users&limit=2", "", "")
 	decode(t, body, &got)
 	if len(got.Events) != 2 || got.Events[1].Type != "promotion" {
 		t.Fatalf("limit=2 should give the last two: %s", body)
 	}
 	after := got.Events[0].Seq
-	_, body = f.do(t, "GET", fmt.Sprintf("/api/v1/events?service=users&after=%d", after), "", "")
+	_, body = do(f, t, "GET", fmt.Sprintf("/api/v1/events?service=users&after=%d", after), "", "")
 	decode(t, body, &got)
 	if len(got.Events) != 1 || got.Events[0].Type != "promotion" {
 		t.Fatalf("after=%d should give one event: %s", after, body)
 	}
-	_, body = f.do(t, "GET", "/api/v1/events?service=orders", "", "")
+	_, body = do(f, t, "GET", "/api/v1/events?service=orders", "", "")
 	if !strings.Contains(string(body), `"events": []`) {
 		t.Fatalf("no events should be an empty list: %s", body)
 	}
@@ -280,13 +280,13 @@ func TestEventsRecordManualActions(t *testing.T) {
 
 func TestLastAnalysisShown(t *testing.T) {
 	f := newFixture(t, "")
-	f.clock.Add(time.Second)
+	f.Clock.Add(time.Second)
 	for i := range 30 {
-		f.stats.Record(stats.Key{Service: "users", Version: "v2", Upstream: "users-v2"}, i == 0, 20*time.Millisecond)
+		f.Stats.Record(stats.Key{Service: "users", Version: "v2", Upstream: "users-v2"}, i == 0, 20*time.Millisecond)
 	}
-	f.engine.Tick()
+	f.Engine.Tick()
 	var st rollout.Status
-	_, body := f.do(t, "GET", "/api/v1/rollouts/users", "", "")
+	_, body := do(f, t, "GET", "/api/v1/rollouts/users", "", "")
 	decode(t, body, &st)
 	if st.LastAnalysis == nil || st.LastAnalysis.Result != rollout.ResultPass || st.LastAnalysis.Requests != 30 ||
 		len(st.LastAnalysis.Checks) != 2 {

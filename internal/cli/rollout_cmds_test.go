@@ -23,7 +23,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 
 func TestStatusTable(t *testing.T) {
 	f := newFixture(t, "")
-	code, out, errOut := run(t, "status", "--admin", f.srv.URL)
+	code, out, errOut := run(t, "status", "--admin", f.Srv.URL)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -38,7 +38,7 @@ func TestStatusTable(t *testing.T) {
 		t.Errorf("row %q", lines[1])
 	}
 
-	code, out, _ = run(t, "status", "--admin", f.srv.URL, "-o", "json")
+	code, out, _ = run(t, "status", "--admin", f.Srv.URL, "-o", "json")
 	var list struct {
 		Rollouts []rollout.Status `json:"rollouts"`
 	}
@@ -49,15 +49,15 @@ func TestStatusTable(t *testing.T) {
 
 func TestStatusDetail(t *testing.T) {
 	f := newFixture(t, "")
-	f.clock.Add(time.Second)
+	f.Clock.Add(time.Second)
 	for i := range 40 {
-		f.stats.Record(stats.Key{Service: "users", Version: "v2", Upstream: "users-v2"}, i < 1, 30*time.Millisecond)
+		f.Stats.Record(stats.Key{Service: "users", Version: "v2", Upstream: "users-v2"}, i < 1, 30*time.Millisecond)
 	}
-	f.engine.Tick()
-	if _, err := f.engine.Pause("users", "api"); err != nil {
+	f.Engine.Tick()
+	if _, err := f.Engine.Pause("users", "api"); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := run(t, "status", "users", "--admin", f.srv.URL)
+	code, out, errOut := run(t, "status", "users", "--admin", f.Srv.URL)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -82,7 +82,7 @@ func TestStatusDetail(t *testing.T) {
 		}
 	}
 
-	code, out, _ = run(t, "status", "users", "--admin", f.srv.URL, "--output", "json")
+	code, out, _ = run(t, "status", "users", "--admin", f.Srv.URL, "--output", "json")
 	var st rollout.Status
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.State != rollout.Paused || st.LastAnalysis == nil {
 		t.Fatalf("status users -o json: exit %d\n%s", code, out)
@@ -91,14 +91,14 @@ func TestStatusDetail(t *testing.T) {
 
 func TestStatusNoRollouts(t *testing.T) {
 	f := newFixture(t, "")
-	if _, err := f.engine.Status("users"); err != nil {
+	if _, err := f.Engine.Status("users"); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errOut := run(t, "status", "orders", "--admin", f.srv.URL)
+	code, _, errOut := run(t, "status", "orders", "--admin", f.Srv.URL)
 	if code != 1 || errOut != "turnout: service \"orders\" has no rollout\n" {
 		t.Fatalf("status orders: exit %d, stderr %q", code, errOut)
 	}
-	code, _, errOut = run(t, "status", "nope", "--admin", f.srv.URL)
+	code, _, errOut = run(t, "status", "nope", "--admin", f.Srv.URL)
 	if code != 1 || errOut != "turnout: unknown service \"nope\"\n" {
 		t.Fatalf("status nope: exit %d, stderr %q", code, errOut)
 	}
@@ -126,7 +126,7 @@ func TestActions(t *testing.T) {
 		{[]string{"weight", "nope", "5"}, 1, "turnout: unknown service \"nope\"\n", rollout.RolledBack, 0},
 	}
 	for _, s := range steps {
-		code, out, errOut := run(t, append(s.args, "--admin", f.srv.URL)...)
+		code, out, errOut := run(t, append(s.args, "--admin", f.Srv.URL)...)
 		got := out
 		if s.code != 0 {
 			got = errOut
@@ -134,11 +134,11 @@ func TestActions(t *testing.T) {
 		if code != s.code || got != s.out {
 			t.Fatalf("%v: exit %d, stdout %q, stderr %q; want %d %q", s.args, code, out, errOut, s.code, s.out)
 		}
-		if st, _ := f.engine.Status("users"); st.State != s.state || st.Weight != s.weight {
+		if st, _ := f.Engine.Status("users"); st.State != s.state || st.Weight != s.weight {
 			t.Fatalf("%v: engine is %s at %v; want %s at %v", s.args, st.State, st.Weight, s.state, s.weight)
 		}
 	}
-	code, out, _ := run(t, "resume", "users", "--admin", f.srv.URL, "-o", "json")
+	code, out, _ := run(t, "resume", "users", "--admin", f.Srv.URL, "-o", "json")
 	var st rollout.Status
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.State != rollout.Progressing {
 		t.Fatalf("resume -o json: exit %d\n%s", code, out)
@@ -148,26 +148,26 @@ func TestActions(t *testing.T) {
 func TestWeightArgument(t *testing.T) {
 	f := newFixture(t, "")
 	for _, arg := range []string{"abc", "-5", "101", "100.5%", "25%%", "1e2", "0x10", "inf", "NaN", "", "%", "25 %"} {
-		code, out, errOut := run(t, "weight", "--admin", f.srv.URL, "users", "--", arg)
+		code, out, errOut := run(t, "weight", "--admin", f.Srv.URL, "users", "--", arg)
 		if code != 2 || out != "" || !strings.Contains(errOut, "invalid PERCENT") {
 			t.Errorf("weight %q: exit %d, stdout %q, stderr %q; want a usage error", arg, code, out, errOut)
 		}
 	}
 	for _, arg := range []string{"0", "100%", ".5", "12.", "33.3%"} {
-		if code, _, errOut := run(t, "weight", "users", arg, "--admin", f.srv.URL); code != 0 {
+		if code, _, errOut := run(t, "weight", "users", arg, "--admin", f.Srv.URL); code != 0 {
 			t.Errorf("weight %q: exit %d: %s", arg, code, errOut)
 		}
 	}
-	if st, _ := f.engine.Status("users"); st.Weight != 33.3 {
+	if st, _ := f.Engine.Status("users"); st.Weight != 33.3 {
 		t.Errorf("weight is %v after 33.3%%", st.Weight)
 	}
 	for _, args := range [][]string{{"weight", "users"}, {"promote"}, {"pause", "a", "b"}, {"status", "a", "b"}} {
-		code, _, errOut := run(t, append(args, "--admin", f.srv.URL)...)
+		code, _, errOut := run(t, append(args, "--admin", f.Srv.URL)...)
 		if code != 2 || !strings.Contains(errOut, "usage: turnout "+args[0]) {
 			t.Errorf("%v: exit %d, stderr %q; want a usage error", args, code, errOut)
 		}
 	}
-	code, _, errOut := run(t, "status", "--admin", f.srv.URL, "-o", "yaml")
+	code, _, errOut := run(t, "status", "--admin", f.Srv.URL, "-o", "yaml")
 	if code != 2 || !strings.Contains(errOut, `--output "yaml"`) {
 		t.Errorf("-o yaml: exit %d, stderr %q", code, errOut)
 	}
@@ -176,39 +176,39 @@ func TestWeightArgument(t *testing.T) {
 func TestToken(t *testing.T) {
 	f := newFixture(t, "s3cret")
 	t.Setenv(EnvAdminToken, "")
-	code, _, errOut := run(t, "pause", "users", "--admin", f.srv.URL)
+	code, _, errOut := run(t, "pause", "users", "--admin", f.Srv.URL)
 	if code != 1 || errOut != "turnout: the admin API refused the token: set TURNOUT_ADMIN_TOKEN\n" {
 		t.Fatalf("no token: exit %d, stderr %q", code, errOut)
 	}
-	if code, _, errOut := run(t, "status", "--admin", f.srv.URL); code != 0 {
+	if code, _, errOut := run(t, "status", "--admin", f.Srv.URL); code != 0 {
 		t.Fatalf("status needs no token: exit %d: %s", code, errOut)
 	}
 
 	t.Setenv(EnvAdminToken, "wrong")
-	code, _, errOut = run(t, "weight", "users", "30", "--admin", f.srv.URL)
+	code, _, errOut = run(t, "weight", "users", "30", "--admin", f.Srv.URL)
 	if code != 1 || errOut != "turnout: the admin API refused the token: TURNOUT_ADMIN_TOKEN does not match the server's token\n" {
 		t.Fatalf("wrong token: exit %d, stderr %q", code, errOut)
 	}
-	if st, _ := f.engine.Status("users"); st.State != rollout.Progressing || st.Weight != 10 {
+	if st, _ := f.Engine.Status("users"); st.State != rollout.Progressing || st.Weight != 10 {
 		t.Fatalf("refused mutations changed the rollout: %s at %v", st.State, st.Weight)
 	}
 
 	t.Setenv(EnvAdminToken, "s3cret")
-	if code, out, errOut := run(t, "pause", "users", "--admin", f.srv.URL); code != 0 || !strings.Contains(out, "paused") {
+	if code, out, errOut := run(t, "pause", "users", "--admin", f.Srv.URL); code != 0 || !strings.Contains(out, "paused") {
 		t.Fatalf("right token: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	if st, _ := f.engine.Status("users"); st.State != rollout.Paused {
+	if st, _ := f.Engine.Status("users"); st.State != rollout.Paused {
 		t.Fatalf("state %s after pause", st.State)
 	}
 }
 
 func TestAdminURL(t *testing.T) {
 	f := newFixture(t, "")
-	t.Setenv(EnvAdminURL, f.srv.URL)
+	t.Setenv(EnvAdminURL, f.Srv.URL)
 	if code, out, errOut := run(t, "status"); code != 0 || !strings.Contains(out, "users") {
 		t.Fatalf("$%s: exit %d, stdout %q, stderr %q", EnvAdminURL, code, out, errOut)
 	}
-	bare := strings.TrimPrefix(f.srv.URL, "http://") + "/"
+	bare := strings.TrimPrefix(f.Srv.URL, "http://") + "/"
 	if code, _, errOut := run(t, "status", "--admin", bare); code != 0 {
 		t.Fatalf("--admin %s: exit %d: %s", bare, code, errOut)
 	}
