@@ -280,7 +280,7 @@ func TestEventsRecordManualActions(t *testing.T) {
 
 func TestLastAnalysisShown(t *testing.T) {
 	f := newFixture(t, "")
-	f.Clock.Add(time.Second)
+	f.Clock.Advance(time.Second)
 	for i := range 30 {
 		f.Stats.Record(stats.Key{Service: "users", Version: "v2", Upstream: "users-v2"}, i == 0, 20*time.Millisecond)
 	}

@@ -49,7 +49,7 @@ func TestStatusTable(t *testing.T) {
 
 func TestStatusDetail(t *testing.T) {
 	f := newFixture(t, "")
-	f.Clock.Add(time.Second)
+	f.Clock.Advance(time.Second)
 	for i := range 40 {
 		f.Stats.Record(stats.Key{Service: "users", Version: "v2", Upstream: "users-v2"}, i < 1, 30*time.Millisecond)
 	}

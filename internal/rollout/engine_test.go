@@ -10,24 +10,8 @@ import (
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/store"
+	"github.com/turnout-gw/turnout/internal/testutil/testclock"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 const baseYAML = `
 upstreams:
@@ -57,7 +41,7 @@ services:
 
 type harness struct {
 	t       *testing.T
-	clock   *fakeClock
+	clock   *testclock.Clock
 	reg     *stats.Registry
 	st      store.Store
 	eng     *Engine
@@ -73,7 +57,7 @@ func yamlWith(weight, steps, onfail, relative string) string {
 
 func newHarness(t *testing.T, text string) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	h := &harness{t: t, clock: testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
 	h.reg = stats.NewRegistry(h.clock.Now)
 	st, err := store.Open("memory", store.WithClock(h.clock.Now))
 	if err != nil {

@@ -1,6 +1,8 @@
 package stats
 
 import (
+	"github.com/turnout-gw/turnout/internal/testutil/testclock"
+
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -66,7 +68,7 @@ func BenchmarkRecordParallelKeys(b *testing.B) {
 }
 
 // fill records n requests per second for the last secs seconds of c's time.
-func fill(r *Registry, c *fakeClock, keys []Key, secs, n int) {
+func fill(r *Registry, c *testclock.Clock, keys []Key, secs, n int) {
 	for s := range secs {
 		if s > 0 {
 			c.Advance(time.Second)

@@ -1,34 +1,17 @@
 package stats
 
 import (
-	"sync"
 	"time"
-)
 
-// fakeClock is a manually advanced clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+	"github.com/turnout-gw/turnout/internal/testutil/testclock"
+)
 
 // t0 is a whole multiple of 10 s (and of 60 s), so buckets line up with it.
 var t0 = time.Unix(1_700_000_040, 0).UTC()
 
-func newFakeClock() *fakeClock { return &fakeClock{t: t0} }
+func newFakeClock() *testclock.Clock { return testclock.New(t0) }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newTestRegistry() (*Registry, *fakeClock) {
+func newTestRegistry() (*Registry, *testclock.Clock) {
 	c := newFakeClock()
 	return NewRegistry(c.Now), c
 }

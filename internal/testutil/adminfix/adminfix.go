@@ -17,7 +17,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/store"
-	"github.com/turnout-gw/turnout/internal/testutil"
+	"github.com/turnout-gw/turnout/internal/testutil/testclock"
 	"github.com/turnout-gw/turnout/internal/upstream"
 )
 
@@ -52,7 +52,7 @@ services:
 // Fixture is a real engine, store, stats registry and routing snapshot
 // behind the admin API on an httptest server, all stopped by t.Cleanup.
 type Fixture struct {
-	Clock  *testutil.Clock
+	Clock  *testclock.Clock
 	Engine *rollout.Engine
 	Store  store.Store
 	Stats  *stats.Registry
@@ -67,7 +67,7 @@ func New(t testing.TB, token string, start time.Time) *Fixture {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	f := &Fixture{Clock: testutil.NewClock(start)}
+	f := &Fixture{Clock: testclock.New(start)}
 	f.Store, err = store.Open(store.MemoryPath, store.WithClock(f.Clock.Now))
 	if err != nil {
 		t.Fatal(err)

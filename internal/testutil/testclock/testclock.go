@@ -1,4 +1,6 @@
-package testutil
+// Package testclock is a settable clock for tests, in a leaf package so any
+// package's own tests can import it.
+package testclock
 
 import (
 	"sync"
@@ -12,8 +14,8 @@ type Clock struct {
 	t  time.Time
 }
 
-// NewClock returns a Clock reading t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+// New returns a Clock reading t.
+func New(t time.Time) *Clock { return &Clock{t: t} }
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {
@@ -22,8 +24,8 @@ func (c *Clock) Now() time.Time {
 	return c.t
 }
 
-// Add moves the clock forward by d.
-func (c *Clock) Add(d time.Duration) {
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
