@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"encoding/json"
+	"github.com/turnout-gw/turnout/internal/testutil"
 	"io"
 	"log/slog"
 	"net"
@@ -51,15 +52,7 @@ var client = &http.Client{Timeout: 5 * time.Second}
 
 func send(t *testing.T, url string, headers ...string) answer {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	resp, err := client.Do(req)
+	resp, err := client.Do(testutil.NewRequest(t, http.MethodGet, url, headers...))
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}

@@ -625,15 +625,7 @@ func protoForwarded(t *testing.T, version string) *httptest.Server {
 
 func protoGetJSON(t *testing.T, c *http.Client, url string, headers ...string) (*http.Response, map[string]string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	resp, err := c.Do(req)
+	resp, err := c.Do(testutil.NewRequest(t, http.MethodGet, url, headers...))
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}

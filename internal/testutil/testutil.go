@@ -104,7 +104,19 @@ func VersionServer(t testing.TB, version string) *httptest.Server {
 // status, the X-Served-Version header and the body.
 func Get(t testing.TB, c *http.Client, url string, headers ...string) (int, string, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
+	resp, err := c.Do(NewRequest(t, http.MethodGet, url, headers...))
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("X-Served-Version"), string(b)
+}
+
+// NewRequest builds a request with headers given as "Name: value" strings.
+func NewRequest(t testing.TB, method, url string, headers ...string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,13 +124,7 @@ func Get(t testing.TB, c *http.Client, url string, headers ...string) (int, stri
 		k, v, _ := strings.Cut(h, ":")
 		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("X-Served-Version"), string(b)
+	return req
 }
 
 // Eventually polls cond every 20ms until it holds or timeout passes.
