@@ -66,10 +66,9 @@ func (t transport) RoundTrip(out *http.Request) (*http.Response, error) {
 	if stream != nil && stream.wasRead() {
 		return resp, err // part of the body is gone: it cannot be sent again
 	}
-	if err != nil && !idempotent(out.Method) && !upstream.IsConnectError(err) {
-		return resp, err
-	}
-	if err == nil && !idempotent(out.Method) {
+	// A non-idempotent request is retried only when it never reached the
+	// upstream.
+	if !idempotent(out.Method) && (err == nil || !upstream.IsConnectError(err)) {
 		return resp, err
 	}
 	if resp != nil {

@@ -40,11 +40,7 @@ func (d *Decision) RedirectLocation(r *http.Request) string {
 	}
 	if d.Source == negotiate.SourceQuery {
 		q := r.URL.Query()
-		for k := range q {
-			if k == d.Service.Spec.Negotiate.Query {
-				q.Set(k, succ.Name)
-			}
-		}
+		q.Set(d.Service.Spec.Negotiate.Query, succ.Name)
 		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
 		return u.RequestURI()
 	}
