@@ -35,6 +35,8 @@ type Handler struct {
 	log  *slog.Logger
 	now  func() time.Time
 	rp   *httputil.ReverseProxy
+	// tracer is nil when tracing is off.
+	tracer Tracer
 }
 
 // Option configures a Handler.
@@ -107,6 +109,7 @@ type exchange struct {
 	fellBack bool
 	status   int
 	err      error
+	span     RequestSpan // nil when tracing is off
 }
 
 type exchangeKey struct{}
@@ -122,16 +125,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer exchanges.Put(x)
 	h.obs.Decided(&x.d)
 
+	ctx := r.Context()
+	if h.tracer != nil {
+		ctx, x.span = h.tracer.StartRequest(r, &x.d)
+	}
 	if x.d.Status != 0 {
 		h.answer(w, r, x)
 	} else {
-		ctx := context.WithValue(r.Context(), exchangeKey{}, x)
+		ctx = context.WithValue(ctx, exchangeKey{}, x)
 		h.rp.ServeHTTP(w, r.WithContext(ctx))
 	}
-	h.obs.Finished(&Result{
+	res := Result{
 		Decision: &x.d, Served: x.served, Upstream: x.upstream, FellBack: x.fellBack,
 		Status: x.status, Err: x.err, Duration: h.now().Sub(start),
-	})
+	}
+	if x.span != nil {
+		res.TraceID = x.span.TraceID()
+		x.span.End(&res)
+	}
+	h.obs.Finished(&res)
 }
 
 // answer writes Turnout's own answers: 404, 400, 406, 410 and 308.

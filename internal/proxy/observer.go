@@ -27,6 +27,8 @@ type Result struct {
 	Status   int
 	Err      error
 	Duration time.Duration
+	// TraceID is the request's trace id when tracing is on.
+	TraceID string
 }
 
 // Observer is told about every request. Its methods are called on the

@@ -93,11 +93,18 @@ func (h *Handler) attempt(x *exchange, v *route.Version, out *http.Request) (*ht
 		return nil, fmt.Errorf("no upstream pool %q for version %s", v.Upstream, v.Name)
 	}
 	out.Header.Set("X-Turnout-Version", v.Name)
+	var span AttemptSpan
+	if x.span != nil {
+		span = x.span.StartAttempt(out, x.d.Service.Name, v.Name, v.Upstream)
+	}
 	start := h.now()
 	resp, err := pool.RoundTrip(out)
 	a := Attempt{Service: x.d.Service.Name, Version: v.Name, Upstream: v.Upstream, Err: err, Duration: h.now().Sub(start)}
 	if resp != nil {
 		a.Status = resp.StatusCode
+	}
+	if span != nil {
+		span.End(&a)
 	}
 	h.obs.Attempted(&a)
 	return resp, err
