@@ -1,0 +1,91 @@
+package proxy_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/turnout-gw/turnout/internal/testutil"
+)
+
+// benchBody is the 1 KiB JSON document the benchmark upstreams answer with.
+var benchBody = `{"items":[` + strings.Repeat(`{"id":1234,"name":"abcdefgh"},`, 33) + `{"id":0}]}`
+
+const benchYAML = `
+log: { level: error }
+upstreams:
+  v1: { targets: [{{V1}}] }
+  v2: { targets: [{{V2}}] }
+services:
+  api:
+    match: { path_prefix: / }
+    default: v1
+    versions: { v1: { upstream: v1 }, v2: { upstream: v2 } }
+    rules:
+      - name: canary
+        match: { header: { X-Canary: always } }
+        version: v2
+    rollout: { from: v1, to: v2, weight: 10 }
+`
+
+func benchUpstream(b *testing.B) *httptest.Server {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, benchBody)
+	}))
+	b.Cleanup(s.Close)
+	return s
+}
+
+// BenchmarkHandler measures the whole data plane over real loopback
+// connections: a keep-alive client, a running Turnout (header rule + 90/10
+// rollout) and two upstreams, all in this process. It includes the client's
+// and the upstreams' cost, so compare runs of it with each other, and the
+// bench/ scripts for the proxy's own share.
+func BenchmarkHandler(b *testing.B) {
+	for _, tc := range []struct{ name, header string }{
+		{"split", ""},
+		{"pin", "X-Canary: always"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			v1, v2 := benchUpstream(b), benchUpstream(b)
+			tt := testutil.Start(b, benchYAML, map[string]string{"V1": v1.URL, "V2": v2.URL})
+			tr := &http.Transport{MaxIdleConnsPerHost: 64, MaxIdleConns: 64}
+			b.Cleanup(tr.CloseIdleConnections)
+			c := &http.Client{Transport: tr}
+			get := func() error {
+				req, _ := http.NewRequest("GET", tt.URL+"/items", nil)
+				if tc.header != "" {
+					k, v, _ := strings.Cut(tc.header, ": ")
+					req.Header.Set(k, v)
+				}
+				resp, err := c.Do(req)
+				if err != nil {
+					return err
+				}
+				n, err := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if err == nil && (resp.StatusCode != 200 || n != int64(len(benchBody))) {
+					b.Errorf("status %d, %d bytes", resp.StatusCode, n)
+				}
+				return err
+			}
+			if err := get(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := get(); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
