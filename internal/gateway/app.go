@@ -15,6 +15,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/store"
+	"github.com/turnout-gw/turnout/internal/telemetry"
 )
 
 // App is a whole running Turnout: store, stats, rollout engine, gateway,
@@ -29,6 +30,9 @@ type App struct {
 	Stats   *stats.Registry
 	Store   store.Store
 	Log     *slog.Logger
+	// Metrics is the Prometheus registry served at the admin port's
+	// /metrics.
+	Metrics *telemetry.Metrics
 
 	notifier *rollout.Notifier
 	cancel   context.CancelFunc
@@ -75,23 +79,24 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening state store: %w", err)
 	}
-	a := &App{Store: st, Log: log, Stats: stats.NewRegistry(now), done: make(chan struct{})}
+	a := &App{Store: st, Log: log, Stats: stats.NewRegistry(now), Metrics: telemetry.NewMetrics(), done: make(chan struct{})}
 	a.notifier = rollout.NewNotifier(log, 1024, 5, time.Second)
 	var g *Gateway
 	eng, err := rollout.New(st, a.Stats, rollout.WithClock(now), rollout.WithLogger(log), rollout.WithNotifier(a.notifier),
-		rollout.WithApply(func(service string, w float64) error { return g.SetWeight(service, w) }))
+		rollout.WithApply(func(service string, w float64) error { return g.SetWeight(service, w) }),
+		rollout.WithObserver(a.Metrics.ObserveRollout))
 	if err != nil {
 		a.closeEarly()
 		return nil, err
 	}
 	a.Engine = eng
-	g, err = New(cfg, path, WithLogger(log), WithClock(now), WithWeights(eng.Plan), WithReloadHook(a.reloaded))
+	g, err = New(cfg, path, WithLogger(log), WithClock(now), WithWeights(eng.Plan), WithReloadHook(a.reloaded), WithReloadHook(a.measureReload))
 	if err != nil {
 		a.closeEarly()
 		return nil, err
 	}
 	a.Gateway = g
-	h, err := proxy.New(g.Snapshot, proxy.WithLogger(log), proxy.WithClock(now), proxy.WithObserver(statsObserver(a.Stats)))
+	h, err := proxy.New(g.Snapshot, proxy.WithLogger(log), proxy.WithClock(now), proxy.WithObserver(proxy.Observers{statsObserver(a.Stats), a.Metrics.Observer()}))
 	if err != nil {
 		g.Close()
 		a.closeEarly()
@@ -106,6 +111,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		Events:   st,
 		Snapshot: g.Snapshot,
 	})
+	a.Admin.Handle("GET /metrics", a.Metrics.Handler().ServeHTTP)
 	a.Server = &Server{Data: h, Admin: a.Admin, Log: log}
 	if err := a.Server.Start(cfg); err != nil {
 		g.Close()

@@ -49,6 +49,9 @@ type ReloadEvent struct {
 	Config *config.Config
 }
 
+// sourceStart is the ReloadEvent.Source of the load at start.
+const sourceStart = "start"
+
 // Option configures a Gateway.
 type Option func(*Gateway) error
 
@@ -88,7 +91,7 @@ func New(cfg *config.Config, path string, opts ...Option) (*Gateway, error) {
 			return nil, err
 		}
 	}
-	if err := g.Apply(cfg, "start"); err != nil {
+	if err := g.Apply(cfg, sourceStart); err != nil {
 		return nil, err
 	}
 	return g, nil

@@ -23,3 +23,15 @@ func statsObserver(reg *stats.Registry) proxy.Observer {
 		},
 	}
 }
+
+// measureReload runs after a.reloaded on every configuration load: it
+// counts reloads (not the load at start) and lets the metrics adopt the
+// configuration and the rollouts' states after it.
+func (a *App) measureReload(ev ReloadEvent) {
+	if ev.Source != sourceStart {
+		a.Metrics.Reloaded(ev.Err)
+	}
+	if ev.Err == nil {
+		a.Metrics.Configure(ev.Config, a.Engine.Statuses())
+	}
+}

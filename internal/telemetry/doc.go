@@ -1,0 +1,50 @@
+// Package telemetry is what Turnout tells operators: Prometheus metrics,
+// OpenTelemetry traces, the process logger and the access log.
+//
+// # Metrics
+//
+// Metrics owns a private prometheus.Registry served at the admin port's
+// GET /metrics, with the Go runtime and process collectors and the metrics
+// of SPEC.md:
+//
+//	turnout_requests_total{service,version,code}
+//	turnout_request_duration_seconds{service,version}   (histogram)
+//	turnout_decisions_total{service,reason}
+//	turnout_rollout_weight{service}
+//	turnout_rollbacks_total{service}
+//	turnout_mirror_compared_total{service,result}
+//	turnout_config_reloads_total{result}
+//	turnout_access_log_dropped_total                    (only with log.access)
+//
+// Label values come only from the configuration and fixed sets, never from
+// a request: service and version are configured names; code is the numeric
+// status (100..599, anything else "other"); reason is pinned, rule,
+// experiment, rollout, default or fallback. A request no service matched
+// has service="" (Unmatched); a request Turnout answered itself (400, 404,
+// 406, 410, 308) has version="" (NoVersion). Requests and durations are
+// recorded under the version that served the request, so a request that
+// fell back from v2 to v1 counts once, for v1, and its decision counts
+// once, under reason "fallback" (its routing reason otherwise). A reload
+// deletes the series of services and versions it removed.
+//
+// The request observer runs on every request: it does one lock-free map
+// read for the service and one for the version, then updates pre-resolved
+// children (see BenchmarkObserver); nothing is formatted per request.
+//
+// turnout_rollout_weight follows the rollout engine (ObserveRollout, its
+// observer) and is set for every rollout after each load; a rollout that
+// enters rolled_back (automatic rollback or abort) counts once in
+// turnout_rollbacks_total. turnout_config_reloads_total counts reloads
+// after start (file, SIGHUP, admin API), not the load at start.
+//
+// # Traces
+//
+// NewTracing turns tracing on only when OTEL_EXPORTER_OTLP_ENDPOINT or
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set; otherwise no tracer is
+// installed and the proxy pays nothing.
+//
+// # Logs
+//
+// NewLogger builds the process logger from the log block; AccessLog writes
+// one JSON line per request when log.access is set.
+package telemetry

@@ -1,0 +1,230 @@
+package telemetry
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/rollout"
+)
+
+// Label values of the metrics that are not configuration names.
+const (
+	// Unmatched is the service label of requests no service matched (the
+	// 404s Turnout answers itself). It is the empty string, which no
+	// configured service can be named.
+	Unmatched = ""
+	// NoVersion is the version label of requests no version answered:
+	// Turnout's own 400, 404, 406, 410 and 308 answers.
+	NoVersion = ""
+
+	MirrorMatch = "match"
+	MirrorDiff  = "diff"
+	MirrorError = "error"
+
+	ReloadSuccess = "success"
+	ReloadFailure = "failure"
+)
+
+// DurationBuckets are the upper bounds, in seconds, of
+// turnout_request_duration_seconds: from one millisecond (a proxy hop on
+// one machine) to thirty seconds (a slow upstream near its timeout).
+var DurationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// Metrics owns Turnout's private Prometheus registry: the request,
+// decision, rollout, mirror and reload metrics of SPEC.md plus the Go
+// runtime and process collectors. It is safe for concurrent use.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	requests  *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+	decisions *prometheus.CounterVec
+	weight    *prometheus.GaugeVec
+	rollbacks *prometheus.CounterVec
+	mirror    *prometheus.CounterVec
+	reloads   *prometheus.CounterVec
+
+	reloadOK, reloadFailed prometheus.Counter
+
+	// services caches the pre-resolved children per service name. Reads
+	// are lock-free; writers copy the map under mu and swap it.
+	services atomic.Pointer[map[string]*serviceMetrics]
+	// mirrors holds the pre-created comparison counters (match, diff,
+	// error) of the services that have a mirror block.
+	mirrors atomic.Pointer[map[string]*[3]prometheus.Counter]
+	mu      sync.Mutex
+	// states is the last rollout state seen per service (under mu), so a
+	// transition into rolled_back is counted once.
+	states map[string]string
+}
+
+// NewMetrics returns Metrics with every metric registered on a new
+// registry. The series of configuration names appear with Configure.
+func NewMetrics() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry(), states: map[string]string{}}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "turnout_requests_total",
+		Help: "Requests answered, by service, served version and HTTP status code.",
+	}, []string{"service", "version", "code"})
+	m.durations = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "turnout_request_duration_seconds",
+		Help:    "Time from a request's arrival until its response headers were written, by service and served version.",
+		Buckets: DurationBuckets,
+	}, []string{"service", "version"})
+	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "turnout_decisions_total",
+		Help: "Routing decisions by reason (pinned, rule, experiment, rollout, default; fallback when the request was retried on the fallback version).",
+	}, []string{"service", "reason"})
+	m.weight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "turnout_rollout_weight",
+		Help: "Current rollout weight: percent of unpinned traffic sent to the rollout's `to` version.",
+	}, []string{"service"})
+	m.rollbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "turnout_rollbacks_total",
+		Help: "Rollouts that went to rolled_back, automatically or by abort.",
+	}, []string{"service"})
+	m.mirror = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "turnout_mirror_compared_total",
+		Help: "Mirrored responses compared with the primary's, by result (match, diff, error).",
+	}, []string{"service", "result"})
+	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "turnout_config_reloads_total",
+		Help: "Configuration reloads after start (file change, SIGHUP, admin API), by result.",
+	}, []string{"result"})
+	m.reg.MustRegister(m.requests, m.durations, m.decisions, m.weight, m.rollbacks, m.mirror, m.reloads,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reloadOK = m.reloads.WithLabelValues(ReloadSuccess)
+	m.reloadFailed = m.reloads.WithLabelValues(ReloadFailure)
+	empty := map[string]*serviceMetrics{}
+	m.services.Store(&empty)
+	noMirrors := map[string]*[3]prometheus.Counter{}
+	m.mirrors.Store(&noMirrors)
+	return m
+}
+
+// Registry returns the private registry, for extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus exposition formats.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Reloaded counts one configuration reload. The load at start is not a
+// reload and is not counted.
+func (m *Metrics) Reloaded(err error) {
+	if err != nil {
+		m.reloadFailed.Inc()
+		return
+	}
+	m.reloadOK.Inc()
+}
+
+// ObserveMirror counts one mirror comparison of service with result match,
+// diff or error; any other result is counted as error. service must be a
+// configured service name.
+func (m *Metrics) ObserveMirror(service, result string) {
+	i := 2
+	switch result {
+	case MirrorMatch:
+		i = 0
+	case MirrorDiff:
+		i = 1
+	}
+	if c := (*m.mirrors.Load())[service]; c != nil {
+		c[i].Inc()
+		return
+	}
+	m.mirror.WithLabelValues(service, mirrorResults[i]).Inc()
+}
+
+var mirrorResults = [3]string{MirrorMatch, MirrorDiff, MirrorError}
+
+// ObserveRollout is the rollout engine's observer (rollout.WithObserver):
+// it sets the weight gauge and counts a transition into rolled_back.
+func (m *Metrics) ObserveRollout(st rollout.Status) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.weight.WithLabelValues(st.Service).Set(st.Weight)
+	prev, known := m.states[st.Service]
+	if st.State == rollout.RolledBack && known && prev != rollout.RolledBack {
+		m.rollbacks.WithLabelValues(st.Service).Inc()
+	}
+	m.states[st.Service] = st.State
+}
+
+// Configure adopts an applied configuration and the rollouts' statuses
+// after it: the series of services and versions no longer configured are
+// deleted (so label sets stay bounded by the configuration), the weight
+// gauge and the rollback and mirror counters of configured rollouts and
+// mirrors are created (at 0 for counters) so they are scraped before the
+// first event.
+func (m *Metrics) Configure(cfg *config.Config, statuses []rollout.Status) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := *m.services.Load()
+	next := make(map[string]*serviceMetrics, len(cfg.Services)+1)
+	mirrors := map[string]*[3]prometheus.Counter{}
+	for name, sm := range old {
+		sc, ok := cfg.Services[name]
+		if !ok && name != Unmatched {
+			m.forget(name)
+			continue
+		}
+		next[name] = sm
+		if ok {
+			sm.prune(m, sc)
+		}
+	}
+	for _, name := range cfg.ServiceNames() {
+		if next[name] == nil {
+			next[name] = m.newService(name)
+		}
+		if cfg.Services[name].Rollout == nil {
+			m.weight.DeleteLabelValues(name)
+			m.rollbacks.DeleteLabelValues(name)
+			delete(m.states, name)
+		} else {
+			m.rollbacks.WithLabelValues(name)
+		}
+		if cfg.Services[name].Mirror == nil {
+			m.mirror.DeletePartialMatch(prometheus.Labels{"service": name})
+		} else {
+			var c [3]prometheus.Counter
+			for i, res := range mirrorResults {
+				c[i] = m.mirror.WithLabelValues(name, res)
+			}
+			mirrors[name] = &c
+		}
+	}
+	if next[Unmatched] == nil {
+		next[Unmatched] = m.newService(Unmatched)
+	}
+	m.services.Store(&next)
+	m.mirrors.Store(&mirrors)
+	for _, st := range statuses {
+		if _, ok := cfg.Services[st.Service]; ok {
+			m.weight.WithLabelValues(st.Service).Set(st.Weight)
+			m.states[st.Service] = st.State
+		}
+	}
+}
+
+// forget deletes every series of a service no longer configured; m.mu is
+// held.
+func (m *Metrics) forget(name string) {
+	l := prometheus.Labels{"service": name}
+	m.requests.DeletePartialMatch(l)
+	m.durations.DeletePartialMatch(l)
+	m.decisions.DeletePartialMatch(l)
+	m.weight.DeletePartialMatch(l)
+	m.rollbacks.DeletePartialMatch(l)
+	m.mirror.DeletePartialMatch(l)
+	delete(m.states, name)
+}

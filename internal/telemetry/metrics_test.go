@@ -1,0 +1,178 @@
+package telemetry_test
+
+import (
+	"errors"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/rollout"
+	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/telemetry"
+)
+
+// serveMetrics serves m's handler for the test and returns its URL.
+func serveMetrics(t *testing.T, m *telemetry.Metrics) string {
+	srv := httptest.NewServer(m.Handler())
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// result builds the Result of one request routed to service/version.
+func result(svc *route.Service, v *route.Version, reason route.Reason, status int) *proxy.Result {
+	d := &route.Decision{Service: svc, Version: v, Reason: reason}
+	return &proxy.Result{Decision: d, Served: v, Status: status, Duration: 3 * time.Millisecond}
+}
+
+func TestObserverLabels(t *testing.T) {
+	m := telemetry.NewMetrics()
+	url := serveMetrics(t, m)
+	users := &route.Service{Name: "users"}
+	v1, v2 := &route.Version{Name: "v1"}, &route.Version{Name: "v2"}
+	o := m.Observer()
+	for _, r := range []*proxy.Result{
+		result(users, v2, route.ReasonRule, 200),
+		result(users, v2, route.ReasonRule, 200),
+		result(users, v2, route.ReasonExperiment, 503),
+		result(users, v1, route.ReasonDefault, 0),   // no status: "other"
+		result(users, v1, route.ReasonDefault, 600), // out of range: "other"
+		result(users, nil, route.ReasonPinned, 410), // Turnout's own answer
+		result(nil, nil, route.ReasonNone, 404),     // no service
+	} {
+		o.Decided(r.Decision)
+		o.Finished(r)
+	}
+	fb := result(users, v1, route.ReasonRollout, 200)
+	fb.FellBack = true
+	o.Finished(fb)
+
+	s := scrapeURL(t, url)
+	s.expect(t, 2, "turnout_requests_total", "service=users", "version=v2", "code=200")
+	s.expect(t, 1, "turnout_requests_total", "service=users", "version=v2", "code=503")
+	s.expect(t, 2, "turnout_requests_total", "service=users", "version=v1", "code=other")
+	s.expect(t, 1, "turnout_requests_total", "service=users", "version=v1", "code=200")
+	s.expect(t, 1, "turnout_requests_total", "service=users", "version=", "code=410")
+	s.expect(t, 1, "turnout_requests_total", "service=", "version=", "code=404")
+	s.expect(t, 3, "turnout_request_duration_seconds", "service=users", "version=v2")
+	s.expect(t, 2, "turnout_decisions_total", "service=users", "reason=rule")
+	s.expect(t, 1, "turnout_decisions_total", "service=users", "reason=experiment")
+	s.expect(t, 2, "turnout_decisions_total", "service=users", "reason=default")
+	s.expect(t, 1, "turnout_decisions_total", "service=users", "reason=pinned")
+	s.expect(t, 1, "turnout_decisions_total", "service=users", "reason=fallback")
+	s.expect(t, 0, "turnout_decisions_total", "service=users", "reason=rollout")
+	for _, m := range s["turnout_decisions_total"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "reason" && l.GetValue() == "none" {
+				t.Errorf("an unrouted request counted a decision: %v", m)
+			}
+		}
+	}
+}
+
+func TestObserveRolloutCountsRollbacksOnce(t *testing.T) {
+	m := telemetry.NewMetrics()
+	url := serveMetrics(t, m)
+	cfg := loadConfig(t, twoServices)
+	m.Configure(cfg, []rollout.Status{{Service: "users", State: rollout.Progressing, Weight: 25}})
+	s := scrapeURL(t, url)
+	s.expect(t, 25, "turnout_rollout_weight", "service=users")
+	s.expect(t, 0, "turnout_rollbacks_total", "service=users")
+
+	for _, st := range []string{rollout.RolledBack, rollout.RolledBack, rollout.Progressing, rollout.Paused, rollout.RolledBack} {
+		w := 0.0
+		if st != rollout.RolledBack {
+			w = 5
+		}
+		m.ObserveRollout(rollout.Status{Service: "users", State: st, Weight: w})
+	}
+	s = scrapeURL(t, url)
+	s.expect(t, 2, "turnout_rollbacks_total", "service=users")
+	s.expect(t, 0, "turnout_rollout_weight", "service=users")
+}
+
+func TestConfigureForgetsRemovedServicesAndVersions(t *testing.T) {
+	m := telemetry.NewMetrics()
+	url := serveMetrics(t, m)
+	cfg := loadConfig(t, twoServices)
+	m.Configure(cfg, nil)
+	users, orders := &route.Service{Name: "users"}, &route.Service{Name: "orders"}
+	v1, v2 := &route.Version{Name: "v1"}, &route.Version{Name: "v2"}
+	o := m.Observer()
+	o.Finished(result(users, v1, route.ReasonDefault, 200))
+	o.Finished(result(users, v2, route.ReasonPinned, 200))
+	o.Finished(result(orders, v1, route.ReasonDefault, 200))
+	m.Reloaded(nil)
+	m.Reloaded(errors.New("broken"))
+
+	m.Configure(loadConfig(t, oneService), nil)
+	s := scrapeURL(t, url)
+	s.expect(t, 1, "turnout_requests_total", "service=users", "version=v1", "code=200")
+	for _, gone := range [][]string{
+		{"turnout_requests_total", "service=users", "version=v2", "code=200"},
+		{"turnout_requests_total", "service=orders", "version=v1", "code=200"},
+		{"turnout_decisions_total", "service=orders", "reason=default"},
+		{"turnout_rollout_weight", "service=users"},
+		{"turnout_rollbacks_total", "service=users"},
+		{"turnout_mirror_compared_total", "service=users", "result=match"},
+	} {
+		if m := s.find(gone[0], gone[1:]...); m != nil {
+			t.Errorf("%v survived a reload that removed it", gone)
+		}
+	}
+	s.expect(t, 1, "turnout_config_reloads_total", "result=success")
+	s.expect(t, 1, "turnout_config_reloads_total", "result=failure")
+	// Counting goes on for what is still configured.
+	o.Finished(result(users, v1, route.ReasonDefault, 200))
+	scrapeURL(t, url).expect(t, 2, "turnout_requests_total", "service=users", "version=v1", "code=200")
+}
+
+func TestObserverAllocatesNothing(t *testing.T) {
+	m := telemetry.NewMetrics()
+	o := m.Observer()
+	r := result(&route.Service{Name: "users"}, &route.Version{Name: "v2"}, route.ReasonRollout, 200)
+	o.Finished(r) // creates the series
+	if n := testing.AllocsPerRun(1000, func() {
+		o.Decided(r.Decision)
+		o.Finished(r)
+	}); n != 0 {
+		t.Errorf("observer allocates %v times per request, want 0", n)
+	}
+}
+
+const twoServices = `
+upstreams:
+  u1: { targets: ["http://127.0.0.1:1"] }
+  u2: { targets: ["http://127.0.0.1:2"] }
+services:
+  users:
+    match: { path_prefix: /users }
+    default: v1
+    versions: { v1: { upstream: u1 }, v2: { upstream: u2 } }
+    rollout: { from: v1, to: v2, weight: 25 }
+    mirror: { to: v2 }
+  orders:
+    match: { path_prefix: /orders }
+    default: v1
+    versions: { v1: { upstream: u1 } }
+`
+
+const oneService = `
+upstreams:
+  u1: { targets: ["http://127.0.0.1:1"] }
+services:
+  users:
+    match: { path_prefix: /users }
+    default: v1
+    versions: { v1: { upstream: u1 } }
+`
+
+func loadConfig(t testing.TB, text string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte("listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0 }\nstate: memory\n"+text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
