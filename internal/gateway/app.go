@@ -34,6 +34,7 @@ type App struct {
 	// /metrics.
 	Metrics *telemetry.Metrics
 
+	tracing  *telemetry.Tracing // nil when tracing is off
 	notifier *rollout.Notifier
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -96,7 +97,18 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		return nil, err
 	}
 	a.Gateway = g
-	h, err := proxy.New(g.Snapshot, proxy.WithLogger(log), proxy.WithClock(now), proxy.WithObserver(proxy.Observers{statsObserver(a.Stats), a.Metrics.Observer()}))
+	popts := []proxy.Option{proxy.WithLogger(log), proxy.WithClock(now),
+		proxy.WithObserver(proxy.Observers{statsObserver(a.Stats), a.Metrics.Observer()})}
+	if a.tracing, err = telemetry.NewTracing(context.Background(), log); err != nil {
+		g.Close()
+		a.closeEarly()
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	if a.tracing != nil {
+		popts = append(popts, proxy.WithTracer(a.tracing))
+		log.Info("tracing on", "protocol", telemetry.TracingProtocol())
+	}
+	h, err := proxy.New(g.Snapshot, popts...)
 	if err != nil {
 		g.Close()
 		a.closeEarly()
@@ -173,6 +185,7 @@ func (a *App) Stop(ctx context.Context) error {
 	err := a.Server.Shutdown(ctx)
 	a.Gateway.Close()
 	a.notifier.Close()
+	err = errors.Join(err, a.flushTelemetry(ctx))
 	if cerr := a.Store.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
@@ -183,6 +196,7 @@ func (a *App) Stop(ctx context.Context) error {
 }
 
 func (a *App) closeEarly() {
+	_ = a.flushTelemetry(context.Background())
 	if a.notifier != nil {
 		a.notifier.Close()
 	}

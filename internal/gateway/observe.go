@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/stats"
@@ -34,4 +36,21 @@ func (a *App) measureReload(ev ReloadEvent) {
 	if ev.Err == nil {
 		a.Metrics.Configure(ev.Config, a.Engine.Statuses())
 	}
+}
+
+// flushTimeout bounds how long Stop waits for the last spans to be exported,
+// even when the drain used up ctx.
+const flushTimeout = 5 * time.Second
+
+// flushTelemetry exports the spans still batched and stops the tracer.
+func (a *App) flushTelemetry(ctx context.Context) error {
+	if a.tracing == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
+	if err := a.tracing.Shutdown(ctx); err != nil {
+		return fmt.Errorf("flushing traces: %w", err)
+	}
+	return nil
 }

@@ -40,8 +40,23 @@
 // # Traces
 //
 // NewTracing turns tracing on only when OTEL_EXPORTER_OTLP_ENDPOINT or
-// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set; otherwise no tracer is
-// installed and the proxy pays nothing.
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set (and OTEL_SDK_DISABLED is not
+// true, OTEL_TRACES_EXPORTER not none); otherwise no tracer is installed
+// and the proxy pays one nil check. The protocol is
+// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL, grpc
+// or http/protobuf (the default); everything else (headers, TLS,
+// sampler, batching, resource) comes from the standard OTEL_* variables,
+// with service.name "turnout" unless OTEL_SERVICE_NAME says otherwise.
+//
+// Each proxied request gets a server span "METHOD PATH_PREFIX" that
+// continues the W3C trace context and baggage of the request, and a client
+// span "METHOD UPSTREAM" per upstream attempt (a request that fell back has
+// two), whose context replaces the traceparent sent upstream. Attributes:
+// turnout.service, turnout.version (served), turnout.requested_version,
+// turnout.reason, turnout.rule, turnout.fallback, turnout.upstream and the
+// HTTP conventions' http.request.method, url.path, http.route,
+// http.response.status_code, error.type; 5xx and transport errors set an
+// error status. App.Stop flushes the spans still batched.
 //
 // # Logs
 //
