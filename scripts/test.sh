@@ -7,15 +7,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests drive as real processes; add them here as tests
-# come to need them (for example chromium for the dashboard's browser tests).
-need_apt=()
-if [ ${#need_apt[@]} -gt 0 ]; then
+# come to need them. chromium: the dashboard's browser test
+# (internal/admin/dashboard_browser_test.go) fails without it.
+need_apt=(chromium)
+missing=()
+for pkg in "${need_apt[@]}"; do
+  # Installed as a Debian package, or at least present on PATH.
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" &&
+    ! command -v "$pkg" >/dev/null 2>&1; then
+    missing+=("$pkg")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing: ${need_apt[*]}"
+    echo "installing: ${missing[*]}"
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "missing ${need_apt[*]} and cannot install (need root and apt-get)" >&2
+    echo "missing ${missing[*]} and cannot install (need root and apt-get): apt-get install ${missing[*]}" >&2
     exit 1
   fi
 fi

@@ -13,6 +13,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/httperr"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/rollout"
+	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/store"
 )
 
@@ -38,6 +39,7 @@ type API struct {
 	engine   *rollout.Engine
 	events   store.Store
 	snapshot func() *proxy.Snapshot
+	stats    *stats.Registry
 }
 
 // Options wire the API to the gateway.
@@ -55,12 +57,15 @@ type Options struct {
 	// Snapshot serves /api/v1/services from the live routing table and
 	// pools (nil = not registered).
 	Snapshot func() *proxy.Snapshot
+	// Stats serves the dashboard's time series at /api/v1/series (nil =
+	// not registered).
+	Stats *stats.Registry
 }
 
 // New builds the admin API.
 func New(o Options) *API {
 	a := &API{mux: http.NewServeMux(), token: o.Token, reload: o.Reload, ready: o.Ready, log: o.Log,
-		engine: o.Engine, events: o.Events, snapshot: o.Snapshot}
+		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats}
 	if a.token == nil {
 		a.token = func() string { return "" }
 	}
@@ -87,6 +92,10 @@ func New(o Options) *API {
 	if a.events != nil {
 		a.Handle("GET /api/v1/events", a.handleEvents)
 	}
+	if a.stats != nil {
+		a.Handle("GET /api/v1/series/{service}", a.handleSeries)
+	}
+	a.registerDashboard()
 	return a
 }
 

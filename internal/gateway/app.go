@@ -122,6 +122,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		Engine:   eng,
 		Events:   st,
 		Snapshot: g.Snapshot,
+		Stats:    a.Stats,
 	})
 	a.Admin.Handle("GET /metrics", a.Metrics.Handler().ServeHTTP)
 	a.Server = &Server{Data: h, Admin: a.Admin, Log: log}

@@ -102,6 +102,7 @@ func New(t testing.TB, token string, start time.Time) *Fixture {
 		Engine:   f.Engine,
 		Events:   f.Store,
 		Snapshot: func() *proxy.Snapshot { return snap },
+		Stats:    f.Stats,
 	})
 	f.Srv = httptest.NewServer(api)
 	t.Cleanup(f.Srv.Close)
