@@ -174,7 +174,13 @@ func newPool(spec *config.Upstream, opts []Option) (*Pool, error) {
 		}
 	}
 	p.log = p.log.With("upstream", p.name)
-	p.tr = newTransports(protocol, tlsConf, timeout)
+	var plain []string
+	for _, t := range p.targets {
+		if t.scheme == "http" {
+			plain = append(plain, t.host)
+		}
+	}
+	p.tr = newTransports(protocol, tlsConf, timeout, plain)
 	p.avail.Store(&rotation{targets: p.targets})
 	return p, nil
 }

@@ -39,6 +39,9 @@ const (
 // transports is the small set of transports of one pool. They share a dialer
 // and a TLS configuration but not connections.
 type transports struct {
+	// fast serves the plain requests to http targets of an http1 pool (nil
+	// for other protocols); see h1Transport.fits.
+	fast    *h1Transport
 	std     *http.Transport // pool protocol, ResponseHeaderTimeout = pool timeout
 	grpc    *http.Transport // pool protocol, no response-header timeout
 	upgrade *http.Transport // HTTP/1.1 only, for requests with an Upgrade header
@@ -53,8 +56,9 @@ type transports struct {
 type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // newTransports builds the transports for protocol (already validated).
-// tlsConf is the base client TLS configuration for https targets.
-func newTransports(protocol string, tlsConf *tls.Config, headerTimeout time.Duration) *transports {
+// tlsConf is the base client TLS configuration for https targets; plainHosts
+// are the host:port of the pool's http targets.
+func newTransports(protocol string, tlsConf *tls.Config, headerTimeout time.Duration, plainHosts []string) *transports {
 	dial := (&net.Dialer{Timeout: dialTimeout, KeepAlive: dialKeepAlive}).DialContext
 
 	var h1 http.Protocols
@@ -84,6 +88,9 @@ func newTransports(protocol string, tlsConf *tls.Config, headerTimeout time.Dura
 		s.upgrade = newTransport(dial, tlsConf, h1, h1ALPN, headerTimeout)
 	} else {
 		s.upgrade = s.std
+	}
+	if protocol == config.ProtocolHTTP1 && len(plainHosts) > 0 {
+		s.fast = newH1Transport(dial, headerTimeout, plainHosts)
 	}
 	s.health = newTransport(s.healthTracker.wrap(dial), tlsConf, proto, protoALPN, 0)
 	s.health.DisableKeepAlives = true
@@ -117,13 +124,16 @@ func newTransport(dial dialFunc, tlsConf *tls.Config, protos http.Protocols, alp
 }
 
 // pick returns the transport for req. It does not allocate.
-func (s *transports) pick(req *http.Request) *http.Transport {
+func (s *transports) pick(req *http.Request) http.RoundTripper {
 	h := req.Header
 	if up := h["Upgrade"]; len(up) > 0 && up[0] != "" {
 		return s.upgrade
 	}
 	if ct := h["Content-Type"]; len(ct) > 0 && isGRPC(ct[0]) {
 		return s.grpc
+	}
+	if s.fast != nil && s.fast.fits(req) {
+		return s.fast
 	}
 	return s.std
 }
@@ -137,6 +147,9 @@ func isGRPC(ct string) bool {
 // close closes the idle connections of the proxying transports and every
 // connection of the health transport, which must not be used afterwards.
 func (s *transports) close() {
+	if s.fast != nil {
+		s.fast.close()
+	}
 	s.std.CloseIdleConnections()
 	s.grpc.CloseIdleConnections()
 	if s.upgrade != s.std {

@@ -191,15 +191,36 @@ func TestTransportPick(t *testing.T) {
 	for _, protocol := range []string{config.ProtocolHTTP1, config.ProtocolH2C} {
 		p := mustPool(t, upstreamSpec(protocol, "http://127.0.0.1:1"))
 		req := newReq(t, http.MethodGet, "/")
-		if p.tr.pick(req) != p.tr.std {
-			t.Errorf("%s: plain request not on std", protocol)
+		p.targets[0].apply(req.URL)
+		want := http.RoundTripper(p.tr.std)
+		if protocol == config.ProtocolHTTP1 {
+			want = p.tr.fast
+		}
+		if p.tr.pick(req) != want {
+			t.Errorf("%s: plain request on %T, want %T", protocol, p.tr.pick(req), want)
+		}
+		for name, mod := range map[string]func(r *http.Request){
+			"expect":         func(r *http.Request) { r.Header.Set("Expect", "100-continue") },
+			"unknown length": func(r *http.Request) { r.Body, r.ContentLength = io.NopCloser(strings.NewReader("x")), -1 },
+			"large body": func(r *http.Request) {
+				r.Body, r.ContentLength = io.NopCloser(strings.NewReader("x")), maxFastBody+1
+				r.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+			},
+			"other host": func(r *http.Request) { r.URL.Host = "127.0.0.1:2" },
+		} {
+			r := newReq(t, http.MethodPost, "/")
+			p.targets[0].apply(r.URL)
+			mod(r)
+			if p.tr.pick(r) != p.tr.std {
+				t.Errorf("%s: %s request not on std", protocol, name)
+			}
 		}
 		req.Header.Set("Content-Type", "Application/GRPC")
 		if p.tr.pick(req) != p.tr.grpc || p.tr.grpc.ResponseHeaderTimeout != 0 {
 			t.Errorf("%s: grpc request not on the transport without header timeout", protocol)
 		}
 		req.Header.Set("Upgrade", "websocket")
-		tr := p.tr.pick(req)
+		tr, _ := p.tr.pick(req).(*http.Transport)
 		if tr != p.tr.upgrade || tr.Protocols.HTTP2() || tr.Protocols.UnencryptedHTTP2() || !tr.Protocols.HTTP1() {
 			t.Errorf("%s: upgrade request not on an HTTP/1.1-only transport", protocol)
 		}

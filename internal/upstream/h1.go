@@ -1,0 +1,307 @@
+package upstream
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// maxFastBody is the largest request body the h1 transport sends itself. A
+// larger or unknown-length body goes through net/http's Transport, which
+// reads the response while it is still writing the request.
+const maxFastBody = 64 << 10
+
+// h1Transport is a lean HTTP/1.1 client for plain-http targets. It writes
+// the request and reads the response on the caller's goroutine, with one
+// connection per exchange and no background goroutines, which is what makes
+// a proxied request cheap: net/http's Transport hands every request to a
+// writer goroutine and every response from a reader goroutine.
+//
+// It serves only requests that need nothing else (see fits); the rest go
+// to net/http. Framing, chunked bodies, trailers and informational answers
+// of answers are net/http's own (http.ReadResponse); requests, which fits
+// keeps to the simple kinds, are written by writeRequest.
+//
+// An h1Transport is safe for concurrent use; each target has its own idle
+// stack and lock, so requests to different targets share nothing.
+type h1Transport struct {
+	dial          dialFunc
+	headerTimeout time.Duration
+	idleTimeout   time.Duration
+	maxIdle       int
+	now           func() time.Time
+	stacks        map[string]*idleStack // by host:port; fixed at construction
+}
+
+// idleStack is one target's idle connections, most recently used last.
+type idleStack struct {
+	addr   string // host:port to dial
+	mu     sync.Mutex
+	conns  []*h1Conn
+	closed bool
+}
+
+// h1Conn is one upstream connection with its buffers.
+type h1Conn struct {
+	net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	stack  *idleStack
+	idleAt time.Time
+}
+
+func newH1Transport(dial dialFunc, headerTimeout time.Duration, hosts []string) *h1Transport {
+	t := &h1Transport{dial: dial, headerTimeout: headerTimeout, idleTimeout: idleConnTimeout,
+		maxIdle: maxIdleConnsPerHost, now: time.Now, stacks: make(map[string]*idleStack, len(hosts))}
+	for _, h := range hosts {
+		addr := h
+		if u := (&url.URL{Host: h}); u.Port() == "" {
+			addr = net.JoinHostPort(u.Hostname(), "80")
+		}
+		t.stacks[h] = &idleStack{addr: addr}
+	}
+	return t
+}
+
+// fits reports whether req can be sent by the h1 transport: a plain-http
+// target this transport knows, no 100-continue, no request trailers, and
+// a body that is absent or small, of known length and replayable. (Upgrade
+// and gRPC requests never get here; see transports.pick.)
+func (t *h1Transport) fits(req *http.Request) bool {
+	if req.URL.Scheme != "http" || t.stacks[req.URL.Host] == nil {
+		return false
+	}
+	if _, ok := req.Header["Expect"]; ok || len(req.Trailer) > 0 || len(req.TransferEncoding) > 0 {
+		return false
+	}
+	if req.Body == nil || req.Body == http.NoBody {
+		return true
+	}
+	return req.ContentLength > 0 && req.ContentLength <= maxFastBody && req.GetBody != nil
+}
+
+// RoundTrip sends req on an idle or new connection. A reused connection
+// that turns out to have been closed by the upstream before it answered is
+// replaced by a new one and the request sent again (the request is
+// replayable: fits admits only bodies with GetBody).
+func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	st := t.stacks[req.URL.Host]
+	c := st.get(t.now(), t.idleTimeout)
+	if c != nil {
+		resp, err, stale := t.exchange(ctx, c, req)
+		if !stale {
+			return resp, err
+		}
+		if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, fmt.Errorf("rewinding request body: %w", err)
+			}
+			req.Body = body
+		}
+	}
+	nc, err := t.dial(ctx, "tcp", st.addr)
+	if err != nil {
+		return nil, err
+	}
+	c = &h1Conn{Conn: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096), stack: st}
+	resp, err, _ := t.exchange(ctx, c, req)
+	return resp, err
+}
+
+// aLongTimeAgo is a deadline in the past, which wakes a blocked Read or Write.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// exchange writes req on c and reads the answer's header. stale reports a
+// reused connection that failed before any byte of an answer arrived; c is
+// closed then and the caller may try a fresh one.
+func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request) (resp *http.Response, err error, stale bool) {
+	reused := !c.idleAt.IsZero()
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(aLongTimeAgo) })
+	fail := func(e error, beforeAnswer bool) (*http.Response, error, bool) {
+		stop()
+		_ = c.Close()
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr, false
+		}
+		if reused && beforeAnswer && !isTimeout(e) {
+			return nil, nil, true
+		}
+		return nil, e, false
+	}
+	if err := writeRequest(c.bw, req); err != nil {
+		return fail(fmt.Errorf("writing request: %w", err), true)
+	}
+	if err := c.bw.Flush(); err != nil {
+		return fail(fmt.Errorf("writing request: %w", err), true)
+	}
+	if t.headerTimeout > 0 {
+		_ = c.SetReadDeadline(t.now().Add(t.headerTimeout))
+	}
+	if _, err := c.br.Peek(1); err != nil {
+		// The upstream closed an idle connection as the request went out;
+		// sending it again is safe only for a replayable request.
+		return fail(fmt.Errorf("reading response: %w", err), replayable(req))
+	}
+	trace := httptrace.ContextClientTrace(ctx)
+	for informational := 0; ; informational++ {
+		if informational > maxInformational {
+			return fail(errors.New("too many informational (1xx) answers"), false)
+		}
+		resp, err = http.ReadResponse(c.br, req)
+		if err != nil {
+			return fail(fmt.Errorf("reading response: %w", err), false)
+		}
+		code := resp.StatusCode
+		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
+			break
+		}
+		// An informational answer (103 Early Hints): tell the caller (the
+		// ReverseProxy forwards it) and read the final answer.
+		if trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {
+				return fail(err, false)
+			}
+		}
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return fail(errors.New("unexpected 101 Switching Protocols to a request without Upgrade"), false)
+	}
+	if t.headerTimeout > 0 {
+		_ = c.SetReadDeadline(time.Time{})
+	}
+	keep := !resp.Close && !req.Close
+	if resp.Body == http.NoBody || resp.Body == nil {
+		c.release(stop, keep, t.now())
+		return resp, nil, false
+	}
+	resp.Body = &h1Body{rc: resp.Body, c: c, stop: stop, keep: keep, now: t.now}
+	return resp, nil, false
+}
+
+// maxInformational bounds the 1xx answers read before the final one.
+const maxInformational = 5
+
+// replayable reports whether req may be sent again after it may have
+// reached the upstream: an idempotent method, or an Idempotency-Key.
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	_, ok := req.Header["Idempotency-Key"]
+	return ok
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// release returns c to its stack when keep is true and the request's
+// context watcher had not fired; otherwise it closes c.
+func (c *h1Conn) release(stop func() bool, keep bool, now time.Time) {
+	if !stop() || !keep {
+		_ = c.Close()
+		return
+	}
+	c.idleAt = now
+	c.stack.put(c)
+}
+
+// h1Body is an answer's body; the connection goes back to its stack once
+// the body has been read to its end.
+type h1Body struct {
+	rc   io.ReadCloser
+	c    *h1Conn
+	stop func() bool
+	keep bool
+	now  func() time.Time
+	done bool
+}
+
+func (b *h1Body) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.done = true
+		b.c.release(b.stop, b.keep, b.now())
+		b.c = nil
+	} else if err != nil {
+		b.done = true
+		b.stop()
+		_ = b.c.Close()
+		b.c = nil
+	}
+	return n, err
+}
+
+// Close closes the connection unless the body was read to its end: the
+// rest of an abandoned body would otherwise be read as the next answer.
+func (b *h1Body) Close() error {
+	if b.c != nil {
+		b.done = true
+		b.stop()
+		_ = b.c.Close()
+		b.c = nil
+	}
+	return nil
+}
+
+// get pops the most recently used idle connection, closing those idle
+// longer than maxIdle.
+func (s *idleStack) get(now time.Time, maxIdle time.Duration) *h1Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.conns) > 0 {
+		c := s.conns[len(s.conns)-1]
+		s.conns[len(s.conns)-1] = nil
+		s.conns = s.conns[:len(s.conns)-1]
+		if now.Sub(c.idleAt) < maxIdle {
+			return c
+		}
+		_ = c.Close()
+	}
+	return nil
+}
+
+func (s *idleStack) put(c *h1Conn) {
+	s.mu.Lock()
+	if s.closed || len(s.conns) >= maxIdleConnsPerHost {
+		s.mu.Unlock()
+		_ = c.Close()
+		return
+	}
+	s.conns = append(s.conns, c)
+	s.mu.Unlock()
+}
+
+// close closes the idle connections; connections in use are closed when
+// their exchange ends.
+func (t *h1Transport) close() {
+	for _, s := range t.stacks {
+		s.mu.Lock()
+		s.closed = true
+		conns := s.conns
+		s.conns = nil
+		s.mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}
+}
