@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,18 +112,36 @@ type exchange struct {
 	status   int
 	err      error
 	span     RequestSpan // nil when tracing is off
+
+	// The direct path's state (see serveDirect).
+	w      http.ResponseWriter
+	url    url.URL               // the outbound URL
+	trace  httptrace.ClientTrace // Got1xxResponse bound to this exchange once
+	mu     sync.Mutex            // guards rtDone against a late 1xx callback
+	rtDone bool
 }
 
 type exchangeKey struct{}
 
-var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+var exchanges = sync.Pool{New: func() any {
+	x := new(exchange)
+	x.trace.Got1xxResponse = x.got1xx
+	return x
+}}
+
+// reset readies a pooled exchange for a new request.
+func (x *exchange) reset(snap *Snapshot, r *http.Request, start time.Time) {
+	trace := x.trace
+	*x = exchange{snap: snap, in: r, start: start, trace: trace}
+}
 
 // ServeHTTP routes and proxies one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
 	snap := h.load()
 	x := exchanges.Get().(*exchange)
-	*x = exchange{snap: snap, in: r, start: start, d: snap.Table.Decide(r)}
+	x.reset(snap, r, start)
+	x.d = snap.Table.Decide(r)
 	defer exchanges.Put(x)
 	h.obs.Decided(&x.d)
 
@@ -129,9 +149,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.tracer != nil {
 		ctx, x.span = h.tracer.StartRequest(r, &x.d)
 	}
-	if x.d.Status != 0 {
+	abort := false
+	switch {
+	case x.d.Status != 0:
 		h.answer(w, r, x)
-	} else {
+	case direct(r):
+		abort = h.serveDirect(w, r, x, ctx)
+	default:
 		ctx = context.WithValue(ctx, exchangeKey{}, x)
 		h.rp.ServeHTTP(w, r.WithContext(ctx))
 	}
@@ -144,6 +168,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.span.End(&res)
 	}
 	h.obs.Finished(&res)
+	if abort {
+		panic(http.ErrAbortHandler) // the client must not take a cut body for a whole one
+	}
 }
 
 // answer writes Turnout's own answers: 404, 400, 406, 410 and 308.
@@ -188,15 +215,21 @@ func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 
 func (h *Handler) modifyResponse(resp *http.Response) error {
 	x := resp.Request.Context().Value(exchangeKey{}).(*exchange)
-	x.status = resp.StatusCode
-	resp.Header.Set("X-Served-Version", x.served.Name)
-	d := x.d
-	d.Version = x.served
-	d.SetLifecycleHeaders(resp.Header, x.in)
+	h.prepare(x, resp)
 	if isGRPC(x.in) {
 		resp.Body = &grpcBody{ReadCloser: resp.Body, resp: resp, h: h, x: x, r: x.in}
 	}
 	return nil
+}
+
+// prepare records the upstream's answer and adds Turnout's headers to it:
+// X-Served-Version and the served version's lifecycle headers.
+func (h *Handler) prepare(x *exchange, resp *http.Response) {
+	x.status = resp.StatusCode
+	resp.Header["X-Served-Version"] = x.served.NameHeader()
+	d := x.d
+	d.Version = x.served
+	d.SetLifecycleHeaders(resp.Header, x.in)
 }
 
 // grpcBody ends a gRPC response whose upstream stream fails after the
@@ -226,7 +259,13 @@ func (b *grpcBody) Read(p []byte) (int, error) {
 }
 
 func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	x := r.Context().Value(exchangeKey{}).(*exchange)
+	h.fail(w, r, r.Context().Value(exchangeKey{}).(*exchange), err)
+}
+
+// fail answers a request whose upstream exchange failed before an answer
+// arrived: 502, 504, or nothing for a client that went away (499 in the
+// books); gRPC calls get a gRPC status.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, x *exchange, err error) {
 	status := httperr.StatusOf(r.Context(), err)
 	x.status, x.err = status, err
 	if status == httperr.StatusClientClosed {

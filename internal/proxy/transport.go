@@ -18,7 +18,12 @@ import (
 type transport struct{ h *Handler }
 
 func (t transport) RoundTrip(out *http.Request) (*http.Response, error) {
-	x := out.Context().Value(exchangeKey{}).(*exchange)
+	return t.h.send(out.Context().Value(exchangeKey{}).(*exchange), out)
+}
+
+// send sends out to the decided version and, when the service has fallback
+// on, retries a failed request once on the fallback version.
+func (h *Handler) send(x *exchange, out *http.Request) (*http.Response, error) {
 	v := x.d.Version
 	fb := x.d.Service.Fallback
 	retry := fb != nil && fb != v && x.d.Reason != route.ReasonPinned && out.Header.Get("Upgrade") == ""
@@ -59,7 +64,7 @@ func (t transport) RoundTrip(out *http.Request) (*http.Response, error) {
 	}
 	u := *out.URL // the pool rewrites out.URL; a retry starts from the original
 
-	resp, err := t.h.attempt(x, v, out)
+	resp, err := h.attempt(x, v, out)
 	if !retry || !failed(resp, err) || out.Context().Err() != nil {
 		return resp, err
 	}
@@ -82,7 +87,7 @@ func (t transport) RoundTrip(out *http.Request) (*http.Response, error) {
 		again.Body = &streamBody{rc: stream.rc, in: x.in}
 	}
 	x.fellBack = true
-	return t.h.attempt(x, fb, again)
+	return h.attempt(x, fb, again)
 }
 
 // attempt sends out to version v's pool and reports it to the observer.
@@ -92,7 +97,7 @@ func (h *Handler) attempt(x *exchange, v *route.Version, out *http.Request) (*ht
 	if pool == nil {
 		return nil, fmt.Errorf("no upstream pool %q for version %s", v.Upstream, v.Name)
 	}
-	out.Header.Set("X-Turnout-Version", v.Name)
+	out.Header["X-Turnout-Version"] = v.NameHeader()
 	var span AttemptSpan
 	if x.span != nil {
 		span = x.span.StartAttempt(out, x.d.Service.Name, v.Name, v.Upstream)

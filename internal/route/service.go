@@ -54,7 +54,12 @@ type Version struct {
 	// Precomputed lifecycle header values.
 	deprecationHeader string
 	sunsetHeader      string
+	nameHeader        []string
 }
+
+// NameHeader returns []string{v.Name}, shared and read-only, to be put in
+// a header map without allocating (X-Turnout-Version, X-Served-Version).
+func (v *Version) NameHeader() []string { return v.nameHeader }
 
 // Rollout is the compiled rollout split of a service: unpinned traffic goes
 // to To with probability Weight percent, sticky on the key when present.
@@ -110,7 +115,7 @@ func compileService(sc *config.Service, weight float64) (*Service, error) {
 	names := sc.VersionNames()
 	for _, name := range names {
 		vc := sc.Versions[name]
-		v := &Version{Name: name, Upstream: vc.Upstream, Lifecycle: parseLifecycle(vc.Lifecycle)}
+		v := &Version{Name: name, Upstream: vc.Upstream, Lifecycle: parseLifecycle(vc.Lifecycle), nameHeader: []string{name}}
 		if vc.Sunset != nil {
 			v.Sunset = vc.Sunset.Time
 			v.sunsetHeader = v.Sunset.UTC().Format(http.TimeFormat)
