@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/demo"
+	"github.com/turnout-gw/turnout/internal/telemetry"
 )
 
 // demoShutdown bounds how long stopping the demo may take.
@@ -65,7 +66,7 @@ func demoCmd() *cobra.Command {
 // runDemo starts the demo, prints the banner and runs until ctx is done or
 // a listener fails, then stops everything.
 func runDemo(ctx context.Context, o demo.Options, stdout, stderr io.Writer) error {
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := telemetry.NewLogger(stderr, config.Log{Level: "info", Format: "text"})
 	o.Log = log
 	d, err := demo.Start(ctx, o)
 	if err != nil {

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -12,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/gateway"
+	"github.com/turnout-gw/turnout/internal/telemetry"
 )
 
 func serveCmd() *cobra.Command {
@@ -27,7 +26,7 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: 1, err: fmt.Errorf("%s is not valid; not starting", file)}
 			}
-			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
+			log := telemetry.NewLogger(cmd.ErrOrStderr(), cfg.Log)
 			app, err := gateway.Start(cfg, file, gateway.AppOptions{Log: log, Watch: true})
 			if err != nil {
 				return &exitError{code: 1, err: err}
@@ -60,15 +59,4 @@ func waitAndStop(app *gateway.App, log *slog.Logger) error {
 		return &exitError{code: 1, err: runErr}
 	}
 	return nil
-}
-
-// newLogger builds the process logger from the log block.
-func newLogger(w io.Writer, l config.Log) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(l.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if l.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }

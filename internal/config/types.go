@@ -50,6 +50,10 @@ type Log struct {
 	Meta   `yaml:"-"`
 	Level  string `yaml:"level"`  // debug | info | warn | error
 	Format string `yaml:"format"` // text | json
+	// Access turns the access log on: one JSON line per request, to
+	// stdout, stderr or a file path (relative to the configuration file's
+	// directory). Empty: no access log.
+	Access string `yaml:"access"`
 }
 
 // Limits bounds what the data plane buffers and waits for.

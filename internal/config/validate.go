@@ -250,7 +250,26 @@ func (l *Log) Validate() error {
 	default:
 		col.add(l.problem("format", "%q is not a log format; use text or json", l.Format))
 	}
+	if msg := accessProblem(l.Access); msg != "" {
+		col.add(l.problem("access", "%s", msg))
+	}
 	return col.err()
+}
+
+// accessProblem says what is wrong with a log.access value: stdout, stderr
+// or a file path ("" is off).
+func accessProblem(v string) string {
+	switch {
+	case v == "" || v == "stdout" || v == "stderr":
+		return ""
+	case strings.TrimSpace(v) != v:
+		return fmt.Sprintf("%q has leading or trailing spaces; use stdout, stderr or a file path", v)
+	case strings.ContainsRune(v, 0):
+		return "the path contains a NUL byte"
+	case strings.HasSuffix(v, "/") || v == "." || v == "..":
+		return fmt.Sprintf("%q is a directory; use stdout, stderr or a file path such as access.log", v)
+	}
+	return ""
 }
 
 // Validate checks that no limit is negative.

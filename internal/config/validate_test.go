@@ -95,6 +95,12 @@ func TestConfigValidate(t *testing.T) {
 		{"log", "log: {level: trace, format: yaml}", []string{
 			`log.level: "trace" is not a log level; use debug, info, warn or error`,
 			`log.format: "yaml" is not a log format; use text or json`}},
+		{"access log destinations", "log: {access: stdout}", nil},
+		{"access log file", "log: {access: logs/access.log}", nil},
+		{"access log directory", "log: {access: /var/log/}", []string{
+			`log.access: "/var/log/" is a directory; use stdout, stderr or a file path such as access.log`}},
+		{"access log spaces", "log: {access: \" stdout\"}", []string{
+			`log.access: " stdout" has leading or trailing spaces; use stdout, stderr or a file path`}},
 		{"token env", "admin: {token_env: 1TOKEN}", []string{
 			`admin.token_env: "1TOKEN" is not an environment variable name (letters, digits and '_', not starting with a digit)`}},
 		{"dangling upstream", "upstreams: {a: {targets: [http://a]}}\nservices: {s: {default: v1, versions: {v1: {upstream: b}}}}", []string{

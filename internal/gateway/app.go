@@ -34,7 +34,9 @@ type App struct {
 	// /metrics.
 	Metrics *telemetry.Metrics
 
-	tracing  *telemetry.Tracing // nil when tracing is off
+	tracing  *telemetry.Tracing   // nil when tracing is off
+	access   *telemetry.AccessLog // nil when log.access is not set
+	logCfg   config.Log           // the log block at start
 	notifier *rollout.Notifier
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -80,7 +82,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening state store: %w", err)
 	}
-	a := &App{Store: st, Log: log, Stats: stats.NewRegistry(now), Metrics: telemetry.NewMetrics(), done: make(chan struct{})}
+	a := &App{Store: st, Log: log, Stats: stats.NewRegistry(now), Metrics: telemetry.NewMetrics(), logCfg: cfg.Log, done: make(chan struct{})}
 	a.notifier = rollout.NewNotifier(log, 1024, 5, time.Second)
 	var g *Gateway
 	eng, err := rollout.New(st, a.Stats, rollout.WithClock(now), rollout.WithLogger(log), rollout.WithNotifier(a.notifier),
@@ -99,14 +101,14 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 	a.Gateway = g
 	popts := []proxy.Option{proxy.WithLogger(log), proxy.WithClock(now),
 		proxy.WithObserver(proxy.Observers{statsObserver(a.Stats), a.Metrics.Observer()})}
-	if a.tracing, err = telemetry.NewTracing(context.Background(), log); err != nil {
+	tracer, err := a.startTelemetry(cfg, path)
+	if err != nil {
 		g.Close()
 		a.closeEarly()
-		return nil, fmt.Errorf("tracing: %w", err)
+		return nil, err
 	}
-	if a.tracing != nil {
-		popts = append(popts, proxy.WithTracer(a.tracing))
-		log.Info("tracing on", "protocol", telemetry.TracingProtocol())
+	if tracer != nil {
+		popts = append(popts, proxy.WithTracer(tracer))
 	}
 	h, err := proxy.New(g.Snapshot, popts...)
 	if err != nil {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/stats"
+	"github.com/turnout-gw/turnout/internal/telemetry"
 )
 
 // statsObserver records every upstream attempt in the stats registry, keyed
@@ -35,6 +38,10 @@ func (a *App) measureReload(ev ReloadEvent) {
 	}
 	if ev.Err == nil {
 		a.Metrics.Configure(ev.Config, a.Engine.Statuses())
+		if l := ev.Config.Log; l.Level != a.logCfg.Level || l.Format != a.logCfg.Format || l.Access != a.logCfg.Access {
+			a.Log.Warn("the log block changed; log settings take effect at the next start", "level", a.logCfg.Level,
+				"format", a.logCfg.Format, "access", a.logCfg.Access)
+		}
 	}
 }
 
@@ -42,15 +49,56 @@ func (a *App) measureReload(ev ReloadEvent) {
 // even when the drain used up ctx.
 const flushTimeout = 5 * time.Second
 
-// flushTelemetry exports the spans still batched and stops the tracer.
+// startTelemetry starts tracing (when the OTEL_* variables ask for it) and
+// the access log (when log.access is set) and returns the proxy's Tracer:
+// nil when neither is on.
+func (a *App) startTelemetry(cfg *config.Config, path string) (proxy.Tracer, error) {
+	var err error
+	if a.tracing, err = telemetry.NewTracing(context.Background(), a.Log); err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	var tracer proxy.Tracer
+	if a.tracing != nil {
+		tracer = a.tracing
+		a.Log.Info("tracing on", "protocol", telemetry.TracingProtocol())
+	}
+	if cfg.Log.Access != "" {
+		dest := AccessLogPath(cfg, path)
+		if a.access, err = telemetry.OpenAccessLog(dest, telemetry.AccessLogBuffer); err != nil {
+			return nil, err
+		}
+		a.Metrics.WatchAccessLog(a.access)
+		tracer = a.access.Tracer(tracer)
+		a.Log.Info("access log on", "to", dest)
+	}
+	return tracer, nil
+}
+
+// AccessLogPath resolves log.access: stdout and stderr stay, a relative
+// path is taken relative to the configuration file's directory.
+func AccessLogPath(cfg *config.Config, path string) string {
+	v := cfg.Log.Access
+	if v == telemetry.AccessStdout || v == telemetry.AccessStderr || v == "" || filepath.IsAbs(v) || path == "" {
+		return v
+	}
+	return filepath.Join(filepath.Dir(path), v)
+}
+
+// flushTelemetry writes the access log lines still queued and exports the
+// spans still batched, then stops both.
 func (a *App) flushTelemetry(ctx context.Context) error {
-	if a.tracing == nil {
-		return nil
+	var errs []error
+	if a.access != nil {
+		if err := a.access.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("access log: %w", err))
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
-	defer cancel()
-	if err := a.tracing.Shutdown(ctx); err != nil {
-		return fmt.Errorf("flushing traces: %w", err)
+	if a.tracing != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+		defer cancel()
+		if err := a.tracing.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("flushing traces: %w", err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -60,6 +60,13 @@
 //
 // # Logs
 //
-// NewLogger builds the process logger from the log block; AccessLog writes
-// one JSON line per request when log.access is set.
+// NewLogger builds the process logger from the log block: slog's text
+// handler, or its JSON handler with format json, at the block's level.
+//
+// AccessLog writes one JSON line per request when log.access is set (see
+// AccessLog for the fields). Requests hand their line to a bounded queue
+// and never wait for the writer; what does not fit is dropped and counted
+// in turnout_access_log_dropped_total. The proxy tells only its Tracer a
+// request's method and path, so the access log is a proxy.Tracer that
+// wraps the OpenTelemetry one (or none).
 package telemetry

@@ -116,6 +116,15 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+// WatchAccessLog exposes the access log's dropped lines as
+// turnout_access_log_dropped_total.
+func (m *Metrics) WatchAccessLog(l *AccessLog) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "turnout_access_log_dropped_total",
+		Help: "Access log lines dropped because the writer fell behind (its queue was full).",
+	}, func() float64 { return float64(l.Dropped()) }))
+}
+
 // Reloaded counts one configuration reload. The load at start is not a
 // reload and is not counted.
 func (m *Metrics) Reloaded(err error) {
