@@ -124,3 +124,23 @@ func BenchmarkHistory(b *testing.B) {
 		r.History("shop", "v1", 15*time.Minute, 10*time.Second)
 	}
 }
+
+// BenchmarkRecordNewKeys measures the first Record of 20,000 keys (10,000
+// services with two versions): creating a series copies one shard of the
+// index, so this stays linear in the number of keys.
+func BenchmarkRecordNewKeys(b *testing.B) {
+	keys := make([]Key, 20000)
+	for i := range keys {
+		keys[i] = Key{Service: fmt.Sprintf("svc%d", i/2), Version: fmt.Sprintf("v%d", i%2+1), Upstream: "u"}
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r := NewRegistry(nil)
+		for _, k := range keys {
+			r.Record(k, false, time.Millisecond)
+		}
+		if got := len(r.Keys()); got != len(keys) {
+			b.Fatalf("%d keys, want %d", got, len(keys))
+		}
+	}
+}

@@ -48,20 +48,24 @@ const MaxHistory = coarseSlots * coarseRes * time.Second
 
 type versionKey struct{ service, version string }
 
-// snapshot is an immutable view of the registry's series. It is replaced,
-// never modified, once published.
-type snapshot struct {
-	byKey     map[Key]*Series
-	byVersion map[versionKey][]*Series
-	keys      []Key // sorted
-}
-
 // Registry holds one Series per Key, created on first Record. It is safe for
 // concurrent use; see the package documentation for the concurrency rules.
+//
+// The series index has two parts, like sync.Map: read, an immutable map
+// published atomically that Record reads without a lock, and dirty, the
+// series created since read was last rebuilt, under mu. read is rebuilt
+// (read and dirty merged) after a number of slow lookups proportional to
+// its size, so creating n series costs O(n) copies in all, not O(n²), and a
+// new series takes the lock only until the next rebuild.
 type Registry struct {
 	now  func() time.Time
-	snap atomic.Pointer[snapshot]
-	mu   sync.Mutex // serializes writers of snap
+	read atomic.Pointer[map[Key]*Series]
+
+	mu        sync.RWMutex // guards dirty, misses, byVersion and keys
+	dirty     map[Key]*Series
+	misses    int
+	byVersion map[versionKey][]*Series
+	keys      []Key // in creation order; Keys sorts a copy
 }
 
 // NewRegistry returns an empty registry reading time from now. A nil now
@@ -70,39 +74,64 @@ func NewRegistry(now func() time.Time) *Registry {
 	if now == nil {
 		now = time.Now
 	}
-	r := &Registry{now: now}
-	r.snap.Store(&snapshot{byKey: map[Key]*Series{}, byVersion: map[versionKey][]*Series{}})
+	r := &Registry{now: now, dirty: map[Key]*Series{}, byVersion: map[versionKey][]*Series{}}
+	r.read.Store(&map[Key]*Series{})
 	return r
 }
 
 // Record adds one request outcome: failed is true for 5xx answers and
-// transport failures (timeouts included). Once the key exists it takes no
-// lock and allocates nothing.
+// transport failures (timeouts included). Once the key's series is in the
+// read map it takes no lock and allocates nothing.
 func (r *Registry) Record(k Key, failed bool, latency time.Duration) {
 	ns := r.now().UnixNano()
-	s := r.snap.Load().byKey[k]
+	s := (*r.read.Load())[k]
 	if s == nil {
-		s = r.add(k, ns)
+		s = r.slowSeries(k, ns, true)
 	}
 	s.record(ns, failed, latency)
 }
 
-// add returns k's series, creating and publishing it if it does not exist.
-func (r *Registry) add(k Key, born int64) *Series {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	old := r.snap.Load()
-	if s := old.byKey[k]; s != nil {
+// promoteEvery sets when dirty is merged into read: after (size of both)/8
+// slow lookups, so each one pays for at most 8 entry copies.
+const promoteEvery = 8
+
+// series returns k's series or nil.
+func (r *Registry) series(k Key) *Series {
+	if s := (*r.read.Load())[k]; s != nil {
 		return s
 	}
-	s := newSeries(k, born)
-	next := &snapshot{byKey: maps.Clone(old.byKey), byVersion: maps.Clone(old.byVersion)}
-	next.byKey[k] = s
-	vk := versionKey{k.Service, k.Version}
-	next.byVersion[vk] = append(slices.Clip(old.byVersion[vk]), s)
-	i, _ := slices.BinarySearchFunc(old.keys, k, Key.compare)
-	next.keys = slices.Insert(slices.Clip(old.keys), i, k)
-	r.snap.Store(next)
+	return r.slowSeries(k, 0, false)
+}
+
+// slowSeries looks k up in dirty, creating its series there when create is
+// set, and promotes dirty into read when it has been missed enough.
+func (r *Registry) slowSeries(k Key, born int64, create bool) *Series {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	read := *r.read.Load()
+	if s := read[k]; s != nil {
+		return s
+	}
+	s := r.dirty[k]
+	if s == nil {
+		if !create {
+			return nil
+		}
+		s = newSeries(k, born)
+		r.dirty[k] = s
+		vk := versionKey{k.Service, k.Version}
+		r.byVersion[vk] = append(slices.Clip(r.byVersion[vk]), s)
+		r.keys = append(r.keys, k)
+	}
+	r.misses++
+	if r.misses*promoteEvery >= len(read)+len(r.dirty) {
+		next := make(map[Key]*Series, len(read)+len(r.dirty))
+		maps.Copy(next, read)
+		maps.Copy(next, r.dirty)
+		r.read.Store(&next)
+		r.dirty = map[Key]*Series{}
+		r.misses = 0
+	}
 	return s
 }
 
@@ -111,25 +140,30 @@ func (r *Registry) add(k Key, born int64) *Series {
 func (r *Registry) Forget(service string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := r.snap.Load()
-	next := &snapshot{byKey: make(map[Key]*Series, len(old.byKey)), byVersion: make(map[versionKey][]*Series, len(old.byVersion))}
-	for k, s := range old.byKey {
-		if k.Service != service {
-			next.byKey[k] = s
-		}
-	}
-	for vk, ss := range old.byVersion {
-		if vk.service != service {
-			next.byVersion[vk] = ss
-		}
-	}
-	next.keys = slices.DeleteFunc(slices.Clone(old.keys), func(k Key) bool { return k.Service == service })
-	r.snap.Store(next)
+	drop := func(k Key, _ *Series) bool { return k.Service == service }
+	next := maps.Clone(*r.read.Load())
+	maps.DeleteFunc(next, drop)
+	r.read.Store(&next)
+	maps.DeleteFunc(r.dirty, drop)
+	maps.DeleteFunc(r.byVersion, func(vk versionKey, _ []*Series) bool { return vk.service == service })
+	r.keys = slices.DeleteFunc(r.keys, func(k Key) bool { return k.Service == service })
+}
+
+// versionSeries returns the series of (service, version), shared: callers
+// must not modify the slice.
+func (r *Registry) versionSeries(service, version string) []*Series {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.byVersion[versionKey{service, version}]
 }
 
 // Keys returns the keys of all series, sorted by service, version, upstream.
 func (r *Registry) Keys() []Key {
-	return slices.Clone(r.snap.Load().keys)
+	r.mu.RLock()
+	keys := slices.Clone(r.keys)
+	r.mu.RUnlock()
+	slices.SortFunc(keys, Key.compare)
+	return keys
 }
 
 // Window aggregates k's series over [now-window, now], but not before since
@@ -140,7 +174,7 @@ func (r *Registry) Keys() []Key {
 // windows are capped at 15 minutes. An unknown key or a window ≤ 0 gives a
 // zero Summary.
 func (r *Registry) Window(k Key, window time.Duration, since time.Time) Summary {
-	s := r.snap.Load().byKey[k]
+	s := r.series(k)
 	if s == nil {
 		return Summary{}
 	}
@@ -149,7 +183,7 @@ func (r *Registry) Window(k Key, window time.Duration, since time.Time) Summary 
 
 // VersionWindow is Window over every upstream of (service, version) merged.
 func (r *Registry) VersionWindow(service, version string, window time.Duration, since time.Time) Summary {
-	return r.window(r.snap.Load().byVersion[versionKey{service, version}], window, since)
+	return r.window(r.versionSeries(service, version), window, since)
 }
 
 func (r *Registry) window(ss []*Series, window time.Duration, since time.Time) Summary {
@@ -190,7 +224,7 @@ func (r *Registry) History(service, version string, span, step time.Duration) []
 		return nil
 	}
 	span = min(span, MaxHistory)
-	ss := r.snap.Load().byVersion[versionKey{service, version}]
+	ss := r.versionSeries(service, version)
 	now := r.now()
 	nowNs := now.UnixNano()
 	nowSec := floorDiv(nowNs, 1e9)

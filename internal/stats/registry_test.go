@@ -120,7 +120,7 @@ func TestRotation(t *testing.T) {
 				t.Fatalf("old data leaked: errors %d, p99 %v", got.Errors, got.P99)
 			}
 			// The rotated slot itself holds only the new interval.
-			s := r.snap.Load().byKey[kA]
+			s := r.series(kA)
 			b := &s.fine[mod(t0.Unix(), fineSlots)]
 			if tt.advance%(fineSlots*time.Second) == 0 && tt.want > 0 {
 				if n := b.count.Load(); n != 3 {
