@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"gopkg.in/yaml.v3"
@@ -147,25 +148,12 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) {
 		d.errorf(n, "%s: expected a mapping, got %s", what, kindName(n))
 		return
 	}
-	t := v.Type()
+	info := structInfoOf(v.Type())
 	var meta *Meta
-	fields := map[string]int{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.Type == metaType {
-			meta = v.Field(i).Addr().Interface().(*Meta)
-			continue
-		}
-		tag := f.Tag.Get("yaml")
-		if tag == "" || tag == "-" {
-			continue
-		}
-		fields[tag] = i
-	}
-	if meta != nil {
+	if info.meta >= 0 {
+		meta = v.Field(info.meta).Addr().Interface().(*Meta)
 		meta.At = d.pos(n)
 	}
-	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		key := k.Value
@@ -173,14 +161,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) {
 			d.errorf(k, "%s: keys must be plain strings, got %s", what, kindName(k))
 			continue
 		}
-		if prev, dup := seen[key]; dup {
+		if prev := earlierKey(n, i); prev != nil {
 			d.errorf(k, "%s: duplicate key %q (first set at line %d)", what, key, prev.Line)
 			continue
 		}
-		seen[key] = k
-		idx, ok := fields[key]
+		idx, ok := info.fields[key]
 		if !ok {
-			d.errorf(k, "%s: unknown key %q (known keys: %s)", what, key, knownKeys(fields))
+			d.errorf(k, "%s: unknown key %q (known keys: %s)", what, key, info.known)
 			continue
 		}
 		if meta != nil {
@@ -203,13 +190,62 @@ func metaOf(v reflect.Value) *Meta {
 		}
 		v = v.Elem()
 	}
-	if v.Kind() != reflect.Struct {
+	if v.Kind() != reflect.Struct || !v.CanAddr() {
 		return nil
 	}
-	if f := v.FieldByName("Meta"); f.IsValid() && f.Type() == metaType && f.CanAddr() {
-		return f.Addr().Interface().(*Meta)
+	if i := structInfoOf(v.Type()).meta; i >= 0 {
+		return v.Field(i).Addr().Interface().(*Meta)
 	}
 	return nil
+}
+
+// earlierKey returns the key node before position i of mapping n with the
+// same name, or nil. Struct mappings have a handful of keys.
+func earlierKey(n *yaml.Node, i int) *yaml.Node {
+	for j := 0; j < i; j += 2 {
+		if n.Content[j].Value == n.Content[i].Value && n.Content[j].Kind == yaml.ScalarNode {
+			return n.Content[j]
+		}
+	}
+	return nil
+}
+
+// structInfo is what decoding needs of a config struct type, worked out
+// once per type.
+type structInfo struct {
+	meta   int            // index of the embedded Meta, -1 when none
+	fields map[string]int // yaml key -> field index
+	known  string         // the keys, sorted, for "unknown key" messages
+	blocks []int          // fields that are structs with a Meta
+}
+
+var structInfos sync.Map // reflect.Type -> *structInfo
+
+func structInfoOf(t reflect.Type) *structInfo {
+	if v, ok := structInfos.Load(t); ok {
+		return v.(*structInfo)
+	}
+	info := &structInfo{meta: -1, fields: map[string]int{}}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Type == metaType {
+			info.meta = i
+			continue
+		}
+		if f.Type.Kind() == reflect.Struct {
+			if mf, ok := f.Type.FieldByName("Meta"); ok && mf.Type == metaType {
+				info.blocks = append(info.blocks, i)
+			}
+		}
+		tag := f.Tag.Get("yaml")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		info.fields[tag] = i
+	}
+	info.known = knownKeys(info.fields)
+	v, _ := structInfos.LoadOrStore(t, info)
+	return v.(*structInfo)
 }
 
 // markItems records in meta where each item of a list ("KEY[i]") and each
@@ -243,17 +279,11 @@ func (d *decoder) markItems(meta *Meta, key string, val *yaml.Node, t reflect.Ty
 // position) the position at, recursively, so that errors about their
 // defaults or missing keys point somewhere.
 func placeUnwritten(v reflect.Value, at Pos) {
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
+	for _, i := range structInfoOf(v.Type()).blocks {
 		f := v.Field(i)
-		if f.Kind() != reflect.Struct || t.Field(i).Type == metaType {
-			continue
-		}
-		if mf := f.FieldByName("Meta"); mf.IsValid() && mf.Type() == metaType {
-			if m := mf.Addr().Interface().(*Meta); m.At.Line == 0 {
-				m.At = at
-				placeUnwritten(f, at)
-			}
+		if m := metaOf(f); m != nil && m.At.Line == 0 {
+			m.At = at
+			placeUnwritten(f, at)
 		}
 	}
 }

@@ -30,35 +30,57 @@ func (p Pos) String() string {
 type Meta struct {
 	// At is the position of the node itself (the mapping or scalar).
 	At Pos
-	// keys maps a YAML key of this node to the position of its value. It
-	// also holds "KEY[i]" for each item of a list value and "KEY.NAME" for
-	// each entry of a mapping value, and "" for the key or map entry name
-	// under which the node itself was written.
-	keys map[string]Pos
-	// keyAt maps a YAML key of this node to the position of the key itself.
-	keyAt map[string]Pos
+	// keys holds, for each YAML key of this node, the position of the key
+	// and of its value. It also holds "KEY[i]" for each item of a list value
+	// and "KEY.NAME" for each entry of a mapping value, and "" for the key or
+	// map entry name under which the node itself was written.
+	keys []keyEntry
+	// index finds a key in keys once there are more than a few (a mapping
+	// of thousands of services); nil before.
+	index map[string]int
+}
+
+type keyEntry struct {
+	key           string
+	keyPos, value Pos
+}
+
+// indexFrom is the number of keys past which a Meta builds its index.
+const indexFrom = 8
+
+func (m *Meta) find(key string) (int, bool) {
+	if m.index != nil {
+		i, ok := m.index[key]
+		return i, ok
+	}
+	for i := range m.keys {
+		if m.keys[i].key == key {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // PosOf returns the position of key's value, or of the node when the key was
 // not written (for example a required key that is missing).
 func (m *Meta) PosOf(key string) Pos {
-	if p, ok := m.keys[key]; ok {
-		return p
+	if i, ok := m.find(key); ok {
+		return m.keys[i].value
 	}
 	return m.At
 }
 
 // KeyPos returns the position of key itself, or of the node when absent.
 func (m *Meta) KeyPos(key string) Pos {
-	if p, ok := m.keyAt[key]; ok {
-		return p
+	if i, ok := m.find(key); ok {
+		return m.keys[i].keyPos
 	}
 	return m.At
 }
 
 // Has reports whether key was written in the file.
 func (m *Meta) Has(key string) bool {
-	_, ok := m.keys[key]
+	_, ok := m.find(key)
 	return ok
 }
 
@@ -73,13 +95,23 @@ func (m *Meta) KeyErrorf(key, format string, args ...any) *Error {
 	return &Error{Pos: m.KeyPos(key), Msg: fmt.Sprintf(format, args...)}
 }
 
+// setKey records key's positions (decoding only: a Meta is read-only once
+// its Config is returned).
 func (m *Meta) setKey(key string, keyPos, valPos Pos) {
-	if m.keys == nil {
-		m.keys = make(map[string]Pos)
-		m.keyAt = make(map[string]Pos)
+	if i, ok := m.find(key); ok {
+		m.keys[i].keyPos, m.keys[i].value = keyPos, valPos
+		return
 	}
-	m.keys[key] = valPos
-	m.keyAt[key] = keyPos
+	m.keys = append(m.keys, keyEntry{key: key, keyPos: keyPos, value: valPos})
+	switch {
+	case m.index != nil:
+		m.index[key] = len(m.keys) - 1
+	case len(m.keys) > indexFrom:
+		m.index = make(map[string]int, 2*len(m.keys))
+		for i := range m.keys {
+			m.index[m.keys[i].key] = i
+		}
+	}
 }
 
 // Error is one configuration problem anchored at a position.
