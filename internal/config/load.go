@@ -15,6 +15,16 @@ const MaxFileSize = 64 << 20
 // Load does no other I/O (it does not resolve addresses or read referenced
 // files).
 func Load(path string) (*Config, error) {
+	data, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// ReadFile reads a configuration file, refusing one larger than
+// MaxFileSize; its errors are Errors anchored at the file.
+func ReadFile(path string) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, Errors{{Pos: Pos{File: path, Line: 1, Col: 1}, Msg: fmt.Sprintf("cannot read configuration: %v", err)}}
@@ -26,7 +36,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, Errors{{Pos: Pos{File: path, Line: 1, Col: 1}, Msg: fmt.Sprintf("cannot read configuration: %v", err)}}
 	}
-	return Parse(path, data)
+	return data, nil
 }
 
 // Parse decodes, defaults and validates configuration text; file names it in

@@ -171,6 +171,11 @@ func (a *App) reloaded(ev ReloadEvent) {
 		return
 	}
 	cfg := ev.Config
+	if ev.Unchanged {
+		_, _ = a.Store.Append(store.Event{Type: "config_reload", Actor: ev.Source,
+			Message: fmt.Sprintf("configuration %s unchanged (%d services)", ev.Path, len(cfg.Services))})
+		return
+	}
 	if err := a.Engine.Sync(cfg); err != nil {
 		a.Log.Error("persisting rollout state", "error", err)
 	}

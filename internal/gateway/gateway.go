@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/route"
@@ -27,11 +28,16 @@ type Gateway struct {
 	snap atomic.Pointer[proxy.Snapshot]
 	cfg  atomic.Pointer[config.Config]
 
-	mu      sync.Mutex // serialises Apply/Reload/SetWeight
-	pools   map[string]*pooled
-	weights func(*config.Config) map[string]float64
-	hooks   []func(ReloadEvent)
-	drain   time.Duration
+	mu sync.Mutex // serialises Apply/Reload/SetWeight
+	// reloadMu serialises Reload: a file change seen by the watcher and a
+	// reload asked through the API then parse the file once, not twice.
+	reloadMu sync.Mutex
+	lastSum  uint64 // hash of the file the last successful Reload applied
+	hasSum   bool
+	pools    map[string]*pooled
+	weights  func(*config.Config) map[string]float64
+	hooks    []func(ReloadEvent)
+	drain    time.Duration
 }
 
 type pooled struct {
@@ -47,6 +53,9 @@ type ReloadEvent struct {
 	At     time.Time
 	// Config is the configuration applied (nil on failure).
 	Config *config.Config
+	// Unchanged marks a reload that found the file as the last reload
+	// applied it: nothing was compiled or swapped.
+	Unchanged bool
 }
 
 // sourceStart is the ReloadEvent.Source of the load at start.
@@ -113,12 +122,29 @@ func (g *Gateway) Reload(source string) error {
 	if g.path == "" {
 		return errors.New("no configuration file to reload")
 	}
-	cfg, err := config.Load(g.path)
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	data, err := config.ReadFile(g.path)
 	if err != nil {
 		g.report(source, nil, err)
 		return err
 	}
-	return g.Apply(cfg, source)
+	sum := xxhash.Sum64(data)
+	if g.hasSum && sum == g.lastSum {
+		g.log.Debug("configuration unchanged", "source", source, "path", g.path)
+		g.emit(ReloadEvent{Path: g.path, Source: source, At: g.now(), Config: g.cfg.Load(), Unchanged: true})
+		return nil
+	}
+	cfg, err := config.Parse(g.path, data)
+	if err != nil {
+		g.report(source, nil, err)
+		return err
+	}
+	if err := g.Apply(cfg, source); err != nil {
+		return err
+	}
+	g.lastSum, g.hasSum = sum, true
+	return nil
 }
 
 // Validate is a dry run of Apply: the same compile, nothing published.
@@ -239,6 +265,10 @@ func (g *Gateway) report(source string, cfg *config.Config, err error) {
 	} else {
 		g.log.Info("configuration applied", "source", source, "path", g.path)
 	}
+	g.emit(ev)
+}
+
+func (g *Gateway) emit(ev ReloadEvent) {
 	for _, h := range g.hooks {
 		h(ev)
 	}

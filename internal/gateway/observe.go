@@ -36,7 +36,7 @@ func (a *App) measureReload(ev ReloadEvent) {
 	if ev.Source != sourceStart {
 		a.Metrics.Reloaded(ev.Err)
 	}
-	if ev.Err == nil {
+	if ev.Err == nil && !ev.Unchanged {
 		a.Metrics.Configure(ev.Config, a.Engine.Statuses())
 		if l := ev.Config.Log; l.Level != a.logCfg.Level || l.Format != a.logCfg.Format || l.Access != a.logCfg.Access {
 			a.Log.Warn("the log block changed; log settings take effect at the next start", "level", a.logCfg.Level,
