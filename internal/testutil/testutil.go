@@ -34,6 +34,12 @@ type Turnout struct {
 // sets them, and starts Turnout. It is stopped by t.Cleanup.
 func Start(t testing.TB, yamlText string, vars map[string]string) *Turnout {
 	t.Helper()
+	return StartWith(t, yamlText, vars, gateway.AppOptions{Watch: true, Debounce: 50 * time.Millisecond})
+}
+
+// StartWith is Start with the given options (its Log is set when nil).
+func StartWith(t testing.TB, yamlText string, vars map[string]string, o gateway.AppOptions) *Turnout {
+	t.Helper()
 	text := Expand(yamlText, vars)
 	if !strings.Contains(text, "\nlisten:") && !strings.HasPrefix(text, "listen:") {
 		text = "listen: 127.0.0.1:0\n" + text
@@ -53,7 +59,10 @@ func Start(t testing.TB, yamlText string, vars map[string]string) *Turnout {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	app, err := gateway.Start(cfg, path, gateway.AppOptions{Log: log, Watch: true, Debounce: 50 * time.Millisecond})
+	if o.Log == nil {
+		o.Log = log
+	}
+	app, err := gateway.Start(cfg, path, o)
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
