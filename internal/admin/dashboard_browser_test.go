@@ -46,9 +46,10 @@ services:
 const browserToken = "dash-s3cret"
 
 // TestDashboardInBrowser drives the real dashboard of a real Turnout in
-// headless Chromium: it shows the service, the rollout and non-zero request
-// rates; Pause asks for the token in the page, retries with it and the
-// rollout is paused; Resume reuses the stored token. No console errors or
+// headless Chromium: it shows the service, the rollout, non-zero request
+// rates, and line charts of request rate, error rate and p95 per version for
+// both chart spans; Pause asks for the token in the page, retries with it and
+// the rollout is paused; Resume reuses the stored token. No console errors or
 // uncaught exceptions are allowed.
 //
 // Set TURNOUT_DASHBOARD_SCREENSHOT=/some/file.png to keep a screenshot.
@@ -125,6 +126,34 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.Navigate(tt.AdminURL+"/"),
 		poll(ready, 30*time.Second))
 	screenshot(t, bctx, filepath.Join(t.TempDir(), "loaded.png"))
+
+	// Three line charts (request rate, error rate, p95) with a drawn line
+	// per version, following the span toggle, with a hover read-out.
+	lines := `(() => { const c = ` + card + `; const charts = c.querySelectorAll('[data-chart]');
+		return charts.length === 3 && ['rate', 'error_rate', 'p95'].every((k) => {
+			const ch = c.querySelector('[data-chart="' + k + '"]');
+			return !!ch && ch.querySelectorAll('svg text.axis').length >= 7 && ['v1', 'v2'].every((v) => {
+				const p = ch.querySelector('svg path.line[data-version="' + v + '"]');
+				return !!p && /^M[0-9.]+,[0-9.]+[LH]/.test(p.getAttribute('d') || ''); }); }); })()`
+	span := func(s string) string {
+		return `(() => { document.querySelector('.seg[data-span="` + s + `"]').click(); return true; })()`
+	}
+	spanShown := func(s string) string {
+		return `(() => ` + lines + ` && ` + card + `.querySelector('.metrics-caption').textContent.includes('last ` + s + `,'))()`
+	}
+	hover := `(() => { const svg = ` + card + `.querySelector('[data-chart="rate"] svg'); const r = svg.getBoundingClientRect();
+		svg.dispatchEvent(new PointerEvent('pointermove', { clientX: r.right - 12, clientY: r.top + r.height / 2, bubbles: true }));
+		const tip = ` + card + `.querySelector('[data-chart="rate"] .tip');
+		const shown = !tip.hidden && tip.textContent.includes('v1') && tip.textContent.includes('req/s');
+		svg.dispatchEvent(new PointerEvent('pointerleave'));
+		return shown && tip.hidden; })()`
+	run(t, bctx, "see the rate, error rate and p95 charts draw a line per version, for both spans",
+		poll(spanShown("15m"), 10*time.Second),
+		poll(span("2m"), time.Second),
+		poll(spanShown("2m"), 10*time.Second),
+		poll(hover, 5*time.Second),
+		poll(span("15m"), time.Second),
+		poll(spanShown("15m"), 10*time.Second))
 
 	pause := `[data-service="shop"] button[data-action="pause"]`
 	run(t, bctx, "pause, answering the token dialog",

@@ -1,9 +1,11 @@
 // card.js — one service card: versions with lifecycle and upstream health,
 // the rollout (state, weight, steps, last analysis, actions), the live split
-// chart, per-version rate / error rate / p95, and the mirror summary.
+// chart, per-version request rate / error rate / p95 line charts and table,
+// and the mirror summary.
 
-import { h, setText, setClass, fmt, VERSION_COLORS } from './dom.js';
-import { newSplitChart, drawSplit, latestShares } from './chart.js';
+import { h, setText, setClass, fmt, goDuration, VERSION_COLORS } from './dom.js';
+import { newSplitChart, drawSplit, latestShares, fmtSpan } from './chart.js';
+import { LineChart, METRICS } from './linechart.js';
 import { rolloutPanel } from './rollout.js';
 
 // Card builds the DOM once and updates it in place on every poll, so focus,
@@ -19,6 +21,9 @@ export class Card {
     this.chart = newSplitChart(`Observed traffic split of ${svc.name}`);
     this.legend = h('div', { class: 'legend' });
     this.caption = h('p', { class: 'caption muted' });
+    this.lines = METRICS.map((m) => new LineChart(m, svc.name));
+    this.linesCaption = h('span', { class: 'muted' });
+    this.linesLegend = h('span', { class: 'legend' });
     this.tbody = h('tbody');
     this.mirror = h('span', { class: 'mirror-text', 'data-field': 'mirror', text: 'checking…' });
     this.panel = rolloutPanel(svc.name, refresh);
@@ -34,6 +39,9 @@ export class Card {
             this.legend),
           this.chart,
           this.caption)),
+      h('div', { class: 'metrics' },
+        h('div', { class: 'metric-row' }, this.lines.map((c) => c.el)),
+        h('p', { class: 'caption metrics-caption' }, this.linesLegend, this.linesCaption)),
       h('table', { class: 'versions' },
         h('thead', {}, h('tr', {},
           h('th', { text: 'Version' }), h('th', { text: 'Lifecycle' }), h('th', { text: 'Upstream · health' }),
@@ -79,6 +87,14 @@ export class Card {
     for (const sw of this.legend.querySelectorAll('.swatch')) sw.style.background = sw.dataset.color;
     setText(this.caption, `Share of ${svc.name}'s requests per version in each ${series.step} interval` +
       (ro ? `; dashed line: the weight of ${ro.to}.` : '.'));
+    for (const c of this.lines) c.draw(names, this.colors, series);
+    this.linesLegend.replaceChildren(...names.map((n) => {
+      const sw = h('i', { class: 'swatch' });
+      sw.style.background = this.colors.get(n);
+      return h('span', { class: 'legend-item' }, sw, n);
+    }));
+    setText(this.linesCaption, `Per version over the last ${fmtSpan(goDuration(series.span))}, ` +
+      `one point per ${series.step} interval; hover a chart for its values.`);
   }
 
   row(name) {

@@ -1,6 +1,7 @@
 // chart.js — the live split chart: the observed share of a service's
 // requests per version over time, as stacked step areas in inline SVG,
-// with the rollout's target weight as a dashed reference line.
+// with the rollout's target weight as a dashed reference line. Also the time
+// axis helpers the per-version line charts (linechart.js) share with it.
 
 import { s, fmt, goDuration } from './dom.js';
 
@@ -21,11 +22,7 @@ export function newSplitChart(label) {
 // null.
 export function drawSplit(svg, order, colors, series, target) {
   const byVersion = new Map(series.versions.map((v) => [v.version, v.points]));
-  const times = [...new Set(series.versions.flatMap((v) => v.points.map((p) => p.t)))].sort((a, b) => a - b);
-  const stepMs = Math.max(goDuration(series.step) || 0, 1000);
-  const spanMs = Math.max(goDuration(series.span) || 0, stepMs);
-  const end = times.length ? times[times.length - 1] + stepMs : Date.now();
-  const start = end - spanMs;
+  const { times, stepMs, spanMs, start, end } = timeFrame(series);
   const x = (t) => PAD.left + ((Math.min(Math.max(t, start), end) - start) / spanMs) * PW;
   const y = (share) => PAD.top + (1 - share) * PH;
 
@@ -49,12 +46,7 @@ export function drawSplit(svg, order, colors, series, target) {
     nodes.push(s('line', { class: 'grid', x1: PAD.left, x2: W - PAD.right, y1: y(frac), y2: y(frac) }));
     nodes.push(s('text', { class: 'axis', x: PAD.left - 6, y: y(frac) + 4, 'text-anchor': 'end', text: `${frac * 100}%` }));
   }
-  for (let i = 0; i <= 3; i++) {
-    const t = start + (spanMs * i) / 3;
-    const label = i === 3 ? 'now' : `−${fmtSpan(spanMs - (spanMs * i) / 3)}`;
-    const anchor = i === 0 ? 'start' : i === 3 ? 'end' : 'middle';
-    nodes.push(s('text', { class: 'axis', x: x(t), y: H - 6, 'text-anchor': anchor, text: label }));
-  }
+  nodes.push(...timeLabels(spanMs, (i) => x(start + (spanMs * i) / 3), H - 6));
 
   // One path per version: the union of its band over every run of points
   // that had traffic, drawn as steps ([t, t+step) has one value).
@@ -114,7 +106,26 @@ export function latestShares(series) {
   return out;
 }
 
-function fmtSpan(ms) {
+// timeFrame is the time axis every chart of a series shares: the sorted
+// point starts, the step and span in ms, and [start, end) ending with the
+// newest interval.
+export function timeFrame(series) {
+  const times = [...new Set(series.versions.flatMap((v) => v.points.map((p) => p.t)))].sort((a, b) => a - b);
+  const stepMs = Math.max(goDuration(series.step) || 0, 1000);
+  const spanMs = Math.max(goDuration(series.span) || 0, stepMs);
+  const end = times.length ? times[times.length - 1] + stepMs : Date.now();
+  return { times, stepMs, spanMs, start: end - spanMs, end };
+}
+
+// timeLabels returns the x axis labels "−15m … now" at x(0..3), baseline y.
+export function timeLabels(spanMs, x, y) {
+  return [0, 1, 2, 3].map((i) => s('text', { class: 'axis', x: x(i), y,
+    'text-anchor': i === 0 ? 'start' : i === 3 ? 'end' : 'middle',
+    text: i === 3 ? 'now' : `−${fmtSpan(spanMs - (spanMs * i) / 3)}` }));
+}
+
+// fmtSpan renders a span in ms as "15m", "1m20s" or "40s".
+export function fmtSpan(ms) {
   const sec = Math.round(ms / 1000);
   if (sec % 60 === 0) return `${sec / 60}m`;
   if (sec > 60) return `${Math.floor(sec / 60)}m${sec % 60}s`;
