@@ -99,9 +99,10 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	st := t.stacks[req.URL.Host]
-	c := st.get(t.now(), t.idleTimeout)
+	now := t.now() // one reading serves the idle check, the deadline and the release
+	c := st.get(now, t.idleTimeout)
 	if c != nil {
-		resp, err, stale := t.exchange(ctx, c, req)
+		resp, err, stale := t.exchange(ctx, c, req, now)
 		if !stale {
 			return resp, err
 		}
@@ -118,7 +119,7 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	c = &h1Conn{Conn: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096), stack: st}
-	resp, err, _ := t.exchange(ctx, c, req)
+	resp, err, _ := t.exchange(ctx, c, req, now)
 	return resp, err
 }
 
@@ -127,8 +128,10 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // exchange writes req on c and reads the answer's header. stale reports a
 // reused connection that failed before any byte of an answer arrived; c is
-// closed then and the caller may try a fresh one.
-func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request) (resp *http.Response, err error, stale bool) {
+// closed then and the caller may try a fresh one. now is when the round
+// trip began: the response-header deadline counts from it, and a kept
+// connection counts as idle from it.
+func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request, now time.Time) (resp *http.Response, err error, stale bool) {
 	reused := !c.idleAt.IsZero()
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(aLongTimeAgo) })
 	fail := func(e error, beforeAnswer bool) (*http.Response, error, bool) {
@@ -149,7 +152,7 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 		return fail(fmt.Errorf("writing request: %w", err), true)
 	}
 	if t.headerTimeout > 0 {
-		_ = c.SetReadDeadline(t.now().Add(t.headerTimeout))
+		_ = c.SetReadDeadline(now.Add(t.headerTimeout))
 	}
 	if _, err := c.br.Peek(1); err != nil {
 		// The upstream closed an idle connection as the request went out;
@@ -185,10 +188,10 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 	}
 	keep := !resp.Close && !req.Close
 	if resp.Body == http.NoBody || resp.Body == nil {
-		c.release(stop, keep, t.now())
+		c.release(stop, keep, now)
 		return resp, nil, false
 	}
-	resp.Body = &h1Body{rc: resp.Body, c: c, stop: stop, keep: keep, now: t.now}
+	resp.Body = &h1Body{rc: resp.Body, c: c, stop: stop, keep: keep, at: now}
 	return resp, nil, false
 }
 
@@ -229,7 +232,7 @@ type h1Body struct {
 	c    *h1Conn
 	stop func() bool
 	keep bool
-	now  func() time.Time
+	at   time.Time // when the round trip began
 	done bool
 }
 
@@ -240,7 +243,7 @@ func (b *h1Body) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err == io.EOF {
 		b.done = true
-		b.c.release(b.stop, b.keep, b.now())
+		b.c.release(b.stop, b.keep, b.at)
 		b.c = nil
 	} else if err != nil {
 		b.done = true
