@@ -1,11 +1,15 @@
 package qn
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"strconv"
+	"unicode"
 )
 
 // EncodeDoc appends the frame d describes to dst, in d.Version. Fields are
@@ -33,7 +37,9 @@ func (r *Registry) EncodeDoc(dst []byte, d FrameDoc) ([]byte, error) {
 	for i, fd := range d.Fields {
 		fld, err := r.docField(fd)
 		if err != nil {
-			return dst, &Error{Err: ErrValue, Offset: -1, Detail: "field " + strconv.Itoa(i) + ": " + err.Error()}
+			e := *err
+			e.Detail = "field " + strconv.Itoa(i) + ": " + e.Detail
+			return dst, &e
 		}
 		b.Add(fld)
 	}
@@ -50,19 +56,19 @@ func indexOf(list []string, s string) int {
 }
 
 // docField resolves one FieldDoc to wire form.
-func (r *Registry) docField(fd FieldDoc) (Field, error) {
+func (r *Registry) docField(fd FieldDoc) (Field, *Error) {
 	var def FieldDef
 	known := false
 	if fd.Name != "" {
 		if def, known = r.Lookup(fd.Name); !known {
-			return Field{}, errAt(ErrValue, -1, "no registered field "+strconv.Quote(fd.Name))
+			return Field{}, valueErr("no registered field " + strconv.Quote(fd.Name))
 		}
 		if fd.NS != nil && *fd.NS != def.NS || fd.ID != nil && *fd.ID != def.ID {
-			return Field{}, errAt(ErrValue, -1, strconv.Quote(fd.Name)+" is (ns "+strconv.Itoa(int(def.NS))+", id "+strconv.Itoa(int(def.ID))+")")
+			return Field{}, valueErr(strconv.Quote(fd.Name) + " is (ns " + strconv.Itoa(int(def.NS)) + ", id " + strconv.Itoa(int(def.ID)) + ")")
 		}
 	} else {
 		if fd.NS == nil || fd.ID == nil {
-			return Field{}, errAt(ErrValue, -1, "a field needs a name, or ns and id")
+			return Field{}, valueErr("a field needs a name, or ns and id")
 		}
 		def, known = r.LookupID(*fd.NS, *fd.ID)
 	}
@@ -75,21 +81,21 @@ func (r *Registry) docField(fd FieldDoc) (Field, error) {
 	}
 	switch {
 	case fd.Raw != nil && fd.Value != nil:
-		return Field{}, errAt(ErrValue, -1, "both value and raw")
+		return Field{}, valueErr("both value and raw")
 	case fd.Raw != nil:
 		b, err := hex.DecodeString(*fd.Raw)
 		if err != nil {
-			return Field{}, errAt(ErrValue, -1, "raw: "+err.Error())
+			return Field{}, valueErr("raw: " + err.Error())
 		}
 		fld.Value = b
 	case !known:
-		return Field{}, errAt(ErrValue, -1, "unregistered field (ns "+strconv.Itoa(int(fld.NS))+", id "+strconv.Itoa(int(fld.ID))+") needs raw")
+		return Field{}, valueErr("unregistered field (ns " + strconv.Itoa(int(fld.NS)) + ", id " + strconv.Itoa(int(fld.ID)) + ") needs raw")
 	case fd.Value == nil:
-		return Field{}, errAt(ErrValue, -1, strconv.Quote(def.Name)+" has no value")
+		return Field{}, valueErr(strconv.Quote(def.Name) + " has no value")
 	default:
 		b, err := valueBytes(def.Type, fd.Value)
 		if err != nil {
-			return Field{}, errAt(ErrValue, -1, strconv.Quote(def.Name)+": "+err.Error())
+			return Field{}, valueErr(strconv.Quote(def.Name) + ": " + err.Error())
 		}
 		fld.Value = b
 	}
@@ -133,7 +139,37 @@ func valueBytes(t FieldType, js json.RawMessage) ([]byte, error) {
 		return nil, err
 	}
 	if w < 8 && v > math.MaxUint64>>(64-8*w) {
-		return nil, errAt(ErrValue, -1, text+" does not fit a "+t.String())
+		return nil, errors.New(text + " does not fit a " + t.String())
 	}
 	return appendBE(out[:0], v, w), nil
+}
+
+func valueErr(detail string) *Error { return &Error{Err: ErrValue, Offset: -1, Detail: detail} }
+
+// ReadHex reads hex text, the format of the test vectors and of
+// `turnout qn decode --hex`: white space anywhere is ignored, and so is
+// everything from '#' to the end of a line, so a dump can be annotated.
+func ReadHex(r io.Reader) ([]byte, error) {
+	var digits []byte
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		text := sc.Bytes()
+		if i := bytes.IndexByte(text, '#'); i >= 0 {
+			text = text[:i]
+		}
+		for _, c := range text {
+			if !unicode.IsSpace(rune(c)) {
+				digits = append(digits, c)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]byte, hex.DecodedLen(len(digits)))
+	if _, err := hex.Decode(out, digits); err != nil {
+		return nil, errors.New("qn: hex input: " + err.Error())
+	}
+	return out, nil
 }

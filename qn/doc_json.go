@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -105,8 +106,11 @@ func valueJSON(t FieldType, fld Field) (json.RawMessage, error) {
 		if !utf8.Valid(fld.Value) {
 			return nil, errAt(ErrValue, -1, "string is not UTF-8")
 		}
-		b, err := json.Marshal(string(fld.Value))
-		return b, err
+		var sb strings.Builder
+		enc := json.NewEncoder(&sb)
+		enc.SetEscapeHTML(false) // "<" stays "<" for people; still valid JSON
+		err := enc.Encode(string(fld.Value))
+		return json.RawMessage(strings.TrimSuffix(sb.String(), "\n")), err
 	default:
 		s = strconv.Quote(hex.EncodeToString(fld.Value))
 	}
