@@ -35,6 +35,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(append([]*cobra.Command{serveCmd(), validateCmd(), versionCmd(), demoCmd()}, adminCmds()...)...)
+	root.AddCommand(qnCmd()) // QN device protocol tools (qn.go)
 	if err := root.Execute(); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
