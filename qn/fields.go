@@ -43,7 +43,7 @@ func (it *FieldIter) Next() bool {
 	if it.off >= len(it.p) {
 		return false
 	}
-	end, err := fieldEnd(it.v, it.p, it.off)
+	value, end, err := fieldEnd(it.v, it.p, it.off)
 	if err != nil {
 		it.err = ErrMalformed
 		it.p = nil
@@ -51,10 +51,9 @@ func (it *FieldIter) Next() bool {
 	}
 	b := it.p[it.off:end]
 	if it.v == V1 {
-		it.cur = Field{ID: uint16(b[0]), Ver: 1, Value: b[2:]}
+		it.cur = Field{ID: uint16(b[0]), Ver: 1, Value: it.p[value:end]}
 	} else {
-		_, w, _ := uvarint(b[4:])
-		it.cur = Field{NS: b[0], ID: binary.BigEndian.Uint16(b[1:3]), Ver: b[3], Value: b[4+w:]}
+		it.cur = Field{NS: b[0], ID: binary.BigEndian.Uint16(b[1:3]), Ver: b[3], Value: it.p[value:end]}
 	}
 	it.off = end
 	return true

@@ -145,7 +145,7 @@ func checkFields(v Version, p []byte, maxFields int) (int, error) {
 	}
 	count := 0
 	for off := 0; off < len(p); {
-		next, err := fieldEnd(v, p, off)
+		_, next, err := fieldEnd(v, p, off)
 		if err != nil {
 			return 0, errAt(ErrMalformed, base+off, err.Error())
 		}
@@ -171,30 +171,31 @@ const (
 	errVarintNonMini fieldError = "length uvarint is not minimal"
 )
 
-// fieldEnd returns the offset just past the field that starts at off.
-func fieldEnd(v Version, p []byte, off int) (int, error) {
+// fieldEnd returns where the value of the field at off starts and where the
+// field ends.
+func fieldEnd(v Version, p []byte, off int) (value, end int, err error) {
 	if v == V1 {
 		if len(p)-off < 2 {
-			return 0, errFieldHeader
+			return 0, 0, errFieldHeader
 		}
 		end := off + 2 + int(p[off+1])
 		if end > len(p) {
-			return 0, errFieldValue
+			return 0, 0, errFieldValue
 		}
-		return end, nil
+		return off + 2, end, nil
 	}
 	if len(p)-off < 5 {
-		return 0, errFieldHeader
+		return 0, 0, errFieldHeader
 	}
 	l, w, err := uvarint(p[off+4:])
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	start := off + 4 + w
-	if l > uint64(len(p)-start) {
-		return 0, errFieldValue
+	value = off + 4 + w
+	if l > uint64(len(p)-value) {
+		return 0, 0, errFieldValue
 	}
-	return start + int(l), nil
+	return value, value + int(l), nil
 }
 
 // uvarint reads a minimal unsigned LEB128 of at most 4 bytes (2^28 > 16 MiB).

@@ -221,7 +221,8 @@ func (r *Registry) Fields() []FieldDef {
 	return nil
 }
 
-// Known calls fn for each field of f that is registered, in wire order, and
+// Known calls fn for each field of f whose (namespace, id) is registered —
+// its field version may differ from d.Version — in wire order, and
 // returns how many it skipped as unknown. Unknown fields are never an error
 // (QN.md: readers skip and count them). Known allocates nothing.
 func (r *Registry) Known(f *Frame, fn func(FieldDef, Field)) (unknown int) {
