@@ -11,6 +11,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/admin"
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/mirror"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/stats"
@@ -28,6 +29,7 @@ type App struct {
 	Admin   *admin.API
 	Engine  *rollout.Engine
 	Stats   *stats.Registry
+	Mirror  *mirror.Manager
 	Store   store.Store
 	Log     *slog.Logger
 	// Metrics is the Prometheus registry served at the admin port's
@@ -85,9 +87,15 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 	a := &App{Store: st, Log: log, Stats: stats.NewRegistry(now), Metrics: telemetry.NewMetrics(), logCfg: cfg.Log, done: make(chan struct{})}
 	a.notifier = rollout.NewNotifier(log, 1024, 5, time.Second)
 	var g *Gateway
+	a.Mirror, err = mirror.New(mirror.Options{Snapshot: func() *proxy.Snapshot { return g.Snapshot() },
+		Store: st, Observe: a.Metrics.ObserveMirror, Log: log, Now: now})
+	if err != nil {
+		a.closeEarly()
+		return nil, err
+	}
 	eng, err := rollout.New(st, a.Stats, rollout.WithClock(now), rollout.WithLogger(log), rollout.WithNotifier(a.notifier),
 		rollout.WithApply(func(service string, w float64) error { return g.SetWeight(service, w) }),
-		rollout.WithObserver(a.Metrics.ObserveRollout))
+		rollout.WithObserver(a.Metrics.ObserveRollout), rollout.WithGate(a.Mirror.Gate()))
 	if err != nil {
 		a.closeEarly()
 		return nil, err
@@ -100,7 +108,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 	}
 	a.Gateway = g
 	popts := []proxy.Option{proxy.WithLogger(log), proxy.WithClock(now),
-		proxy.WithObserver(proxy.Observers{statsObserver(a.Stats), a.Metrics.Observer()})}
+		proxy.WithObserver(proxy.Observers{statsObserver(a.Stats), a.Metrics.Observer()}), proxy.WithMirror(a.Mirror)}
 	tracer, err := a.startTelemetry(cfg, path)
 	if err != nil {
 		g.Close()
@@ -127,6 +135,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		Stats:    a.Stats,
 	})
 	a.Admin.Handle("GET /metrics", a.Metrics.Handler().ServeHTTP)
+	a.Admin.Handle("GET /api/v1/diffs/{service}", a.Mirror.ServeDiffs)
 	a.Server = &Server{Data: h, Admin: a.Admin, Log: log}
 	if err := a.Server.Start(cfg); err != nil {
 		g.Close()
@@ -179,6 +188,7 @@ func (a *App) reloaded(ev ReloadEvent) {
 	if err := a.Engine.Sync(cfg); err != nil {
 		a.Log.Error("persisting rollout state", "error", err)
 	}
+	a.Mirror.Update(cfg)
 	_, _ = a.Store.Append(store.Event{Type: "config_reload", Actor: ev.Source,
 		Message: fmt.Sprintf("configuration %s applied (%d services)", ev.Path, len(cfg.Services))})
 }
@@ -191,6 +201,7 @@ func (a *App) Stop(ctx context.Context) error {
 		<-a.done
 	}
 	err := a.Server.Shutdown(ctx)
+	err = errors.Join(err, a.Mirror.Close(ctx))
 	a.Gateway.Close()
 	a.notifier.Close()
 	err = errors.Join(err, a.flushTelemetry(ctx))
@@ -207,6 +218,9 @@ func (a *App) closeEarly() {
 	_ = a.flushTelemetry(context.Background())
 	if a.notifier != nil {
 		a.notifier.Close()
+	}
+	if a.Mirror != nil {
+		_ = a.Mirror.Close(context.Background())
 	}
 	_ = a.Store.Close()
 }

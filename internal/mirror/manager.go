@@ -1,0 +1,239 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"reflect"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/mirror/compare"
+	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/store"
+)
+
+// Defaults of Options.
+const (
+	DefaultQueue      = 1024
+	DefaultSamples    = 50
+	DefaultSampleBody = 2 << 10
+	// flushEvery is how often changed sample rings are written to the store.
+	flushEvery = time.Second
+)
+
+// Options configure a Manager.
+type Options struct {
+	// Snapshot returns the live snapshot; workers send copies to its pools.
+	Snapshot func() *proxy.Snapshot
+	// Store keeps the sample rings across restarts (nil = memory only).
+	Store store.Store
+	// Observe counts one comparison with result match, diff or error
+	// (telemetry.Metrics.ObserveMirror); nil = not counted.
+	Observe func(service, result string)
+	Log     *slog.Logger
+	Now     func() time.Time
+	// Rand picks the requests of a mirror below 100 percent that carry no
+	// sticky key (default math/rand/v2).
+	Rand func() uint64
+	// Workers send the copies (default 4 per GOMAXPROCS, at least 16); one
+	// service's copies occupy at most three quarters of them (the others
+	// wait in that service's lane), so a mirror target that hangs cannot
+	// stall the other services' copies. Queue is how many copies may wait
+	// in the queue, and in each lane (default DefaultQueue).
+	Workers, Queue int
+	// Samples is the size of each service's ring of differing samples
+	// (default DefaultSamples); SampleBody caps each response kept in a
+	// sample (default DefaultSampleBody).
+	Samples, SampleBody int
+}
+
+// Manager mirrors requests of the services that have a mirror block. It
+// implements proxy.Mirror and is safe for concurrent use.
+type Manager struct {
+	o        Options
+	log      *slog.Logger
+	services atomic.Pointer[map[string]*service]
+	queue    chan *tap
+	closed   atomic.Bool
+	// perService caps the workers one service's copies occupy at once.
+	perService int
+
+	mu sync.Mutex // serialises Update and Close
+
+	ctx    context.Context // cancelled by Close: aborts copies in flight
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+var _ proxy.Mirror = (*Manager)(nil)
+
+// service is one service's compiled mirror block and its results.
+type service struct {
+	name     string
+	spec     config.Mirror // Meta cleared, for comparing reloads
+	to       string
+	upto     uint64 // route.WeightThreshold(percent)
+	methods  []string
+	maxBody  int64
+	timeout  time.Duration
+	salt     uint64
+	comparer *compare.Comparer // nil: copies are sent, not compared
+	noise    *compare.Noise    // nil unless compare.noise
+	res      *results
+}
+
+// New starts a Manager's workers. It mirrors nothing until Update.
+func New(o Options) (*Manager, error) {
+	if o.Snapshot == nil {
+		return nil, errors.New("mirror: nil snapshot loader")
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Uint64
+	}
+	if o.Workers <= 0 {
+		o.Workers = max(16, 4*runtime.GOMAXPROCS(0))
+	}
+	if o.Queue <= 0 {
+		o.Queue = DefaultQueue
+	}
+	if o.Samples <= 0 {
+		o.Samples = DefaultSamples
+	}
+	if o.SampleBody <= 0 {
+		o.SampleBody = DefaultSampleBody
+	}
+	m := &Manager{o: o, log: o.Log, queue: make(chan *tap, o.Queue), perService: max(1, o.Workers*3/4)}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	empty := map[string]*service{}
+	m.services.Store(&empty)
+	m.wg.Add(o.Workers + 1)
+	for range o.Workers {
+		go m.work()
+	}
+	go m.flushLoop()
+	return m, nil
+}
+
+// Update adopts cfg's mirror blocks. A service whose mirror target and
+// comparison are unchanged keeps its results; any other starts afresh
+// (its persisted samples are read back). It is cheap when no service
+// mirrors.
+func (m *Manager) Update(cfg *config.Config) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := *m.services.Load()
+	next := make(map[string]*service, len(old))
+	for name, sc := range cfg.Services {
+		if sc.Mirror == nil {
+			continue
+		}
+		s, err := m.compile(name, sc, old[name])
+		if err != nil {
+			m.log.Error("mirror: copies of this service are sent but not compared", "service", name, "error", err)
+		}
+		next[name] = s
+	}
+	if len(old) == 0 && len(next) == 0 {
+		return
+	}
+	m.services.Store(&next)
+	for name, s := range old {
+		if n := next[name]; n == nil || n.res != s.res {
+			m.flush(s) // retired results: keep their last samples
+		}
+	}
+}
+
+// compile builds a service's mirror state, reusing prev's results when the
+// mirror block is the same.
+func (m *Manager) compile(name string, sc *config.Service, prev *service) (*service, error) {
+	spec := specOf(sc.Mirror)
+	s := &service{
+		name: name, spec: spec, to: spec.To, upto: route.WeightThreshold(spec.Percent),
+		methods: spec.Methods, maxBody: int64(spec.MaxBody), timeout: spec.Timeout.D(),
+		salt: route.Salt("mirror", name),
+	}
+	win := time.Minute
+	if ro := sc.Rollout; ro != nil && ro.Analysis.Window.D() > win {
+		win = ro.Analysis.Window.D()
+	}
+	if prev != nil && reflect.DeepEqual(prev.spec.Compare, spec.Compare) && prev.to == spec.To {
+		s.comparer, s.noise, s.res = prev.comparer, prev.noise, prev.res
+		s.res.resize(win)
+		return s, nil
+	}
+	s.res = newResults(win, m.o.Samples)
+	if prev != nil {
+		s.res.adoptSamples(prev.res)
+	} else {
+		m.loadSamples(s)
+	}
+	if spec.Compare == nil {
+		return s, nil
+	}
+	c, err := compare.New(spec.Compare)
+	if err != nil {
+		return s, fmt.Errorf("compiling mirror.compare of %s: %w", name, err)
+	}
+	s.comparer = c
+	if spec.Compare.Noise {
+		s.noise = compare.NewNoise()
+	}
+	return s, nil
+}
+
+// specOf copies a mirror block without positions, so two loads of the same
+// text compare equal.
+func specOf(m *config.Mirror) config.Mirror {
+	c := *m
+	c.Meta = config.Meta{}
+	if m.Compare != nil {
+		cc := *m.Compare
+		cc.Meta = config.Meta{}
+		c.Compare = &cc
+	}
+	return c
+}
+
+// lookup returns a service's mirror state or nil.
+func (m *Manager) lookup(name string) *service { return (*m.services.Load())[name] }
+
+// Close stops mirroring: new requests are no longer mirrored, copies in
+// flight are abandoned, the workers stop (bounded by ctx) and the sample
+// rings are written to the store.
+func (m *Manager) Close(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed.Swap(true) {
+		return nil
+	}
+	m.cancel()
+	done := make(chan struct{})
+	go func() {
+		m.wg.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("mirror: stopping workers: %w", ctx.Err())
+	}
+	for _, s := range *m.services.Load() {
+		m.flush(s)
+	}
+	return err
+}
