@@ -1,12 +1,13 @@
 // card.js — one service card: versions with lifecycle and upstream health,
 // the rollout (state, weight, steps, last analysis, actions), the live split
 // chart, per-version request rate / error rate / p95 line charts and table,
-// and the mirror summary.
+// and the mirror summary and panel (mirror.js).
 
 import { h, setText, setClass, fmt, goDuration, VERSION_COLORS } from './dom.js';
 import { newSplitChart, drawSplit, latestShares, fmtSpan } from './chart.js';
 import { LineChart, METRICS } from './linechart.js';
 import { rolloutPanel } from './rollout.js';
+import { MirrorPanel } from './mirror.js';
 
 // Card builds the DOM once and updates it in place on every poll, so focus,
 // typed input and open dialogs survive the refreshes.
@@ -27,6 +28,7 @@ export class Card {
     this.tbody = h('tbody');
     this.mirror = h('span', { class: 'mirror-text', 'data-field': 'mirror', text: 'checking…' });
     this.panel = rolloutPanel(svc.name, refresh);
+    this.mirrorPanel = new MirrorPanel(svc.name);
     this.el = h('article', { class: 'card', 'data-service': svc.name },
       h('header', { class: 'card-head' },
         h('h2', { text: svc.name }),
@@ -48,6 +50,7 @@ export class Card {
           h('th', { class: 'num', text: 'Req/s' }), h('th', { class: 'num', text: 'Error rate' }),
           h('th', { class: 'num', text: 'p95' }), h('th', { class: 'num', text: 'Requests' }))),
         this.tbody),
+      this.mirrorPanel.el,
       h('footer', { class: 'card-foot' },
         h('span', { class: 'muted', text: 'Per-version numbers cover the last 15 minutes.' }),
         h('span', { class: 'mirror' }, h('strong', { text: 'Mirror: ' }), this.mirror)));
@@ -107,15 +110,20 @@ export class Card {
   }
 
   // setMirror shows GET /api/v1/diffs/{service}'s answer: 404 means mirroring
-  // is not configured (or the endpoint does not exist yet).
+  // is not configured; otherwise the footer sums it up and the mirror panel
+  // lists endpoints, paths and samples.
   setMirror(res) {
     setClass(this.mirror, 'mirror-', '');
-    if (res.status === 404) return setText(this.mirror, 'not configured');
+    if (res.status === 404) {
+      this.mirrorPanel.update(null);
+      return setText(this.mirror, 'not configured');
+    }
     if (!res.ok || !res.data) {
       this.mirror.classList.add('mirror-bad');
       return setText(this.mirror, `unavailable (${res.error || res.status})`);
     }
     setText(this.mirror, mirrorSummary(res.data));
+    this.mirrorPanel.update(res.data);
   }
 }
 
