@@ -21,6 +21,7 @@ type decoder struct {
 	errs collector
 	// steps counts decode calls; budget bounds them so that aliases cannot
 	// make a small document expand into an enormous one ("billion laughs").
+	// A budget of 0 is no bound (a document without aliases).
 	steps, budget int
 	exceeded      bool
 }
@@ -34,9 +35,13 @@ const (
 )
 
 // newDecoder returns a decoder for the document root, with an alias budget
-// sized to it.
-func newDecoder(file string, root *yaml.Node) *decoder {
-	return &decoder{file: file, budget: aliasBudgetBase + aliasBudgetPerNode*countNodes(root)}
+// sized to it when it may hold aliases.
+func newDecoder(file string, root *yaml.Node, aliases bool) *decoder {
+	d := &decoder{file: file}
+	if aliases {
+		d.budget = aliasBudgetBase + aliasBudgetPerNode*countNodes(root)
+	}
+	return d
 }
 
 // countNodes counts the nodes written in the document, without following

@@ -56,12 +56,12 @@ func Parse(file string, data []byte) (*Config, error) {
 // Decode only decodes configuration text strictly, without defaults or
 // validation. It reports every decoding problem, not just the first.
 func Decode(file string, data []byte) (*Config, error) {
-	root, perr := parseYAML(file, data)
+	root, aliases, perr := parseYAML(file, data)
 	if perr != nil {
 		return nil, Errors{perr}
 	}
 	c := &Config{File: file}
-	d := newDecoder(file, root)
+	d := newDecoder(file, root, aliases)
 	if root.Kind != 0 {
 		d.decode(root, reflect.ValueOf(c).Elem(), "")
 	}

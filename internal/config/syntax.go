@@ -17,27 +17,34 @@ import (
 // node. A further document that is not empty is an error, since it would
 // otherwise be silently ignored. A panic inside the YAML parser is turned
 // into an error so that a bad file can never take the gateway down.
-func parseYAML(file string, data []byte) (root *yaml.Node, perr *Error) {
+//
+// Text in the plain subset that fastParse reads is parsed by it; anything
+// else, and every text with a syntax error, by yaml.v3. aliases reports
+// that the tree came from yaml.v3 and may hold aliases.
+func parseYAML(file string, data []byte) (root *yaml.Node, aliases bool, perr *Error) {
+	if root, ok := fastParse(data); ok {
+		return root, false, nil
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			root, perr = nil, &Error{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "invalid YAML: the parser failed: " + strings.Join(strings.Fields(fmt.Sprint(r)), " ")}
+			root, aliases, perr = nil, false, &Error{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "invalid YAML: the parser failed: " + strings.Join(strings.Fields(fmt.Sprint(r)), " ")}
 		}
 	}()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil && err != io.EOF {
-		return nil, syntaxError(file, data, err)
+		return nil, false, syntaxError(file, data, err)
 	}
 	for {
 		var extra yaml.Node
 		err := dec.Decode(&extra)
 		switch {
 		case err == io.EOF:
-			return &doc, nil
+			return &doc, true, nil
 		case err != nil:
-			return nil, syntaxError(file, data, err)
+			return nil, false, syntaxError(file, data, err)
 		case len(extra.Content) > 0 && !isNull(extra.Content[0]):
-			return nil, &Error{Pos: Pos{File: file, Line: max(extra.Line, 1), Col: max(extra.Column, 1)},
+			return nil, false, &Error{Pos: Pos{File: file, Line: max(extra.Line, 1), Col: max(extra.Column, 1)},
 				Msg: "invalid YAML: a configuration is a single document; remove this \"---\" and merge what follows into the first document"}
 		}
 	}

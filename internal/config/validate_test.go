@@ -43,7 +43,7 @@ func decodeInto(t *testing.T, src string, v reflect.Value) {
 	if err := yaml.Unmarshal([]byte(src), &root); err != nil {
 		t.Fatal(err)
 	}
-	d := newDecoder("t.yaml", &root)
+	d := newDecoder("t.yaml", &root, true)
 	if root.Kind != 0 {
 		d.decode(&root, v, "")
 	}

@@ -1,0 +1,328 @@
+package config
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// scalar parses the node at the cursor on the current line: a flow
+// collection, a quoted scalar or a plain scalar (in a flow collection when
+// flow is true). It leaves the cursor after the node.
+func (p *fastParser) scalar(flow bool) *yaml.Node {
+	switch c := p.src[p.pos]; {
+	case c == '{':
+		return p.flowMapping()
+	case c == '[':
+		return p.flowSequence()
+	case c == '\'' || c == '"':
+		return p.quoted()
+	case !p.plainStart(flow):
+		p.bail()
+	}
+	start := p.pos
+	end := p.plainEnd(flow)
+	v := p.src[start:end]
+	n := p.newNode(yaml.ScalarNode, plainTag(v), start)
+	n.Value = v
+	return n
+}
+
+// plainStart reports whether a plain scalar may start at the cursor (more
+// strictly than YAML: never with '?' or ':').
+func (p *fastParser) plainStart(flow bool) bool {
+	switch c := p.src[p.pos]; c {
+	case '-':
+		if p.pos+1 == p.end {
+			return false
+		}
+		switch p.src[p.pos+1] {
+		case ' ':
+			return false
+		case ',', '[', ']', '{', '}':
+			return !flow
+		}
+		return true
+	case ' ', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
+		return false
+	}
+	return true
+}
+
+// plainEnd moves the cursor to where the plain scalar at the cursor ends (a
+// ": ", " #", the end of the line or, in a flow collection, one of ",[]{}?")
+// and returns the offset after its last character.
+func (p *fastParser) plainEnd(flow bool) int {
+	src := p.src
+	i, last := p.pos, p.pos
+	for ; i < p.end; i++ {
+		switch c := src[i]; {
+		case c == ' ':
+			continue
+		case c == '#' && src[i-1] == ' ':
+			p.pos = i
+			return last
+		case c == ':' && (i+1 == p.end || src[i+1] == ' '):
+			p.pos = i
+			return last
+		case flow && (c == ',' || c == '[' || c == ']' || c == '{' || c == '}' || c == '?'):
+			p.pos = i
+			return last
+		}
+		last = i + 1
+	}
+	p.pos = i
+	return last
+}
+
+// quotedEnd moves the cursor past the quoted scalar at it, which must close
+// on this line (and, double-quoted, hold no escapes).
+func (p *fastParser) quotedEnd() bool {
+	q := p.src[p.pos]
+	for i := p.pos + 1; i < p.end; i++ {
+		switch c := p.src[i]; {
+		case c == '\\' && q == '"':
+			return false
+		case c == q && q == '\'' && i+1 < p.end && p.src[i+1] == '\'':
+			i++
+		case c == q:
+			p.pos = i + 1
+			return true
+		}
+	}
+	return false
+}
+
+func (p *fastParser) quoted() *yaml.Node {
+	start := p.pos
+	if !p.quotedEnd() {
+		p.bail()
+	}
+	n := p.newNode(yaml.ScalarNode, "!!str", start)
+	n.Value = p.src[start+1 : p.pos-1]
+	n.Style = yaml.DoubleQuotedStyle
+	if p.src[start] == '\'' {
+		n.Style = yaml.SingleQuotedStyle
+		if strings.Contains(n.Value, "''") {
+			n.Value = strings.ReplaceAll(n.Value, "''", "'")
+		}
+	}
+	return n
+}
+
+// flowSequence parses [a, b, ...], which must close on this line.
+func (p *fastParser) flowSequence() *yaml.Node {
+	n := p.newNode(yaml.SequenceNode, "!!seq", p.pos)
+	n.Style = yaml.FlowStyle
+	p.pos++
+	base := len(p.kids)
+	for {
+		p.skipSpaces()
+		if p.pos == p.end {
+			p.bail()
+		}
+		if p.src[p.pos] == ']' {
+			break
+		}
+		p.kids = append(p.kids, p.scalar(true))
+		if !p.flowNext(']') {
+			break
+		}
+	}
+	p.pos++
+	n.Content = p.collect(base)
+	return n
+}
+
+// flowMapping parses {k: v, ...}, which must close on this line.
+func (p *fastParser) flowMapping() *yaml.Node {
+	n := p.newNode(yaml.MappingNode, "!!map", p.pos)
+	n.Style = yaml.FlowStyle
+	p.pos++
+	base := len(p.kids)
+	for {
+		p.skipSpaces()
+		if p.pos == p.end {
+			p.bail()
+		}
+		if p.src[p.pos] == '}' {
+			break
+		}
+		keyAt := p.pos
+		k := p.scalar(true)
+		p.skipSpaces()
+		if k.Kind != yaml.ScalarNode || p.pos-keyAt > 1024 || p.pos+1 >= p.end || p.src[p.pos] != ':' || p.src[p.pos+1] != ' ' {
+			p.bail()
+		}
+		p.pos++
+		p.skipSpaces()
+		if p.pos == p.end {
+			p.bail()
+		}
+		var v *yaml.Node
+		if c := p.src[p.pos]; c == ',' || c == '}' {
+			v = p.newNode(yaml.ScalarNode, "!!null", p.pos)
+		} else {
+			v = p.scalar(true)
+		}
+		p.kids = append(p.kids, k, v)
+		if !p.flowNext('}') {
+			break
+		}
+	}
+	p.pos++
+	n.Content = p.collect(base)
+	return n
+}
+
+// flowNext skips to the ',' (true) or the closing bracket (false) after a
+// flow entry.
+func (p *fastParser) flowNext(closing byte) bool {
+	p.skipSpaces()
+	if p.pos == p.end {
+		p.bail()
+	}
+	switch p.src[p.pos] {
+	case ',':
+		p.pos++
+		return true
+	case closing:
+		return false
+	}
+	p.bail()
+	return false
+}
+
+// plainTag is the tag yaml.v3 resolves a plain scalar to (its resolve
+// function, reduced to the tag).
+func plainTag(s string) string {
+	if s == "<<" {
+		return "!!merge"
+	}
+	c := s[0]
+	digit := c >= '0' && c <= '9'
+	switch {
+	case digit || c == '+' || c == '-':
+	case c == '.':
+		switch s {
+		case ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF":
+			return "!!float"
+		}
+		if _, err := strconv.ParseFloat(s, 64); err == nil {
+			return "!!float"
+		}
+		return "!!str"
+	case strings.IndexByte("yYnNtTfFoO~", c) >= 0:
+		switch s {
+		case "true", "True", "TRUE", "false", "False", "FALSE":
+			return "!!bool"
+		case "~", "null", "Null", "NULL":
+			return "!!null"
+		}
+		return "!!str"
+	default:
+		return "!!str"
+	}
+	switch s {
+	case "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF":
+		return "!!float"
+	}
+	if digit && isTimestamp(s) {
+		return "!!timestamp"
+	}
+	plain := strings.ReplaceAll(s, "_", "")
+	if _, err := strconv.ParseInt(plain, 0, 64); err == nil {
+		return "!!int"
+	}
+	if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
+		return "!!int"
+	}
+	if yamlStyleFloat(plain) {
+		if _, err := strconv.ParseFloat(plain, 64); err == nil {
+			return "!!float"
+		}
+	}
+	for _, pre := range []struct {
+		prefix string
+		base   int
+	}{{"0b", 2}, {"-0b", 2}, {"0o", 8}, {"-0o", 8}} {
+		if !strings.HasPrefix(plain, pre.prefix) {
+			continue
+		}
+		digits := plain[len(pre.prefix):]
+		if pre.prefix[0] == '-' {
+			if _, err := strconv.ParseInt("-"+digits, pre.base, 64); err == nil {
+				return "!!int"
+			}
+			continue
+		}
+		if _, err := strconv.ParseInt(digits, pre.base, 64); err == nil {
+			return "!!int"
+		}
+		if _, err := strconv.ParseUint(digits, pre.base, 64); err == nil {
+			return "!!int"
+		}
+	}
+	return "!!str"
+}
+
+// yamlStyleFloat matches ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$.
+func yamlStyleFloat(s string) bool {
+	digits := func(i int) int {
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	i := 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	if i < len(s) && s[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return false
+		}
+		i = j
+	} else {
+		j := digits(i)
+		if j == i {
+			return false
+		}
+		i = j
+		if i < len(s) && s[i] == '.' {
+			i = digits(i + 1)
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '-' || s[i] == '+') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	return i == len(s)
+}
+
+// isTimestamp reports whether yaml.v3 reads s as a timestamp.
+func isTimestamp(s string) bool {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i != 4 || i == len(s) || s[i] != '-' {
+		return false
+	}
+	for _, format := range []string{"2006-1-2T15:4:5.999999999Z07:00", "2006-1-2t15:4:5.999999999Z07:00", "2006-1-2 15:4:5.999999999", "2006-1-2"} {
+		if _, err := time.Parse(format, s); err == nil {
+			return true
+		}
+	}
+	return false
+}
