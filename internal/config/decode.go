@@ -3,11 +3,8 @@ package config
 import (
 	"fmt"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -24,6 +21,9 @@ type decoder struct {
 	// A budget of 0 is no bound (a document without aliases).
 	steps, budget int
 	exceeded      bool
+	// path names the value being decoded ("upstreams.users-v1.timeout",
+	// "rules[2]"); it is spelled out only for a message.
+	path []pathSeg
 }
 
 // aliasBudget is how many values a document may decode to per node it
@@ -57,16 +57,15 @@ func countNodes(n *yaml.Node) int {
 	return total
 }
 
-var (
-	metaType   = reflect.TypeOf(Meta{})
-	scalarType = reflect.TypeOf((*scalar)(nil)).Elem()
-)
-
 func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.file, Line: n.Line, Col: n.Column} }
 
+// errorf records a problem at n with the message "PATH: ..." ("..." alone
+// at the top level).
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	msg = strings.TrimPrefix(msg, ": ") // a problem at the top level has no path
+	if w := pathString(d.path); w != "" {
+		msg = w + ": " + msg
+	}
 	d.errs.add(&Error{Pos: d.pos(n), Msg: msg})
 }
 
@@ -95,13 +94,12 @@ func resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// decode stores n into v (which must be settable). what names the value in
-// messages, e.g. "upstreams.users-v1.timeout".
-func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
+// decode stores n into v (which must be settable and of type ti).
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, ti *typeInfo) {
 	if d.steps++; d.budget > 0 && d.steps > d.budget {
 		if !d.exceeded {
 			d.exceeded = true
-			d.errorf(n, "%s: the document expands to too many values through aliases (more than %d)", what, d.budget)
+			d.errorf(n, "the document expands to too many values through aliases (more than %d)", d.budget)
 		}
 		return
 	}
@@ -112,96 +110,105 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 		}
 		n = n.Content[0]
 	}
-	if v.Kind() == reflect.Pointer {
+	if ti.kind == reflect.Pointer {
 		if isNull(n) {
 			return
 		}
 		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
+			v.Set(reflect.New(ti.elem.t))
 		}
-		d.decode(n, v.Elem(), what)
+		d.decode(n, v.Elem(), ti.elem)
 		return
 	}
-	if v.CanAddr() && v.Addr().Type().Implements(scalarType) {
+	if ti.scalar && v.CanAddr() {
 		if n.Kind != yaml.ScalarNode || isNull(n) {
-			d.errorf(n, "%s: expected a value, got %s", what, kindName(n))
+			d.errorf(n, "expected a value, got %s", kindName(n))
 			return
 		}
 		if err := v.Addr().Interface().(scalar).parseScalar(n.Value); err != nil {
-			d.errorf(n, "%s: %v", what, err)
+			d.errorf(n, "%v", err)
 		}
 		return
 	}
-	switch v.Kind() {
+	switch ti.kind {
 	case reflect.Struct:
-		d.decodeStruct(n, v, what)
+		d.decodeStruct(n, v, ti.st)
 	case reflect.Map:
-		d.decodeMap(n, v, what)
+		d.decodeMap(n, v, ti)
 	case reflect.Slice:
-		d.decodeSlice(n, v, what)
+		d.decodeSlice(n, v, ti)
 	default:
-		d.decodeScalar(n, v, what)
+		d.decodeScalar(n, v)
 	}
 }
 
-func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) {
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, st *structInfo) {
 	if isNull(n) {
-		placeUnwritten(v, d.pos(n))
+		placeBlocks(v, st, d.pos(n))
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s: expected a mapping, got %s", what, kindName(n))
+		d.errorf(n, "expected a mapping, got %s", kindName(n))
 		return
 	}
-	info := structInfoOf(v.Type())
 	var meta *Meta
-	if info.meta >= 0 {
-		meta = v.Field(info.meta).Addr().Interface().(*Meta)
+	if st.meta >= 0 {
+		meta = v.Field(st.meta).Addr().Interface().(*Meta)
 		meta.At = d.pos(n)
+		meta.grow(keysFor(n, st))
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		key := k.Value
 		if k.Kind != yaml.ScalarNode {
-			d.errorf(k, "%s: keys must be plain strings, got %s", what, kindName(k))
+			d.errorf(k, "keys must be plain strings, got %s", kindName(k))
 			continue
 		}
 		if prev := earlierKey(n, i); prev != nil {
-			d.errorf(k, "%s: duplicate key %q (first set at line %d)", what, key, prev.Line)
+			d.errorf(k, "duplicate key %q (first set at line %d)", key, prev.Line)
 			continue
 		}
-		idx, ok := info.fields[key]
+		idx, ok := st.fields[key]
 		if !ok {
-			d.errorf(k, "%s: unknown key %q (known keys: %s)", what, key, info.known)
+			d.errorf(k, "unknown key %q (known keys: %s)", key, st.known)
 			continue
 		}
+		fi, f := &st.infos[idx], v.Field(idx)
 		if meta != nil {
-			meta.setKey(key, d.pos(k), d.pos(val))
-			d.markItems(meta, key, val, v.Field(idx).Type())
+			meta.set(keyRef{key: fi.key}, d.pos(k), d.pos(val))
+			d.markItems(meta, fi, val)
 		}
-		d.decode(val, v.Field(idx), join(what, key))
-		if m := metaOf(v.Field(idx)); m != nil {
-			m.setKey("", d.pos(k), d.pos(k)) // where the block was named
+		d.path = append(d.path, pathSeg{key: key})
+		d.decode(val, f, fi.ti)
+		d.path = d.path[:len(d.path)-1]
+		if m := metaOf(f, fi.ti); m != nil {
+			m.set(keyRef{}, d.pos(k), d.pos(k)) // where the block was named
 		}
 	}
-	placeUnwritten(v, d.pos(n))
+	placeBlocks(v, st, d.pos(n))
 }
 
-// metaOf returns the Meta of a struct value or non-nil struct pointer, or nil.
-func metaOf(v reflect.Value) *Meta {
-	if v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			return nil
+// keysFor is how many keys the Meta of the struct written as mapping n
+// will hold: one per key, one per item of list and mapping values, and the
+// name it was written under.
+func keysFor(n *yaml.Node, st *structInfo) int {
+	total := 1 + len(n.Content)/2
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		idx, ok := st.fields[n.Content[i].Value]
+		if !ok {
+			continue
 		}
-		v = v.Elem()
+		switch val := resolve(n.Content[i+1]); {
+		case st.infos[idx].items == itemsNone:
+		case val.Kind == yaml.SequenceNode:
+			total += len(val.Content)
+		case val.Kind == yaml.MappingNode:
+			total += len(val.Content) / 2
+		default:
+			total++
+		}
 	}
-	if v.Kind() != reflect.Struct || !v.CanAddr() {
-		return nil
-	}
-	if i := structInfoOf(v.Type()).meta; i >= 0 {
-		return v.Field(i).Addr().Interface().(*Meta)
-	}
-	return nil
+	return total
 }
 
 // earlierKey returns the key node before position i of mapping n with the
@@ -215,164 +222,87 @@ func earlierKey(n *yaml.Node, i int) *yaml.Node {
 	return nil
 }
 
-// structInfo is what decoding needs of a config struct type, worked out
-// once per type.
-type structInfo struct {
-	meta   int            // index of the embedded Meta, -1 when none
-	fields map[string]int // yaml key -> field index
-	known  string         // the keys, sorted, for "unknown key" messages
-	blocks []int          // fields that are structs with a Meta
-}
-
-var structInfos sync.Map // reflect.Type -> *structInfo
-
-func structInfoOf(t reflect.Type) *structInfo {
-	if v, ok := structInfos.Load(t); ok {
-		return v.(*structInfo)
-	}
-	info := &structInfo{meta: -1, fields: map[string]int{}}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.Type == metaType {
-			info.meta = i
-			continue
-		}
-		if f.Type.Kind() == reflect.Struct {
-			if mf, ok := f.Type.FieldByName("Meta"); ok && mf.Type == metaType {
-				info.blocks = append(info.blocks, i)
-			}
-		}
-		tag := f.Tag.Get("yaml")
-		if tag == "" || tag == "-" {
-			continue
-		}
-		info.fields[tag] = i
-	}
-	info.known = knownKeys(info.fields)
-	v, _ := structInfos.LoadOrStore(t, info)
-	return v.(*structInfo)
-}
-
 // markItems records in meta where each item of a list ("KEY[i]") and each
 // entry of a mapping ("KEY.NAME") was written, so that validation can point
 // at the offending item rather than at the whole value.
-func (d *decoder) markItems(meta *Meta, key string, val *yaml.Node, t reflect.Type) {
+func (d *decoder) markItems(meta *Meta, fi *fieldInfo, val *yaml.Node) {
 	val = resolve(val)
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
 	switch {
-	case t.Kind() == reflect.Slice && val.Kind == yaml.SequenceNode:
+	case fi.items == itemsList && val.Kind == yaml.SequenceNode:
 		for i, item := range val.Content {
 			p := d.pos(item)
-			meta.setKey(fmt.Sprintf("%s[%d]", key, i), p, p)
+			meta.set(keyRef{key: fi.key, item: int32(i + 1)}, p, p)
 		}
-	case t.Kind() == reflect.Slice && val.Kind == yaml.ScalarNode && !isNull(val):
+	case fi.items == itemsList && val.Kind == yaml.ScalarNode && !isNull(val):
 		p := d.pos(val)
-		meta.setKey(key+"[0]", p, p)
-	case t.Kind() == reflect.Map && val.Kind == yaml.MappingNode:
+		meta.set(keyRef{key: fi.key, item: 1}, p, p)
+	case fi.items == itemsMap && val.Kind == yaml.MappingNode:
 		for i := 0; i+1 < len(val.Content); i += 2 {
-			name := key + "." + val.Content[i].Value
-			if !meta.Has(name) { // a duplicate keeps the first position
-				meta.setKey(name, d.pos(val.Content[i]), d.pos(val.Content[i+1]))
+			r := keyRef{key: fi.key, sub: val.Content[i].Value}
+			if _, dup := meta.find(r); !dup { // a duplicate keeps the first position
+				meta.add(r, d.pos(val.Content[i]), d.pos(val.Content[i+1]))
 			}
 		}
 	}
 }
 
-// placeUnwritten gives nested blocks that were not written (and so have no
-// position) the position at, recursively, so that errors about their
-// defaults or missing keys point somewhere.
-func placeUnwritten(v reflect.Value, at Pos) {
-	for _, i := range structInfoOf(v.Type()).blocks {
-		f := v.Field(i)
-		if m := metaOf(f); m != nil && m.At.Line == 0 {
-			m.At = at
-			placeUnwritten(f, at)
-		}
-	}
-}
-
-func knownKeys(fields map[string]int) string {
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return strings.Join(keys, ", ")
-}
-
-func join(what, key string) string {
-	key = label(key)
-	if what == "" {
-		return key
-	}
-	return what + "." + key
-}
-
-// label returns a name as it appears in a message path: as written when it
-// is plain, quoted when it is empty or holds spaces, dots, quotes, brackets or
-// control characters (so every message stays on one line and unambiguous).
-func label(name string) string {
-	if name == "" {
-		return `""`
-	}
-	for _, r := range name {
-		if r <= ' ' || r == 0x7f || r == '"' || r == '.' || r == '[' || r == ']' || r == ':' || !unicode.IsPrint(r) {
-			return strconv.Quote(name)
-		}
-	}
-	return name
-}
-
-func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, what string) {
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, ti *typeInfo) {
 	if isNull(n) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s: expected a mapping, got %s", what, kindName(n))
+		d.errorf(n, "expected a mapping, got %s", kindName(n))
 		return
 	}
 	if v.IsNil() {
-		v.Set(reflect.MakeMap(v.Type()))
+		v.Set(reflect.MakeMapWithSize(ti.t, len(n.Content)/2))
 	}
-	seen := map[string]*yaml.Node{}
+	et := ti.elem
+	// Named nodes (*Upstream, *Service, *Version) learn their name and
+	// where it was written.
+	st := et.st
+	if et.kind == reflect.Pointer {
+		st = et.elem.st
+	}
+	seen := make(map[string]*yaml.Node, len(n.Content)/2)
+	elem := reflect.New(et.t).Elem()
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			d.errorf(k, "%s: names must be plain strings", what)
+			d.errorf(k, "names must be plain strings")
 			continue
 		}
 		if prev, dup := seen[k.Value]; dup {
-			d.errorf(k, "%s: duplicate name %q (first defined at line %d)", what, k.Value, prev.Line)
+			d.errorf(k, "duplicate name %q (first defined at line %d)", k.Value, prev.Line)
 			continue
 		}
 		seen[k.Value] = k
-		elem := reflect.New(v.Type().Elem()).Elem()
-		d.decode(val, elem, join(what, k.Value))
-		// Named nodes (*Upstream, *Service, *Version) learn their name and
-		// where it was written.
-		if elem.Kind() == reflect.Pointer && elem.IsNil() {
-			elem.Set(reflect.New(elem.Type().Elem()))
+		elem.SetZero()
+		d.path = append(d.path, pathSeg{key: k.Value})
+		d.decode(val, elem, et)
+		d.path = d.path[:len(d.path)-1]
+		if et.kind == reflect.Pointer && elem.IsNil() {
+			elem.Set(reflect.New(et.elem.t))
 		}
-		if s := reflect.Indirect(elem); s.Kind() == reflect.Struct {
-			if f := s.FieldByName("Name"); f.IsValid() && f.Kind() == reflect.String && f.CanSet() {
-				f.SetString(k.Value)
+		if st != nil {
+			s := reflect.Indirect(elem)
+			if st.name >= 0 {
+				s.Field(st.name).SetString(k.Value)
 			}
-			if f := s.FieldByName("Meta"); f.IsValid() && f.Type() == metaType {
-				m := f.Addr().Interface().(*Meta)
+			if st.meta >= 0 {
+				m := s.Field(st.meta).Addr().Interface().(*Meta)
 				if m.At.Line == 0 {
 					m.At = d.pos(val)
-					placeUnwritten(s, m.At)
+					placeBlocks(s, st, m.At)
 				}
-				m.setKey("", d.pos(k), d.pos(k))
+				m.set(keyRef{}, d.pos(k), d.pos(k))
 			}
 		}
-		v.SetMapIndex(reflect.ValueOf(k.Value), elem)
+		v.SetMapIndex(reflect.ValueOf(&k.Value).Elem(), elem)
 	}
 }
 
-func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, what string) {
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, ti *typeInfo) {
 	if isNull(n) {
 		return
 	}
@@ -380,19 +310,21 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, what string) {
 	if n.Kind == yaml.ScalarNode {
 		items = []*yaml.Node{n} // a single value stands for a one-element list
 	} else if n.Kind != yaml.SequenceNode {
-		d.errorf(n, "%s: expected a list, got %s", what, kindName(n))
+		d.errorf(n, "expected a list, got %s", kindName(n))
 		return
 	}
-	s := reflect.MakeSlice(v.Type(), len(items), len(items))
+	s := reflect.MakeSlice(ti.t, len(items), len(items))
 	for i, item := range items {
-		d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", what, i))
+		d.path = append(d.path, pathSeg{index: i, isIndex: true})
+		d.decode(item, s.Index(i), ti.elem)
+		d.path = d.path[:len(d.path)-1]
 	}
 	v.Set(s)
 }
 
-func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, what string) {
+func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value) {
 	if n.Kind != yaml.ScalarNode {
-		d.errorf(n, "%s: expected a value, got %s", what, kindName(n))
+		d.errorf(n, "expected a value, got %s", kindName(n))
 		return
 	}
 	if isNull(n) {
@@ -402,27 +334,36 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, what string) {
 	case reflect.String:
 		v.SetString(n.Value)
 	case reflect.Bool:
-		var b bool
-		if n.Tag != "!!bool" || n.Decode(&b) != nil {
-			d.errorf(n, "%s: expected true or false, got %q", what, n.Value)
+		b, ok := false, n.Tag == "!!bool"
+		switch {
+		case !ok:
+		case n.Value == "true" || n.Value == "True" || n.Value == "TRUE":
+			b = true
+		case n.Value == "false" || n.Value == "False" || n.Value == "FALSE":
+		default: // an explicit !!bool tag
+			var x bool
+			ok, b = n.Decode(&x) == nil, x
+		}
+		if !ok {
+			d.errorf(n, "expected true or false, got %q", n.Value)
 			return
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64:
 		i, err := strconv.ParseInt(n.Value, 10, 64)
 		if err != nil {
-			d.errorf(n, "%s: expected a whole number, got %q", what, n.Value)
+			d.errorf(n, "expected a whole number, got %q", n.Value)
 			return
 		}
 		v.SetInt(i)
 	case reflect.Float64:
 		f, err := strconv.ParseFloat(strings.TrimSuffix(n.Value, "%"), 64)
 		if err != nil {
-			d.errorf(n, "%s: expected a number, got %q", what, n.Value)
+			d.errorf(n, "expected a number, got %q", n.Value)
 			return
 		}
 		v.SetFloat(f)
 	default:
-		d.errorf(n, "%s: unsupported value type %s", what, v.Type())
+		d.errorf(n, "unsupported value type %s", v.Type())
 	}
 }

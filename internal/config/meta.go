@@ -3,7 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -30,6 +33,8 @@ func (p Pos) String() string {
 type Meta struct {
 	// At is the position of the node itself (the mapping or scalar).
 	At Pos
+	// file is the file of every position in keys.
+	file string
 	// keys holds, for each YAML key of this node, the position of the key
 	// and of its value. It also holds "KEY[i]" for each item of a list value
 	// and "KEY.NAME" for each entry of a mapping value, and "" for the key or
@@ -37,50 +42,78 @@ type Meta struct {
 	keys []keyEntry
 	// index finds a key in keys once there are more than a few (a mapping
 	// of thousands of services); nil before.
-	index map[string]int
+	index map[keyRef]int32
+}
+
+// keyRef names an entry of a Meta: KEY, KEY[item-1] or KEY.sub. Struct keys
+// hold neither '.' nor '[', so a name splits unambiguously at the first of
+// them.
+type keyRef struct {
+	key, sub string
+	item     int32 // list index + 1; 0 when the entry is not a list item
 }
 
 type keyEntry struct {
-	key           string
-	keyPos, value Pos
+	keyRef
+	keyLine, keyCol, valLine, valCol int32
 }
 
 // indexFrom is the number of keys past which a Meta builds its index.
-const indexFrom = 8
+const indexFrom = 16
 
-func (m *Meta) find(key string) (int, bool) {
+// refOf splits a key name ("match", "rules[2]", "versions.v2.1") into a
+// keyRef.
+func refOf(name string) keyRef {
+	i := strings.IndexAny(name, ".[")
+	switch {
+	case i < 0:
+		return keyRef{key: name}
+	case name[i] == '.':
+		return keyRef{key: name[:i], sub: name[i+1:]}
+	}
+	if j := len(name) - 1; j > i && name[j] == ']' {
+		if n, err := strconv.Atoi(name[i+1 : j]); err == nil && n >= 0 && n < math.MaxInt32 {
+			return keyRef{key: name[:i], item: int32(n) + 1}
+		}
+	}
+	return keyRef{key: name} // names nothing the decoder records
+}
+
+func (m *Meta) find(r keyRef) (int, bool) {
 	if m.index != nil {
-		i, ok := m.index[key]
-		return i, ok
+		i, ok := m.index[r]
+		return int(i), ok
 	}
 	for i := range m.keys {
-		if m.keys[i].key == key {
+		if m.keys[i].keyRef == r {
 			return i, true
 		}
 	}
 	return 0, false
 }
 
+func (m *Meta) pos(line, col int32) Pos { return Pos{File: m.file, Line: int(line), Col: int(col)} }
+
 // PosOf returns the position of key's value, or of the node when the key was
 // not written (for example a required key that is missing).
 func (m *Meta) PosOf(key string) Pos {
-	if i, ok := m.find(key); ok {
-		return m.keys[i].value
+	if i, ok := m.find(refOf(key)); ok {
+		return m.pos(m.keys[i].valLine, m.keys[i].valCol)
 	}
 	return m.At
 }
 
 // KeyPos returns the position of key itself, or of the node when absent.
 func (m *Meta) KeyPos(key string) Pos {
-	if i, ok := m.find(key); ok {
-		return m.keys[i].keyPos
+	if i, ok := m.find(refOf(key)); ok {
+		return m.pos(m.keys[i].keyLine, m.keys[i].keyCol)
 	}
 	return m.At
 }
 
 // Has reports whether key was written in the file.
 func (m *Meta) Has(key string) bool {
-	_, ok := m.find(key)
+	_, ok := m.find(refOf(key))
 	return ok
 }
 
@@ -97,22 +130,34 @@ func (m *Meta) KeyErrorf(key, format string, args ...any) *Error {
 
 // setKey records key's positions (decoding only: a Meta is read-only once
 // its Config is returned).
-func (m *Meta) setKey(key string, keyPos, valPos Pos) {
-	if i, ok := m.find(key); ok {
-		m.keys[i].keyPos, m.keys[i].value = keyPos, valPos
+func (m *Meta) setKey(key string, keyPos, valPos Pos) { m.set(refOf(key), keyPos, valPos) }
+
+// set records the positions of r (all positions of a Meta are in one file).
+func (m *Meta) set(r keyRef, keyPos, valPos Pos) {
+	if i, ok := m.find(r); ok {
+		m.keys[i] = keyEntry{keyRef: r, keyLine: int32(keyPos.Line), keyCol: int32(keyPos.Col), valLine: int32(valPos.Line), valCol: int32(valPos.Col)}
 		return
 	}
-	m.keys = append(m.keys, keyEntry{key: key, keyPos: keyPos, value: valPos})
+	m.add(r, keyPos, valPos)
+}
+
+// add records the positions of r, which is not recorded yet.
+func (m *Meta) add(r keyRef, keyPos, valPos Pos) {
+	m.file = keyPos.File
+	m.keys = append(m.keys, keyEntry{keyRef: r, keyLine: int32(keyPos.Line), keyCol: int32(keyPos.Col), valLine: int32(valPos.Line), valCol: int32(valPos.Col)})
 	switch {
 	case m.index != nil:
-		m.index[key] = len(m.keys) - 1
+		m.index[r] = int32(len(m.keys) - 1)
 	case len(m.keys) > indexFrom:
-		m.index = make(map[string]int, 2*len(m.keys))
+		m.index = make(map[keyRef]int32, max(cap(m.keys), 2*len(m.keys)))
 		for i := range m.keys {
-			m.index[m.keys[i].key] = i
+			m.index[m.keys[i].keyRef] = int32(i)
 		}
 	}
 }
+
+// grow makes room for n more keys.
+func (m *Meta) grow(n int) { m.keys = slices.Grow(m.keys, n) }
 
 // Error is one configuration problem anchored at a position.
 type Error struct {

@@ -45,7 +45,7 @@ func decodeInto(t *testing.T, src string, v reflect.Value) {
 	}
 	d := newDecoder("t.yaml", &root, true)
 	if root.Kind != 0 {
-		d.decode(&root, v, "")
+		d.decode(&root, v, typeInfoOf(v.Type()))
 	}
 	placeUnwritten(v, Pos{File: "t.yaml", Line: 1, Col: 1})
 	if err := d.errs.err(); err != nil {
