@@ -122,10 +122,17 @@ func (u *Upstream) applyDefaults() {
 	}
 }
 
+// defaultSources and defaultStrip are the negotiation defaults every
+// service without its own shares: a Config is read-only once loaded.
+var (
+	defaultSources = []string{SourceHeader, SourceAccept, SourcePath, SourceQuery}
+	defaultStrip   = true
+)
+
 func (s *Service) applyDefaults() {
 	n := &s.Negotiate
 	if len(n.Sources) == 0 {
-		n.Sources = []string{SourceHeader, SourceAccept, SourcePath, SourceQuery}
+		n.Sources = defaultSources[:len(defaultSources):len(defaultSources)] // shared, read-only
 	}
 	if n.Header == "" {
 		n.Header = DefaultHeader
@@ -134,8 +141,7 @@ func (s *Service) applyDefaults() {
 		n.Query = DefaultQuery
 	}
 	if n.StripPathVersion == nil {
-		t := true
-		n.StripPathVersion = &t
+		n.StripPathVersion = &defaultStrip // shared, read-only
 	}
 	if s.Match.PathPrefix == "" {
 		s.Match.PathPrefix = "/"

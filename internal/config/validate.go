@@ -34,38 +34,55 @@ func (c *Config) Validate() error {
 	col.add(nest("log", c.Log.Validate()))
 	col.add(nest("limits", c.Limits.Validate()))
 	col.add(c.validateListeners())
+	// Paths ("services.NAME") are spelled out only for a problem.
 	for _, name := range c.UpstreamNames() {
-		path := join("upstreams", name)
 		u := c.Upstreams[name]
 		if u == nil {
-			col.add(&Error{Pos: c.PosOf("upstreams"), Msg: path + ": empty upstream; it needs targets"})
+			col.add(&Error{Pos: c.PosOf("upstreams"), Msg: join("upstreams", name) + ": empty upstream; it needs targets"})
 			continue
 		}
 		if msg := nameProblem("upstream", name); msg != "" {
-			col.add(&Error{Pos: u.KeyPos(""), Msg: path + ": " + msg})
+			col.add(&Error{Pos: u.KeyPos(""), Msg: join("upstreams", name) + ": " + msg})
 		}
-		col.add(nest(path, u.Validate()))
+		if err := u.Validate(); err != nil {
+			col.add(nest(join("upstreams", name), err))
+		}
 	}
-	for _, name := range c.ServiceNames() {
-		path := join("services", name)
+	names := c.ServiceNames()
+	for _, name := range names {
 		s := c.Services[name]
 		if s == nil {
-			col.add(&Error{Pos: c.PosOf("services"), Msg: path + ": empty service; it needs versions and a default"})
+			col.add(&Error{Pos: c.PosOf("services"), Msg: join("services", name) + ": empty service; it needs versions and a default"})
 			continue
 		}
 		if msg := nameProblem("service", name); msg != "" {
-			col.add(&Error{Pos: s.KeyPos(""), Msg: path + ": " + msg})
+			col.add(&Error{Pos: s.KeyPos(""), Msg: join("services", name) + ": " + msg})
 		}
-		col.add(nest(path, s.Validate()))
-		col.add(nest(path, c.validateUpstreamRefs(s)))
+		if err := s.Validate(); err != nil {
+			col.add(nest(join("services", name), err))
+		}
+		if err := c.validateUpstreamRefs(s); err != nil {
+			col.add(nest(join("services", name), err))
+		}
 	}
-	col.add(c.validateServiceConflicts())
+	col.add(c.validateServiceConflicts(names))
 	return col.err()
 }
 
 // validateUpstreamRefs checks that every version of s names a declared
 // upstream.
 func (c *Config) validateUpstreamRefs(s *Service) error {
+	missing := false
+	for _, v := range s.Versions {
+		if v != nil && v.Upstream != "" {
+			if _, ok := c.Upstreams[v.Upstream]; !ok {
+				missing = true
+			}
+		}
+	}
+	if !missing {
+		return nil
+	}
 	var col collector
 	for _, vn := range s.VersionNames() {
 		v := s.Versions[vn]
@@ -83,30 +100,32 @@ func (c *Config) validateUpstreamRefs(s *Service) error {
 // validateServiceConflicts reports two services that claim the same host
 // (or both any host) with the same path_prefix: requests could not be
 // routed between them. Each conflict is reported once, at the service
-// written later.
-func (c *Config) validateServiceConflicts() error {
-	names := c.ServiceNames()
-	sort.SliceStable(names, func(i, j int) bool {
-		a, b := c.Services[names[i]], c.Services[names[j]]
-		return a != nil && (b == nil || before(matchPos(a), matchPos(b)))
-	})
-	type claim struct{ prefix, host string } // host "" is any host
-	owner := map[claim]string{}
-	var col collector
+// written later. names are the service names, sorted.
+func (c *Config) validateServiceConflicts(names []string) error {
+	type written struct {
+		name string
+		s    *Service
+		at   Pos
+	}
+	order := make([]written, 0, len(names))
 	for _, name := range names {
-		s := c.Services[name]
-		if s == nil {
-			continue
+		if s := c.Services[name]; s != nil {
+			order = append(order, written{name, s, matchPos(s)})
 		}
-		hosts := []string{""}
-		if len(s.Match.Hosts) > 0 {
-			hosts = hosts[:0]
-			for _, h := range s.Match.Hosts {
-				hosts = append(hosts, strings.ToLower(h))
-			}
+	}
+	sort.SliceStable(order, func(i, j int) bool { return before(order[i].at, order[j].at) })
+	type claim struct{ prefix, host string } // host "" is any host
+	owner := make(map[claim]string, len(order))
+	var col collector
+	for _, w := range order {
+		name, s := w.name, w.s
+		hosts := s.Match.Hosts
+		if len(hosts) == 0 {
+			hosts = anyHostOnly
 		}
-		reported := map[string]bool{}
+		var reported map[string]bool
 		for _, h := range hosts {
+			h = strings.ToLower(h)
 			k := claim{prefixOf(s), h}
 			first, taken := owner[k]
 			if !taken {
@@ -116,18 +135,24 @@ func (c *Config) validateServiceConflicts() error {
 			if first == name || reported[first] {
 				continue
 			}
+			if reported == nil {
+				reported = map[string]bool{}
+			}
 			reported[first] = true
 			what := "any host"
 			if h != "" {
 				what = fmt.Sprintf("host %q", h)
 			}
-			col.add(&Error{Pos: matchPos(s), Msg: fmt.Sprintf(
+			col.add(&Error{Pos: w.at, Msg: fmt.Sprintf(
 				"%s.match: %s also matches %s with path_prefix %q; give one of them other hosts or another path_prefix",
 				join("services", name), join("services", first), what, prefixOf(s))})
 		}
 	}
 	return col.err()
 }
+
+// anyHostOnly is the host list of a service without hosts: any host.
+var anyHostOnly = []string{""}
 
 // prefixOf returns the path prefix a service matches, "/" by default.
 func prefixOf(s *Service) string {

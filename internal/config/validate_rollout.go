@@ -20,12 +20,11 @@ func (r *Rollout) Validate() error {
 	col.add(checkPercent(&r.Meta, "weight", r.Weight))
 	col.add(checkSticky(&r.Meta, "sticky", r.Sticky))
 	for i, step := range r.Steps {
-		key := fmt.Sprintf("steps[%d]", i)
-		switch {
+		switch key := func() string { return fmt.Sprintf("steps[%d]", i) }; {
 		case !(step > 0 && step <= 100):
-			col.add(r.problem(key, "%s is out of range; a step is a percentage more than 0 and at most 100", fmtNum(step)))
+			col.add(r.problem(key(), "%s is out of range; a step is a percentage more than 0 and at most 100", fmtNum(step)))
 		case i > 0 && !(step > r.Steps[i-1]):
-			col.add(r.problem(key, "%s is not more than steps[%d] (%s); steps must strictly increase", fmtNum(step), i-1, fmtNum(r.Steps[i-1])))
+			col.add(r.problem(key(), "%s is not more than steps[%d] (%s); steps must strictly increase", fmtNum(step), i-1, fmtNum(r.Steps[i-1])))
 		}
 	}
 	if len(r.Steps) > 0 && r.StepInterval <= 0 {

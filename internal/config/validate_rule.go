@@ -47,6 +47,13 @@ func (m *RuleMatch) Validate() error {
 		values map[string]string
 		what   string
 	}{{"header", m.Header, "header"}, {"cookie", m.Cookie, "cookie"}, {"query", m.Query, "query parameter"}} {
+		bad := false
+		for name := range kind.values {
+			bad = bad || !isToken(name)
+		}
+		if !bad {
+			continue
+		}
 		for _, name := range sortedKeys(kind.values) {
 			if !isToken(name) {
 				col.add(m.entryProblem(kind.key, name, true, "%q is not a valid %s name", name, kind.what))

@@ -79,19 +79,20 @@ func (s *Service) validateVersions() error {
 		col.add(s.missing("versions", "at least one version is required, e.g. versions: {v1: {upstream: NAME}}"))
 	}
 	for _, name := range s.VersionNames() {
-		path := join("versions", name)
 		v := s.Versions[name]
 		if v == nil {
-			col.add(&Error{Pos: s.PosOf("versions"), Msg: path + ": empty version; it needs an upstream"})
+			col.add(&Error{Pos: s.PosOf("versions"), Msg: join("versions", name) + ": empty version; it needs an upstream"})
 			continue
 		}
 		if msg := nameProblem("version", name); msg != "" {
-			col.add(&Error{Pos: v.KeyPos(""), Msg: path + ": " + msg})
+			col.add(&Error{Pos: v.KeyPos(""), Msg: join("versions", name) + ": " + msg})
 		}
-		col.add(nest(path, v.Validate()))
+		if err := v.Validate(); err != nil {
+			col.add(nest(join("versions", name), err))
+		}
 		if v.Successor != "" && v.Successor != name {
 			if msg := s.refProblem(v.Successor); msg != "" {
-				col.add(nest(path, v.problem("successor", "%s", msg)))
+				col.add(nest(join("versions", name), v.problem("successor", "%s", msg)))
 			}
 		}
 	}
@@ -103,6 +104,13 @@ func (s *Service) validateVersions() error {
 // to them, which would send clients round in circles. Each loop is reported
 // once, at its smallest name.
 func (s *Service) validateRedirectLoops() error {
+	redirects := false
+	for _, v := range s.Versions {
+		redirects = redirects || (v != nil && v.Lifecycle == LifecycleRedirect)
+	}
+	if !redirects {
+		return nil
+	}
 	var col collector
 	const (
 		walking = 1
@@ -143,30 +151,32 @@ func (s *Service) validateRedirectLoops() error {
 // and experiment arms send traffic to versions that can serve it.
 func (s *Service) validateRules() error {
 	var col collector
-	names := map[string]int{}
+	path := func(i int) string { return fmt.Sprintf("rules[%d]", i) } // spelled out for a problem only
 	for i, r := range s.Rules {
-		path := fmt.Sprintf("rules[%d]", i)
 		if r == nil {
-			col.add(s.problem(path, "empty rule; a rule needs name, match and version or experiment"))
+			col.add(s.problem(path(i), "empty rule; a rule needs name, match and version or experiment"))
 			continue
 		}
-		col.add(nest(path, r.Validate()))
+		if err := r.Validate(); err != nil {
+			col.add(nest(path(i), err))
+		}
 		if r.Name != "" {
-			if j, dup := names[r.Name]; dup {
-				col.add(nest(path, r.problem("name", "%q is already the name of rules[%d]; rule names must be unique within a service", r.Name, j)))
-			} else {
-				names[r.Name] = i
+			for j, q := range s.Rules[:i] {
+				if q != nil && q.Name == r.Name {
+					col.add(nest(path(i), r.problem("name", "%q is already the name of rules[%d]; rule names must be unique within a service", r.Name, j)))
+					break
+				}
 			}
 		}
 		if r.Version != "" {
 			if msg := s.refProblem(r.Version); msg != "" {
-				col.add(nest(path, r.problem("version", "%s", msg)))
+				col.add(nest(path(i), r.problem("version", "%s", msg)))
 			}
 		}
 		if e := r.Experiment; e != nil {
 			for _, arm := range sortedKeys(e.Arms) {
 				if msg := s.refProblem(arm); msg != "" {
-					col.add(nest(path+".experiment", e.entryProblem("arms", arm, true, "%s", msg)))
+					col.add(nest(path(i)+".experiment", e.entryProblem("arms", arm, true, "%s", msg)))
 				}
 			}
 		}
@@ -185,13 +195,12 @@ func (m *Match) Validate() error {
 	}
 	seen := map[string]int{}
 	for i, h := range m.Hosts {
-		key := fmt.Sprintf("hosts[%d]", i)
 		if msg := checkHost(h); msg != "" {
-			col.add(m.problem(key, "%s", msg))
+			col.add(m.problem(fmt.Sprintf("hosts[%d]", i), "%s", msg))
 			continue
 		}
 		if j, dup := seen[strings.ToLower(h)]; dup {
-			col.add(m.problem(key, "%q is already listed as hosts[%d]", h, j))
+			col.add(m.problem(fmt.Sprintf("hosts[%d]", i), "%q is already listed as hosts[%d]", h, j))
 			continue
 		}
 		seen[strings.ToLower(h)] = i
@@ -204,20 +213,18 @@ func (m *Match) Validate() error {
 // type/subtype.
 func (n *Negotiate) Validate() error {
 	var col collector
-	seen := map[string]int{}
+	var seen [4]int // index+1 of each source's first listing
 	for i, src := range n.Sources {
-		key := fmt.Sprintf("sources[%d]", i)
-		switch src {
-		case SourceHeader, SourceAccept, SourcePath, SourceQuery:
-		default:
-			col.add(n.problem(key, "%q is not a source; use header, accept, path or query", src))
+		k := slices.Index([]string{SourceHeader, SourceAccept, SourcePath, SourceQuery}, src)
+		if k < 0 {
+			col.add(n.problem(fmt.Sprintf("sources[%d]", i), "%q is not a source; use header, accept, path or query", src))
 			continue
 		}
-		if j, dup := seen[src]; dup {
-			col.add(n.problem(key, "%q is already listed as sources[%d]", src, j))
+		if j := seen[k]; j > 0 {
+			col.add(n.problem(fmt.Sprintf("sources[%d]", i), "%q is already listed as sources[%d]", src, j-1))
 			continue
 		}
-		seen[src] = i
+		seen[k] = i + 1
 	}
 	if n.Header != "" && !isToken(n.Header) {
 		col.add(n.problem("header", "%q is not a valid header name", n.Header))
