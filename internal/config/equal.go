@@ -1,0 +1,84 @@
+package config
+
+import (
+	"maps"
+	"slices"
+)
+
+// SameSpec reports whether s and o are configured alike: the same name and
+// every value equal, positions aside and the rollout's weight aside (the
+// weight is the one value a routing table re-applies at every compile, from
+// the rollout engine). A reload uses it to keep the compiled form of each
+// service that did not change. Every field of Service and of the blocks in
+// it must be compared here; TestSameSpecComparesEveryField fails for one
+// that is not.
+func (s *Service) SameSpec(o *Service) bool {
+	if s == nil || o == nil {
+		return s == o
+	}
+	return s.Name == o.Name && s.Default == o.Default && s.Fallback == o.Fallback &&
+		slices.Equal(s.Match.Hosts, o.Match.Hosts) && s.Match.PathPrefix == o.Match.PathPrefix &&
+		s.Negotiate.sameAs(&o.Negotiate) &&
+		maps.EqualFunc(s.Versions, o.Versions, (*Version).sameAs) &&
+		slices.EqualFunc(s.Rules, o.Rules, (*Rule).sameAs) &&
+		samePtr(s.Rollout, o.Rollout, (*Rollout).sameAsButWeight) &&
+		samePtr(s.Mirror, o.Mirror, (*Mirror).sameAs)
+}
+
+// samePtr compares two optional blocks.
+func samePtr[T any](a, b *T, same func(*T, *T) bool) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return same(a, b)
+}
+
+func sameValue[T comparable](a, b *T) bool {
+	return samePtr(a, b, func(x, y *T) bool { return *x == *y })
+}
+
+func (n *Negotiate) sameAs(o *Negotiate) bool {
+	return slices.Equal(n.Sources, o.Sources) && n.Header == o.Header && n.Query == o.Query &&
+		n.AcceptVendor == o.AcceptVendor && sameValue(n.StripPathVersion, o.StripPathVersion)
+}
+
+func (v *Version) sameAs(o *Version) bool {
+	if v == nil || o == nil {
+		return v == o
+	}
+	return v.Name == o.Name && v.Upstream == o.Upstream && v.Lifecycle == o.Lifecycle && v.Successor == o.Successor &&
+		sameValue(v.Sunset, o.Sunset) && sameValue(v.DeprecatedAt, o.DeprecatedAt)
+}
+
+func (r *Rule) sameAs(o *Rule) bool {
+	if r == nil || o == nil {
+		return r == o
+	}
+	m, n := &r.Match, &o.Match
+	return r.Name == o.Name && r.Version == o.Version &&
+		maps.Equal(m.Header, n.Header) && maps.Equal(m.Cookie, n.Cookie) && maps.Equal(m.Query, n.Query) &&
+		m.Host == n.Host && slices.Equal(m.Method, n.Method) && m.PathPrefix == n.PathPrefix && m.Expr == n.Expr &&
+		samePtr(r.Experiment, o.Experiment, func(a, b *Experiment) bool {
+			return a.Sticky == b.Sticky && maps.Equal(a.Arms, b.Arms)
+		})
+}
+
+func (r *Rollout) sameAsButWeight(o *Rollout) bool {
+	a, b := &r.Analysis, &o.Analysis
+	return r.From == o.From && r.To == o.To && r.Sticky == o.Sticky && slices.Equal(r.Steps, o.Steps) &&
+		r.StepInterval == o.StepInterval && r.OnFailure == o.OnFailure && slices.Equal(r.Notify, o.Notify) &&
+		r.RequireCompatible == o.RequireCompatible &&
+		a.Window == b.Window && a.Interval == b.Interval && a.MinRequests == b.MinRequests &&
+		sameValue(a.MaxErrorRate, b.MaxErrorRate) && a.MaxLatencyP95 == b.MaxLatencyP95 &&
+		a.MaxLatencyP99 == b.MaxLatencyP99 && sameValue(a.MaxDiffRate, b.MaxDiffRate) &&
+		sameValue(a.MaxContractViolationRate, b.MaxContractViolationRate) && a.Relative == b.Relative &&
+		sameValue(a.Margin, b.Margin)
+}
+
+func (m *Mirror) sameAs(o *Mirror) bool {
+	return m.To == o.To && m.Percent == o.Percent && slices.Equal(m.Methods, o.Methods) && m.MaxBody == o.MaxBody &&
+		m.Timeout == o.Timeout && samePtr(m.Compare, o.Compare, func(a, b *Compare) bool {
+		return slices.Equal(a.Ignore, b.Ignore) && maps.Equal(a.Tolerance, b.Tolerance) && slices.Equal(a.Headers, b.Headers) &&
+			slices.Equal(a.Unordered, b.Unordered) && a.Noise == b.Noise
+	})
+}
