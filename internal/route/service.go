@@ -101,7 +101,14 @@ func (s *Service) Version(name string) *Version { return s.byName[name] }
 // Negotiator returns the service's compiled negotiation.
 func (s *Service) Negotiator() *negotiate.Negotiator { return s.negotiator }
 
-func compileService(sc *config.Service, weight float64) (*Service, error) {
+// byNames is what a service compiles from its version names alone, shared
+// by the services of one Compile that declare the same names.
+type byNames struct {
+	resolver   *negotiate.Resolver
+	versionsJS []byte
+}
+
+func compileService(sc *config.Service, weight float64, shared map[string]*byNames) (*Service, error) {
 	s := &Service{
 		Name:       sc.Name,
 		Spec:       sc,
@@ -141,8 +148,14 @@ func compileService(sc *config.Service, weight float64) (*Service, error) {
 	if s.Default == nil {
 		return nil, sc.Errorf("default", "default version %q is not declared", sc.Default)
 	}
-	s.versionsJS, _ = json.Marshal(names)
-	s.resolver = negotiate.NewResolver(names)
+	key := strings.Join(names, "\x00")
+	bn := shared[key]
+	if bn == nil {
+		bn = &byNames{resolver: negotiate.NewResolver(names)}
+		bn.versionsJS, _ = json.Marshal(names)
+		shared[key] = bn
+	}
+	s.versionsJS, s.resolver = bn.versionsJS, bn.resolver
 
 	opts := negotiate.Options{Header: sc.Negotiate.Header, Query: sc.Negotiate.Query, AcceptVendor: sc.Negotiate.AcceptVendor}
 	for _, src := range sc.Negotiate.Sources {

@@ -75,9 +75,11 @@ func Compile(c *config.Config, opts ...Option) (*Table, error) {
 			return nil, err
 		}
 	}
-	t := &Table{Config: c, byName: map[string]*Service{}, hosts: map[string]*pathIndex{}, rnd: o.rnd}
+	names := c.ServiceNames()
+	t := &Table{Config: c, byName: make(map[string]*Service, len(names)), services: make([]*Service, 0, len(names)), rnd: o.rnd}
+	shared := map[string]*byNames{}
 	var errs []error
-	for _, name := range c.ServiceNames() {
+	for _, name := range names {
 		sc := c.Services[name]
 		w := 0.0
 		if sc.Rollout != nil {
@@ -86,7 +88,7 @@ func Compile(c *config.Config, opts ...Option) (*Table, error) {
 				w = ow
 			}
 		}
-		s, err := compileService(sc, w)
+		s, err := compileService(sc, w, shared)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -104,7 +106,13 @@ func Compile(c *config.Config, opts ...Option) (*Table, error) {
 func (t *Table) index() {
 	t.hosts = map[string]*pathIndex{}
 	t.wild = nil
-	t.anyHost = &pathIndex{byPrefix: map[string]*Service{}}
+	anyHost := 0
+	for _, s := range t.services {
+		if len(s.Hosts) == 0 {
+			anyHost++
+		}
+	}
+	t.anyHost = &pathIndex{byPrefix: make(map[string]*Service, anyHost)}
 	wild := map[string]*pathIndex{}
 	for _, s := range t.services {
 		if len(s.Hosts) == 0 {
