@@ -91,6 +91,31 @@ func BenchmarkCompile(b *testing.B) {
 	}
 }
 
+// BenchmarkRecompile measures compiling the same 10,000 services again
+// with the previous table at hand (WithPrevious) and every rollout at a new
+// weight, as a reload that moves rollouts forward does.
+func BenchmarkRecompile(b *testing.B) {
+	c, err := config.Parse("many.yaml", []byte(manyServices(10000)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	prev, err := Compile(c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := prev.Weights()
+	for name := range w {
+		w[name] = 42
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Compile(c, WithPrevious(prev), WithWeights(w)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkParse measures parsing and validating the same configuration.
 func BenchmarkParse(b *testing.B) {
 	text := []byte(manyServices(10000))

@@ -197,6 +197,32 @@ func compileService(sc *config.Service, weight float64, shared map[string]*byNam
 	return s, nil
 }
 
+// rebind returns a copy of s, compiled from a configuration that
+// SameSpec found equal to sc, that points at sc and splits its rollout at
+// weight. What s compiled is shared: it is immutable.
+func (s *Service) rebind(sc *config.Service, weight float64) *Service {
+	ns := *s
+	ns.Spec = sc
+	if len(s.Rules) > 0 {
+		rules := make([]Rule, len(s.Rules))
+		ns.Rules = make([]*Rule, len(s.Rules))
+		for i, r := range s.Rules {
+			rules[i] = *r
+			rules[i].Spec = sc.Rules[i]
+			ns.Rules[i] = &rules[i]
+		}
+	}
+	if s.Rollout != nil {
+		ro := *s.Rollout
+		ro.Spec = sc.Rollout
+		if ro.Weight != weight {
+			ro.setWeight(weight)
+		}
+		ns.Rollout = &ro
+	}
+	return &ns
+}
+
 // setWeight sets the split between from and to. The `to` arm comes first, so
 // raising the weight only moves buckets from `from` to `to`.
 func (ro *Rollout) setWeight(w float64) {

@@ -36,6 +36,7 @@ type Option func(*options) error
 type options struct {
 	rnd     func() uint64
 	weights map[string]float64
+	prev    *Table
 }
 
 // WithRand injects the random source used for per-request splits (when no
@@ -65,6 +66,16 @@ func WithWeights(w map[string]float64) Option {
 	}
 }
 
+// WithPrevious lets Compile reuse what it compiled for prev, the table the
+// new one replaces: a service configured exactly as in prev's configuration
+// (config.Service.SameSpec: positions and the rollout weight aside) is not
+// compiled again. The new table's service is still a new value pointing at
+// the new configuration, with the weight applied; its versions, negotiation,
+// rule conditions and splits are shared with prev's, which are immutable.
+func WithPrevious(prev *Table) Option {
+	return func(o *options) error { o.prev = prev; return nil }
+}
+
 // Compile builds a Table from a validated configuration. Errors (for
 // example an expression that does not compile) are *config.Error values
 // anchored at their position; Compile reports all of them.
@@ -87,6 +98,12 @@ func Compile(c *config.Config, opts ...Option) (*Table, error) {
 			if ow, ok := o.weights[name]; ok {
 				w = ow
 			}
+		}
+		if old := o.prev.Service(name); old != nil && old.Spec.SameSpec(sc) {
+			s := old.rebind(sc, w)
+			t.services = append(t.services, s)
+			t.byName[name] = s
+			continue
 		}
 		s, err := compileService(sc, w, shared)
 		if err != nil {
@@ -146,8 +163,13 @@ func (t *Table) index() {
 // Services returns the compiled services sorted by name. Do not modify.
 func (t *Table) Services() []*Service { return t.services }
 
-// Service returns the named service or nil.
-func (t *Table) Service(name string) *Service { return t.byName[name] }
+// Service returns the named service or nil (nil for a nil table).
+func (t *Table) Service(name string) *Service {
+	if t == nil {
+		return nil
+	}
+	return t.byName[name]
+}
 
 // WithWeight returns a copy of the table whose service name splits its
 // rollout at weight percent. The receiver is not modified; services other
