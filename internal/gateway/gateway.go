@@ -171,7 +171,11 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 	if g.weights != nil {
 		w = g.weights(cfg)
 	}
-	table, err := route.Compile(cfg, route.WithWeights(w))
+	opts := []route.Option{route.WithWeights(w)}
+	if cur := g.snap.Load(); cur != nil {
+		opts = append(opts, route.WithPrevious(cur.Table)) // unchanged services are not compiled again
+	}
+	table, err := route.Compile(cfg, opts...)
 	if err != nil {
 		g.report(source, nil, err)
 		return err
