@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -136,9 +138,20 @@ func SpecHash(ro *config.Rollout) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// initial is the state of a rollout that starts now.
-func initial(name string, ro *config.Rollout, now time.Time) store.RolloutState {
-	s := store.RolloutState{Service: name, From: ro.From, To: ro.To, SpecHash: SpecHash(ro), State: Progressing,
+// specHash is SpecHash(ro) for service name's rollout; e.mu must be held.
+// A block with the from, to and steps of the tracked rollout has its hash,
+// which is not computed again.
+func (e *Engine) specHash(name string, ro *config.Rollout) string {
+	if t := e.ro[name]; t != nil && t.spec.From == ro.From && t.spec.To == ro.To &&
+		slices.EqualFunc(t.spec.Steps, ro.Steps, func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }) {
+		return t.state.SpecHash
+	}
+	return SpecHash(ro)
+}
+
+// initial is the state of a rollout that starts now; hash is SpecHash(ro).
+func initial(name string, ro *config.Rollout, hash string, now time.Time) store.RolloutState {
+	s := store.RolloutState{Service: name, From: ro.From, To: ro.To, SpecHash: hash, State: Progressing,
 		Weight: ro.Weight, Step: -1, WeightSource: SourceConfig, StartedAt: now, StepStartedAt: now, UpdatedAt: now}
 	if len(ro.Steps) > 0 {
 		s.Step = stepAtOrBelow(ro.Steps, ro.Weight)
@@ -170,16 +183,17 @@ func stepAtOrBelow(steps []float64, w float64) int {
 }
 
 // reconcile decides the state of a configured rollout given what the store
-// holds. changed reports whether the stored state must be written.
-func reconcile(name string, ro *config.Rollout, stored store.RolloutState, ok bool, now time.Time) (s store.RolloutState, started, changed bool) {
-	if !ok || stored.SpecHash != SpecHash(ro) {
-		return initial(name, ro, now), true, true
+// holds; hash is SpecHash(ro). changed reports whether the stored state must
+// be written.
+func reconcile(name string, ro *config.Rollout, hash string, stored store.RolloutState, ok bool, now time.Time) (s store.RolloutState, started, changed bool) {
+	if !ok || stored.SpecHash != hash {
+		return initial(name, ro, hash, now), true, true
 	}
 	s = stored
 	// While only the file has set the weight (no step, no rollback, no
 	// person), the rollout follows the file.
 	if s.WeightSource == SourceConfig {
-		n := initial(name, ro, now)
+		n := initial(name, ro, hash, now)
 		if n.Weight != s.Weight || n.State != s.State {
 			n.StartedAt = s.StartedAt
 			n.Reason = fmt.Sprintf("weight %.4g from the configuration file", n.Weight)
@@ -202,7 +216,7 @@ func (e *Engine) Plan(cfg *config.Config) map[string]float64 {
 			continue
 		}
 		stored, ok := e.stored(name)
-		s, _, _ := reconcile(name, ro, stored, ok, now)
+		s, _, _ := reconcile(name, ro, e.specHash(name, ro), stored, ok, now)
 		out[name] = s.Weight
 	}
 	return out
@@ -235,7 +249,7 @@ func (e *Engine) Sync(cfg *config.Config) error {
 			continue
 		}
 		stored, ok := e.stored(name)
-		s, started, dirty := reconcile(name, ro, stored, ok, now)
+		s, started, dirty := reconcile(name, ro, e.specHash(name, ro), stored, ok, now)
 		t := &tracked{spec: ro, state: s}
 		if old := e.ro[name]; old != nil && !started {
 			t.last, t.lastEval = old.last, old.lastEval

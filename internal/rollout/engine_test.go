@@ -371,3 +371,36 @@ func TestConfigWeightFollowsFileUntilAPISetsIt(t *testing.T) {
 		t.Fatalf("a weight set through the API must survive reloads: %v", s.Weight)
 	}
 }
+
+// TestSyncReusesTheSpecHashOnlyForTheSameBlock: a reload that keeps from,
+// to and steps keeps the rollout (and its stored hash, not computed
+// again); one that changes the steps starts a new rollout with the new
+// block's hash.
+func TestSyncReusesTheSpecHashOnlyForTheSameBlock(t *testing.T) {
+	h := newHarness(t, yamlWith("10", "[10, 50]", "rollback", ""))
+	started := h.status().StartedAt
+	reload := func(text string) (*config.Config, store.RolloutState) {
+		t.Helper()
+		h.clock.Advance(time.Minute)
+		cfg, err := config.Parse("test.yaml", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.eng.Sync(cfg); err != nil {
+			t.Fatal(err)
+		}
+		st, ok, err := h.st.GetRollout("users")
+		if !ok || err != nil {
+			t.Fatalf("no stored state (%v)", err)
+		}
+		return cfg, st
+	}
+	cfg, st := reload(yamlWith("20", "[10, 50]", "pause", "")) // weight and on_failure only
+	if s := h.status(); !s.StartedAt.Equal(started) || st.SpecHash != SpecHash(cfg.Services["users"].Rollout) {
+		t.Fatalf("same block: started %v (want %v), hash %s (want %s)", s.StartedAt, started, st.SpecHash, SpecHash(cfg.Services["users"].Rollout))
+	}
+	cfg, st = reload(yamlWith("20", "[10, 60]", "pause", ""))
+	if s := h.status(); s.StartedAt.Equal(started) || st.SpecHash != SpecHash(cfg.Services["users"].Rollout) {
+		t.Fatalf("new steps: started %v (want a new start), hash %s (want %s)", s.StartedAt, st.SpecHash, SpecHash(cfg.Services["users"].Rollout))
+	}
+}
