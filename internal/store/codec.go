@@ -47,6 +47,9 @@ func validateRollout(s RolloutState) error {
 }
 
 func encodeRollout(s RolloutState) ([]byte, error) {
+	if b, ok := appendRolloutJSON(make([]byte, 0, 384), s); ok {
+		return b, nil
+	}
 	b, err := json.Marshal(s)
 	if err != nil {
 		return nil, fmt.Errorf("%w: rollout %q: %w", ErrInvalid, s.Service, err)
@@ -81,6 +84,9 @@ func encodeEventJSON(e Event) ([]byte, error) {
 		return nil, fmt.Errorf("%w: event service name longer than %d bytes", ErrInvalid, maxKeyLen)
 	}
 	e.Seq = 0
+	if b, ok := appendEventJSON(make([]byte, 0, 256), e); ok {
+		return b, nil
+	}
 	b, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("%w: event %s: %w", ErrInvalid, e.Type, err)

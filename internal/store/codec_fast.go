@@ -1,0 +1,130 @@
+package store
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// The encoders in this file write the JSON encoding/json writes for the
+// common rollout states and events, without reflection: a reload that
+// moves thousands of rollouts stores a state and an event for each. They
+// report false for anything they do not write byte for byte as
+// encoding/json would (a string that needs escaping, a float in exponent
+// form, a last_analysis, a field value of another type), and the caller
+// then uses encoding/json. TestFastJSONMatchesEncodingJSON and
+// FuzzFastJSON hold them to that.
+
+// appendRolloutJSON appends s as json.Marshal encodes it.
+func appendRolloutJSON(b []byte, s RolloutState) ([]byte, bool) {
+	if len(s.LastAnalysis) > 0 {
+		return b, false
+	}
+	ok := true
+	b = append(b, `{"service":`...)
+	b, ok = appendPlainString(b, s.Service, ok)
+	b = append(b, `,"from":`...)
+	b, ok = appendPlainString(b, s.From, ok)
+	b = append(b, `,"to":`...)
+	b, ok = appendPlainString(b, s.To, ok)
+	b = append(b, `,"spec_hash":`...)
+	b, ok = appendPlainString(b, s.SpecHash, ok)
+	b = append(b, `,"state":`...)
+	b, ok = appendPlainString(b, s.State, ok)
+	b = append(b, `,"weight":`...)
+	b, ok = appendPlainFloat(b, s.Weight, ok)
+	b = append(b, `,"step":`...)
+	b = strconv.AppendInt(b, int64(s.Step), 10)
+	b = append(b, `,"weight_source":`...)
+	b, ok = appendPlainString(b, s.WeightSource, ok)
+	b = append(b, `,"reason":`...)
+	b, ok = appendPlainString(b, s.Reason, ok)
+	b = append(b, `,"started_at":`...)
+	b, ok = appendTime(b, s.StartedAt, ok)
+	b = append(b, `,"step_started_at":`...)
+	b, ok = appendTime(b, s.StepStartedAt, ok)
+	b = append(b, `,"updated_at":`...)
+	b, ok = appendTime(b, s.UpdatedAt, ok)
+	return append(b, '}'), ok
+}
+
+// appendEventJSON appends e as json.Marshal encodes it.
+func appendEventJSON(b []byte, e Event) ([]byte, bool) {
+	ok := true
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendUint(b, e.Seq, 10)
+	b = append(b, `,"at":`...)
+	b, ok = appendTime(b, e.At, ok)
+	if e.Service != "" {
+		b = append(b, `,"service":`...)
+		b, ok = appendPlainString(b, e.Service, ok)
+	}
+	b = append(b, `,"type":`...)
+	b, ok = appendPlainString(b, e.Type, ok)
+	b = append(b, `,"actor":`...)
+	b, ok = appendPlainString(b, e.Actor, ok)
+	b = append(b, `,"message":`...)
+	b, ok = appendPlainString(b, e.Message, ok)
+	if len(e.Fields) > 0 {
+		var buf [8]string
+		keys := buf[:0]
+		for k := range e.Fields {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, `,"fields":{`...)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b, ok = appendPlainString(b, k, ok)
+			b = append(b, ':')
+			switch v := e.Fields[k].(type) {
+			case string:
+				b, ok = appendPlainString(b, v, ok)
+			case float64:
+				b, ok = appendPlainFloat(b, v, ok)
+			case int:
+				b = strconv.AppendInt(b, int64(v), 10)
+			case bool:
+				b = strconv.AppendBool(b, v)
+			case nil:
+				b = append(b, "null"...)
+			default:
+				ok = false
+			}
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}'), ok
+}
+
+// appendPlainString appends s quoted when it holds only printable ASCII
+// that encoding/json leaves as it is (no quote, backslash, <, > or &).
+func appendPlainString(b []byte, s string, ok bool) ([]byte, bool) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return b, false
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), ok
+}
+
+// appendPlainFloat appends x when encoding/json writes it without an
+// exponent: 0, or a magnitude from 1e-6 up to 1e21.
+func appendPlainFloat(b []byte, x float64, ok bool) ([]byte, bool) {
+	if a := math.Abs(x); a != 0 && (a < 1e-6 || a >= 1e21 || math.IsNaN(x)) {
+		return b, false
+	}
+	return strconv.AppendFloat(b, x, 'f', -1, 64), ok
+}
+
+// appendTime appends t quoted, as time.Time's MarshalJSON writes it.
+func appendTime(b []byte, t time.Time, ok bool) ([]byte, bool) {
+	b = append(b, '"')
+	b, err := t.AppendText(b)
+	return append(b, '"'), ok && err == nil
+}

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+// checkFastJSON fails when a fast encoder accepts a value and writes other
+// bytes than encoding/json; it returns whether both were fast.
+func checkFastJSON(t *testing.T, s RolloutState, e Event) (bool, bool) {
+	t.Helper()
+	rs, rok := appendRolloutJSON(nil, s)
+	if want, err := json.Marshal(s); rok && (err != nil || string(rs) != string(want)) {
+		t.Fatalf("rollout %+v:\nfast %s\njson %s (%v)", s, rs, want, err)
+	}
+	es, eok := appendEventJSON(nil, e)
+	if want, err := json.Marshal(e); eok && (err != nil || string(es) != string(want)) {
+		t.Fatalf("event %+v:\nfast %s\njson %s (%v)", e, es, want, err)
+	}
+	return rok, eok
+}
+
+// TestFastJSONMatchesEncodingJSON: the states and events a reload writes
+// take the fast path; the fast path writes what encoding/json writes, and
+// declines what it does not write alike.
+func TestFastJSONMatchesEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 11, 21, 7, 1, 2, 345678900, time.UTC)
+	s := RolloutState{Service: "svc12", From: "v1", To: "v2", SpecHash: "0123456789abcdef", State: "progressing",
+		Weight: 20, Step: -1, WeightSource: "config", Reason: "weight 20 from the configuration file",
+		StartedAt: at, StepStartedAt: at.Add(time.Second), UpdatedAt: at.In(time.FixedZone("x", 3600))}
+	e := Event{At: at, Service: "svc12", Type: "weight_change", Actor: "config", Message: "weight 20 from the configuration file",
+		Fields: map[string]any{"from": "v1", "to": "v2", "weight": 20.0, "state": "progressing", "n": 3, "ok": true, "none": nil}}
+	if rok, eok := checkFastJSON(t, s, e); !rok || !eok {
+		t.Fatalf("a reload's state and event do not take the fast path (%v, %v)", rok, eok)
+	}
+	for _, w := range []float64{0, math.Copysign(0, -1), 12.5, 0.0001, 1e-6, 1e-7, 99.99999, 1e20, 1e21, 1.5e300} {
+		s.Weight, e.Fields["weight"] = w, w
+		checkFastJSON(t, s, e)
+	}
+	s.Weight, e.Fields["weight"] = 20.0, 20.0
+	for _, str := range []string{"", "plain", "quote\"", "back\\slash", "<b>&", "tab\t", "é", "\u2028", "\xff", "\x7f"} {
+		s.Reason, e.Message, e.Fields["from"] = str, str, str
+		rok, eok := checkFastJSON(t, s, e)
+		if plain := !strings.ContainsAny(str, "\"\\<>&\t\u2028\xff") && !strings.ContainsRune(str, 'é'); rok != plain || eok != plain {
+			t.Errorf("%q: fast %v/%v, want %v", str, rok, eok, plain)
+		}
+	}
+	s.Reason, e.Message, e.Fields["from"] = "r", "m", "v1"
+	for _, tm := range []time.Time{{}, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), at.In(time.FixedZone("odd", 3601))} {
+		s.StartedAt, e.At = tm, tm
+		checkFastJSON(t, s, e)
+	}
+	e.Fields = map[string]any{"x": []int{1}}
+	if _, eok := checkFastJSON(t, s, e); eok {
+		t.Error("a field of another type took the fast path")
+	}
+	e.Fields, e.Service = nil, ""
+	checkFastJSON(t, s, e)
+	s.LastAnalysis = json.RawMessage(`{"ok": true}`)
+	if rok, _ := checkFastJSON(t, s, e); rok {
+		t.Error("a state with last_analysis took the fast path")
+	}
+}
+
+// FuzzFastJSON holds the fast encoders to encoding/json's bytes on
+// arbitrary strings, numbers and times.
+func FuzzFastJSON(f *testing.F) {
+	f.Add("svc", "weight 20", 20.0, int64(1700000000), 5, "k")
+	f.Fuzz(func(t *testing.T, a, b string, w float64, sec int64, step int, key string) {
+		tm := time.Unix(sec, int64(step)).UTC()
+		s := RolloutState{Service: a, From: b, To: key, SpecHash: a, State: b, Weight: w, Step: step, WeightSource: key,
+			Reason: b, StartedAt: tm, StepStartedAt: tm, UpdatedAt: tm}
+		e := Event{Seq: uint64(step), At: tm, Service: a, Type: b, Actor: key, Message: a,
+			Fields: map[string]any{key: w, a: b, "n": step}}
+		checkFastJSON(t, s, e)
+	})
+}
