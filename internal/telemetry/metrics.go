@@ -59,15 +59,26 @@ type Metrics struct {
 	// error) of the services that have a mirror block.
 	mirrors atomic.Pointer[map[string]*[3]prometheus.Counter]
 	mu      sync.Mutex
-	// states is the last rollout state seen per service (under mu), so a
-	// transition into rolled_back is counted once.
-	states map[string]string
+	// states is the last rollout state and weight seen per service (under
+	// mu), so a transition into rolled_back is counted once and a weight
+	// gauge is set only when it changes.
+	states map[string]rolloutSeen
+	// strayMirrors are the services whose mirror series ObserveMirror
+	// created without a configured mirror (under mu): Configure deletes
+	// them with the series of removed mirrors.
+	strayMirrors map[string]bool
+}
+
+// rolloutSeen is what the metrics last recorded of a service's rollout.
+type rolloutSeen struct {
+	state  string
+	weight float64 // the weight gauge's value
 }
 
 // NewMetrics returns Metrics with every metric registered on a new
 // registry. The series of configuration names appear with Configure.
 func NewMetrics() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), states: map[string]string{}}
+	m := &Metrics{reg: prometheus.NewRegistry(), states: map[string]rolloutSeen{}, strayMirrors: map[string]bool{}}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "turnout_requests_total",
 		Help: "Requests answered, by service, served version and HTTP status code.",
@@ -150,6 +161,9 @@ func (m *Metrics) ObserveMirror(service, result string) {
 		c[i].Inc()
 		return
 	}
+	m.mu.Lock()
+	m.strayMirrors[service] = true
+	m.mu.Unlock()
 	m.mirror.WithLabelValues(service, mirrorResults[i]).Inc()
 }
 
@@ -162,10 +176,10 @@ func (m *Metrics) ObserveRollout(st rollout.Status) {
 	defer m.mu.Unlock()
 	m.weight.WithLabelValues(st.Service).Set(st.Weight)
 	prev, known := m.states[st.Service]
-	if st.State == rollout.RolledBack && known && prev != rollout.RolledBack {
+	if st.State == rollout.RolledBack && known && prev.state != rollout.RolledBack {
 		m.rollbacks.WithLabelValues(st.Service).Inc()
 	}
-	m.states[st.Service] = st.State
+	m.states[st.Service] = rolloutSeen{st.State, st.Weight}
 }
 
 // Configure adopts an applied configuration and the rollouts' statuses
@@ -173,13 +187,13 @@ func (m *Metrics) ObserveRollout(st rollout.Status) {
 // deleted (so label sets stay bounded by the configuration), the weight
 // gauge and the rollback and mirror counters of configured rollouts and
 // mirrors are created (at 0 for counters) so they are scraped before the
-// first event.
+// first event. A service configured as before costs a few map reads.
 func (m *Metrics) Configure(cfg *config.Config, statuses []rollout.Status) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	old := *m.services.Load()
+	old, oldMirrors := *m.services.Load(), *m.mirrors.Load()
 	next := make(map[string]*serviceMetrics, len(cfg.Services)+1)
-	mirrors := map[string]*[3]prometheus.Counter{}
+	mirrors := make(map[string]*[3]prometheus.Counter, len(oldMirrors))
 	for name, sm := range old {
 		sc, ok := cfg.Services[name]
 		if !ok && name != Unmatched {
@@ -191,19 +205,31 @@ func (m *Metrics) Configure(cfg *config.Config, statuses []rollout.Status) {
 			sm.prune(m, sc)
 		}
 	}
-	for _, name := range cfg.ServiceNames() {
-		if next[name] == nil {
-			next[name] = m.newService(name)
+	for name, sc := range cfg.Services {
+		sm, known := next[name], true
+		if sm == nil || !sm.configured {
+			if sm == nil {
+				sm = m.newService(name)
+				next[name] = sm
+			}
+			known, sm.configured = false, true
 		}
-		if cfg.Services[name].Rollout == nil {
-			m.weight.DeleteLabelValues(name)
-			m.rollbacks.DeleteLabelValues(name)
-			delete(m.states, name)
-		} else {
+		if sc.Rollout == nil {
+			if _, seen := m.states[name]; sm.rollout || !known || seen {
+				m.weight.DeleteLabelValues(name)
+				m.rollbacks.DeleteLabelValues(name)
+				delete(m.states, name)
+			}
+		} else if !sm.rollout || !known {
 			m.rollbacks.WithLabelValues(name)
 		}
-		if cfg.Services[name].Mirror == nil {
-			m.mirror.DeletePartialMatch(prometheus.Labels{"service": name})
+		sm.rollout = sc.Rollout != nil
+		if sc.Mirror == nil {
+			if _, had := oldMirrors[name]; had || !known || m.strayMirrors[name] {
+				m.mirror.DeletePartialMatch(prometheus.Labels{"service": name})
+			}
+		} else if c := oldMirrors[name]; c != nil {
+			mirrors[name] = c
 		} else {
 			var c [3]prometheus.Counter
 			for i, res := range mirrorResults {
@@ -212,6 +238,7 @@ func (m *Metrics) Configure(cfg *config.Config, statuses []rollout.Status) {
 			mirrors[name] = &c
 		}
 	}
+	clear(m.strayMirrors)
 	if next[Unmatched] == nil {
 		next[Unmatched] = m.newService(Unmatched)
 	}
@@ -219,8 +246,10 @@ func (m *Metrics) Configure(cfg *config.Config, statuses []rollout.Status) {
 	m.mirrors.Store(&mirrors)
 	for _, st := range statuses {
 		if _, ok := cfg.Services[st.Service]; ok {
-			m.weight.WithLabelValues(st.Service).Set(st.Weight)
-			m.states[st.Service] = st.State
+			if prev, seen := m.states[st.Service]; !seen || prev.weight != st.Weight {
+				m.weight.WithLabelValues(st.Service).Set(st.Weight)
+			}
+			m.states[st.Service] = rolloutSeen{st.State, st.Weight}
 		}
 	}
 }
@@ -236,4 +265,5 @@ func (m *Metrics) forget(name string) {
 	m.rollbacks.DeletePartialMatch(l)
 	m.mirror.DeletePartialMatch(l)
 	delete(m.states, name)
+	delete(m.strayMirrors, name)
 }

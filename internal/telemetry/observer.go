@@ -43,6 +43,9 @@ type serviceMetrics struct {
 	decisions [route.ReasonFallback + 1]prometheus.Counter
 	versions  atomic.Pointer[map[string]*versionMetrics]
 	mu        sync.Mutex // serialises writers of versions
+	// configured and rollout say whether the last Configure had the
+	// service, and with a rollout (under Metrics.mu).
+	configured, rollout bool
 }
 
 // versionMetrics holds the children of one (service, served version): the
@@ -114,6 +117,16 @@ func (sm *serviceMetrics) prune(m *Metrics, sc *config.Service) {
 	sm.mu.Lock()
 	defer sm.mu.Unlock()
 	cur := *sm.versions.Load()
+	gone := false
+	for name := range cur {
+		if _, ok := sc.Versions[name]; !ok && name != NoVersion {
+			gone = true
+			break
+		}
+	}
+	if !gone {
+		return
+	}
 	next := make(map[string]*versionMetrics, len(cur))
 	for name, vm := range cur {
 		if _, ok := sc.Versions[name]; ok || name == NoVersion {
