@@ -4,6 +4,7 @@
 #
 #   bench/run.sh            # full run: 3 interleaved rounds of 10 s per target (a few minutes)
 #   bench/run.sh --quick    # sanity run: 1 round of 2 s
+#   bench/run.sh --only reload   # only the reload step (or --only rss): no proxy rounds
 #
 # Environment (defaults in brackets):
 #   DURATION [10s]  CONNS [64]  THREADS [1]  ROUNDS [3]  WARMUP [2s, 0 = none]
@@ -22,13 +23,21 @@ set -euo pipefail
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 QUICK=0
-for arg in "$@"; do
-	case "$arg" in
+ONLY=""
+while (($# > 0)); do
+	case "$1" in
 	--quick) QUICK=1 ;;
+	--only) ONLY=${2:-}; shift ;;
+	--only=*) ONLY=${1#--only=} ;;
 	-h | --help) usage; exit 0 ;;
-	*) echo "run.sh: unknown argument $arg" >&2; usage >&2; exit 2 ;;
+	*) echo "run.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
 	esac
+	shift
 done
+case "$ONLY" in
+"" | reload | rss) ;;
+*) echo "run.sh: --only takes reload or rss, not '$ONLY'" >&2; usage >&2; exit 2 ;;
+esac
 if [[ $QUICK == 1 ]]; then
 	DURATION=${DURATION:-2s}
 	ROUNDS=${ROUNDS:-1}
@@ -41,6 +50,10 @@ THREADS=${THREADS:-1}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-2s}
 TARGETS=${TARGETS:-direct nginx haproxy caddy turnout}
+if [[ -n $ONLY ]]; then
+	TARGETS="" # --only: none of the interleaved rounds, only that step
+	EXTRA=1
+fi
 CHECK_N=${CHECK_N:-2000}
 LOADGEN_CPU=${LOADGEN_CPU:-0}
 PROXY_CPU=${PROXY_CPU:-1}
@@ -203,8 +216,9 @@ run_wrk() {
 
 # ---------------------------------------------------------------- install
 install_missing() {
-	local missing=() cmd pkg
-	for pkg in wrk nginx haproxy caddy; do
+	local missing=() cmd pkg tools=(wrk nginx haproxy caddy)
+	[[ -n $ONLY ]] && tools=(wrk)
+	for pkg in "${tools[@]}"; do
 		cmd=$pkg
 		command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 	done
@@ -384,7 +398,9 @@ width() { local m=$(($1 - 1)); echo "${#m}"; } # digits of the largest index
 
 # ---------------------------------------------------------------- main
 install_missing
-for cmd in go wrk nginx haproxy caddy taskset curl ss getconf pgrep; do
+needed=(go wrk nginx haproxy caddy taskset curl ss getconf pgrep)
+[[ -n $ONLY ]] && needed=(go wrk taskset curl ss getconf pgrep)
+for cmd in "${needed[@]}"; do
 	command -v "$cmd" >/dev/null 2>&1 || die "$cmd not found"
 done
 NCPU=$(nproc)
@@ -497,17 +513,17 @@ for t in $TARGETS; do
 		STATUS=1
 	fi
 done
-((${#MEASURE[@]} > 0)) || die "no target passed its routing check"
+[[ -n $ONLY ]] || ((${#MEASURE[@]} > 0)) || die "no target passed its routing check"
 
 if [[ $(secs "$WARMUP") != 0 ]]; then
-	for t in "${MEASURE[@]}"; do
+	for t in "${MEASURE[@]+"${MEASURE[@]}"}"; do
 		log "warm-up $t ($WARMUP)"
 		run_wrk "warmup-$t" "http://127.0.0.1:${PORT[$t]}/" "$WARMUP" "$ROOT/bench/wrk/stats.lua" || STATUS=1
 	done
 fi
 
 for ((r = 1; r <= ROUNDS; r++)); do
-	for t in "${MEASURE[@]}"; do
+	for t in "${MEASURE[@]+"${MEASURE[@]}"}"; do
 		sleep 1
 		before=-1
 		[[ -n ${PID[$t]} ]] && before=$(cpu_ticks "${PID[$t]}")
@@ -551,7 +567,7 @@ fi
 for t in "${!PID[@]}"; do [[ -n ${PID[$t]} ]] && stop_pid "${PID[$t]}"; done
 
 REPORT_EXTRA=()
-if [[ $EXTRA == 1 ]]; then
+if [[ $EXTRA == 1 && $ONLY != reload ]]; then
 	# ---- RSS with 1,000 services, after the same wrk load spread over their paths
 	d=$TMP/rss
 	mkdir -p "$d"
@@ -580,7 +596,8 @@ if [[ $EXTRA == 1 ]]; then
 		STATUS=1
 	fi
 	stop_pid "$rss_pid"
-
+fi
+if [[ $EXTRA == 1 && $ONLY != rss ]]; then
 	# ---- reload of 10,000 services under load
 	# The config path is a symlink into another directory, and the new file is
 	# renamed over the symlink's target: Turnout's file watcher (which watches
@@ -647,8 +664,12 @@ echo "machine: $NCPU CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc
 echo "load: wrk -t$THREADS -c$CONNS -d$DURATION on CPU $LOADGEN_CPU; proxies and both upstreams on CPU $PROXY_CPU;" \
 	"$WORKERS workers each; $ROUNDS interleaved round(s), medians shown"
 echo "routing: X-Canary: always -> v2, otherwise 90/10 v1/v2 per request; 1 KiB JSON answers; upstream keep-alive on"
-echo "versions: turnout $TURNOUT_REV; $(nginx -v 2>&1 | sed 's/nginx version: //'); haproxy $(haproxy -v | awk 'NR==1 { print $3 }');" \
-	"caddy $(caddy version | awk '{ print $1 }'); $(wrk -v 2>&1 | awk 'NR==1 { print $1, $2 }'); $(go version | awk '{ print $3 }')"
+if [[ -n $ONLY ]]; then
+	echo "versions: turnout $TURNOUT_REV; $(wrk -v 2>&1 | awk 'NR==1 { print $1, $2 }'); $(go version | awk '{ print $3 }') (--only $ONLY)"
+else
+	echo "versions: turnout $TURNOUT_REV; $(nginx -v 2>&1 | sed 's/nginx version: //'); haproxy $(haproxy -v | awk 'NR==1 { print $3 }');" \
+		"caddy $(caddy version | awk '{ print $1 }'); $(wrk -v 2>&1 | awk 'NR==1 { print $1, $2 }'); $(go version | awk '{ print $3 }')"
+fi
 echo "load average (1/5/15 min): $LOAD_START before, $(cut -d' ' -f1-3 /proc/loadavg) after — anything well above 2 means other work shared the CPUs"
 [[ -n $TURNOUT_MAIN_RSS ]] && echo "turnout (1 service) VmRSS after its runs: $(awk -v k="$TURNOUT_MAIN_RSS" 'BEGIN { printf "%.1f MiB", k / 1024 }')"
 echo
