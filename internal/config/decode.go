@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 )
 
 // decoder turns a yaml.Node tree into the config struct tree strictly:
@@ -36,7 +34,7 @@ const (
 
 // newDecoder returns a decoder for the document root, with an alias budget
 // sized to it when it may hold aliases.
-func newDecoder(file string, root *yaml.Node, aliases bool) *decoder {
+func newDecoder(file string, root *node, aliases bool) *decoder {
 	d := &decoder{file: file}
 	if aliases {
 		d.budget = aliasBudgetBase + aliasBudgetPerNode*countNodes(root)
@@ -46,22 +44,22 @@ func newDecoder(file string, root *yaml.Node, aliases bool) *decoder {
 
 // countNodes counts the nodes written in the document, without following
 // aliases.
-func countNodes(n *yaml.Node) int {
+func countNodes(n *node) int {
 	if n == nil {
 		return 0
 	}
 	total := 1
-	for _, c := range n.Content {
-		total += countNodes(c)
+	for i := range n.content {
+		total += countNodes(&n.content[i])
 	}
 	return total
 }
 
-func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.file, Line: n.Line, Col: n.Column} }
+func (d *decoder) pos(n *node) Pos { return Pos{File: d.file, Line: int(n.line), Col: int(n.col)} }
 
 // errorf records a problem at n with the message "PATH: ..." ("..." alone
 // at the top level).
-func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
+func (d *decoder) errorf(n *node, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if w := pathString(d.path); w != "" {
 		msg = w + ": " + msg
@@ -69,33 +67,33 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 	d.errs.add(&Error{Pos: d.pos(n), Msg: msg})
 }
 
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
+func kindName(n *node) string {
+	switch n.kind {
+	case mappingNode:
 		return "a mapping"
-	case yaml.SequenceNode:
+	case sequenceNode:
 		return "a list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
+	case scalarNode:
+		if n.tag == tagNull {
 			return "nothing"
 		}
-		return fmt.Sprintf("%q", n.Value)
+		return fmt.Sprintf("%q", n.value)
 	}
 	return "an unsupported node"
 }
 
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+func isNull(n *node) bool { return n.kind == scalarNode && n.tag == tagNull }
 
 // resolve follows aliases to the node they name.
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 1000; i++ {
-		n = n.Alias
+func resolve(n *node) *node {
+	for i := 0; n.kind == aliasNode && n.alias != nil && i < 1000; i++ {
+		n = n.alias
 	}
 	return n
 }
 
 // decode stores n into v (which must be settable and of type ti).
-func (d *decoder) decode(n *yaml.Node, v reflect.Value, ti *typeInfo) {
+func (d *decoder) decode(n *node, v reflect.Value, ti *typeInfo) {
 	if d.steps++; d.budget > 0 && d.steps > d.budget {
 		if !d.exceeded {
 			d.exceeded = true
@@ -104,11 +102,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, ti *typeInfo) {
 		return
 	}
 	n = resolve(n)
-	if n.Kind == yaml.DocumentNode {
-		if len(n.Content) == 0 {
+	if n.kind == documentNode {
+		if len(n.content) == 0 {
 			return
 		}
-		n = n.Content[0]
+		n = &n.content[0]
 	}
 	if ti.kind == reflect.Pointer {
 		if isNull(n) {
@@ -121,11 +119,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, ti *typeInfo) {
 		return
 	}
 	if ti.scalar && v.CanAddr() {
-		if n.Kind != yaml.ScalarNode || isNull(n) {
+		if n.kind != scalarNode || isNull(n) {
 			d.errorf(n, "expected a value, got %s", kindName(n))
 			return
 		}
-		if err := v.Addr().Interface().(scalar).parseScalar(n.Value); err != nil {
+		if err := v.Addr().Interface().(scalar).parseScalar(n.value); err != nil {
 			d.errorf(n, "%v", err)
 		}
 		return
@@ -142,12 +140,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, ti *typeInfo) {
 	}
 }
 
-func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, st *structInfo) {
+func (d *decoder) decodeStruct(n *node, v reflect.Value, st *structInfo) {
 	if isNull(n) {
 		placeBlocks(v, st, d.pos(n))
 		return
 	}
-	if n.Kind != yaml.MappingNode {
+	if n.kind != mappingNode {
 		d.errorf(n, "expected a mapping, got %s", kindName(n))
 		return
 	}
@@ -157,15 +155,15 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, st *structInfo) {
 		meta.At = d.pos(n)
 		meta.grow(keysFor(n, st))
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		key := k.Value
-		if k.Kind != yaml.ScalarNode {
+	for i := 0; i+1 < len(n.content); i += 2 {
+		k, val := &n.content[i], &n.content[i+1]
+		key := k.value
+		if k.kind != scalarNode {
 			d.errorf(k, "keys must be plain strings, got %s", kindName(k))
 			continue
 		}
 		if prev := earlierKey(n, i); prev != nil {
-			d.errorf(k, "duplicate key %q (first set at line %d)", key, prev.Line)
+			d.errorf(k, "duplicate key %q (first set at line %d)", key, prev.line)
 			continue
 		}
 		idx, ok := st.fields[key]
@@ -191,19 +189,19 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, st *structInfo) {
 // keysFor is how many keys the Meta of the struct written as mapping n
 // will hold: one per key, one per item of list and mapping values, and the
 // name it was written under.
-func keysFor(n *yaml.Node, st *structInfo) int {
-	total := 1 + len(n.Content)/2
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		idx, ok := st.fields[n.Content[i].Value]
+func keysFor(n *node, st *structInfo) int {
+	total := 1 + len(n.content)/2
+	for i := 0; i+1 < len(n.content); i += 2 {
+		idx, ok := st.fields[n.content[i].value]
 		if !ok {
 			continue
 		}
-		switch val := resolve(n.Content[i+1]); {
+		switch val := resolve(&n.content[i+1]); {
 		case st.infos[idx].items == itemsNone:
-		case val.Kind == yaml.SequenceNode:
-			total += len(val.Content)
-		case val.Kind == yaml.MappingNode:
-			total += len(val.Content) / 2
+		case val.kind == sequenceNode:
+			total += len(val.content)
+		case val.kind == mappingNode:
+			total += len(val.content) / 2
 		default:
 			total++
 		}
@@ -213,10 +211,10 @@ func keysFor(n *yaml.Node, st *structInfo) int {
 
 // earlierKey returns the key node before position i of mapping n with the
 // same name, or nil. Struct mappings have a handful of keys.
-func earlierKey(n *yaml.Node, i int) *yaml.Node {
+func earlierKey(n *node, i int) *node {
 	for j := 0; j < i; j += 2 {
-		if n.Content[j].Value == n.Content[i].Value && n.Content[j].Kind == yaml.ScalarNode {
-			return n.Content[j]
+		if n.content[j].value == n.content[i].value && n.content[j].kind == scalarNode {
+			return &n.content[j]
 		}
 	}
 	return nil
@@ -225,37 +223,37 @@ func earlierKey(n *yaml.Node, i int) *yaml.Node {
 // markItems records in meta where each item of a list ("KEY[i]") and each
 // entry of a mapping ("KEY.NAME") was written, so that validation can point
 // at the offending item rather than at the whole value.
-func (d *decoder) markItems(meta *Meta, fi *fieldInfo, val *yaml.Node) {
+func (d *decoder) markItems(meta *Meta, fi *fieldInfo, val *node) {
 	val = resolve(val)
 	switch {
-	case fi.items == itemsList && val.Kind == yaml.SequenceNode:
-		for i, item := range val.Content {
-			p := d.pos(item)
+	case fi.items == itemsList && val.kind == sequenceNode:
+		for i := range val.content {
+			p := d.pos(&val.content[i])
 			meta.set(keyRef{key: fi.key, item: int32(i + 1)}, p, p)
 		}
-	case fi.items == itemsList && val.Kind == yaml.ScalarNode && !isNull(val):
+	case fi.items == itemsList && val.kind == scalarNode && !isNull(val):
 		p := d.pos(val)
 		meta.set(keyRef{key: fi.key, item: 1}, p, p)
-	case fi.items == itemsMap && val.Kind == yaml.MappingNode:
-		for i := 0; i+1 < len(val.Content); i += 2 {
-			r := keyRef{key: fi.key, sub: val.Content[i].Value}
+	case fi.items == itemsMap && val.kind == mappingNode:
+		for i := 0; i+1 < len(val.content); i += 2 {
+			r := keyRef{key: fi.key, sub: val.content[i].value}
 			if _, dup := meta.find(r); !dup { // a duplicate keeps the first position
-				meta.add(r, d.pos(val.Content[i]), d.pos(val.Content[i+1]))
+				meta.add(r, d.pos(&val.content[i]), d.pos(&val.content[i+1]))
 			}
 		}
 	}
 }
 
-func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, ti *typeInfo) {
+func (d *decoder) decodeMap(n *node, v reflect.Value, ti *typeInfo) {
 	if isNull(n) {
 		return
 	}
-	if n.Kind != yaml.MappingNode {
+	if n.kind != mappingNode {
 		d.errorf(n, "expected a mapping, got %s", kindName(n))
 		return
 	}
 	if v.IsNil() {
-		v.Set(reflect.MakeMapWithSize(ti.t, len(n.Content)/2))
+		v.Set(reflect.MakeMapWithSize(ti.t, len(n.content)/2))
 	}
 	et := ti.elem
 	// Named nodes (*Upstream, *Service, *Version) learn their name and
@@ -264,21 +262,21 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, ti *typeInfo) {
 	if et.kind == reflect.Pointer {
 		st = et.elem.st
 	}
-	seen := make(map[string]*yaml.Node, len(n.Content)/2)
+	seen := make(map[string]*node, len(n.content)/2)
 	elem := reflect.New(et.t).Elem()
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
+	for i := 0; i+1 < len(n.content); i += 2 {
+		k, val := &n.content[i], &n.content[i+1]
+		if k.kind != scalarNode {
 			d.errorf(k, "names must be plain strings")
 			continue
 		}
-		if prev, dup := seen[k.Value]; dup {
-			d.errorf(k, "duplicate name %q (first defined at line %d)", k.Value, prev.Line)
+		if prev, dup := seen[k.value]; dup {
+			d.errorf(k, "duplicate name %q (first defined at line %d)", k.value, prev.line)
 			continue
 		}
-		seen[k.Value] = k
+		seen[k.value] = k
 		elem.SetZero()
-		d.path = append(d.path, pathSeg{key: k.Value})
+		d.path = append(d.path, pathSeg{key: k.value})
 		d.decode(val, elem, et)
 		d.path = d.path[:len(d.path)-1]
 		if et.kind == reflect.Pointer && elem.IsNil() {
@@ -287,7 +285,7 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, ti *typeInfo) {
 		if st != nil {
 			s := reflect.Indirect(elem)
 			if st.name >= 0 {
-				s.Field(st.name).SetString(k.Value)
+				s.Field(st.name).SetString(k.value)
 			}
 			if st.meta >= 0 {
 				m := s.Field(st.meta).Addr().Interface().(*Meta)
@@ -298,32 +296,32 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, ti *typeInfo) {
 				m.set(keyRef{}, d.pos(k), d.pos(k))
 			}
 		}
-		v.SetMapIndex(reflect.ValueOf(&k.Value).Elem(), elem)
+		v.SetMapIndex(reflect.ValueOf(&k.value).Elem(), elem)
 	}
 }
 
-func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, ti *typeInfo) {
+func (d *decoder) decodeSlice(n *node, v reflect.Value, ti *typeInfo) {
 	if isNull(n) {
 		return
 	}
-	items := n.Content
-	if n.Kind == yaml.ScalarNode {
-		items = []*yaml.Node{n} // a single value stands for a one-element list
-	} else if n.Kind != yaml.SequenceNode {
+	items := n.content
+	if n.kind == scalarNode {
+		items = []node{*n} // a single value stands for a one-element list
+	} else if n.kind != sequenceNode {
 		d.errorf(n, "expected a list, got %s", kindName(n))
 		return
 	}
 	s := reflect.MakeSlice(ti.t, len(items), len(items))
-	for i, item := range items {
+	for i := range items {
 		d.path = append(d.path, pathSeg{index: i, isIndex: true})
-		d.decode(item, s.Index(i), ti.elem)
+		d.decode(&items[i], s.Index(i), ti.elem)
 		d.path = d.path[:len(d.path)-1]
 	}
 	v.Set(s)
 }
 
-func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value) {
-	if n.Kind != yaml.ScalarNode {
+func (d *decoder) decodeScalar(n *node, v reflect.Value) {
+	if n.kind != scalarNode {
 		d.errorf(n, "expected a value, got %s", kindName(n))
 		return
 	}
@@ -332,34 +330,35 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value) {
 	}
 	switch v.Kind() {
 	case reflect.String:
-		v.SetString(n.Value)
+		v.SetString(n.value)
 	case reflect.Bool:
-		b, ok := false, n.Tag == "!!bool"
+		// A !!bool is one of these six (yaml.v3 rejects any other value
+		// given an explicit !!bool tag).
+		b, ok := false, n.tag == tagBool
 		switch {
 		case !ok:
-		case n.Value == "true" || n.Value == "True" || n.Value == "TRUE":
+		case n.value == "true" || n.value == "True" || n.value == "TRUE":
 			b = true
-		case n.Value == "false" || n.Value == "False" || n.Value == "FALSE":
-		default: // an explicit !!bool tag
-			var x bool
-			ok, b = n.Decode(&x) == nil, x
+		case n.value == "false" || n.value == "False" || n.value == "FALSE":
+		default:
+			ok = false
 		}
 		if !ok {
-			d.errorf(n, "expected true or false, got %q", n.Value)
+			d.errorf(n, "expected true or false, got %q", n.value)
 			return
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64:
-		i, err := strconv.ParseInt(n.Value, 10, 64)
+		i, err := strconv.ParseInt(n.value, 10, 64)
 		if err != nil {
-			d.errorf(n, "expected a whole number, got %q", n.Value)
+			d.errorf(n, "expected a whole number, got %q", n.value)
 			return
 		}
 		v.SetInt(i)
 	case reflect.Float64:
-		f, err := strconv.ParseFloat(strings.TrimSuffix(n.Value, "%"), 64)
+		f, err := strconv.ParseFloat(strings.TrimSuffix(n.value, "%"), 64)
 		if err != nil {
-			d.errorf(n, "expected a number, got %q", n.Value)
+			d.errorf(n, "expected a number, got %q", n.value)
 			return
 		}
 		v.SetFloat(f)

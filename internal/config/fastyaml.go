@@ -3,14 +3,13 @@ package config
 import (
 	"strings"
 	"unicode/utf8"
-
-	"gopkg.in/yaml.v3"
 )
 
 // fastParse parses the plain subset of YAML that configuration files are
-// written in, into the same node tree yaml.v3 builds (kinds, tags, values,
-// styles, lines and columns; comments are not kept, the decoder does not
-// read them), several times faster and with far fewer allocations. It
+// written in, into the tree fromYAML makes of what yaml.v3 builds (kinds,
+// tags, values, styles, lines and columns; comments are not kept, the
+// decoder does not read them), several times faster and with far fewer
+// allocations. It
 // returns ok false as soon as the text uses anything outside the subset or
 // is not valid YAML; parseYAML then parses it with yaml.v3, which also
 // words every syntax error. The subset is:
@@ -26,7 +25,7 @@ import (
 // Anchors, aliases, tags, block scalars (| and >), complex keys, document
 // markers and directives, tabs, carriage returns and multi-line scalars are
 // not in it. Every node's value is a substring of one copy of the text.
-func fastParse(data []byte) (root *yaml.Node, ok bool) {
+func fastParse(data []byte) (root *node, ok bool) {
 	p := &fastParser{src: string(data)}
 	if !p.scanLines() || len(p.lines) == 0 {
 		return nil, false
@@ -40,7 +39,7 @@ func fastParse(data []byte) (root *yaml.Node, ok bool) {
 		}
 	}()
 	p.setLine(0)
-	var top *yaml.Node
+	var top node
 	switch {
 	case p.isSeqEntry():
 		top = p.sequence(p.ind)
@@ -52,10 +51,9 @@ func fastParse(data []byte) (root *yaml.Node, ok bool) {
 	if p.li != len(p.lines) {
 		return nil, false
 	}
-	doc := p.newNodeAt(yaml.DocumentNode, "", -1, 0)
-	doc.Line, doc.Column = top.Line, top.Column
+	doc := &node{kind: documentNode, line: top.line, col: top.col}
 	p.kids = append(p.kids, top)
-	doc.Content = p.collect(0)
+	doc.content = p.collect(0)
 	return doc, true
 }
 
@@ -74,9 +72,8 @@ type fastParser struct {
 	end   int        // offset of the current line's end ('\n' or len(src))
 	ind   int        // indentation of the current line
 	pos   int        // cursor, within the current line
-	slab  []yaml.Node
-	ptrs  []*yaml.Node
-	kids  []*yaml.Node // children of the collections being parsed
+	slab  []node     // where collections' children are stored
+	kids  []node     // children of the collections being parsed
 }
 
 type fastLine struct {
@@ -163,38 +160,29 @@ func (p *fastParser) col(li, off int) int {
 }
 
 // newNode returns a node placed at offset off of the current line.
-func (p *fastParser) newNode(kind yaml.Kind, tag string, off int) *yaml.Node {
+func (p *fastParser) newNode(kind nodeKind, tag nodeTag, off int) node {
 	return p.newNodeAt(kind, tag, p.li, off)
 }
 
 // newNodeAt returns a node placed at offset off of line li.
-func (p *fastParser) newNodeAt(kind yaml.Kind, tag string, li, off int) *yaml.Node {
-	if len(p.slab) == cap(p.slab) {
-		p.slab = make([]yaml.Node, 0, 1024)
-	}
-	p.slab = p.slab[:len(p.slab)+1]
-	n := &p.slab[len(p.slab)-1]
-	n.Kind, n.Tag = kind, tag
-	if li >= 0 {
-		n.Line, n.Column = p.lines[li].num, p.col(li, off)
-	}
-	return n
+func (p *fastParser) newNodeAt(kind nodeKind, tag nodeTag, li, off int) node {
+	return node{kind: kind, tag: tag, line: int32(p.lines[li].num), col: int32(p.col(li, off))}
 }
 
 // collect returns the children pushed since base as one slice.
-func (p *fastParser) collect(base int) []*yaml.Node {
+func (p *fastParser) collect(base int) []node {
 	k := p.kids[base:]
 	n := len(k)
 	if n == 0 {
 		return nil
 	}
-	if cap(p.ptrs)-len(p.ptrs) < n {
-		p.ptrs = make([]*yaml.Node, 0, max(4096, n))
+	if cap(p.slab)-len(p.slab) < n {
+		p.slab = make([]node, 0, max(1024, n))
 	}
-	at := len(p.ptrs)
-	out := p.ptrs[at : at+n : at+n]
+	at := len(p.slab)
+	out := p.slab[at : at+n : at+n]
 	copy(out, k)
-	p.ptrs = p.ptrs[:at+n]
+	p.slab = p.slab[:at+n]
 	clear(k)
 	p.kids = p.kids[:base]
 	return out
@@ -246,12 +234,12 @@ func (p *fastParser) looksLikeKey() bool {
 
 // mapping parses a block mapping whose keys are at column col (0-based);
 // the cursor is at its first key.
-func (p *fastParser) mapping(col int) *yaml.Node {
-	n := p.newNode(yaml.MappingNode, "!!map", p.pos)
+func (p *fastParser) mapping(col int) node {
+	n := p.newNode(mappingNode, tagMap, p.pos)
 	base := len(p.kids)
 	for {
 		k := p.scalar(false)
-		if k.Kind != yaml.ScalarNode || p.pos-(p.start+col) > 1024 {
+		if k.kind != scalarNode || p.pos-(p.start+col) > 1024 {
 			p.bail()
 		}
 		p.skipSpaces()
@@ -268,14 +256,14 @@ func (p *fastParser) mapping(col int) *yaml.Node {
 			p.bail()
 		}
 	}
-	n.Content = p.collect(base)
+	n.content = p.collect(base)
 	return n
 }
 
 // value parses a mapping value; the cursor is just after the ':' of a key
 // of the mapping at column col. It leaves the cursor at the start of the
 // next line.
-func (p *fastParser) value(col int) *yaml.Node {
+func (p *fastParser) value(col int) node {
 	colon, line := p.pos-1, p.li
 	p.skipSpaces()
 	if !p.atLineEnd() {
@@ -296,7 +284,7 @@ func (p *fastParser) value(col int) *yaml.Node {
 }
 
 // block parses the node that starts at the beginning of the current line.
-func (p *fastParser) block() *yaml.Node {
+func (p *fastParser) block() node {
 	switch {
 	case p.isSeqEntry():
 		return p.sequence(p.ind)
@@ -310,8 +298,8 @@ func (p *fastParser) block() *yaml.Node {
 
 // sequence parses a block sequence whose "-" are at column col; the cursor
 // is at the first "-".
-func (p *fastParser) sequence(col int) *yaml.Node {
-	n := p.newNode(yaml.SequenceNode, "!!seq", p.pos)
+func (p *fastParser) sequence(col int) node {
+	n := p.newNode(sequenceNode, tagSeq, p.pos)
 	base := len(p.kids)
 	for {
 		dash, line := p.pos, p.li
@@ -343,11 +331,11 @@ func (p *fastParser) sequence(col int) *yaml.Node {
 			break // the next key of the mapping this sequence is the value of
 		}
 	}
-	n.Content = p.collect(base)
+	n.content = p.collect(base)
 	return n
 }
 
 // null returns the empty value yaml.v3 places at offset off of line li.
-func (p *fastParser) null(li, off int) *yaml.Node {
-	return p.newNodeAt(yaml.ScalarNode, "!!null", li, off)
+func (p *fastParser) null(li, off int) node {
+	return p.newNodeAt(scalarNode, tagNull, li, off)
 }

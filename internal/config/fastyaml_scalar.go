@@ -4,14 +4,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 )
 
 // scalar parses the node at the cursor on the current line: a flow
 // collection, a quoted scalar or a plain scalar (in a flow collection when
 // flow is true). It leaves the cursor after the node.
-func (p *fastParser) scalar(flow bool) *yaml.Node {
+func (p *fastParser) scalar(flow bool) node {
 	switch c := p.src[p.pos]; {
 	case c == '{':
 		return p.flowMapping()
@@ -25,8 +23,8 @@ func (p *fastParser) scalar(flow bool) *yaml.Node {
 	start := p.pos
 	end := p.plainEnd(flow)
 	v := p.src[start:end]
-	n := p.newNode(yaml.ScalarNode, plainTag(v), start)
-	n.Value = v
+	n := p.newNode(scalarNode, plainTag(v), start)
+	n.value = v
 	return n
 }
 
@@ -95,27 +93,27 @@ func (p *fastParser) quotedEnd() bool {
 	return false
 }
 
-func (p *fastParser) quoted() *yaml.Node {
+func (p *fastParser) quoted() node {
 	start := p.pos
 	if !p.quotedEnd() {
 		p.bail()
 	}
-	n := p.newNode(yaml.ScalarNode, "!!str", start)
-	n.Value = p.src[start+1 : p.pos-1]
-	n.Style = yaml.DoubleQuotedStyle
+	n := p.newNode(scalarNode, tagStr, start)
+	n.value = p.src[start+1 : p.pos-1]
+	n.style = styleDouble
 	if p.src[start] == '\'' {
-		n.Style = yaml.SingleQuotedStyle
-		if strings.Contains(n.Value, "''") {
-			n.Value = strings.ReplaceAll(n.Value, "''", "'")
+		n.style = styleSingle
+		if strings.Contains(n.value, "''") {
+			n.value = strings.ReplaceAll(n.value, "''", "'")
 		}
 	}
 	return n
 }
 
 // flowSequence parses [a, b, ...], which must close on this line.
-func (p *fastParser) flowSequence() *yaml.Node {
-	n := p.newNode(yaml.SequenceNode, "!!seq", p.pos)
-	n.Style = yaml.FlowStyle
+func (p *fastParser) flowSequence() node {
+	n := p.newNode(sequenceNode, tagSeq, p.pos)
+	n.style = styleFlow
 	p.pos++
 	base := len(p.kids)
 	for {
@@ -132,14 +130,14 @@ func (p *fastParser) flowSequence() *yaml.Node {
 		}
 	}
 	p.pos++
-	n.Content = p.collect(base)
+	n.content = p.collect(base)
 	return n
 }
 
 // flowMapping parses {k: v, ...}, which must close on this line.
-func (p *fastParser) flowMapping() *yaml.Node {
-	n := p.newNode(yaml.MappingNode, "!!map", p.pos)
-	n.Style = yaml.FlowStyle
+func (p *fastParser) flowMapping() node {
+	n := p.newNode(mappingNode, tagMap, p.pos)
+	n.style = styleFlow
 	p.pos++
 	base := len(p.kids)
 	for {
@@ -153,7 +151,7 @@ func (p *fastParser) flowMapping() *yaml.Node {
 		keyAt := p.pos
 		k := p.scalar(true)
 		p.skipSpaces()
-		if k.Kind != yaml.ScalarNode || p.pos-keyAt > 1024 || p.pos+1 >= p.end || p.src[p.pos] != ':' || p.src[p.pos+1] != ' ' {
+		if k.kind != scalarNode || p.pos-keyAt > 1024 || p.pos+1 >= p.end || p.src[p.pos] != ':' || p.src[p.pos+1] != ' ' {
 			p.bail()
 		}
 		p.pos++
@@ -161,9 +159,9 @@ func (p *fastParser) flowMapping() *yaml.Node {
 		if p.pos == p.end {
 			p.bail()
 		}
-		var v *yaml.Node
+		var v node
 		if c := p.src[p.pos]; c == ',' || c == '}' {
-			v = p.newNode(yaml.ScalarNode, "!!null", p.pos)
+			v = p.newNode(scalarNode, tagNull, p.pos)
 		} else {
 			v = p.scalar(true)
 		}
@@ -173,7 +171,7 @@ func (p *fastParser) flowMapping() *yaml.Node {
 		}
 	}
 	p.pos++
-	n.Content = p.collect(base)
+	n.content = p.collect(base)
 	return n
 }
 
@@ -197,9 +195,9 @@ func (p *fastParser) flowNext(closing byte) bool {
 
 // plainTag is the tag yaml.v3 resolves a plain scalar to (its resolve
 // function, reduced to the tag).
-func plainTag(s string) string {
+func plainTag(s string) nodeTag {
 	if s == "<<" {
-		return "!!merge"
+		return tagMerge
 	}
 	c := s[0]
 	digit := c >= '0' && c <= '9'
@@ -208,40 +206,40 @@ func plainTag(s string) string {
 	case c == '.':
 		switch s {
 		case ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF":
-			return "!!float"
+			return tagFloat
 		}
 		if _, err := strconv.ParseFloat(s, 64); err == nil {
-			return "!!float"
+			return tagFloat
 		}
-		return "!!str"
+		return tagStr
 	case strings.IndexByte("yYnNtTfFoO~", c) >= 0:
 		switch s {
 		case "true", "True", "TRUE", "false", "False", "FALSE":
-			return "!!bool"
+			return tagBool
 		case "~", "null", "Null", "NULL":
-			return "!!null"
+			return tagNull
 		}
-		return "!!str"
+		return tagStr
 	default:
-		return "!!str"
+		return tagStr
 	}
 	switch s {
 	case "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF":
-		return "!!float"
+		return tagFloat
 	}
 	if digit && isTimestamp(s) {
-		return "!!timestamp"
+		return tagTimestamp
 	}
 	plain := strings.ReplaceAll(s, "_", "")
 	if _, err := strconv.ParseInt(plain, 0, 64); err == nil {
-		return "!!int"
+		return tagInt
 	}
 	if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
-		return "!!int"
+		return tagInt
 	}
 	if yamlStyleFloat(plain) {
 		if _, err := strconv.ParseFloat(plain, 64); err == nil {
-			return "!!float"
+			return tagFloat
 		}
 	}
 	for _, pre := range []struct {
@@ -254,18 +252,18 @@ func plainTag(s string) string {
 		digits := plain[len(pre.prefix):]
 		if pre.prefix[0] == '-' {
 			if _, err := strconv.ParseInt("-"+digits, pre.base, 64); err == nil {
-				return "!!int"
+				return tagInt
 			}
 			continue
 		}
 		if _, err := strconv.ParseInt(digits, pre.base, 64); err == nil {
-			return "!!int"
+			return tagInt
 		}
 		if _, err := strconv.ParseUint(digits, pre.base, 64); err == nil {
-			return "!!int"
+			return tagInt
 		}
 	}
-	return "!!str"
+	return tagStr
 }
 
 // yamlStyleFloat matches ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$.

@@ -16,8 +16,8 @@ import (
 func init() { fastStrict = true }
 
 // slowParse is what parseYAML does without fastParse: yaml.v3, one
-// document.
-func slowParse(data []byte) (*yaml.Node, bool) {
+// document, converted.
+func slowParse(data []byte) (*node, bool) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -27,20 +27,19 @@ func slowParse(data []byte) (*yaml.Node, bool) {
 	if err := dec.Decode(&extra); err != io.EOF {
 		return nil, false
 	}
-	return &doc, true
+	return fromYAML(&doc), true
 }
 
 // sameTree reports the first difference between two node trees that the
 // decoder could see (comments aside), or "".
-func sameTree(a, b *yaml.Node, at string) string {
-	if a.Kind != b.Kind || a.Tag != b.Tag || a.Value != b.Value || a.Style != b.Style ||
-		a.Line != b.Line || a.Column != b.Column || a.Anchor != b.Anchor || (a.Alias == nil) != (b.Alias == nil) ||
-		len(a.Content) != len(b.Content) {
+func sameTree(a, b *node, at string) string {
+	if a.kind != b.kind || a.tag != b.tag || a.value != b.value || a.style != b.style ||
+		a.line != b.line || a.col != b.col || (a.alias == nil) != (b.alias == nil) || len(a.content) != len(b.content) {
 		return fmt.Sprintf("%s: fast {kind %d tag %s value %q style %d at %d:%d, %d children}, yaml.v3 {kind %d tag %s value %q style %d at %d:%d, %d children}",
-			at, a.Kind, a.Tag, a.Value, a.Style, a.Line, a.Column, len(a.Content), b.Kind, b.Tag, b.Value, b.Style, b.Line, b.Column, len(b.Content))
+			at, a.kind, tagNames[a.tag], a.value, a.style, a.line, a.col, len(a.content), b.kind, tagNames[b.tag], b.value, b.style, b.line, b.col, len(b.content))
 	}
-	for i := range a.Content {
-		if d := sameTree(a.Content[i], b.Content[i], fmt.Sprintf("%s/%d", at, i)); d != "" {
+	for i := range a.content {
+		if d := sameTree(&a.content[i], &b.content[i], fmt.Sprintf("%s/%d", at, i)); d != "" {
 			return d
 		}
 	}

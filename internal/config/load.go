@@ -62,7 +62,7 @@ func Decode(file string, data []byte) (*Config, error) {
 	}
 	c := &Config{File: file}
 	d := newDecoder(file, root, aliases)
-	if root.Kind != 0 {
+	if root.kind != 0 {
 		d.decode(root, reflect.ValueOf(c).Elem(), typeInfoOf(reflect.TypeOf(c).Elem()))
 	}
 	c.Meta.At = Pos{File: file, Line: 1, Col: 1}

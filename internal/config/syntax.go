@@ -21,7 +21,7 @@ import (
 // Text in the plain subset that fastParse reads is parsed by it; anything
 // else, and every text with a syntax error, by yaml.v3. aliases reports
 // that the tree came from yaml.v3 and may hold aliases.
-func parseYAML(file string, data []byte) (root *yaml.Node, aliases bool, perr *Error) {
+func parseYAML(file string, data []byte) (root *node, aliases bool, perr *Error) {
 	if root, ok := fastParse(data); ok {
 		return root, false, nil
 	}
@@ -40,10 +40,10 @@ func parseYAML(file string, data []byte) (root *yaml.Node, aliases bool, perr *E
 		err := dec.Decode(&extra)
 		switch {
 		case err == io.EOF:
-			return &doc, true, nil
+			return fromYAML(&doc), true, nil
 		case err != nil:
 			return nil, false, syntaxError(file, data, err)
-		case len(extra.Content) > 0 && !isNull(extra.Content[0]):
+		case len(extra.Content) > 0 && !(extra.Content[0].Kind == yaml.ScalarNode && extra.Content[0].Tag == "!!null"):
 			return nil, false, &Error{Pos: Pos{File: file, Line: max(extra.Line, 1), Col: max(extra.Column, 1)},
 				Msg: "invalid YAML: a configuration is a single document; remove this \"---\" and merge what follows into the first document"}
 		}
