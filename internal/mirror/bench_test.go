@@ -36,59 +36,77 @@ services:
 // BenchmarkMirror measures the primary path over real loopback connections
 // (as proxy.BenchmarkHandler does) with mirroring off and with every
 // request mirrored to v2 and compared as JSON. The workers' copies and
-// comparisons run on the same machine, so "on" includes their share of the
-// CPU; the client never waits for them.
+// comparisons run on the same machine: "parallel" (8 clients per CPU)
+// saturates the CPU, so its ns/op includes their share of it; "serial" (one
+// client) leaves them idle CPU, so its ns/op is close to one client's
+// latency. The client never waits for a copy in either.
 func BenchmarkMirror(b *testing.B) {
 	for _, tc := range []struct{ name, mirror string }{
 		{"off", ""},
 		{"on100", "    mirror: { to: v2, percent: 100, compare: {} }"},
 	} {
-		b.Run(tc.name, func(b *testing.B) {
-			up := func() *httptest.Server {
-				s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					w.Header().Set("Content-Type", "application/json")
-					_, _ = io.WriteString(w, benchBody)
-				}))
-				b.Cleanup(s.Close)
-				return s
+		for _, parallel := range []bool{true, false} {
+			name := tc.name + "/serial"
+			if parallel {
+				name = tc.name + "/parallel"
 			}
-			tt := testutil.Start(b, benchYAML, map[string]string{"V1": up().URL, "V2": up().URL, "MIRROR": tc.mirror})
-			tr := &http.Transport{MaxIdleConnsPerHost: 64, MaxIdleConns: 64}
-			b.Cleanup(tr.CloseIdleConnections)
-			c := &http.Client{Transport: tr}
-			get := func() error {
-				resp, err := c.Get(tt.URL + "/items")
-				if err != nil {
-					return err
+			b.Run(name, func(b *testing.B) { benchMirror(b, tc.mirror, parallel) })
+		}
+	}
+}
+
+func benchMirror(b *testing.B, mirrorBlock string, parallel bool) {
+	up := func() *httptest.Server {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, benchBody)
+		}))
+		b.Cleanup(s.Close)
+		return s
+	}
+	tt := testutil.Start(b, benchYAML, map[string]string{"V1": up().URL, "V2": up().URL, "MIRROR": mirrorBlock})
+	tr := &http.Transport{MaxIdleConnsPerHost: 64, MaxIdleConns: 64}
+	b.Cleanup(tr.CloseIdleConnections)
+	c := &http.Client{Transport: tr}
+	get := func() error {
+		resp, err := c.Get(tt.URL + "/items")
+		if err != nil {
+			return err
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err == nil && (resp.StatusCode != 200 || n != int64(len(benchBody))) {
+			b.Errorf("status %d, %d bytes", resp.StatusCode, n)
+		}
+		return err
+	}
+	if err := get(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if parallel {
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := get(); err != nil {
+					b.Error(err)
+					return
 				}
-				n, err := io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if err == nil && (resp.StatusCode != 200 || n != int64(len(benchBody))) {
-					b.Errorf("status %d, %d bytes", resp.StatusCode, n)
-				}
-				return err
 			}
+		})
+	} else {
+		for b.Loop() {
 			if err := get(); err != nil {
 				b.Fatal(err)
 			}
-			b.ReportAllocs()
-			b.SetParallelism(8)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if err := get(); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.StopTimer()
-			if tc.mirror != "" {
-				_, rep := report(b, tt, "api")
-				b.ReportMetric(float64(rep.Compared)/float64(b.N), "compared/op")
-				b.ReportMetric(float64(rep.Dropped)/float64(b.N), "dropped/op")
-			}
-		})
+		}
+	}
+	b.StopTimer()
+	if mirrorBlock != "" {
+		_, rep := report(b, tt, "api")
+		b.ReportMetric(float64(rep.Compared)/float64(b.N), "compared/op")
+		b.ReportMetric(float64(rep.Dropped)/float64(b.N), "dropped/op")
 	}
 }
 
