@@ -36,6 +36,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	root.AddCommand(append([]*cobra.Command{serveCmd(), validateCmd(), versionCmd(), demoCmd()}, adminCmds()...)...)
 	root.AddCommand(qnCmd()) // QN device protocol tools (qn.go)
+	root.AddCommand(contractCmd())
 	if err := root.Execute(); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {

@@ -1,3 +1,3 @@
-// Package cli owns Turnout's command line: serve, validate, demo, version
-// and the admin-API commands. cmd/turnout only calls Main.
+// Package cli owns Turnout's command line: serve, validate, demo, version,
+// contract and the admin-API commands. cmd/turnout only calls Main.
 package cli
