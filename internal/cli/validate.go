@@ -29,19 +29,25 @@ func validateCmd() *cobra.Command {
 	return cmd
 }
 
-// loadChecked loads file and dry-runs the compile (what validate does and
-// what serve does before starting); every problem is printed to w as one
-// FILE:LINE:COL: message line.
+// loadChecked loads file and dry-runs the compile, loading every OpenAPI
+// document and comparing each rollout's pair (what validate does and what
+// serve does before starting); every problem is printed to w as one
+// FILE:LINE:COL: message line, and so is every rollout whose contracts
+// have breaking changes, as a warning that does not fail the check.
 func loadChecked(file string, w io.Writer) (*config.Config, error) {
 	cfg, err := config.Load(file)
+	var contracts *gateway.Contracts
 	if err == nil {
-		err = gateway.Validate(cfg)
+		contracts, err = gateway.Check(cfg)
 	}
 	if err != nil {
 		for _, e := range config.Flatten(err) {
 			fmt.Fprintln(w, e.Error())
 		}
 		return nil, err
+	}
+	for _, e := range contracts.Warnings() {
+		fmt.Fprintln(w, e.Error())
 	}
 	return cfg, nil
 }

@@ -46,7 +46,7 @@ func (v *Version) sameAs(o *Version) bool {
 	if v == nil || o == nil {
 		return v == o
 	}
-	return v.Name == o.Name && v.Upstream == o.Upstream && v.Lifecycle == o.Lifecycle && v.Successor == o.Successor &&
+	return v.Name == o.Name && v.Upstream == o.Upstream && v.Lifecycle == o.Lifecycle && v.Successor == o.Successor && v.OpenAPI == o.OpenAPI &&
 		sameValue(v.Sunset, o.Sunset) && sameValue(v.DeprecatedAt, o.DeprecatedAt)
 }
 

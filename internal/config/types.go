@@ -143,6 +143,10 @@ type Version struct {
 	Sunset       *Time  `yaml:"sunset"`
 	DeprecatedAt *Time  `yaml:"deprecated_at"`
 	Successor    string `yaml:"successor"`
+	// OpenAPI is the path of the version's OpenAPI document (relative to
+	// the configuration file's directory). Validate does not read it; the
+	// gateway loads it when it compiles the configuration.
+	OpenAPI string `yaml:"openapi"`
 }
 
 // Rule sends matching unpinned requests to a version or an experiment.
@@ -174,6 +178,8 @@ type Experiment struct {
 }
 
 // Rollout moves unpinned traffic from one version to another.
+// RequireCompatible holds it pending while the OpenAPI document of `to` has
+// breaking changes (ERR) against the one of `from`.
 type Rollout struct {
 	Meta              `yaml:"-"`
 	From              string    `yaml:"from"`

@@ -29,6 +29,7 @@ func (s *Service) Validate() error {
 		if msg := s.refProblem(r.To); r.To != "" && msg != "" {
 			col.add(nest("rollout", r.problem("to", "%s", msg)))
 		}
+		col.add(s.validateRequireCompatible())
 		if a := &r.Analysis; a.MaxDiffRate != nil && (s.Mirror == nil || s.Mirror.Compare == nil) {
 			col.add(nest("rollout.analysis", a.problem("max_diff_rate",
 				"needs mirror with compare in this service to measure response differences (e.g. mirror: {to: %s, compare: {}})", label(orDefault(r.To, "VERSION")))))
@@ -265,8 +266,53 @@ func (v *Version) Validate() error {
 	case v.Successor == "" && v.Lifecycle == LifecycleRedirect:
 		col.add(v.missing("successor", "required when lifecycle is redirect: the version clients are redirected to"))
 	}
+	if msg := openAPIProblem(v.OpenAPI); v.Has("openapi") && msg != "" {
+		col.add(v.problem("openapi", "%s", msg))
+	}
 	if v.Sunset != nil && v.DeprecatedAt != nil && v.Sunset.Before(v.DeprecatedAt.Time) {
 		col.add(v.problem("sunset", "%s is before deprecated_at (%s)", v.Sunset.Format("2006-01-02T15:04:05Z07:00"), v.DeprecatedAt.Format("2006-01-02T15:04:05Z07:00")))
 	}
 	return col.err()
+}
+
+// openAPIProblem says what is wrong with a version's openapi path, without
+// reading it: the gateway loads the document when it compiles the file.
+func openAPIProblem(p string) string {
+	switch {
+	case p == "":
+		return "empty; name the version's OpenAPI document, e.g. openapi: users-v2.yaml"
+	case strings.TrimSpace(p) != p:
+		return fmt.Sprintf("%q has leading or trailing spaces", p)
+	case strings.ContainsRune(p, 0):
+		return "the path contains a NUL byte"
+	case strings.HasSuffix(p, "/") || p == "." || p == "..":
+		return fmt.Sprintf("%q is a directory; name the OpenAPI document file", p)
+	case strings.Contains(p, "://"):
+		return fmt.Sprintf("%q is a URL; OpenAPI documents are read from local files (relative to this file's directory)", p)
+	}
+	return ""
+}
+
+// validateRequireCompatible checks that a rollout that requires compatible
+// contracts has an openapi document on both its versions.
+func (s *Service) validateRequireCompatible() error {
+	r := s.Rollout
+	if !r.RequireCompatible {
+		return nil
+	}
+	var missing []string
+	for _, name := range []string{r.From, r.To} {
+		if v := s.Versions[name]; v != nil && v.OpenAPI == "" && !slices.Contains(missing, label(name)) {
+			missing = append(missing, label(name))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	noun := "version"
+	if len(missing) > 1 {
+		noun = "versions"
+	}
+	return nest("rollout", r.problem("require_compatible", "needs the OpenAPI documents of %s and %s to compare; set openapi: PATH on %s %s",
+		label(r.From), label(r.To), noun, strings.Join(missing, " and ")))
 }

@@ -93,7 +93,9 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		a.closeEarly()
 		return nil, err
 	}
+	contracts := newContractState() // the engine's Blocker reads it while New applies cfg
 	eng, err := rollout.New(st, a.Stats, rollout.WithClock(now), rollout.WithLogger(log), rollout.WithNotifier(a.notifier),
+		rollout.WithBlocker(contracts.Blocker),
 		rollout.WithApply(func(service string, w float64) error { return g.SetWeight(service, w) }),
 		rollout.WithObserver(a.Metrics.ObserveRollout), rollout.WithGate(a.Mirror.Gate()))
 	if err != nil {
@@ -101,7 +103,8 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		return nil, err
 	}
 	a.Engine = eng
-	g, err = New(cfg, path, WithLogger(log), WithClock(now), WithWeights(eng.Plan), WithReloadHook(a.reloaded), WithReloadHook(a.measureReload))
+	g, err = New(cfg, path, WithLogger(log), WithClock(now), WithWeights(eng.Plan), WithReloadHook(a.reloaded), WithReloadHook(a.measureReload),
+		withContractState(contracts))
 	if err != nil {
 		a.closeEarly()
 		return nil, err
@@ -136,6 +139,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 	})
 	a.Admin.Handle("GET /metrics", a.Metrics.Handler().ServeHTTP)
 	a.Admin.Handle("GET /api/v1/diffs/{service}", a.Mirror.ServeDiffs)
+	g.RegisterContracts(a.Admin)
 	a.Server = &Server{Data: h, Admin: a.Admin, Log: log}
 	if err := a.Server.Start(cfg); err != nil {
 		g.Close()

@@ -3,6 +3,10 @@
 // publishes it with an atomic pointer swap, reuses unchanged pools, retires
 // the others after a drain delay, reloads on file change, SIGHUP and the
 // admin API (decode → provision → swap → stop), and owns the listeners.
+// Provisioning loads every version's OpenAPI document and compares each
+// rollout's pair (contracts.go); the report is served at
+// /api/v1/contracts/{service} and, with require_compatible, holds the
+// rollout pending through the rollout engine's Blocker.
 //
 // A rejected configuration never replaces the running one: the errors are
 // logged as FILE:LINE:COL lines and the last good snapshot keeps serving.

@@ -38,6 +38,8 @@ type Gateway struct {
 	weights  func(*config.Config) map[string]float64
 	hooks    []func(ReloadEvent)
 	drain    time.Duration
+
+	contracts *contractState // OpenAPI documents and reports (contracts.go)
 }
 
 type pooled struct {
@@ -94,7 +96,8 @@ func WithDrain(d time.Duration) Option {
 // New compiles cfg (read from path, which later reloads read again) and
 // publishes the first snapshot.
 func New(cfg *config.Config, path string, opts ...Option) (*Gateway, error) {
-	g := &Gateway{path: path, log: slog.Default(), now: time.Now, pools: map[string]*pooled{}, drain: 5 * time.Second}
+	g := &Gateway{path: path, log: slog.Default(), now: time.Now, pools: map[string]*pooled{}, drain: 5 * time.Second,
+		contracts: newContractState()}
 	for _, o := range opts {
 		if err := o(g); err != nil {
 			return nil, err
@@ -130,7 +133,7 @@ func (g *Gateway) Reload(source string) error {
 		return err
 	}
 	sum := xxhash.Sum64(data)
-	if g.hasSum && sum == g.lastSum {
+	if g.hasSum && sum == g.lastSum && !g.contracts.live.Load().Changed() {
 		g.log.Debug("configuration unchanged", "source", source, "path", g.path)
 		g.emit(ReloadEvent{Path: g.path, Source: source, At: g.now(), Config: g.cfg.Load(), Unchanged: true})
 		return nil
@@ -147,8 +150,15 @@ func (g *Gateway) Reload(source string) error {
 	return nil
 }
 
-// Validate is a dry run of Apply: the same compile, nothing published.
+// Validate is a dry run of Apply: the same compile and the same contract
+// loading, nothing published.
 func Validate(cfg *config.Config) error {
+	_, err := Check(cfg)
+	return err
+}
+
+// compileCheck is the compile part of Validate.
+func compileCheck(cfg *config.Config) error {
 	_, err := route.Compile(cfg)
 	if err != nil {
 		return err
@@ -167,6 +177,12 @@ func Validate(cfg *config.Config) error {
 func (g *Gateway) Apply(cfg *config.Config, source string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	contracts, err := buildContracts(cfg, g.contracts.cache)
+	if err != nil {
+		g.report(source, nil, err)
+		return err
+	}
+	g.contracts.building.Store(contracts)
 	var w map[string]float64
 	if g.weights != nil {
 		w = g.weights(cfg)
@@ -212,6 +228,8 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 	// Swap.
 	g.snap.Store(&proxy.Snapshot{Table: table, Pools: pools, FallbackBody: int64(cfg.Limits.FallbackBody)})
 	g.cfg.Store(cfg)
+	g.contracts.live.Store(contracts)
+	g.contracts.cache.Retain(contracts.docs)
 	// Stop what the new snapshot no longer uses, after in-flight requests
 	// had time to finish on it.
 	var retired []*upstream.Pool

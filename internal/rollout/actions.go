@@ -95,6 +95,10 @@ func (e *Engine) act(service, actor, typ string, f func(t *tracked) (string, err
 		return Status{}, ErrNoRollout
 	}
 	prev := t.state
+	if prev.WeightSource == SourceHold && typ != "abort" {
+		e.mu.Unlock()
+		return Status{}, errHeld(prev)
+	}
 	msg, err := f(t)
 	if err != nil {
 		t.state = prev

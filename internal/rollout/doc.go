@@ -4,7 +4,9 @@
 // optionally, relative to `from`) at least every second; step advancement;
 // automatic rollback or pause on failure; the manual actions (promote,
 // pause, resume, abort, set weight); persistence of state and events in the
-// store; and webhook notifications.
+// store; webhook notifications; and holds: a Blocker (the gateway's
+// require_compatible contract check) keeps a rollout pending at weight 0
+// until a later configuration load lets it go.
 //
 // The Engine never touches sockets: it publishes weights through an apply
 // function (the gateway's atomic table swap) and reads numbers through the

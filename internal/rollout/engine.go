@@ -71,6 +71,7 @@ type Engine struct {
 	apply   func(service string, weight float64) error
 	notify  *Notifier
 	observe []func(Status)
+	block   Blocker
 
 	mu sync.Mutex // guards ro and everything in it
 	ro map[string]*tracked
@@ -216,7 +217,8 @@ func (e *Engine) Plan(cfg *config.Config) map[string]float64 {
 			continue
 		}
 		stored, ok := e.stored(name)
-		s, _, _ := reconcile(name, ro, e.specHash(name, ro), stored, ok, now)
+		s, started, _ := reconcile(name, ro, e.specHash(name, ro), stored, ok, now)
+		s, _ = e.hold(cfg, name, ro, s, started, now)
 		out[name] = s.Weight
 	}
 	return out
@@ -250,6 +252,8 @@ func (e *Engine) Sync(cfg *config.Config) error {
 		}
 		stored, ok := e.stored(name)
 		s, started, dirty := reconcile(name, ro, e.specHash(name, ro), stored, ok, now)
+		s, held := e.hold(cfg, name, ro, s, started, now)
+		dirty = dirty || held != ""
 		t := &tracked{spec: ro, state: s}
 		if old := e.ro[name]; old != nil && !started {
 			t.last, t.lastEval = old.last, old.lastEval
@@ -263,7 +267,12 @@ func (e *Engine) Sync(cfg *config.Config) error {
 			if started {
 				typ, msg = "rollout_started", fmt.Sprintf("rollout %s → %s started at weight %.4g (%s)", ro.From, ro.To, s.Weight, s.State)
 			}
-			e.event(name, typ, SourceConfig, msg, map[string]any{"from": ro.From, "to": ro.To, "weight": s.Weight, "state": s.State})
+			if typ != "weight_change" || held == "" {
+				e.event(name, typ, SourceConfig, msg, map[string]any{"from": ro.From, "to": ro.To, "weight": s.Weight, "state": s.State})
+			}
+			if held != "" {
+				e.holdEvent(name, held, ro, s)
+			}
 			changed = append(changed, e.status(name, t))
 		}
 	}

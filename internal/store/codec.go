@@ -33,7 +33,7 @@ func validateRollout(s RolloutState) error {
 		return fmt.Errorf("%w: rollout %q: unknown state %q", ErrInvalid, s.Service, s.State)
 	}
 	switch s.WeightSource {
-	case "", SourceConfig, SourceAPI, SourceEngine:
+	case "", SourceConfig, SourceAPI, SourceEngine, SourceHold:
 	default:
 		return fmt.Errorf("%w: rollout %q: unknown weight source %q", ErrInvalid, s.Service, s.WeightSource)
 	}

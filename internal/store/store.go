@@ -20,6 +20,7 @@ const (
 	SourceConfig = "config"
 	SourceAPI    = "api"
 	SourceEngine = "engine"
+	SourceHold   = "hold" // held pending at weight 0 by a rollout.Blocker
 )
 
 // Limits and defaults.

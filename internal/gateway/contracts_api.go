@@ -1,0 +1,91 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/turnout-gw/turnout/internal/admin"
+	"github.com/turnout-gw/turnout/internal/contract"
+	"github.com/turnout-gw/turnout/internal/httperr"
+)
+
+// ContractView is the body of GET /api/v1/contracts/{service}: the
+// service's documents by version and its rollout's compatibility report.
+type ContractView struct {
+	Service  string                  `json:"service"`
+	Versions map[string]DocumentView `json:"versions"`
+	From     string                  `json:"from,omitempty"`
+	To       string                  `json:"to,omitempty"`
+	// RequireCompatible is the rollout's setting; Holds says whether the
+	// report holds the rollout pending because of it.
+	RequireCompatible bool   `json:"require_compatible"`
+	Holds             bool   `json:"holds"`
+	Summary           string `json:"summary,omitempty"`
+	// Report is the report from From's document to To's (see
+	// contract.Report.JSON), or null when either has none.
+	Report any `json:"report"`
+}
+
+// DocumentView describes one version's loaded OpenAPI document.
+type DocumentView struct {
+	Path    string `json:"path"`
+	OpenAPI string `json:"openapi"`
+	Version string `json:"version,omitempty"` // info.version
+	Hash    string `json:"hash"`
+}
+
+// View returns the API view of a service's contracts.
+func (s *ServiceContracts) View() ContractView {
+	v := ContractView{Service: s.Service, Versions: map[string]DocumentView{}, From: s.From, To: s.To,
+		RequireCompatible: s.RequireCompatible, Holds: s.Holds()}
+	for name, d := range s.Documents {
+		dv := DocumentView{Path: d.Path, OpenAPI: d.OpenAPI(), Hash: d.Hash}
+		if d.Spec.Info != nil {
+			dv.Version = d.Spec.Info.Version
+		}
+		v.Versions[name] = dv
+	}
+	if s.Report != nil {
+		v.Summary = s.Report.Summary()
+		v.Report = s.Report.JSON(contract.ERR)
+	}
+	return v
+}
+
+// contractList is the body of GET /api/v1/contracts.
+type contractList struct {
+	Contracts []ContractView `json:"contracts"`
+}
+
+// RegisterContracts serves the live configuration's contracts on the admin
+// API: GET /api/v1/contracts and GET /api/v1/contracts/{service} (404 when
+// the service has none).
+func (g *Gateway) RegisterContracts(a *admin.API) {
+	a.Handle("GET /api/v1/contracts", func(w http.ResponseWriter, r *http.Request) {
+		cs := g.Contracts()
+		list := contractList{Contracts: []ContractView{}}
+		for _, name := range cs.Services() {
+			list.Contracts = append(list.Contracts, cs.Service(name).View())
+		}
+		writeJSON(w, list)
+	})
+	a.Handle("GET /api/v1/contracts/{service}", func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("service")
+		s := g.Contracts().Service(name)
+		if s == nil {
+			admin.WriteError(w, http.StatusNotFound, fmt.Errorf("service %q has no OpenAPI contracts (no version sets openapi)", name))
+			return
+		}
+		writeJSON(w, s.View())
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		admin.WriteError(w, http.StatusInternalServerError, err)
+		return
+	}
+	httperr.WriteJSON(w, http.StatusOK, append(b, '\n'))
+}
