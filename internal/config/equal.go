@@ -22,7 +22,13 @@ func (s *Service) SameSpec(o *Service) bool {
 		maps.EqualFunc(s.Versions, o.Versions, (*Version).sameAs) &&
 		slices.EqualFunc(s.Rules, o.Rules, (*Rule).sameAs) &&
 		samePtr(s.Rollout, o.Rollout, (*Rollout).sameAsButWeight) &&
-		samePtr(s.Mirror, o.Mirror, (*Mirror).sameAs)
+		samePtr(s.Mirror, o.Mirror, (*Mirror).sameAs) &&
+		s.Protocol == o.Protocol && s.Listen == o.Listen && samePtr(s.QN, o.QN, (*QNOptions).sameAs)
+}
+
+func (q *QNOptions) sameAs(o *QNOptions) bool {
+	return q.Grace == o.Grace && q.FirstFrameTimeout == o.FirstFrameTimeout && q.IdleTimeout == o.IdleTimeout &&
+		q.ConnectTimeout == o.ConnectTimeout && q.MaxConnections == o.MaxConnections && q.MaxFrame == o.MaxFrame
 }
 
 // samePtr compares two optional blocks.
@@ -47,7 +53,8 @@ func (v *Version) sameAs(o *Version) bool {
 		return v == o
 	}
 	return v.Name == o.Name && v.Upstream == o.Upstream && v.Lifecycle == o.Lifecycle && v.Successor == o.Successor && v.OpenAPI == o.OpenAPI &&
-		sameValue(v.Sunset, o.Sunset) && sameValue(v.DeprecatedAt, o.DeprecatedAt)
+		sameValue(v.Sunset, o.Sunset) && sameValue(v.DeprecatedAt, o.DeprecatedAt) &&
+		v.Speaks == o.Speaks && v.Translate == o.Translate
 }
 
 func (r *Rule) sameAs(o *Rule) bool {

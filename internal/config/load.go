@@ -130,6 +130,12 @@ var (
 )
 
 func (s *Service) applyDefaults() {
+	if s.Protocol == "" {
+		s.Protocol = ServiceHTTP
+	}
+	if s.IsQN() {
+		s.applyQNDefaults()
+	}
 	n := &s.Negotiate
 	if len(n.Sources) == 0 {
 		n.Sources = defaultSources[:len(defaultSources):len(defaultSources)] // shared, read-only

@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Config is the whole configuration file: the desired spec of the gateway.
 // It is a plain struct tree produced by Load; after Load returns it is not
@@ -115,6 +118,36 @@ type Service struct {
 	Rollout   *Rollout            `yaml:"rollout"`
 	Fallback  bool                `yaml:"fallback"`
 	Mirror    *Mirror             `yaml:"mirror"`
+	// Protocol is what the service's clients speak: http (the default) or
+	// qn, the binary device protocol (shared/QN.md). A qn service has its
+	// own Listen address instead of a match block, and its versions name
+	// upstreams with tcp:// targets and say which QN version they speak.
+	Protocol string `yaml:"protocol"`
+	Listen   string `yaml:"listen"`
+	// QN bounds the connections of a qn service; nil means the defaults.
+	QN *QNOptions `yaml:"qn"`
+}
+
+// QNOptions bounds the connections of a qn service. Zero values mean the
+// defaults (DefaultQN*).
+type QNOptions struct {
+	Meta `yaml:"-"`
+	// Grace is how long connections on a version that lost its traffic (a
+	// rollback, a weight change, a reload) may go on before they are closed.
+	Grace Duration `yaml:"grace"`
+	// FirstFrameTimeout bounds the wait for a connection's first frame.
+	FirstFrameTimeout Duration `yaml:"first_frame_timeout"`
+	// IdleTimeout closes a connection on which neither side sent a frame
+	// for that long.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// ConnectTimeout bounds the dial to an upstream target.
+	ConnectTimeout Duration `yaml:"connect_timeout"`
+	// MaxConnections caps the device connections open at once; more are
+	// closed on arrival.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxFrame caps a frame's payload in bytes (below the protocol's own
+	// limits: 65,535 bytes in v1, 16 MiB in v2).
+	MaxFrame Size `yaml:"max_frame"`
 }
 
 // Match selects the requests that belong to a service.
@@ -147,6 +180,12 @@ type Version struct {
 	// the configuration file's directory). Validate does not read it; the
 	// gateway loads it when it compiles the configuration.
 	OpenAPI string `yaml:"openapi"`
+	// Speaks is the QN version the upstream speaks (qn services only):
+	// v1 or v2.
+	Speaks string `yaml:"speaks"`
+	// Translate lets a version of a qn service serve devices of the other
+	// QN version, translating every frame both ways.
+	Translate bool `yaml:"translate"`
 }
 
 // Rule sends matching unpinned requests to a version or an experiment.
@@ -249,6 +288,18 @@ const (
 	SourceQuery  = "query"
 )
 
+// Service protocols.
+const (
+	ServiceHTTP = "http"
+	ServiceQN   = "qn"
+)
+
+// QN versions a version of a qn service speaks.
+const (
+	SpeaksV1 = "v1"
+	SpeaksV2 = "v2"
+)
+
 // Upstream protocols.
 const (
 	ProtocolHTTP1 = "http1"
@@ -273,4 +324,20 @@ const (
 	DefaultFallbackBody  = 64 << 10
 	DefaultMirrorBody    = 1 << 20
 	DefaultMirrorTimeout = 5 * time.Second
+
+	DefaultQNGrace             = 30 * time.Second
+	DefaultQNFirstFrameTimeout = 10 * time.Second
+	DefaultQNIdleTimeout       = 5 * time.Minute
+	DefaultQNConnectTimeout    = 5 * time.Second
+	DefaultQNMaxConnections    = 10000
+	DefaultQNMaxFrame          = 1 << 20
 )
+
+// IsQN reports whether the service speaks QN (protocol: qn).
+func (s *Service) IsQN() bool { return s != nil && s.Protocol == ServiceQN }
+
+// IsTCP reports whether the upstream's targets are tcp:// addresses (the
+// upstreams of qn services) rather than http(s) URLs.
+func (u *Upstream) IsTCP() bool {
+	return u != nil && len(u.Targets) > 0 && strings.HasPrefix(strings.ToLower(u.Targets[0]), "tcp://")
+}

@@ -33,7 +33,8 @@ func (c *Config) Validate() error {
 	}
 	col.add(nest("log", c.Log.Validate()))
 	col.add(nest("limits", c.Limits.Validate()))
-	col.add(c.validateListeners())
+	names := c.ServiceNames()
+	col.add(c.validateListeners(names))
 	// Paths ("services.NAME") are spelled out only for a problem.
 	for _, name := range c.UpstreamNames() {
 		u := c.Upstreams[name]
@@ -48,7 +49,6 @@ func (c *Config) Validate() error {
 			col.add(nest(join("upstreams", name), err))
 		}
 	}
-	names := c.ServiceNames()
 	for _, name := range names {
 		s := c.Services[name]
 		if s == nil {
@@ -70,12 +70,13 @@ func (c *Config) Validate() error {
 }
 
 // validateUpstreamRefs checks that every version of s names a declared
-// upstream.
+// upstream whose targets fit the service's protocol (tcp:// for qn
+// services, http(s):// for the others).
 func (c *Config) validateUpstreamRefs(s *Service) error {
 	missing := false
 	for _, v := range s.Versions {
 		if v != nil && v.Upstream != "" {
-			if _, ok := c.Upstreams[v.Upstream]; !ok {
+			if u, ok := c.Upstreams[v.Upstream]; !ok || upstreamProtocolProblem(s, v, u) != "" {
 				missing = true
 			}
 		}
@@ -89,9 +90,12 @@ func (c *Config) validateUpstreamRefs(s *Service) error {
 		if v == nil || v.Upstream == "" {
 			continue // reported by Service.Validate
 		}
-		if _, ok := c.Upstreams[v.Upstream]; !ok {
+		u, ok := c.Upstreams[v.Upstream]
+		if !ok {
 			col.add(nest(join("versions", vn), v.problem("upstream",
 				"upstream %q is not declared in upstreams (declared: %s)", v.Upstream, nameList(c.UpstreamNames()))))
+		} else if msg := upstreamProtocolProblem(s, v, u); u != nil && msg != "" {
+			col.add(nest(join("versions", vn), v.problem("upstream", "%s", msg)))
 		}
 	}
 	return col.err()
@@ -109,7 +113,7 @@ func (c *Config) validateServiceConflicts(names []string) error {
 	}
 	order := make([]written, 0, len(names))
 	for _, name := range names {
-		if s := c.Services[name]; s != nil {
+		if s := c.Services[name]; s != nil && !s.IsQN() { // qn services have their own listeners
 			order = append(order, written{name, s, matchPos(s)})
 		}
 	}
@@ -186,8 +190,10 @@ type listener struct {
 	addr string
 }
 
-// validateListeners reports two listeners on the same address.
-func (c *Config) validateListeners() error {
+// validateListeners reports two listeners on the same address (the
+// top-level ones and those of qn services; names are the service names,
+// sorted).
+func (c *Config) validateListeners(names []string) error {
 	ls := []listener{
 		{"listen", &c.Meta, orDefault(c.Listen, DefaultListen)},
 		{"admin.listen", &c.Admin.Meta, orDefault(c.Admin.Listen, DefaultAdminListen)},
@@ -197,6 +203,11 @@ func (c *Config) validateListeners() error {
 	}
 	if c.XDS != nil && c.XDS.Listen != "" {
 		ls = append(ls, listener{"xds.listen", &c.XDS.Meta, c.XDS.Listen})
+	}
+	for _, name := range names {
+		if s := c.Services[name]; s.IsQN() && s.Listen != "" {
+			ls = append(ls, listener{join("services", name) + ".listen", &s.Meta, s.Listen})
+		}
 	}
 	var col collector
 	for j := range ls {

@@ -12,6 +12,7 @@ import (
 // not gone). Upstream references are checked by Config.Validate.
 func (s *Service) Validate() error {
 	var col collector
+	col.add(s.validateProtocol())
 	col.add(nest("match", s.Match.Validate()))
 	col.add(nest("negotiate", s.Negotiate.Validate()))
 	col.add(s.validateVersions())

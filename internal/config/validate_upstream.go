@@ -12,6 +12,9 @@ import (
 // or https:// URL without query or fragment and listed once, a known
 // protocol that fits the targets' schemes, and its health checks and TLS.
 func (u *Upstream) Validate() error {
+	if u.IsTCP() {
+		return u.validateTCPUpstream()
+	}
 	var col collector
 	if len(u.Targets) == 0 {
 		col.add(u.missing("targets", "at least one target URL is required, e.g. [http://127.0.0.1:9001]"))

@@ -164,6 +164,9 @@ func compileCheck(cfg *config.Config) error {
 		return err
 	}
 	for _, name := range cfg.UpstreamNames() {
+		if cfg.Upstreams[name].IsTCP() {
+			continue // dialled by internal/qnproxy
+		}
 		p, err := upstream.New(cfg.Upstreams[name])
 		if err != nil {
 			return cfg.Upstreams[name].Errorf("targets", "upstream %q: %v", name, err)
@@ -201,6 +204,9 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 	next := map[string]*pooled{}
 	var created []*upstream.Pool
 	for _, name := range cfg.UpstreamNames() {
+		if cfg.Upstreams[name].IsTCP() {
+			continue // the tcp:// upstreams of qn services are dialled by internal/qnproxy
+		}
 		spec := comparable(cfg.Upstreams[name])
 		if old := g.pools[name]; old != nil && reflect.DeepEqual(old.spec, spec) {
 			next[name] = old
