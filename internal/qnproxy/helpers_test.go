@@ -1,0 +1,272 @@
+package qnproxy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/stats"
+	"github.com/turnout-gw/turnout/qn"
+)
+
+// server is a QN server written for the tests: it answers every DATA
+// frame with an ACK (or a NACK when nack is set) of the same sequence
+// number, in its own version, carrying kind = its name plus the fields of
+// reply. It keeps a copy of every frame it receives.
+type server struct {
+	name  string
+	ver   qn.Version
+	ln    net.Listener
+	nack  atomic.Bool
+	reply []qn.Field // extra fields of every ACK
+
+	mu     sync.Mutex
+	frames [][]byte
+	conns  int
+	wg     sync.WaitGroup
+	// extra, when set, is sent after each ACK (raw bytes).
+	extra func(seq uint32) []byte
+}
+
+func newServer(t testing.TB, name string, ver qn.Version) *server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{name: name, ver: ver, ln: ln}
+	s.wg.Add(1)
+	go s.serve()
+	t.Cleanup(func() { _ = ln.Close(); s.wg.Wait() })
+	return s
+}
+
+func (s *server) addr() string { return "tcp://" + s.ln.Addr().String() }
+
+func (s *server) serve() {
+	defer s.wg.Done()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.conns++
+		s.mu.Unlock()
+		conns = append(conns, c)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer c.Close()
+			r := qn.NewReader(c, qn.Decoder{})
+			var out []byte
+			for {
+				f, err := r.Next()
+				if err != nil {
+					return
+				}
+				if f.Version != s.ver {
+					panic(fmt.Sprintf("server %s (%v) got a %v frame", s.name, s.ver, f.Version))
+				}
+				s.mu.Lock()
+				s.frames = append(s.frames, append([]byte(nil), f.Raw...))
+				s.mu.Unlock()
+				if f.Type != qn.TypeData {
+					continue
+				}
+				typ := qn.TypeAck
+				if s.nack.Load() {
+					typ = qn.TypeNack
+				}
+				fields := append([]qn.Field{{NS: 0, ID: 3, Ver: 1, Value: []byte(s.name)}}, s.reply...)
+				out, err = qn.Encode(out[:0], qn.Header{Version: s.ver, Type: typ, Seq: f.Seq}, fields)
+				if err != nil {
+					panic(err)
+				}
+				if s.extra != nil {
+					out = append(out, s.extra(f.Seq)...)
+				}
+				if _, err := c.Write(out); err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+func (s *server) received() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.frames...)
+}
+
+// device is a QN device simulator on one connection.
+type device struct {
+	t   testing.TB
+	c   net.Conn
+	r   *qn.Reader
+	ver qn.Version
+	id  string
+	seq uint32
+	buf []byte
+}
+
+func dialDevice(t testing.TB, addr string, ver qn.Version, id string) *device {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return &device{t: t, c: c, r: qn.NewReader(c, qn.Decoder{}), ver: ver, id: id}
+}
+
+// send writes a DATA frame with device_id and the given extra fields.
+func (d *device) send(extra ...qn.Field) uint32 {
+	d.t.Helper()
+	d.seq++
+	fields := []qn.Field{{NS: 0, ID: 1, Ver: 1, Value: []byte(d.id)}}
+	fields = append(fields, extra...)
+	var err error
+	d.buf, err = qn.Encode(d.buf[:0], qn.Header{Version: d.ver, Type: qn.TypeData, Seq: d.seq}, fields)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	_ = d.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := d.c.Write(d.buf); err != nil {
+		d.t.Fatal(err)
+	}
+	return d.seq
+}
+
+// next reads the next frame (a copy of its bytes) or fails the test.
+func (d *device) next() (qn.Frame, error) {
+	_ = d.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	f, err := d.r.Next()
+	if err != nil {
+		return qn.Frame{}, err
+	}
+	raw := append([]byte(nil), f.Raw...)
+	g, _, err := qn.Parse(raw)
+	return g, err
+}
+
+// roundTrip sends DATA and returns the name of the server that answered
+// and the answer's type.
+func (d *device) roundTrip() (string, qn.Type) {
+	d.t.Helper()
+	seq := d.send()
+	f, err := d.next()
+	if err != nil {
+		d.t.Fatalf("device %s: reading the answer: %v", d.id, err)
+	}
+	if f.Version != d.ver || f.Seq != seq {
+		d.t.Fatalf("device %s: answer %v seq %d, want version %v seq %d", d.id, f.Version, f.Seq, d.ver, seq)
+	}
+	k, _ := f.Get(0, 3)
+	return string(k.Value), f.Type
+}
+
+// fixture is a manager over a configuration whose table the test can swap.
+type fixture struct {
+	m     *Manager
+	tab   atomic.Pointer[route.Table]
+	stats *stats.Registry
+	obs   *recorder
+}
+
+func newFixture(t testing.TB, yaml string, reg *qn.Registry) *fixture {
+	t.Helper()
+	cfg, err := config.Parse("qn.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := route.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{stats: stats.NewRegistry(nil), obs: &recorder{dropped: map[string]int{}, rejected: map[string]int{}, frames: map[string]int{}}}
+	f.tab.Store(tab)
+	f.m, err = New(Options{Table: f.tab.Load, Stats: f.stats, Observer: f.obs, Registry: reg, Tick: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.m.Update(cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.m.Close(t.Context()) })
+	return f
+}
+
+func (f *fixture) addr(service string) string { return f.m.Addr(service).String() }
+
+func (f *fixture) setWeight(t testing.TB, service string, w float64) {
+	t.Helper()
+	nt, err := f.tab.Load().WithWeight(service, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tab.Store(nt)
+}
+
+// recorder is an Observer that remembers.
+type recorder struct {
+	mu       sync.Mutex
+	conns    int
+	frames   map[string]int // version/type
+	dropped  map[string]int
+	rejected map[string]int
+}
+
+func (r *recorder) Connected(service, version string) { r.mu.Lock(); r.conns++; r.mu.Unlock() }
+func (r *recorder) FrameCounter(service, version string) func(qn.Type) {
+	return func(t qn.Type) { r.mu.Lock(); r.frames[version+"/"+t.String()]++; r.mu.Unlock() }
+}
+func (r *recorder) Dropped(service, field string, n int) {
+	r.mu.Lock()
+	r.dropped[field] += n
+	r.mu.Unlock()
+}
+func (r *recorder) Rejected(service, reason string) { r.mu.Lock(); r.rejected[reason]++; r.mu.Unlock() }
+func (r *recorder) get(m map[string]int, k string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return m[k]
+}
+
+// waitFor polls cond for up to 5s.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// closedByPeer reports whether reading c ends (EOF or reset) within 5s.
+func closedByPeer(c net.Conn) bool {
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err := io.ReadAll(c)
+	var ne net.Error
+	return err == nil || !(errors.As(err, &ne) && ne.Timeout())
+}
+
+func yamlf(format string, args ...any) string {
+	return strings.TrimSpace(fmt.Sprintf(format, args...)) + "\n"
+}

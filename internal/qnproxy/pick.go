@@ -1,0 +1,89 @@
+package qnproxy
+
+import (
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/qn"
+)
+
+// Pick reasons, the reason a connection went to its version.
+const (
+	ReasonRollout   = "rollout"
+	ReasonDefault   = "default"
+	ReasonCandidate = "candidate"
+)
+
+// CanServe reports whether version v of service s can serve a device that
+// speaks dev: it speaks dev itself or translates, and it is not gone.
+func CanServe(s *route.Service, v *route.Version, dev qn.Version) bool {
+	if s == nil || v == nil || v.Lifecycle == route.Gone || s.Spec == nil {
+		return false
+	}
+	vc := s.Spec.Versions[v.Name]
+	if vc == nil {
+		return false
+	}
+	return speaks(vc) == dev || vc.Translate
+}
+
+// speaks returns the QN version a configured version speaks.
+func speaks(vc *config.Version) qn.Version {
+	if vc.Speaks == config.SpeaksV1 {
+		return qn.V1
+	}
+	return qn.V2
+}
+
+// DeviceBucket returns the split bucket of a device: from its device_id
+// when it has one (so it is the same on every connection), else rnd.
+func DeviceBucket(s *route.Service, deviceID string, rnd uint64) uint64 {
+	if s != nil && s.Rollout != nil && deviceID != "" {
+		return s.Rollout.Bucket(deviceID)
+	}
+	return rnd % route.Buckets
+}
+
+// Pick chooses the version of service s for a device that speaks dev and
+// whose split bucket is bucket (DeviceBucket): the rollout split among the
+// candidates, then the default, then any candidate (a version speaking dev
+// before one translating, by name). It returns nil when no version can
+// serve the device.
+func Pick(s *route.Service, dev qn.Version, bucket uint64) (*route.Version, string) {
+	if s == nil {
+		return nil, ""
+	}
+	if ro := s.Rollout; ro != nil {
+		v := ro.Pick(bucket)
+		if CanServe(s, v, dev) {
+			return v, ReasonRollout
+		}
+		other := ro.From
+		if v == ro.From {
+			other = ro.To
+		}
+		// The other side serves the device only if the split can send it
+		// there at all: a `to` at weight 0 (rolled back) takes no one.
+		if CanServe(s, other, dev) && (other == ro.From || ro.Weight > 0) {
+			return other, ReasonRollout
+		}
+	}
+	if CanServe(s, s.Default, dev) {
+		return s.Default, ReasonDefault
+	}
+	var translating *route.Version
+	for _, v := range s.Versions {
+		if !CanServe(s, v, dev) {
+			continue
+		}
+		if speaks(s.Spec.Versions[v.Name]) == dev {
+			return v, ReasonCandidate
+		}
+		if translating == nil {
+			translating = v
+		}
+	}
+	if translating != nil {
+		return translating, ReasonCandidate
+	}
+	return nil, ""
+}
