@@ -22,6 +22,10 @@ type ServiceView struct {
 	Default    string         `json:"default"`
 	Versions   []VersionView  `json:"versions"`
 	Rollout    *RolloutSketch `json:"rollout"`
+	// Protocol is http or qn; a qn service has its own Listen address
+	// (as configured) and no hosts or path prefix.
+	Protocol string `json:"protocol"`
+	Listen   string `json:"listen,omitempty"`
 }
 
 // VersionView is one version of a service with its upstream's targets.
@@ -32,6 +36,10 @@ type VersionView struct {
 	Successor string       `json:"successor,omitempty"`
 	Sunset    *time.Time   `json:"sunset,omitempty"`
 	Targets   []TargetView `json:"targets"`
+	// Speaks and Translate: the QN version of a qn service's version and
+	// whether it translates.
+	Speaks    string `json:"speaks,omitempty"`
+	Translate bool   `json:"translate,omitempty"`
 }
 
 // TargetView is one upstream target's health.
@@ -64,7 +72,10 @@ func (a *API) handleServices(w http.ResponseWriter, r *http.Request) {
 func (a *API) services(snap *proxy.Snapshot) ServiceList {
 	out := ServiceList{Services: []ServiceView{}}
 	for _, s := range snap.Table.Services() {
-		sv := ServiceView{Name: s.Name, Hosts: s.Hosts, PathPrefix: s.PathPrefix, Versions: []VersionView{}}
+		sv := ServiceView{Name: s.Name, Hosts: s.Hosts, PathPrefix: s.PathPrefix, Versions: []VersionView{}, Protocol: "http"}
+		if s.Spec != nil && s.Spec.IsQN() {
+			sv.Protocol, sv.Listen, sv.PathPrefix = s.Spec.Protocol, s.Spec.Listen, ""
+		}
 		if sv.Hosts == nil {
 			sv.Hosts = []string{}
 		}
@@ -72,7 +83,13 @@ func (a *API) services(snap *proxy.Snapshot) ServiceList {
 			sv.Default = s.Default.Name
 		}
 		for _, v := range s.Versions {
-			sv.Versions = append(sv.Versions, versionView(v, snap))
+			vv := versionView(v, snap)
+			if sv.Protocol == "qn" {
+				if vc := s.Spec.Versions[v.Name]; vc != nil {
+					vv.Speaks, vv.Translate = vc.Speaks, vc.Translate
+				}
+			}
+			sv.Versions = append(sv.Versions, vv)
 		}
 		sv.Rollout = a.rolloutSketch(s)
 		out.Services = append(out.Services, sv)
@@ -92,6 +109,12 @@ func versionView(v *route.Version, snap *proxy.Snapshot) VersionView {
 	if p := snap.Pools[v.Upstream]; p != nil {
 		for _, ts := range p.Status() {
 			vv.Targets = append(vv.Targets, TargetView{URL: ts.URL, Healthy: ts.Healthy, Ejected: ts.Ejected})
+		}
+	} else if c := snap.Table.Config; c != nil && c.Upstreams[v.Upstream].IsTCP() {
+		// tcp:// targets of a qn service: dialled per connection, without
+		// health checks.
+		for _, t := range c.Upstreams[v.Upstream].Targets {
+			vv.Targets = append(vv.Targets, TargetView{URL: t, Healthy: true})
 		}
 	}
 	return vv

@@ -13,6 +13,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/mirror"
 	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/qnproxy"
 	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/store"
@@ -35,6 +36,10 @@ type App struct {
 	// Metrics is the Prometheus registry served at the admin port's
 	// /metrics.
 	Metrics *telemetry.Metrics
+	// QN serves the QN services (protocol: qn) on their own listeners;
+	// QNMetrics are its metrics, on the same registry.
+	QN        *qnproxy.Manager
+	QNMetrics *telemetry.QNMetrics
 
 	tracing  *telemetry.Tracing   // nil when tracing is off
 	access   *telemetry.AccessLog // nil when log.access is not set
@@ -146,6 +151,12 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		a.closeEarly()
 		return nil, err
 	}
+	if err := a.startQN(cfg, now); err != nil {
+		_ = a.Server.Shutdown(context.Background())
+		g.Close()
+		a.closeEarly()
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	tick := o.Tick
@@ -193,6 +204,7 @@ func (a *App) reloaded(ev ReloadEvent) {
 		a.Log.Error("persisting rollout state", "error", err)
 	}
 	a.Mirror.Update(cfg)
+	a.updateQN(cfg)
 	_, _ = a.Store.Append(store.Event{Type: "config_reload", Actor: ev.Source,
 		Message: fmt.Sprintf("configuration %s applied (%d services)", ev.Path, len(cfg.Services))})
 }
@@ -204,7 +216,7 @@ func (a *App) Stop(ctx context.Context) error {
 		a.cancel()
 		<-a.done
 	}
-	err := a.Server.Shutdown(ctx)
+	err := errors.Join(a.stopQN(ctx), a.Server.Shutdown(ctx))
 	err = errors.Join(err, a.Mirror.Close(ctx))
 	a.Gateway.Close()
 	a.notifier.Close()

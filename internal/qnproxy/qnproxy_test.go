@@ -181,8 +181,8 @@ services:
 	if got := f.obs.get(f.obs.dropped, "body"); got != 6 {
 		t.Errorf("dropped body = %d, want 6", got)
 	}
-	if got := f.obs.get(f.obs.dropped, "ns1:9"); got != 3 {
-		t.Errorf("dropped ns1:9 = %d, want 3", got)
+	if got := f.obs.get(f.obs.dropped, Unregistered); got != 3 {
+		t.Errorf("dropped unregistered = %d, want 3", got)
 	}
 	if st := f.m.Stats("dev")["v2"]; st.Dropped != 9 || st.Acks != 3 {
 		t.Errorf("stats %+v", st)

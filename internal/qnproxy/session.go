@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -204,12 +203,16 @@ func (s *session) translate(buf []byte, f *qn.Frame, to qn.Version, loss *qn.Los
 	return out, nil
 }
 
-// fieldName is the registered name of a dropped field, or ns:NS/id:ID.
+// Unregistered is the field label of dropped fields that are not in the
+// registry (one label for all of them, so the metric stays bounded).
+const Unregistered = "unregistered"
+
+// fieldName is the registered name of a dropped field, or Unregistered.
 func (s *session) fieldName(d qn.Drop) string {
 	if def, ok := s.l.m.reg.LookupID(d.NS, d.ID); ok {
 		return def.Name
 	}
-	return "ns" + strconv.Itoa(int(d.NS)) + ":" + strconv.Itoa(int(d.ID))
+	return Unregistered
 }
 
 // upstreamPump carries the device's frames to the server, starting with
