@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -201,7 +202,11 @@ func newFixture(t testing.TB, yaml string, reg *qn.Registry) *fixture {
 	}
 	f := &fixture{stats: stats.NewRegistry(nil), obs: &recorder{dropped: map[string]int{}, rejected: map[string]int{}, frames: map[string]int{}}}
 	f.tab.Store(tab)
-	f.m, err = New(Options{Table: f.tab.Load, Stats: f.stats, Observer: f.obs, Registry: reg, Tick: 10 * time.Millisecond})
+	log := slog.New(slog.DiscardHandler)
+	if testing.Verbose() {
+		log = slog.Default()
+	}
+	f.m, err = New(Options{Table: f.tab.Load, Stats: f.stats, Observer: f.obs, Registry: reg, Tick: 10 * time.Millisecond, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,9 @@ type session struct {
 	count            func(qn.Type)
 
 	devMu, upMu sync.Mutex // one writer at a time per connection
+	// devWD, upWD: when each connection's write deadline was last set
+	// (under devMu, upMu).
+	devWD, upWD time.Time
 
 	pmu     sync.Mutex
 	pending map[uint32]time.Time // DATA seq -> when it was forwarded
@@ -172,11 +175,34 @@ func nack(c net.Conn, v qn.Version, seq uint32) {
 func (s *session) write(c net.Conn, mu *sync.Mutex, b []byte) error {
 	mu.Lock()
 	defer mu.Unlock()
-	if s.idle > 0 {
-		_ = c.SetWriteDeadline(time.Now().Add(s.idle))
+	last := &s.upWD
+	if c == s.dev {
+		last = &s.devWD
 	}
+	s.refresh(c.SetWriteDeadline, last)
 	_, err := c.Write(b)
 	return err
+}
+
+// refresh moves a deadline to idle_timeout from now when it was last set
+// more than an eighth of idle_timeout ago: a connection is closed after
+// between 7/8 and all of idle_timeout of silence, and a busy connection
+// does not reset a timer for every frame.
+func (s *session) refresh(set func(time.Time) error, last *time.Time) {
+	if s.idle <= 0 {
+		if !last.IsZero() || set == nil {
+			return
+		}
+		_ = set(time.Time{})
+		*last = time.Unix(1, 0)
+		return
+	}
+	now := time.Now()
+	if now.Sub(*last) < s.idle/8 {
+		return
+	}
+	*last = now
+	_ = set(now.Add(s.idle))
 }
 
 // translate returns f in version to: f.Raw itself when no translation is
@@ -221,6 +247,7 @@ func (s *session) upstreamPump(dr *qn.Reader, f qn.Frame, log *slog.Logger) {
 	defer s.close()
 	var buf []byte
 	var loss qn.Loss
+	var rd time.Time
 	for {
 		s.count(f.Type)
 		s.vc.frames.Add(1)
@@ -250,7 +277,7 @@ func (s *session) upstreamPump(dr *qn.Reader, f qn.Frame, log *slog.Logger) {
 				return
 			}
 		}
-		_ = s.dev.SetReadDeadline(s.deadline())
+		s.refresh(s.dev.SetReadDeadline, &rd)
 		var err2 error
 		f, err2 = dr.Next()
 		if err2 != nil {
@@ -274,8 +301,9 @@ func (s *session) downstream(log *slog.Logger) {
 	ur := qn.NewReader(s.up, s.dec)
 	var buf []byte
 	var loss qn.Loss
+	var rd time.Time
 	for {
-		_ = s.up.SetReadDeadline(s.deadline())
+		s.refresh(s.up.SetReadDeadline, &rd)
 		f, err := ur.Next()
 		if err != nil {
 			if isQNError(err) {
@@ -329,15 +357,6 @@ func (s *session) downstream(log *slog.Logger) {
 			return
 		}
 	}
-}
-
-// deadline is the read deadline of the next frame: idle_timeout from now,
-// or none.
-func (s *session) deadline() time.Time {
-	if s.idle <= 0 {
-		return time.Time{}
-	}
-	return time.Now().Add(s.idle)
 }
 
 func (s *session) record(failed bool, latency time.Duration) {
