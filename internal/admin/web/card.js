@@ -59,7 +59,9 @@ export class Card {
   // update applies the latest services entry, rollout status (or
   // undefined) and series (or null when it could not be read).
   update(svc, ro, series) {
-    const where = [...svc.hosts, svc.path_prefix || '/'].join(' · ');
+    // A QN service has its own TCP listener instead of hosts and a path.
+    const where = svc.protocol === 'qn' ? `QN ${svc.listen}`
+      : [...svc.hosts, svc.path_prefix || '/'].join(' · ');
     setText(this.match, `${where} · default ${svc.default}`);
     this.panel.update(svc, ro);
     for (const v of svc.versions) {
