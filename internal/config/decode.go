@@ -173,7 +173,7 @@ func (d *decoder) decodeStruct(n *node, v reflect.Value, st *structInfo) {
 		}
 		fi, f := &st.infos[idx], v.Field(idx)
 		if meta != nil {
-			meta.set(keyRef{key: fi.key}, d.pos(k), d.pos(val))
+			meta.add(keyRef{key: fi.key}, d.pos(k), d.pos(val)) // keys are unique: duplicates were skipped
 			d.markItems(meta, fi, val)
 		}
 		d.path = append(d.path, pathSeg{key: key})
@@ -229,11 +229,11 @@ func (d *decoder) markItems(meta *Meta, fi *fieldInfo, val *node) {
 	case fi.items == itemsList && val.kind == sequenceNode:
 		for i := range val.content {
 			p := d.pos(&val.content[i])
-			meta.set(keyRef{key: fi.key, item: int32(i + 1)}, p, p)
+			meta.add(keyRef{key: fi.key, item: int32(i + 1)}, p, p)
 		}
 	case fi.items == itemsList && val.kind == scalarNode && !isNull(val):
 		p := d.pos(val)
-		meta.set(keyRef{key: fi.key, item: 1}, p, p)
+		meta.add(keyRef{key: fi.key, item: 1}, p, p)
 	case fi.items == itemsMap && val.kind == mappingNode:
 		for i := 0; i+1 < len(val.content); i += 2 {
 			r := keyRef{key: fi.key, sub: val.content[i].value}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 )
 
@@ -67,6 +68,7 @@ func Decode(file string, data []byte) (*Config, error) {
 	}
 	c.Meta.At = Pos{File: file, Line: 1, Col: 1}
 	placeUnwritten(reflect.ValueOf(c).Elem(), c.Meta.At) // an empty document
+	c.serviceNames = sortedKeys(c.Services)
 	if err := d.errs.err(); err != nil {
 		return nil, Flatten(err)
 	}
@@ -188,8 +190,13 @@ func (s *Service) applyDefaults() {
 	}
 }
 
-// ServiceNames returns the service names sorted.
-func (c *Config) ServiceNames() []string { return sortedKeys(c.Services) }
+// ServiceNames returns the service names sorted (a new slice each time).
+func (c *Config) ServiceNames() []string {
+	if len(c.serviceNames) == len(c.Services) && c.serviceNames != nil {
+		return slices.Clone(c.serviceNames)
+	}
+	return sortedKeys(c.Services)
+}
 
 // UpstreamNames returns the upstream names sorted.
 func (c *Config) UpstreamNames() []string { return sortedKeys(c.Upstreams) }

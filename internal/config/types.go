@@ -23,6 +23,10 @@ type Config struct {
 	Limits    Limits               `yaml:"limits"`
 	Upstreams map[string]*Upstream `yaml:"upstreams"`
 	Services  map[string]*Service  `yaml:"services"`
+
+	// serviceNames are the keys of Services, sorted once by Decode: a
+	// reload asks for them several times.
+	serviceNames []string
 }
 
 // ServerTLS configures HTTPS (with h2 by ALPN) on the data plane. When Listen

@@ -1,8 +1,9 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -117,7 +118,9 @@ func (c *Config) validateServiceConflicts(names []string) error {
 			order = append(order, written{name, s, matchPos(s)})
 		}
 	}
-	sort.SliceStable(order, func(i, j int) bool { return before(order[i].at, order[j].at) })
+	slices.SortFunc(order, func(a, b written) int { // by position; names (unique) break ties
+		return cmp.Or(cmp.Compare(a.at.Line, b.at.Line), cmp.Compare(a.at.Col, b.at.Col), strings.Compare(a.name, b.name))
+	})
 	type claim struct{ prefix, host string } // host "" is any host
 	owner := make(map[claim]string, len(order))
 	var col collector
@@ -173,14 +176,6 @@ func matchPos(s *Service) Pos {
 		return s.Match.PosOf("path_prefix")
 	}
 	return s.KeyPos("")
-}
-
-// before reports whether a comes before b in the file.
-func before(a, b Pos) bool {
-	if a.Line != b.Line {
-		return a.Line < b.Line
-	}
-	return a.Col < b.Col
 }
 
 // listener is one address Turnout listens on.
