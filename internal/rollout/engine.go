@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -240,11 +240,17 @@ func (e *Engine) stored(name string) (store.RolloutState, bool) {
 // new rollouts, unchanged ones keep their live state (even across
 // restarts), and rollouts no longer configured stop being driven.
 func (e *Engine) Sync(cfg *config.Config) error {
-	var changed []Status
+	rollouts := 0
+	for _, sc := range cfg.Services {
+		if sc.Rollout != nil {
+			rollouts++
+		}
+	}
+	changed := make([]Status, 0, rollouts)
 	var errs []error
 	e.mu.Lock()
 	now := e.now()
-	next := map[string]*tracked{}
+	next := make(map[string]*tracked, rollouts)
 	for _, name := range cfg.ServiceNames() {
 		ro := cfg.Services[name].Rollout
 		if ro == nil {
@@ -254,9 +260,15 @@ func (e *Engine) Sync(cfg *config.Config) error {
 		s, started, dirty := reconcile(name, ro, e.specHash(name, ro), stored, ok, now)
 		s, held := e.hold(cfg, name, ro, s, started, now)
 		dirty = dirty || held != ""
-		t := &tracked{spec: ro, state: s}
-		if old := e.ro[name]; old != nil && !started {
-			t.last, t.lastEval = old.last, old.lastEval
+		// A tracked rollout is updated in place (it is only touched under
+		// e.mu); a started one forgets its last analysis.
+		t := e.ro[name]
+		if t == nil {
+			t = &tracked{}
+		}
+		t.spec, t.state = ro, s
+		if started {
+			t.last, t.lastEval = nil, time.Time{}
 		}
 		next[name] = t
 		if dirty {
@@ -326,11 +338,11 @@ func (e *Engine) Status(service string) (Status, error) {
 func (e *Engine) Statuses() []Status {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]Status, 0, len(e.ro))
-	for name, t := range e.ro {
-		out = append(out, e.status(name, t))
+	names := slices.Sorted(maps.Keys(e.ro)) // sorting names is far cheaper than sorting statuses
+	out := make([]Status, len(names))
+	for i, name := range names {
+		out[i] = e.status(name, e.ro[name])
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
 	return out
 }
 
