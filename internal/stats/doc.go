@@ -10,38 +10,74 @@
 // [Registry.Record] for its key and lives until [Registry.Forget] drops the
 // service.
 //
-// Each Series has two fixed rings of time buckets, so memory is bounded
-// whatever the traffic:
+// Each Series keeps two resolutions, bounded whatever the traffic:
 //
-//   - fine: 120 one-second buckets (the last 2 minutes at full resolution);
-//   - coarse: 90 ten-second buckets (the last 15 minutes).
+//   - fine: a ring of 120 one-second buckets (the last 2 minutes at full
+//     resolution), the only thing Record writes;
+//   - coarse: sealed ten-second records of the last 15 minutes, folded from
+//     the ring when a second leaves it (see below).
 //
-// A bucket holds a stamp (the start of the interval it currently counts, in
-// Unix seconds), a request count, an error count, the smallest and largest
-// latency seen and a fixed log-scale latency histogram of 48 buckets: an
-// underflow bucket below 50µs, 46 buckets from 50µs to 60s each ~1.356× wider
-// than the previous one, and an overflow bucket at or above 60s (reported as
-// 60s). Quantiles are interpolated linearly inside the histogram bucket that
-// holds the wanted rank, with the bucket's bounds narrowed to the observed
-// minimum and maximum.
+// A bucket counts what a ten-second record also holds: request and error
+// counts, the range of latencies seen and a log-scale latency histogram of
+// 48 buckets: an underflow bucket below 50µs, 46 buckets from 50µs to 60s
+// each ~1.356× wider than the previous one, and an overflow bucket at or
+// above 60s (reported as 60s). Quantiles are interpolated linearly inside
+// the histogram bucket that holds the wanted rank, with the bucket's bounds
+// narrowed to the latency range. The range is kept as two float32s, rounded
+// outwards: exact for whole nanoseconds below 16.7 ms, and otherwise at
+// most 6e-8 (relative) wider than the latencies seen.
 //
-// Memory per Series: (120 + 90) buckets × (5 × 8 bytes of counters +
-// 48 × 4 bytes of histogram) = 210 × 232 = 48,720 bytes (≈ 47.6 KiB), plus
-// a few dozen bytes of header. 1,000 services × 2 versions × 1 upstream is
-// about 97 MB.
+// # Memory
+//
+// Memory follows the traffic, not the worst case:
+//
+//   - A ring bucket is 64 bytes: stamp, counts, range and 8 sparse
+//     histogram entries of (index, count). A second whose latencies spread
+//     over more than 8 histogram buckets allocates a dense histogram of
+//     48 × 4 = 192 bytes for its bucket, which keeps it (zeroed) from then on.
+//   - The ring is allocated in chunks of 6 buckets (384 bytes), each when a
+//     Record first lands in it; the Series header with the chunk table is
+//     232 bytes. A series that saw traffic for a few seconds holds a few
+//     chunks; a ring that has seen traffic in every chunk holds all 20
+//     (7.5 KiB, plus the dense histograms of its busy seconds).
+//   - A ten-second record is 16 bytes plus 4 per histogram bucket that saw
+//     traffic in the interval, in a circular buffer per series sized to the
+//     live records plus a quarter, with a 720-byte slot table; nothing is
+//     allocated for it before a second first leaves the ring, 2 minutes
+//     after the series' first traffic.
+//
+// Measured with lognormal latencies (σ = 1, so a second's samples spread
+// over several histogram buckets): 12 seconds at 8 requests/s cost about
+// 1.5 KB per series; 16 minutes at 0.8/s about 12.5 KB and at 8/s about
+// 16.5 KB; a hot series whose every second needs a dense histogram about
+// 42 KB (TestSeriesMemory). The earlier fixed rings took 48,720 bytes per
+// series from its first request.
 //
 // # Windows
 //
 // [Registry.Window] and [Registry.VersionWindow] aggregate the buckets that
 // lie entirely inside [max(now-window, since), now] (the bucket holding now
 // counts up to now). Windows whose lower bound is at most 120 s back are read
-// from the fine ring; longer ones from the coarse ring, whose 10-second
-// buckets make the lower bound round up to a multiple of 10 s and which
-// cannot reach further back than 15 minutes. [Summary.Span] reports the time
-// actually covered, which also never starts before the series' first record;
-// [Summary.Rate] is Requests divided by that span (at least one second).
-// Rounding the lower bound up, never down, guarantees that nothing recorded
-// before `since` is judged again after a rollout changes state.
+// from the fine ring; longer ones in ten-second intervals, whose lower
+// bound rounds up to a multiple of 10 s and which cannot reach further back
+// than 15 minutes. An interval is read from its sealed record if it has
+// one, else from its seconds in the ring. [Summary.Span] reports the time
+// actually covered, which also never starts before the series' first
+// record; [Summary.Rate] is Requests divided by that span (at least one
+// second). Rounding the lower bound up, never down, guarantees that nothing
+// recorded before `since` is judged again after a rollout changes state.
+//
+// # Sealing
+//
+// When Record moves a ring bucket to a new second, the second it held
+// leaves the ring. Before the bucket is zeroed, the ten-second interval
+// that second belongs to is sealed — folded from its seconds still in the
+// ring into a compact record — unless an earlier second of the interval
+// already sealed it (sealed.go describes the store). A second leaves the
+// ring at least 2 minutes after it ended, so an interval is complete when
+// it is sealed; until then it is read from the ring, and a series that
+// stops receiving traffic keeps its last seconds in the ring, where they
+// stay readable.
 //
 // # Concurrency
 //
@@ -51,22 +87,28 @@
 //     [sync/atomic.Pointer]. Record looks it up without locks or allocations;
 //     only the first Record of a new key (and Forget) takes the registry
 //     mutex, copies the snapshot and publishes the copy.
-//   - Record updates its bucket with atomic adds. It never takes a lock shared
-//     with other keys: the only waiting it can do is a short spin while
-//     another Record of the same series is zeroing a bucket it is rotating.
-//   - Rotation: when Record lands in a bucket whose stamp belongs to an older
-//     interval, it CASes the stamp to a "rotating" marker, zeroes the
-//     counters and then publishes the new stamp; Records for the new interval
-//     wait for that. A Record that checked the stamp of the old interval but
-//     was delayed past the rotation may still add its sample to the new
-//     interval (or it is lost), and a query that reads a bucket while it is
-//     being written can see a count without its histogram entry. These races
-//     need a goroutine stalled for a whole ring period (2 or 15 minutes) or
-//     concern one in-flight sample; they are accepted to keep Record
-//     lock-free.
+//   - Record updates its bucket with atomic adds and compare-and-swaps. It
+//     never takes a lock shared with other keys. The one lock it takes is
+//     its series' mutex, and only to move a bucket to a new second — at
+//     most once per second per series — while it zeroes the bucket and, the
+//     first time a second of an interval leaves the ring, seals the
+//     interval; Records for the new second wait for that.
+//   - Allocation: Record allocates a ring chunk the first time a Record
+//     lands in it, a dense histogram the first time a bucket needs one, and
+//     the sealed store when it must grow or shrink to fit the traffic.
+//     With steady traffic all of that is done within the first 15 minutes,
+//     after which Record allocates nothing (TestSealedStoreSettles).
+//   - A Record that checked the stamp of the old second but was delayed past
+//     the rotation may still add its sample to the new second (or it is
+//     lost), and a query that reads a bucket while it is being written can
+//     see a count without its histogram entry. These races need a goroutine
+//     stalled for a whole ring period (2 minutes) or concern one in-flight
+//     sample; they are accepted to keep Record's path free of locks.
 //   - Queries copy a bucket and re-check its stamp afterwards, skipping it if
-//     it rotated meanwhile. They see every Record that returned before they
-//     started.
+//     it rotated meanwhile; they read a sealed record seqlock style. A query
+//     that reads an interval from the ring looks for its sealed record again
+//     afterwards, so a second that left the ring meanwhile is still
+//     counted. Queries see every Record that returned before they started.
 //   - The clock is injected ([NewRegistry]); the package never reads the
 //     wall clock itself, so tests drive it with a fake clock.
 package stats

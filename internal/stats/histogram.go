@@ -76,6 +76,16 @@ type agg struct {
 
 func newAgg() agg { return agg{min: math.MaxInt64, max: math.MinInt64} }
 
+// add adds o to a.
+func (a *agg) add(o *agg) {
+	a.requests += o.requests
+	a.errors += o.errors
+	a.min, a.max = min(a.min, o.min), max(a.max, o.max)
+	for i, c := range o.hist {
+		a.hist[i] += c
+	}
+}
+
 // quantile returns the q-quantile (0 < q ≤ 1) of the histogram, or 0 when it
 // is empty. The rank is located in a bucket and interpolated linearly between
 // the bucket's bounds, narrowed to the observed [min, max]; values in the

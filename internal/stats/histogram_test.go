@@ -4,10 +4,7 @@ import (
 	"math"
 	"testing"
 	"time"
-	"unsafe"
 )
-
-func unsafeSizeofBucket() uintptr { return unsafe.Sizeof(bucket{}) }
 
 func TestHistBounds(t *testing.T) {
 	if histUpper[0] != int64(histLow) || histUpper[overflow-1] != int64(histHigh) {

@@ -43,7 +43,8 @@ type Point struct {
 	P95       time.Duration `json:"p95_ns"`
 }
 
-// MaxHistory is the longest span History covers: the coarse ring's reach.
+// MaxHistory is the longest span History covers: the reach of the
+// ten-second history.
 const MaxHistory = coarseSlots * coarseRes * time.Second
 
 type versionKey struct{ service, version string }
@@ -217,8 +218,8 @@ func (r *Registry) window(ss []*Series, window time.Duration, since time.Time) S
 // merged across upstreams. Point boundaries are multiples of step since the
 // Unix epoch, and the last point holds now. Spans up to 2 minutes are read
 // from the one-second ring with step rounded up to whole seconds (at least
-// 1 s); longer ones from the ten-second ring with step rounded up to a
-// multiple of 10 s. Parts of points older than the ring reaches are empty.
+// 1 s); longer ones from the ten-second history with step rounded up to a
+// multiple of 10 s. Parts of points older than their reaches are empty.
 func (r *Registry) History(service, version string, span, step time.Duration) []Point {
 	if span <= 0 {
 		return nil

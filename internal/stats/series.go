@@ -2,7 +2,7 @@ package stats
 
 import (
 	"math"
-	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -14,142 +14,357 @@ const (
 	coarseSlots = 90
 	coarseRes   = 10
 
-	// stampEmpty marks a bucket that never counted anything; stampRotating
-	// marks one being zeroed by a Record that is moving it to a new interval.
-	// Both sort below every real stamp.
+	// chunkSlots is how many fine buckets are allocated at a time: the fine
+	// ring is a table of chunk pointers, each chunk allocated by the first
+	// Record that lands in it.
+	chunkSlots = 6
+
+	// stampEmpty marks a bucket that never counted anything (and a sealed
+	// slot that holds nothing); stampRotating marks a bucket being zeroed by
+	// the Record that is moving it to a new second. Both sort below every
+	// real stamp.
 	stampEmpty    = math.MinInt64
 	stampRotating = math.MinInt64 + 1
 )
 
-// bucket counts one interval of a ring: 5×8 + 48×4 = 232 bytes.
-// Histogram counters are 32-bit: overflowing one would take 4.3e9 samples
-// in a single latency bucket within 10 seconds.
+// Sparse histogram entries. An entry packs a histogram index and a count
+// into 32 bits: index+1 in the top 6 bits (0 means the entry is unused) and
+// the count in the low sparseCountBits bits. A bucket's entry stops
+// counting at sparseLimit, far below the 2^26 that would carry into the
+// index; later samples of that index go to the dense histogram. Sealed
+// records split larger counts over several entries of the same index.
+const (
+	nSparse         = 8
+	sparseCountBits = 26
+	sparseCountMask = 1<<sparseCountBits - 1
+	sparseLimit     = 1 << 25
+)
+
+// tally packs a bucket's request count (low 32 bits) and error count (high
+// 32 bits), so that one atomic add counts both. Overflowing the request
+// count would take 4.3e9 requests of one series in one second.
+const errorUnit = 1 << 32
+
+// A latency range is two float32s in one uint64: the lower bound's bits in
+// the low half, the upper bound's in the high half. For non-negative
+// floats the bits order like the values, so bounds compare as integers.
+// The lower bound is rounded down and the upper one up to a float32: a
+// range is at most 6e-8 (relative) wider than the latencies seen, and exact
+// for whole nanoseconds below 2^24 (16.7 ms) and for whole microseconds
+// and milliseconds in ordinary ranges.
+const (
+	infBits   = 0x7f800000 // float32 +Inf
+	spanEmpty = infBits    // [+Inf, 0]: no latency seen
+	spanMaxNs = 1 << 40    // latencies are clamped to ~18 minutes for the range (quantiles stop at 60 s)
+)
+
+// bucket counts one second of the fine ring in 64 bytes: the second's
+// stamp, request and error counts, latency range and latency histogram,
+// kept sparse while it can be.
+//
+// The histogram starts in nSparse entries of (index, count). A sample
+// whose index has no entry and finds none free — the second's latencies
+// spread over more than nSparse histogram buckets — goes to dense, a full
+// [nHist]uint32 array (192 bytes) allocated then. Once dense exists every
+// sample goes there; it is kept, zeroed, when the bucket rotates, so a
+// bucket allocates it at most once. A query adds up both parts.
 type bucket struct {
-	stamp  atomic.Int64 // start of the counted interval, Unix seconds
-	count  atomic.Int64
-	errors atomic.Int64
-	minNs  atomic.Int64 // math.MaxInt64 when empty
-	maxNs  atomic.Int64 // 0 when empty
-	hist   [nHist]atomic.Uint32
+	stamp  atomic.Int64  // the counted second, Unix seconds
+	tally  atomic.Uint64 // requests | errors<<32
+	span   atomic.Uint64 // latency range, see spanEmpty
+	sparse [nSparse]atomic.Uint32
+	dense  atomic.Pointer[denseHist]
 }
 
-// Series is the counters of one Key: a ring of 120 one-second buckets and a
-// ring of 90 ten-second buckets, 48,720 bytes in all. It is created by
-// Registry.Record and never shrinks or grows.
+// denseHist is a full latency histogram. Counters are 32-bit: overflowing
+// one would take 4.3e9 samples in a single latency bucket within a second.
+type denseHist [nHist]atomic.Uint32
+
+// chunk is chunkSlots consecutive buckets of the fine ring.
+type chunk [chunkSlots]bucket
+
+func newChunk() *chunk {
+	c := new(chunk)
+	for i := range c {
+		c[i].stamp.Store(stampEmpty)
+		c[i].span.Store(spanEmpty)
+	}
+	return c
+}
+
+// Series is the counters of one Key: a ring of 120 one-second buckets,
+// allocated in chunks as seconds get traffic, and the sealed ten-second
+// records of the last 15 minutes, written as seconds leave the ring. See
+// the package documentation for the sizes. It is created by
+// Registry.Record.
 type Series struct {
-	key    Key
-	born   int64 // Unix nanoseconds of the first Record
-	fine   [fineSlots]bucket
-	coarse [coarseSlots]bucket
+	key  Key
+	born int64 // Unix nanoseconds of the first Record
+	// mu serialises bucket rotations and, with them, sealing: Record takes
+	// it only to move a bucket to a new second.
+	mu     sync.Mutex
+	fine   [fineSlots / chunkSlots]atomic.Pointer[chunk]
+	sealed atomic.Pointer[sealStore] // nil until a second first leaves the ring
 }
 
 func newSeries(k Key, born int64) *Series {
-	s := &Series{key: k, born: born}
-	for i := range s.fine {
-		s.fine[i].stamp.Store(stampEmpty)
-	}
-	for i := range s.coarse {
-		s.coarse[i].stamp.Store(stampEmpty)
-	}
-	return s
+	return &Series{key: k, born: born}
 }
 
 // Key returns the key the series counts.
 func (s *Series) Key() Key { return s.key }
 
-// record adds one outcome observed at Unix time ns to both rings.
+// record adds one outcome observed at Unix time ns.
 func (s *Series) record(ns int64, failed bool, latency time.Duration) {
 	lat := max(int64(latency), 0)
-	idx := histIndex(lat)
+	tally := uint64(1)
+	if failed {
+		tally += errorUnit
+	}
 	sec := floorDiv(ns, 1e9)
-	s.fine[mod(sec, fineSlots)].add(sec, failed, idx, lat)
-	c := floorDiv(sec, coarseRes)
-	s.coarse[mod(c, coarseSlots)].add(c*coarseRes, failed, idx, lat)
-}
-
-// add counts one outcome in the interval starting at start, rotating the
-// bucket first if it still holds an older interval.
-func (b *bucket) add(start int64, failed bool, idx int, lat int64) {
-	if b.stamp.Load() != start && !b.claim(start) {
+	b := s.grow(mod(sec, fineSlots))
+	if b.stamp.Load() != sec && !s.rotate(b, sec) {
 		return
 	}
-	b.hist[idx].Add(1)
-	for cur := b.minNs.Load(); lat < cur && !b.minNs.CompareAndSwap(cur, lat); cur = b.minNs.Load() {
-	}
-	for cur := b.maxNs.Load(); lat > cur && !b.maxNs.CompareAndSwap(cur, lat); cur = b.maxNs.Load() {
-	}
-	if failed {
-		b.errors.Add(1)
-	}
-	b.count.Add(1)
+	b.addHist(histIndex(lat))
+	b.widen(lat)
+	b.tally.Add(tally)
 }
 
-// claim makes the bucket count the interval starting at start. It returns
-// false when the bucket already counts a newer interval (the sample is too
-// old for the ring and is dropped). Exactly one caller zeroes the bucket;
-// concurrent callers for the same interval spin until it is done, so no
-// sample of the new interval is wiped by the reset.
-func (b *bucket) claim(start int64) bool {
-	for {
-		st := b.stamp.Load()
-		switch {
-		case st == start:
-			return true
-		case st == stampRotating:
-			runtime.Gosched()
-		case st > start:
-			return false
-		case b.stamp.CompareAndSwap(st, stampRotating):
-			b.count.Store(0)
-			b.errors.Store(0)
-			b.minNs.Store(math.MaxInt64)
-			b.maxNs.Store(0)
-			for i := range b.hist {
-				b.hist[i].Store(0)
+// grow returns fine bucket i, allocating its chunk if no Record has yet.
+func (s *Series) grow(i int64) *bucket {
+	p := &s.fine[i/chunkSlots]
+	c := p.Load()
+	if c == nil {
+		c = newChunk()
+		if !p.CompareAndSwap(nil, c) {
+			c = p.Load()
+		}
+	}
+	return &c[i%chunkSlots]
+}
+
+// peek returns fine bucket i, or nil if its chunk was never allocated.
+func (s *Series) peek(i int64) *bucket {
+	if c := s.fine[i/chunkSlots].Load(); c != nil {
+		return &c[i%chunkSlots]
+	}
+	return nil
+}
+
+// rotate makes b count second sec. It returns false when b already counts
+// a later second (the sample is too old for the ring and is dropped). The
+// second b held leaves the ring: its ten-second interval is sealed first,
+// unless that is done already, so no query ever finds the interval in
+// neither place. Concurrent Records for sec wait on s.mu until b is zeroed,
+// so no sample of the new second is wiped by the reset.
+func (s *Series) rotate(b *bucket, sec int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := b.stamp.Load()
+	if old >= sec {
+		return old == sec
+	}
+	if old > stampRotating {
+		s.seal(floorDiv(old, coarseRes)*coarseRes, sec)
+	}
+	b.stamp.Store(stampRotating)
+	b.tally.Store(0)
+	b.span.Store(spanEmpty)
+	for i := range b.sparse {
+		b.sparse[i].Store(0)
+	}
+	if d := b.dense.Load(); d != nil {
+		for i := range d {
+			d[i].Store(0)
+		}
+	}
+	b.stamp.Store(sec)
+	return true
+}
+
+// addHist counts one sample in histogram bucket idx: in the dense histogram
+// if the bucket has one, else in idx's sparse entry, claiming a free entry
+// if idx has none yet. With no entry to use, it allocates the dense
+// histogram (once per bucket: it survives rotation).
+func (b *bucket) addHist(idx int) {
+	if d := b.dense.Load(); d != nil {
+		d[idx].Add(1)
+		return
+	}
+	tag := uint32(idx+1) << sparseCountBits
+	for i := range b.sparse {
+		p := &b.sparse[i]
+		v := p.Load()
+		for v == 0 {
+			if p.CompareAndSwap(0, tag|1) {
+				return
 			}
-			b.stamp.Store(start)
-			return true
+			v = p.Load()
+		}
+		if v&^sparseCountMask != tag {
+			continue
+		}
+		if v&sparseCountMask < sparseLimit {
+			p.Add(1)
+			return
+		}
+		break
+	}
+	d := b.dense.Load()
+	if d == nil {
+		d = new(denseHist)
+		if !b.dense.CompareAndSwap(nil, d) {
+			d = b.dense.Load()
+		}
+	}
+	d[idx].Add(1)
+}
+
+// widen extends the bucket's latency range to ns.
+func (b *bucket) widen(ns int64) {
+	down, up := spanBits(ns)
+	for {
+		v := b.span.Load()
+		lo, hi := uint32(v), uint32(v>>32)
+		if down >= lo && up <= hi {
+			return
+		}
+		if b.span.CompareAndSwap(v, uint64(min(lo, down))|uint64(max(hi, up))<<32) {
+			return
 		}
 	}
 }
 
-// mergeInto adds the bucket to a if it counts the interval starting at start.
-// The counters are copied first and kept only if the stamp did not change
-// meanwhile.
-func (b *bucket) mergeInto(a *agg, start int64) {
-	if b.stamp.Load() != start {
+// spanBits returns the bits of the largest float32 ≤ ns and of the
+// smallest float32 ≥ ns, for ns ≥ 0 (clamped to spanMaxNs).
+func spanBits(ns int64) (down, up uint32) {
+	ns = min(ns, spanMaxNs)
+	f := float32(ns)
+	b := math.Float32bits(f)
+	switch n := int64(f); {
+	case n > ns:
+		return b - 1, b // the next float32 below a positive one
+	case n < ns:
+		return b, b + 1
+	}
+	return b, b
+}
+
+// spanNs converts a range bound back to nanoseconds.
+func spanNs(bits uint32) int64 {
+	if bits >= infBits {
+		return math.MaxInt64
+	}
+	return int64(math.Float32frombits(bits))
+}
+
+// mergeInto adds the bucket to a if it counts second sec. The counters are
+// copied first and kept only if the stamp did not change meanwhile.
+func (b *bucket) mergeInto(a *agg, sec int64) {
+	if b.stamp.Load() != sec {
 		return
 	}
-	n := b.count.Load()
+	t := b.tally.Load()
+	n := int64(t & (errorUnit - 1))
 	if n == 0 {
 		return
 	}
-	e, mn, mx := b.errors.Load(), b.minNs.Load(), b.maxNs.Load()
-	var h [nHist]uint32
-	for i := range h {
-		h[i] = b.hist[i].Load()
+	span := b.span.Load()
+	var sp [nSparse]uint32
+	for i := range sp {
+		sp[i] = b.sparse[i].Load()
 	}
-	if b.stamp.Load() != start {
+	var h [nHist]uint32
+	d := b.dense.Load()
+	if d != nil {
+		for i := range h {
+			h[i] = d[i].Load()
+		}
+	}
+	if b.stamp.Load() != sec {
 		return
 	}
 	a.requests += n
-	a.errors += e
-	a.min, a.max = min(a.min, mn), max(a.max, mx)
-	for i, c := range h {
-		a.hist[i] += uint64(c)
+	a.errors += int64(t / errorUnit)
+	a.min, a.max = min(a.min, spanNs(uint32(span))), max(a.max, spanNs(uint32(span>>32)))
+	addSparse(a, sp[:])
+	if d != nil {
+		for i, c := range h {
+			a.hist[i] += uint64(c)
+		}
 	}
 }
 
-// plan is a run of bucket starts, in Unix seconds, of one ring.
+// addSparse adds sparse histogram entries to a.
+func addSparse(a *agg, entries []uint32) {
+	for _, v := range entries {
+		if i := int(v>>sparseCountBits) - 1; i >= 0 && i < nHist {
+			a.hist[i] += uint64(v & sparseCountMask)
+		}
+	}
+}
+
+// fineRun calls f for each allocated fine bucket of seconds [from, to]
+// with its second, a chunk at a time.
+func (s *Series) fineRun(from, to int64, f func(b *bucket, sec int64)) {
+	for t := from; t <= to; {
+		i := mod(t, fineSlots)
+		j := i % chunkSlots
+		n := min(to-t+1, chunkSlots-j) // seconds left in this chunk
+		if c := s.fine[i/chunkSlots].Load(); c != nil {
+			for k := range n {
+				f(&c[j+k], t+k)
+			}
+		}
+		t += n
+	}
+}
+
+// mergeFine adds the fine buckets of seconds [from, to] to a.
+func (s *Series) mergeFine(a *agg, from, to int64) {
+	s.fineRun(from, to, func(b *bucket, sec int64) { b.mergeInto(a, sec) })
+}
+
+// hasFine reports whether a fine bucket of seconds [from, to] holds its
+// second.
+func (s *Series) hasFine(from, to int64) bool {
+	found := false
+	s.fineRun(from, to, func(b *bucket, sec int64) { found = found || b.stamp.Load() == sec })
+	return found
+}
+
+// mergeInterval adds the ten-second interval starting at start to a: its
+// sealed record if it has one, else its seconds in the fine ring. A second
+// can leave the ring while they are read, but only after the interval was
+// sealed, so the sealed record is looked for again afterwards.
+func (s *Series) mergeInterval(a *agg, start int64) {
+	end := start + coarseRes - 1
+	if s.mergeSealed(a, start) {
+		return
+	}
+	if !s.hasFine(start, end) {
+		s.mergeSealed(a, start)
+		return
+	}
+	f := newAgg()
+	s.mergeFine(&f, start, end)
+	if s.mergeSealed(a, start) || f.requests == 0 {
+		return
+	}
+	a.add(&f)
+}
+
+// plan is a run of bucket starts, in Unix seconds, of one resolution.
 type plan struct {
 	coarse   bool
 	from, to int64 // first and last bucket start, inclusive; empty if from > to
 }
 
-// planWindow chooses the ring and the buckets for [lo, now] (Unix
+// planWindow chooses the resolution and the buckets for [lo, now] (Unix
 // nanoseconds): the buckets that start at or after lo up to the one holding
-// now. The fine ring is used when it reaches back to lo; otherwise the coarse
-// ring, clamped to its 15 minutes.
+// now. Seconds are used when the fine ring reaches back to lo; otherwise
+// ten-second intervals, clamped to 15 minutes.
 func planWindow(lo, now int64) plan {
 	if from, to := ceilDiv(lo, 1e9), floorDiv(now, 1e9); from >= to-(fineSlots-1)*fineRes {
 		return plan{from: from, to: to}
@@ -160,17 +375,15 @@ func planWindow(lo, now int64) plan {
 }
 
 // mergeInto adds the series' buckets in [from, to] (bucket starts, Unix
-// seconds, within p's ring) to a.
+// seconds, at p's resolution) to a.
 func (s *Series) mergeInto(a *agg, p plan, from, to int64) {
 	if p.coarse {
 		for t := from; t <= to; t += coarseRes {
-			s.coarse[mod(t/coarseRes, coarseSlots)].mergeInto(a, t)
+			s.mergeInterval(a, t)
 		}
 		return
 	}
-	for t := from; t <= to; t++ {
-		s.fine[mod(t, fineSlots)].mergeInto(a, t)
-	}
+	s.mergeFine(a, from, to)
 }
 
 func floorDiv(a, b int64) int64 {
