@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,6 +130,38 @@ func TestConfigureForgetsRemovedServicesAndVersions(t *testing.T) {
 	// Counting goes on for what is still configured.
 	o.Finished(result(users, v1, route.ReasonDefault, 200))
 	scrapeURL(t, url).expect(t, 2, "turnout_requests_total", "service=users", "version=v1", "code=200")
+}
+
+// TestObserverCodesConcurrent has goroutines finish requests with many
+// status codes at once, each code first seen in a different order, so the
+// per-version list of code counters grows under contention: every request
+// must be counted under its own code.
+func TestObserverCodesConcurrent(t *testing.T) {
+	m := telemetry.NewMetrics()
+	url := serveMetrics(t, m)
+	o := m.Observer()
+	users := &route.Service{Name: "users"}
+	v1 := &route.Version{Name: "v1"}
+	codes := []int{200, 503, 404, 201, 0, 302, 500, 599, 100, 204, 429, 600, 418, 301, 502, 400}
+	const workers, rounds = 8, 50
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range rounds * len(codes) {
+				o.Finished(result(users, v1, route.ReasonDefault, codes[(i+w*5)%len(codes)]))
+			}
+		})
+	}
+	wg.Wait()
+	s := scrapeURL(t, url)
+	for _, c := range codes {
+		label := "code=" + strconv.Itoa(c)
+		want := float64(workers * rounds)
+		if c < 100 || c > 599 {
+			label, want = "code="+telemetry.CodeOther, 2*want
+		}
+		s.expect(t, want, "turnout_requests_total", "service=users", "version=v1", label)
+	}
 }
 
 func TestObserverAllocatesNothing(t *testing.T) {

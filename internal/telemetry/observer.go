@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -51,13 +53,40 @@ type serviceMetrics struct {
 // versionMetrics holds the children of one (service, served version): the
 // duration histogram and one counter per status code, resolved on the
 // code's first use.
+//
+// The counters are a short copy-on-write list of the codes seen so far,
+// sorted by code: a version answers with a handful of codes, and a list of
+// them costs a few dozen bytes where an array with a slot for every code
+// 100..599 cost 4 KiB per version.
 type versionMetrics struct {
 	service, version string
 	duration         prometheus.Observer
-	codes            [codeSlots]atomic.Pointer[counterRef]
+	codes            atomic.Pointer[[]codeCounter] // nil until the first request
+	mu               sync.Mutex                    // serialises writers of codes
 }
 
-type counterRef struct{ prometheus.Counter }
+// codeCounter is the requests counter of one status code, by codeIndex.
+type codeCounter struct {
+	slot    int
+	counter prometheus.Counter
+}
+
+// findCode returns the counter of slot in codes (sorted by slot), or nil.
+func findCode(codes []codeCounter, slot int) prometheus.Counter {
+	lo, hi := 0, len(codes)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		switch c := codes[mid].slot; {
+		case c == slot:
+			return codes[mid].counter
+		case c < slot:
+			lo = mid + 1
+		default:
+			hi = mid
+		}
+	}
+	return nil
+}
 
 func (m *Metrics) newService(name string) *serviceMetrics {
 	sm := &serviceMetrics{name: name}
@@ -140,17 +169,30 @@ func (sm *serviceMetrics) prune(m *Metrics, sc *config.Service) {
 	sm.versions.Store(&next)
 }
 
-// counter returns the requests counter of a status code.
+// counter returns the requests counter of a status code. The common case is
+// a lock-free search of a few entries; a code's first use copies the list
+// under vm.mu.
 func (vm *versionMetrics) counter(m *Metrics, code int) prometheus.Counter {
 	i := codeIndex(code)
-	if c := vm.codes[i].Load(); c != nil {
-		return c.Counter
+	if p := vm.codes.Load(); p != nil {
+		if c := findCode(*p, i); c != nil {
+			return c
+		}
 	}
-	c := &counterRef{m.requests.WithLabelValues(vm.service, vm.version, codeLabels[i])}
-	if !vm.codes[i].CompareAndSwap(nil, c) {
-		return vm.codes[i].Load().Counter
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	var cur []codeCounter
+	if p := vm.codes.Load(); p != nil {
+		cur = *p
+		if c := findCode(cur, i); c != nil {
+			return c
+		}
 	}
-	return c.Counter
+	c := m.requests.WithLabelValues(vm.service, vm.version, codeLabels[i])
+	at, _ := slices.BinarySearchFunc(cur, i, func(e codeCounter, slot int) int { return cmp.Compare(e.slot, slot) })
+	next := slices.Insert(slices.Clip(cur), at, codeCounter{i, c})
+	vm.codes.Store(&next)
+	return c
 }
 
 // Observer returns the proxy.Observer that records every finished request
