@@ -42,9 +42,6 @@ var DurationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 
 type Metrics struct {
 	reg *prometheus.Registry
 
-	requests  *prometheus.CounterVec
-	durations *prometheus.HistogramVec
-	decisions *prometheus.CounterVec
 	weight    *prometheus.GaugeVec
 	rollbacks *prometheus.CounterVec
 	mirror    *prometheus.CounterVec
@@ -52,8 +49,9 @@ type Metrics struct {
 
 	reloadOK, reloadFailed prometheus.Counter
 
-	// services caches the pre-resolved children per service name. Reads
-	// are lock-free; writers copy the map under mu and swap it.
+	// services holds the request metrics per service name (see
+	// requestCollector). Reads are lock-free; writers copy the map under
+	// mu and swap it.
 	services atomic.Pointer[map[string]*serviceMetrics]
 	// mirrors holds the pre-created comparison counters (match, diff,
 	// error) of the services that have a mirror block.
@@ -79,19 +77,6 @@ type rolloutSeen struct {
 // registry. The series of configuration names appear with Configure.
 func NewMetrics() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry(), states: map[string]rolloutSeen{}, strayMirrors: map[string]bool{}}
-	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "turnout_requests_total",
-		Help: "Requests answered, by service, served version and HTTP status code.",
-	}, []string{"service", "version", "code"})
-	m.durations = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "turnout_request_duration_seconds",
-		Help:    "Time from a request's arrival until its response headers were written, by service and served version.",
-		Buckets: DurationBuckets,
-	}, []string{"service", "version"})
-	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "turnout_decisions_total",
-		Help: "Routing decisions by reason (pinned, rule, experiment, rollout, default; fallback when the request was retried on the fallback version).",
-	}, []string{"service", "reason"})
 	m.weight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "turnout_rollout_weight",
 		Help: "Current rollout weight: percent of unpinned traffic sent to the rollout's `to` version.",
@@ -108,7 +93,7 @@ func NewMetrics() *Metrics {
 		Name: "turnout_config_reloads_total",
 		Help: "Configuration reloads after start (file change, SIGHUP, admin API), by result.",
 	}, []string{"result"})
-	m.reg.MustRegister(m.requests, m.durations, m.decisions, m.weight, m.rollbacks, m.mirror, m.reloads,
+	m.reg.MustRegister(requestCollector{m}, m.weight, m.rollbacks, m.mirror, m.reloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reloadOK = m.reloads.WithLabelValues(ReloadSuccess)
 	m.reloadFailed = m.reloads.WithLabelValues(ReloadFailure)
@@ -202,7 +187,7 @@ func (m *Metrics) Configure(cfg *config.Config, statuses []rollout.Status) {
 		}
 		next[name] = sm
 		if ok {
-			sm.prune(m, sc)
+			sm.prune(sc)
 		}
 	}
 	for name, sc := range cfg.Services {
@@ -258,9 +243,6 @@ func (m *Metrics) Configure(cfg *config.Config, statuses []rollout.Status) {
 // held.
 func (m *Metrics) forget(name string) {
 	l := prometheus.Labels{"service": name}
-	m.requests.DeletePartialMatch(l)
-	m.durations.DeletePartialMatch(l)
-	m.decisions.DeletePartialMatch(l)
 	m.weight.DeletePartialMatch(l)
 	m.rollbacks.DeletePartialMatch(l)
 	m.mirror.DeletePartialMatch(l)

@@ -3,12 +3,19 @@ package telemetry_test
 import (
 	"errors"
 	"fmt"
+	"io"
+	"math"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/proxy"
@@ -164,6 +171,175 @@ func TestObserverCodesConcurrent(t *testing.T) {
 	}
 }
 
+// TestDurationHistogramMatchesClientGolang feeds the same durations —
+// bucket bounds exactly, just above and below them, zero, negative and
+// beyond the last bound — to the observer and to a client_golang histogram
+// with the same buckets: the scraped histograms must agree.
+func TestDurationHistogramMatchesClientGolang(t *testing.T) {
+	m := telemetry.NewMetrics()
+	ref := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ref", Buckets: telemetry.DurationBuckets})
+	m.Registry().MustRegister(ref)
+	url := serveMetrics(t, m)
+	o := m.Observer()
+	users, v1 := &route.Service{Name: "users"}, &route.Version{Name: "v1"}
+	ds := []time.Duration{0, -time.Millisecond, time.Hour, 31 * time.Second}
+	for _, b := range telemetry.DurationBuckets {
+		d := time.Duration(b * 1e9)
+		ds = append(ds, d, d-1, d+1, d/2)
+	}
+	for _, d := range ds {
+		r := result(users, v1, route.ReasonDefault, 200)
+		r.Duration = d
+		o.Finished(r)
+		ref.Observe(d.Seconds())
+	}
+	s := scrapeURL(t, url)
+	got := s.find("turnout_request_duration_seconds", "service=users", "version=v1").GetHistogram()
+	want := s.find("ref").GetHistogram()
+	if got.GetSampleCount() != want.GetSampleCount() || math.Abs(got.GetSampleSum()-want.GetSampleSum()) > 1e-6 {
+		t.Errorf("count, sum = %d, %v; client_golang %d, %v", got.GetSampleCount(), got.GetSampleSum(), want.GetSampleCount(), want.GetSampleSum())
+	}
+	gb, wb := got.GetBucket(), want.GetBucket()
+	if len(gb) != len(wb) {
+		t.Fatalf("%d buckets, client_golang %d", len(gb), len(wb))
+	}
+	for i := range gb {
+		if gb[i].GetUpperBound() != wb[i].GetUpperBound() || gb[i].GetCumulativeCount() != wb[i].GetCumulativeCount() {
+			t.Errorf("bucket %d: le %v count %d; client_golang le %v count %d", i,
+				gb[i].GetUpperBound(), gb[i].GetCumulativeCount(), wb[i].GetUpperBound(), wb[i].GetCumulativeCount())
+		}
+	}
+}
+
+// TestScrapeWhileObserving scrapes while goroutines finish requests: every
+// scrape is consistent (a histogram's count is its +Inf bucket, counts
+// never go down), and the last one has every request.
+func TestScrapeWhileObserving(t *testing.T) {
+	m := telemetry.NewMetrics()
+	url := serveMetrics(t, m)
+	o := m.Observer()
+	svcs := []*route.Service{{Name: "a"}, {Name: "b"}, {Name: "c"}}
+	vs := []*route.Version{{Name: "v1"}, {Name: "v2"}}
+	const workers, per = 4, 2000
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range per {
+				r := result(svcs[(i+w)%3], vs[i%2], route.ReasonRollout, 200+(i%3)*100)
+				r.Duration = time.Duration(i%50) * time.Millisecond
+				o.Finished(r)
+			}
+		})
+	}
+	var last float64
+	for done := false; !done; {
+		done = waitTimeout(&wg, 5*time.Millisecond)
+		s := scrapeURL(t, url)
+		var total float64
+		for _, mt := range s["turnout_request_duration_seconds"].GetMetric() {
+			h := mt.GetHistogram()
+			b := h.GetBucket()
+			if inf := b[len(b)-1]; inf.GetUpperBound() != math.Inf(1) || inf.GetCumulativeCount() != h.GetSampleCount() {
+				t.Fatalf("+Inf bucket %v, count %d", inf, h.GetSampleCount())
+			}
+			total += float64(h.GetSampleCount())
+		}
+		if total < last {
+			t.Fatalf("requests went down from %v to %v", last, total)
+		}
+		last = total
+	}
+	if last != workers*per {
+		t.Fatalf("last scrape has %v requests, want %d", last, workers*per)
+	}
+	s := scrapeURL(t, url)
+	var decisions float64
+	for _, mt := range s["turnout_decisions_total"].GetMetric() {
+		decisions += mt.GetCounter().GetValue()
+	}
+	if decisions != workers*per {
+		t.Fatalf("%v decisions, want %d", decisions, workers*per)
+	}
+}
+
+// TestProtobufScrape reads the request metrics in the protobuf format, from
+// concurrent scrapes (samples share label pairs): labels, values and the
+// created timestamps a client_golang counter or histogram would carry.
+func TestProtobufScrape(t *testing.T) {
+	m := telemetry.NewMetrics()
+	url := serveMetrics(t, m)
+	before := time.Now()
+	r := result(&route.Service{Name: "users"}, &route.Version{Name: "v2"}, route.ReasonRule, 503)
+	m.Observer().Finished(r)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			req, _ := http.NewRequest("GET", url, nil)
+			req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeProtoDelim)))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			fams := map[string]*dto.MetricFamily{}
+			dec := expfmt.NewDecoder(resp.Body, expfmt.ResponseFormat(resp.Header))
+			for {
+				var f dto.MetricFamily
+				if err := dec.Decode(&f); err == io.EOF {
+					break
+				} else if err != nil {
+					t.Error(err)
+					return
+				}
+				fams[f.GetName()] = &f
+			}
+			labels := func(mt *dto.Metric) string {
+				var l []string
+				for _, p := range mt.GetLabel() {
+					l = append(l, p.GetName()+"="+p.GetValue())
+				}
+				return strings.Join(l, ",")
+			}
+			var found int
+			for _, mt := range fams["turnout_requests_total"].GetMetric() {
+				if labels(mt) == "code=503,service=users,version=v2" && mt.GetCounter().GetValue() == 1 &&
+					!mt.GetCounter().GetCreatedTimestamp().AsTime().Before(before.Truncate(time.Second)) {
+					found++
+				}
+			}
+			for _, mt := range fams["turnout_decisions_total"].GetMetric() {
+				if labels(mt) == "reason=rule,service=users" && mt.GetCounter().GetValue() == 1 &&
+					mt.GetCounter().GetCreatedTimestamp() != nil {
+					found++
+				}
+			}
+			for _, mt := range fams["turnout_request_duration_seconds"].GetMetric() {
+				if h := mt.GetHistogram(); labels(mt) == "service=users,version=v2" && h.GetSampleCount() == 1 &&
+					len(h.GetBucket()) == len(telemetry.DurationBuckets) && h.GetCreatedTimestamp() != nil {
+					found++
+				}
+			}
+			if found != 3 {
+				t.Errorf("found %d of the 3 samples in %v", found, fams)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// waitTimeout waits for wg up to d and reports whether it is done.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
 func TestObserverAllocatesNothing(t *testing.T) {
 	m := telemetry.NewMetrics()
 	o := m.Observer()
@@ -277,6 +453,28 @@ func BenchmarkObserverParallel(b *testing.B) {
 			o.Finished(r)
 		}
 	})
+}
+
+// BenchmarkScrape1000 is one GET /metrics with 1,000 services that have
+// served requests from two versions each.
+func BenchmarkScrape1000(b *testing.B) {
+	m := telemetry.NewMetrics()
+	o := m.Observer()
+	for i := range 1000 {
+		svc := &route.Service{Name: "svc" + strconv.Itoa(i)}
+		for _, v := range []string{"v1", "v2"} {
+			o.Finished(result(svc, &route.Version{Name: v}, route.ReasonRollout, 200))
+		}
+	}
+	h := m.Handler()
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
 }
 
 func benchObserver() (proxy.Observer, *proxy.Result) {

@@ -2,12 +2,16 @@ package telemetry
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/proxy"
@@ -38,21 +42,27 @@ func codeIndex(code int) int {
 	return code - 100
 }
 
-// serviceMetrics holds the pre-resolved children of one service.
+// serviceMetrics holds the request metrics of one service, in plain
+// atomic counters that requestCollector turns into Prometheus samples when
+// /metrics is scraped. Client_golang's own children cost some 500 bytes
+// each (label pairs, a created timestamp, the vector's index) and a
+// histogram child over 1 KiB: with six decision reasons, a requests
+// counter and a histogram per version, ~8 KiB per service. These cost a
+// few hundred bytes.
 type serviceMetrics struct {
-	name string
-	// decisions is indexed by route.Reason; [ReasonNone] stays nil.
-	decisions [route.ReasonFallback + 1]prometheus.Counter
-	versions  atomic.Pointer[map[string]*versionMetrics]
-	mu        sync.Mutex // serialises writers of versions
+	name    string
+	created time.Time // of the decision counters
+	// decisions is indexed by route.Reason; [ReasonNone] is not exposed.
+	decisions [route.ReasonFallback + 1]atomic.Uint64
+	versions  atomic.Pointer[map[string]*versionMetrics] // nil: none yet
+	mu        sync.Mutex                                 // serialises writers of versions
 	// configured and rollout say whether the last Configure had the
 	// service, and with a rollout (under Metrics.mu).
 	configured, rollout bool
 }
 
-// versionMetrics holds the children of one (service, served version): the
-// duration histogram and one counter per status code, resolved on the
-// code's first use.
+// versionMetrics holds the metrics of one (service, served version): the
+// duration histogram and one counter per status code seen.
 //
 // The counters are a short copy-on-write list of the codes seen so far,
 // sorted by code: a version answers with a handful of codes, and a list of
@@ -60,19 +70,26 @@ type serviceMetrics struct {
 // 100..599 cost 4 KiB per version.
 type versionMetrics struct {
 	service, version string
-	duration         prometheus.Observer
+	duration         durationHist
 	codes            atomic.Pointer[[]codeCounter] // nil until the first request
 	mu               sync.Mutex                    // serialises writers of codes
 }
 
 // codeCounter is the requests counter of one status code, by codeIndex.
 type codeCounter struct {
-	slot    int
-	counter prometheus.Counter
+	slot int
+	*counter
+}
+
+// counter is a counter with its creation time (Prometheus' created
+// timestamp, exposed in the protobuf format).
+type counter struct {
+	n       atomic.Uint64
+	created time.Time
 }
 
 // findCode returns the counter of slot in codes (sorted by slot), or nil.
-func findCode(codes []codeCounter, slot int) prometheus.Counter {
+func findCode(codes []codeCounter, slot int) *counter {
 	lo, hi := 0, len(codes)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
@@ -88,17 +105,45 @@ func findCode(codes []codeCounter, slot int) prometheus.Counter {
 	return nil
 }
 
-func (m *Metrics) newService(name string) *serviceMetrics {
-	sm := &serviceMetrics{name: name}
-	for _, r := range route.Reasons {
-		sm.decisions[r] = m.decisions.WithLabelValues(name, r.String())
+// durationBounds are DurationBuckets in nanoseconds: a request falls in the
+// first bucket whose bound it does not exceed (Prometheus' "le").
+var durationBounds = func() (b [nDurationBuckets]int64) {
+	if len(DurationBuckets) != nDurationBuckets {
+		panic("telemetry: nDurationBuckets does not match DurationBuckets")
 	}
-	empty := map[string]*versionMetrics{}
-	sm.versions.Store(&empty)
-	return sm
+	for i, s := range DurationBuckets {
+		b[i] = int64(math.Round(s * 1e9))
+	}
+	return b
+}()
+
+const nDurationBuckets = 14
+
+// durationHist is a turnout_request_duration_seconds histogram: a count per
+// bucket (the last one +Inf) and the sum in nanoseconds. A scrape reads the
+// buckets one by one and the sum after them, so it can count a request in
+// flight in one and not the other; the count it reports is the buckets'
+// total, consistent with the buckets.
+type durationHist struct {
+	created time.Time
+	counts  [nDurationBuckets + 1]atomic.Uint64
+	sumNs   atomic.Int64
 }
 
-// service returns the children of service name, creating them on first
+func (h *durationHist) observe(d time.Duration) {
+	i := 0
+	for i < nDurationBuckets && int64(d) > durationBounds[i] {
+		i++
+	}
+	h.counts[i].Add(1)
+	h.sumNs.Add(int64(d))
+}
+
+func (m *Metrics) newService(name string) *serviceMetrics {
+	return &serviceMetrics{name: name, created: time.Now()}
+}
+
+// service returns the metrics of service name, creating them on first
 // use. The common case is one lock-free map read.
 func (m *Metrics) service(name string) *serviceMetrics {
 	if sm := (*m.services.Load())[name]; sm != nil {
@@ -120,14 +165,22 @@ func (m *Metrics) service(name string) *serviceMetrics {
 	return sm
 }
 
-// version returns the children of (sm, version), creating them on first use.
-func (sm *serviceMetrics) version(m *Metrics, name string) *versionMetrics {
-	if vm := (*sm.versions.Load())[name]; vm != nil {
+// versionMap returns sm's versions; callers must not modify the map.
+func (sm *serviceMetrics) versionMap() map[string]*versionMetrics {
+	if p := sm.versions.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// version returns the metrics of (sm, version), creating them on first use.
+func (sm *serviceMetrics) version(name string) *versionMetrics {
+	if vm := sm.versionMap()[name]; vm != nil {
 		return vm
 	}
 	sm.mu.Lock()
 	defer sm.mu.Unlock()
-	cur := *sm.versions.Load()
+	cur := sm.versionMap()
 	if vm := cur[name]; vm != nil {
 		return vm
 	}
@@ -135,17 +188,17 @@ func (sm *serviceMetrics) version(m *Metrics, name string) *versionMetrics {
 	for k, v := range cur {
 		next[k] = v
 	}
-	vm := &versionMetrics{service: sm.name, version: name, duration: m.durations.WithLabelValues(sm.name, name)}
+	vm := &versionMetrics{service: sm.name, version: name, duration: durationHist{created: time.Now()}}
 	next[name] = vm
 	sm.versions.Store(&next)
 	return vm
 }
 
 // prune forgets the versions sc no longer declares; m.mu is held.
-func (sm *serviceMetrics) prune(m *Metrics, sc *config.Service) {
+func (sm *serviceMetrics) prune(sc *config.Service) {
 	sm.mu.Lock()
 	defer sm.mu.Unlock()
-	cur := *sm.versions.Load()
+	cur := sm.versionMap()
 	gone := false
 	for name := range cur {
 		if _, ok := sc.Versions[name]; !ok && name != NoVersion {
@@ -160,11 +213,7 @@ func (sm *serviceMetrics) prune(m *Metrics, sc *config.Service) {
 	for name, vm := range cur {
 		if _, ok := sc.Versions[name]; ok || name == NoVersion {
 			next[name] = vm
-			continue
 		}
-		l := prometheus.Labels{"service": sm.name, "version": name}
-		m.requests.DeletePartialMatch(l)
-		m.durations.DeletePartialMatch(l)
 	}
 	sm.versions.Store(&next)
 }
@@ -172,7 +221,7 @@ func (sm *serviceMetrics) prune(m *Metrics, sc *config.Service) {
 // counter returns the requests counter of a status code. The common case is
 // a lock-free search of a few entries; a code's first use copies the list
 // under vm.mu.
-func (vm *versionMetrics) counter(m *Metrics, code int) prometheus.Counter {
+func (vm *versionMetrics) counter(code int) *counter {
 	i := codeIndex(code)
 	if p := vm.codes.Load(); p != nil {
 		if c := findCode(*p, i); c != nil {
@@ -188,11 +237,145 @@ func (vm *versionMetrics) counter(m *Metrics, code int) prometheus.Counter {
 			return c
 		}
 	}
-	c := m.requests.WithLabelValues(vm.service, vm.version, codeLabels[i])
+	c := &counter{created: time.Now()}
 	at, _ := slices.BinarySearchFunc(cur, i, func(e codeCounter, slot int) int { return cmp.Compare(e.slot, slot) })
 	next := slices.Insert(slices.Clip(cur), at, codeCounter{i, c})
 	vm.codes.Store(&next)
 	return c
+}
+
+var (
+	requestsDesc = prometheus.NewDesc("turnout_requests_total",
+		"Requests answered, by service, served version and HTTP status code.",
+		[]string{"service", "version", "code"}, nil)
+	durationsDesc = prometheus.NewDesc("turnout_request_duration_seconds",
+		"Time from a request's arrival until its response headers were written, by service and served version.",
+		[]string{"service", "version"}, nil)
+	decisionsDesc = prometheus.NewDesc("turnout_decisions_total",
+		"Routing decisions by reason (pinned, rule, experiment, rollout, default; fallback when the request was retried on the fallback version).",
+		[]string{"service", "reason"}, nil)
+)
+
+// requestCollector exposes turnout_requests_total,
+// turnout_request_duration_seconds and turnout_decisions_total from the
+// services' counters: every decision reason of every service (0 until
+// used), and the codes and histogram of every version that served a
+// request.
+//
+// A scrape builds each sample's protobuf in place, in one allocation
+// (counterSample, histogramSample). Label pairs are shared: one per
+// service and per version within a scrape, and the code and reason pairs
+// between scrapes; client_golang only reads them.
+type requestCollector struct{ m *Metrics }
+
+func (requestCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- requestsDesc
+	ch <- durationsDesc
+	ch <- decisionsDesc
+}
+
+func (c requestCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, sm := range *c.m.services.Load() {
+		service := &dto.LabelPair{Name: &labelService, Value: &sm.name}
+		for _, r := range route.Reasons {
+			s := &counterSample{desc: decisionsDesc, value: float64(sm.decisions[r].Load())}
+			s.labels[0], s.labels[1], s.n = reasonPairs[r], service, 2 // sorted by name
+			s.setCreated(sm.created)
+			ch <- s
+		}
+		for _, vm := range sm.versionMap() {
+			version := &dto.LabelPair{Name: &labelVersion, Value: &vm.version}
+			if p := vm.codes.Load(); p != nil {
+				for _, cc := range *p {
+					s := &counterSample{desc: requestsDesc, value: float64(cc.n.Load())}
+					s.labels, s.n = [3]*dto.LabelPair{codePairs[cc.slot], service, version}, 3
+					s.setCreated(cc.created)
+					ch <- s
+				}
+			}
+			ch <- newHistogramSample(&vm.duration, service, version)
+		}
+	}
+}
+
+// Label names, and the code and reason label pairs, for the samples.
+var (
+	labelService, labelVersion, labelCode, labelReason = "service", "version", "code", "reason"
+
+	codePairs = func() (p [codeSlots]*dto.LabelPair) {
+		for i := range p {
+			p[i] = &dto.LabelPair{Name: &labelCode, Value: &codeLabels[i]}
+		}
+		return p
+	}()
+	reasonPairs = func() (p [route.ReasonFallback + 1]*dto.LabelPair) {
+		for _, r := range route.Reasons {
+			v := r.String()
+			p[r] = &dto.LabelPair{Name: &labelReason, Value: &v}
+		}
+		return p
+	}()
+)
+
+// counterSample is one counter of a scrape.
+type counterSample struct {
+	desc    *prometheus.Desc
+	labels  [3]*dto.LabelPair
+	n       int // labels used
+	value   float64
+	created timestamppb.Timestamp
+	counter dto.Counter
+}
+
+func (s *counterSample) setCreated(t time.Time) {
+	s.created.Seconds, s.created.Nanos = t.Unix(), int32(t.Nanosecond())
+}
+
+func (s *counterSample) Desc() *prometheus.Desc { return s.desc }
+
+func (s *counterSample) Write(out *dto.Metric) error {
+	s.counter.Value, s.counter.CreatedTimestamp = &s.value, &s.created
+	out.Label, out.Counter = s.labels[:s.n], &s.counter
+	return nil
+}
+
+// histogramSample is one duration histogram of a scrape.
+type histogramSample struct {
+	labels  [2]*dto.LabelPair
+	count   uint64
+	sum     float64
+	cum     [nDurationBuckets]uint64
+	buckets [nDurationBuckets]dto.Bucket
+	ptrs    [nDurationBuckets]*dto.Bucket
+	created timestamppb.Timestamp
+	hist    dto.Histogram
+}
+
+// newHistogramSample reads h: the buckets one by one, then the sum. The
+// count is the buckets' total, so it always matches the +Inf bucket.
+func newHistogramSample(h *durationHist, service, version *dto.LabelPair) *histogramSample {
+	s := &histogramSample{labels: [2]*dto.LabelPair{service, version}}
+	var n uint64
+	for i := range s.cum {
+		n += h.counts[i].Load()
+		s.cum[i] = n
+	}
+	s.count = n + h.counts[nDurationBuckets].Load()
+	s.sum = float64(h.sumNs.Load()) / 1e9
+	s.created.Seconds, s.created.Nanos = h.created.Unix(), int32(h.created.Nanosecond())
+	return s
+}
+
+func (s *histogramSample) Desc() *prometheus.Desc { return durationsDesc }
+
+func (s *histogramSample) Write(out *dto.Metric) error {
+	for i := range s.buckets {
+		s.buckets[i].CumulativeCount, s.buckets[i].UpperBound = &s.cum[i], &DurationBuckets[i]
+		s.ptrs[i] = &s.buckets[i]
+	}
+	s.hist.SampleCount, s.hist.SampleSum, s.hist.Bucket, s.hist.CreatedTimestamp = &s.count, &s.sum, s.ptrs[:], &s.created
+	out.Label, out.Histogram = s.labels[:], &s.hist
+	return nil
 }
 
 // Observer returns the proxy.Observer that records every finished request
@@ -225,13 +408,13 @@ func (o requestObserver) Finished(r *proxy.Result) {
 		if r.FellBack {
 			reason = route.ReasonFallback
 		}
-		sm.decisions[reason].Inc()
+		sm.decisions[reason].Add(1)
 	}
 	version := NoVersion
 	if r.Served != nil {
 		version = r.Served.Name
 	}
-	vm := sm.version(o.m, version)
-	vm.counter(o.m, r.Status).Inc()
-	vm.duration.Observe(r.Duration.Seconds())
+	vm := sm.version(version)
+	vm.counter(r.Status).n.Add(1)
+	vm.duration.observe(r.Duration)
 }
