@@ -13,6 +13,7 @@ import (
 // reports every problem.
 type decoder struct {
 	file string
+	t    *tree
 	errs collector
 	// steps counts decode calls; budget bounds them so that aliases cannot
 	// make a small document expand into an enormous one ("billion laughs").
@@ -34,25 +35,12 @@ const (
 
 // newDecoder returns a decoder for the document root, with an alias budget
 // sized to it when it may hold aliases.
-func newDecoder(file string, root *node, aliases bool) *decoder {
-	d := &decoder{file: file}
+func newDecoder(file string, t *tree, aliases bool) *decoder {
+	d := &decoder{file: file, t: t}
 	if aliases {
-		d.budget = aliasBudgetBase + aliasBudgetPerNode*countNodes(root)
+		d.budget = aliasBudgetBase + aliasBudgetPerNode*len(t.nodes) // every node written, once
 	}
 	return d
-}
-
-// countNodes counts the nodes written in the document, without following
-// aliases.
-func countNodes(n *node) int {
-	if n == nil {
-		return 0
-	}
-	total := 1
-	for i := range n.content {
-		total += countNodes(&n.content[i])
-	}
-	return total
 }
 
 func (d *decoder) pos(n *node) Pos { return Pos{File: d.file, Line: int(n.line), Col: int(n.col)} }
@@ -67,7 +55,7 @@ func (d *decoder) errorf(n *node, format string, args ...any) {
 	d.errs.add(&Error{Pos: d.pos(n), Msg: msg})
 }
 
-func kindName(n *node) string {
+func (d *decoder) kindName(n *node) string {
 	switch n.kind {
 	case mappingNode:
 		return "a mapping"
@@ -77,20 +65,12 @@ func kindName(n *node) string {
 		if n.tag == tagNull {
 			return "nothing"
 		}
-		return fmt.Sprintf("%q", n.value)
+		return fmt.Sprintf("%q", d.t.value(n))
 	}
 	return "an unsupported node"
 }
 
 func isNull(n *node) bool { return n.kind == scalarNode && n.tag == tagNull }
-
-// resolve follows aliases to the node they name.
-func resolve(n *node) *node {
-	for i := 0; n.kind == aliasNode && n.alias != nil && i < 1000; i++ {
-		n = n.alias
-	}
-	return n
-}
 
 // decode stores n into v (which must be settable and of type ti).
 func (d *decoder) decode(n *node, v reflect.Value, ti *typeInfo) {
@@ -101,12 +81,12 @@ func (d *decoder) decode(n *node, v reflect.Value, ti *typeInfo) {
 		}
 		return
 	}
-	n = resolve(n)
+	n = d.t.resolve(n)
 	if n.kind == documentNode {
-		if len(n.content) == 0 {
+		if n.n == 0 {
 			return
 		}
-		n = &n.content[0]
+		n = &d.t.children(n)[0]
 	}
 	if ti.kind == reflect.Pointer {
 		if isNull(n) {
@@ -120,10 +100,10 @@ func (d *decoder) decode(n *node, v reflect.Value, ti *typeInfo) {
 	}
 	if ti.scalar && v.CanAddr() {
 		if n.kind != scalarNode || isNull(n) {
-			d.errorf(n, "expected a value, got %s", kindName(n))
+			d.errorf(n, "expected a value, got %s", d.kindName(n))
 			return
 		}
-		if err := v.Addr().Interface().(scalar).parseScalar(n.value); err != nil {
+		if err := v.Addr().Interface().(scalar).parseScalar(d.t.value(n)); err != nil {
 			d.errorf(n, "%v", err)
 		}
 		return
@@ -146,23 +126,24 @@ func (d *decoder) decodeStruct(n *node, v reflect.Value, st *structInfo) {
 		return
 	}
 	if n.kind != mappingNode {
-		d.errorf(n, "expected a mapping, got %s", kindName(n))
+		d.errorf(n, "expected a mapping, got %s", d.kindName(n))
 		return
 	}
 	var meta *Meta
 	if st.meta >= 0 {
 		meta = v.Field(st.meta).Addr().Interface().(*Meta)
 		meta.At = d.pos(n)
-		meta.grow(keysFor(n, st))
+		meta.grow(d.keysFor(n, st))
 	}
-	for i := 0; i+1 < len(n.content); i += 2 {
-		k, val := &n.content[i], &n.content[i+1]
-		key := k.value
+	c := d.t.children(n)
+	for i := 0; i+1 < len(c); i += 2 {
+		k, val := &c[i], &c[i+1]
+		key := d.t.value(k)
 		if k.kind != scalarNode {
-			d.errorf(k, "keys must be plain strings, got %s", kindName(k))
+			d.errorf(k, "keys must be plain strings, got %s", d.kindName(k))
 			continue
 		}
-		if prev := earlierKey(n, i); prev != nil {
+		if prev := d.earlierKey(c, i); prev != nil {
 			d.errorf(k, "duplicate key %q (first set at line %d)", key, prev.line)
 			continue
 		}
@@ -189,19 +170,20 @@ func (d *decoder) decodeStruct(n *node, v reflect.Value, st *structInfo) {
 // keysFor is how many keys the Meta of the struct written as mapping n
 // will hold: one per key, one per item of list and mapping values, and the
 // name it was written under.
-func keysFor(n *node, st *structInfo) int {
-	total := 1 + len(n.content)/2
-	for i := 0; i+1 < len(n.content); i += 2 {
-		idx, ok := st.fields[n.content[i].value]
+func (d *decoder) keysFor(n *node, st *structInfo) int {
+	c := d.t.children(n)
+	total := 1 + len(c)/2
+	for i := 0; i+1 < len(c); i += 2 {
+		idx, ok := st.fields[d.t.value(&c[i])]
 		if !ok {
 			continue
 		}
-		switch val := resolve(&n.content[i+1]); {
+		switch val := d.t.resolve(&c[i+1]); {
 		case st.infos[idx].items == itemsNone:
 		case val.kind == sequenceNode:
-			total += len(val.content)
+			total += int(val.n)
 		case val.kind == mappingNode:
-			total += len(val.content) / 2
+			total += int(val.n) / 2
 		default:
 			total++
 		}
@@ -209,12 +191,13 @@ func keysFor(n *node, st *structInfo) int {
 	return total
 }
 
-// earlierKey returns the key node before position i of mapping n with the
-// same name, or nil. Struct mappings have a handful of keys.
-func earlierKey(n *node, i int) *node {
+// earlierKey returns the key node before position i of a mapping's keys
+// and values c with the same name, or nil. Struct mappings have a handful of
+// keys.
+func (d *decoder) earlierKey(c []node, i int) *node {
 	for j := 0; j < i; j += 2 {
-		if n.content[j].value == n.content[i].value && n.content[j].kind == scalarNode {
-			return &n.content[j]
+		if d.t.value(&c[j]) == d.t.value(&c[i]) && c[j].kind == scalarNode {
+			return &c[j]
 		}
 	}
 	return nil
@@ -224,21 +207,22 @@ func earlierKey(n *node, i int) *node {
 // entry of a mapping ("KEY.NAME") was written, so that validation can point
 // at the offending item rather than at the whole value.
 func (d *decoder) markItems(meta *Meta, fi *fieldInfo, val *node) {
-	val = resolve(val)
+	val = d.t.resolve(val)
+	c := d.t.children(val)
 	switch {
 	case fi.items == itemsList && val.kind == sequenceNode:
-		for i := range val.content {
-			p := d.pos(&val.content[i])
+		for i := range c {
+			p := d.pos(&c[i])
 			meta.add(keyRef{key: fi.key, item: int32(i + 1)}, p, p)
 		}
 	case fi.items == itemsList && val.kind == scalarNode && !isNull(val):
 		p := d.pos(val)
 		meta.add(keyRef{key: fi.key, item: 1}, p, p)
 	case fi.items == itemsMap && val.kind == mappingNode:
-		for i := 0; i+1 < len(val.content); i += 2 {
-			r := keyRef{key: fi.key, sub: val.content[i].value}
+		for i := 0; i+1 < len(c); i += 2 {
+			r := keyRef{key: fi.key, sub: d.t.value(&c[i])}
 			if _, dup := meta.find(r); !dup { // a duplicate keeps the first position
-				meta.add(r, d.pos(&val.content[i]), d.pos(&val.content[i+1]))
+				meta.add(r, d.pos(&c[i]), d.pos(&c[i+1]))
 			}
 		}
 	}
@@ -249,11 +233,11 @@ func (d *decoder) decodeMap(n *node, v reflect.Value, ti *typeInfo) {
 		return
 	}
 	if n.kind != mappingNode {
-		d.errorf(n, "expected a mapping, got %s", kindName(n))
+		d.errorf(n, "expected a mapping, got %s", d.kindName(n))
 		return
 	}
 	if v.IsNil() {
-		v.Set(reflect.MakeMapWithSize(ti.t, len(n.content)/2))
+		v.Set(reflect.MakeMapWithSize(ti.t, int(n.n)/2))
 	}
 	et := ti.elem
 	// Named nodes (*Upstream, *Service, *Version) learn their name and
@@ -262,21 +246,23 @@ func (d *decoder) decodeMap(n *node, v reflect.Value, ti *typeInfo) {
 	if et.kind == reflect.Pointer {
 		st = et.elem.st
 	}
-	seen := make(map[string]*node, len(n.content)/2)
-	elem := reflect.New(et.t).Elem()
-	for i := 0; i+1 < len(n.content); i += 2 {
-		k, val := &n.content[i], &n.content[i+1]
+	c := d.t.children(n)
+	seen := make(map[string]*node, len(c)/2)
+	elem, key := reflect.New(et.t).Elem(), reflect.New(ti.t.Key()).Elem()
+	for i := 0; i+1 < len(c); i += 2 {
+		k, val := &c[i], &c[i+1]
+		name := d.t.value(k)
 		if k.kind != scalarNode {
 			d.errorf(k, "names must be plain strings")
 			continue
 		}
-		if prev, dup := seen[k.value]; dup {
-			d.errorf(k, "duplicate name %q (first defined at line %d)", k.value, prev.line)
+		if prev, dup := seen[name]; dup {
+			d.errorf(k, "duplicate name %q (first defined at line %d)", name, prev.line)
 			continue
 		}
-		seen[k.value] = k
+		seen[name] = k
 		elem.SetZero()
-		d.path = append(d.path, pathSeg{key: k.value})
+		d.path = append(d.path, pathSeg{key: name})
 		d.decode(val, elem, et)
 		d.path = d.path[:len(d.path)-1]
 		if et.kind == reflect.Pointer && elem.IsNil() {
@@ -285,7 +271,7 @@ func (d *decoder) decodeMap(n *node, v reflect.Value, ti *typeInfo) {
 		if st != nil {
 			s := reflect.Indirect(elem)
 			if st.name >= 0 {
-				s.Field(st.name).SetString(k.value)
+				s.Field(st.name).SetString(name)
 			}
 			if st.meta >= 0 {
 				m := s.Field(st.meta).Addr().Interface().(*Meta)
@@ -296,7 +282,8 @@ func (d *decoder) decodeMap(n *node, v reflect.Value, ti *typeInfo) {
 				m.set(keyRef{}, d.pos(k), d.pos(k))
 			}
 		}
-		v.SetMapIndex(reflect.ValueOf(&k.value).Elem(), elem)
+		key.SetString(name)
+		v.SetMapIndex(key, elem)
 	}
 }
 
@@ -304,11 +291,11 @@ func (d *decoder) decodeSlice(n *node, v reflect.Value, ti *typeInfo) {
 	if isNull(n) {
 		return
 	}
-	items := n.content
+	items := d.t.children(n)
 	if n.kind == scalarNode {
 		items = []node{*n} // a single value stands for a one-element list
 	} else if n.kind != sequenceNode {
-		d.errorf(n, "expected a list, got %s", kindName(n))
+		d.errorf(n, "expected a list, got %s", d.kindName(n))
 		return
 	}
 	s := reflect.MakeSlice(ti.t, len(items), len(items))
@@ -322,43 +309,44 @@ func (d *decoder) decodeSlice(n *node, v reflect.Value, ti *typeInfo) {
 
 func (d *decoder) decodeScalar(n *node, v reflect.Value) {
 	if n.kind != scalarNode {
-		d.errorf(n, "expected a value, got %s", kindName(n))
+		d.errorf(n, "expected a value, got %s", d.kindName(n))
 		return
 	}
 	if isNull(n) {
 		return
 	}
+	val := d.t.value(n)
 	switch v.Kind() {
 	case reflect.String:
-		v.SetString(n.value)
+		v.SetString(val)
 	case reflect.Bool:
 		// A !!bool is one of these six (yaml.v3 rejects any other value
 		// given an explicit !!bool tag).
 		b, ok := false, n.tag == tagBool
 		switch {
 		case !ok:
-		case n.value == "true" || n.value == "True" || n.value == "TRUE":
+		case val == "true" || val == "True" || val == "TRUE":
 			b = true
-		case n.value == "false" || n.value == "False" || n.value == "FALSE":
+		case val == "false" || val == "False" || val == "FALSE":
 		default:
 			ok = false
 		}
 		if !ok {
-			d.errorf(n, "expected true or false, got %q", n.value)
+			d.errorf(n, "expected true or false, got %q", val)
 			return
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64:
-		i, err := strconv.ParseInt(n.value, 10, 64)
+		i, err := strconv.ParseInt(val, 10, 64)
 		if err != nil {
-			d.errorf(n, "expected a whole number, got %q", n.value)
+			d.errorf(n, "expected a whole number, got %q", val)
 			return
 		}
 		v.SetInt(i)
 	case reflect.Float64:
-		f, err := strconv.ParseFloat(strings.TrimSuffix(n.value, "%"), 64)
+		f, err := strconv.ParseFloat(strings.TrimSuffix(val, "%"), 64)
 		if err != nil {
-			d.errorf(n, "expected a number, got %q", n.value)
+			d.errorf(n, "expected a number, got %q", val)
 			return
 		}
 		v.SetFloat(f)

@@ -25,17 +25,20 @@ import (
 // Anchors, aliases, tags, block scalars (| and >), complex keys, document
 // markers and directives, tabs, carriage returns and multi-line scalars are
 // not in it. Every node's value is a substring of one copy of the text.
-func fastParse(data []byte) (root *node, ok bool) {
+func fastParse(data []byte) (t *tree, ok bool) {
 	p := &fastParser{src: string(data)}
 	if !p.scanLines() || len(p.lines) == 0 {
 		return nil, false
 	}
+	// The root first, then the children of every collection side by side;
+	// about one node per 6 bytes of a typical configuration.
+	p.nodes = make([]node, 1, max(64, len(data)/6))
 	defer func() {
 		if r := recover(); r != nil {
 			if _, bailed := r.(fastBail); !bailed && fastStrict {
 				panic(r)
 			}
-			root, ok = nil, false
+			t, ok = nil, false
 		}
 	}()
 	p.setLine(0)
@@ -51,10 +54,14 @@ func fastParse(data []byte) (root *node, ok bool) {
 	if p.li != len(p.lines) {
 		return nil, false
 	}
-	doc := &node{kind: documentNode, line: top.line, col: top.col}
 	p.kids = append(p.kids, top)
-	doc.content = p.collect(0)
-	return doc, true
+	first, n := p.collect(0)
+	p.nodes[0] = node{kind: documentNode, line: top.line, col: top.col, first: first, n: n}
+	text := p.src
+	if p.extra.Len() > 0 {
+		text += p.extra.String()
+	}
+	return &tree{text: text, nodes: p.nodes}, true
 }
 
 // fastStrict makes fastParse re-panic on a panic that is not a bail-out
@@ -66,14 +73,15 @@ type fastBail struct{}
 
 type fastParser struct {
 	src   string
-	lines []fastLine // the lines that hold something other than a comment
-	li    int        // current line (index into lines)
-	start int        // offset of the current line in src
-	end   int        // offset of the current line's end ('\n' or len(src))
-	ind   int        // indentation of the current line
-	pos   int        // cursor, within the current line
-	slab  []node     // where collections' children are stored
-	kids  []node     // children of the collections being parsed
+	lines []fastLine      // the lines that hold something other than a comment
+	li    int             // current line (index into lines)
+	start int             // offset of the current line in src
+	end   int             // offset of the current line's end ('\n' or len(src))
+	ind   int             // indentation of the current line
+	pos   int             // cursor, within the current line
+	nodes []node          // the tree's nodes
+	kids  []node          // children of the collections being parsed
+	extra strings.Builder // values that are not in src as written ('' in quotes), after it
 }
 
 type fastLine struct {
@@ -169,23 +177,13 @@ func (p *fastParser) newNodeAt(kind nodeKind, tag nodeTag, li, off int) node {
 	return node{kind: kind, tag: tag, line: int32(p.lines[li].num), col: int32(p.col(li, off))}
 }
 
-// collect returns the children pushed since base as one slice.
-func (p *fastParser) collect(base int) []node {
-	k := p.kids[base:]
-	n := len(k)
-	if n == 0 {
-		return nil
-	}
-	if cap(p.slab)-len(p.slab) < n {
-		p.slab = make([]node, 0, max(1024, n))
-	}
-	at := len(p.slab)
-	out := p.slab[at : at+n : at+n]
-	copy(out, k)
-	p.slab = p.slab[:at+n]
-	clear(k)
+// collect moves the children pushed since base to the tree and returns
+// where they are.
+func (p *fastParser) collect(base int) (first, n int32) {
+	first, n = int32(len(p.nodes)), int32(len(p.kids)-base)
+	p.nodes = append(p.nodes, p.kids[base:]...)
 	p.kids = p.kids[:base]
-	return out
+	return first, n
 }
 
 func (p *fastParser) skipSpaces() {
@@ -256,7 +254,7 @@ func (p *fastParser) mapping(col int) node {
 			p.bail()
 		}
 	}
-	n.content = p.collect(base)
+	n.first, n.n = p.collect(base)
 	return n
 }
 
@@ -331,7 +329,7 @@ func (p *fastParser) sequence(col int) node {
 			break // the next key of the mapping this sequence is the value of
 		}
 	}
-	n.content = p.collect(base)
+	n.first, n.n = p.collect(base)
 	return n
 }
 

@@ -24,7 +24,7 @@ func (p *fastParser) scalar(flow bool) node {
 	end := p.plainEnd(flow)
 	v := p.src[start:end]
 	n := p.newNode(scalarNode, plainTag(v), start)
-	n.value = v
+	n.vs, n.ve = int32(start), int32(end)
 	return n
 }
 
@@ -99,12 +99,14 @@ func (p *fastParser) quoted() node {
 		p.bail()
 	}
 	n := p.newNode(scalarNode, tagStr, start)
-	n.value = p.src[start+1 : p.pos-1]
+	n.vs, n.ve = int32(start+1), int32(p.pos-1)
 	n.style = styleDouble
 	if p.src[start] == '\'' {
 		n.style = styleSingle
-		if strings.Contains(n.value, "''") {
-			n.value = strings.ReplaceAll(n.value, "''", "'")
+		if v := p.src[n.vs:n.ve]; strings.Contains(v, "''") {
+			n.vs = int32(len(p.src) + p.extra.Len())
+			p.extra.WriteString(strings.ReplaceAll(v, "''", "'"))
+			n.ve = int32(len(p.src) + p.extra.Len())
 		}
 	}
 	return n
@@ -130,7 +132,7 @@ func (p *fastParser) flowSequence() node {
 		}
 	}
 	p.pos++
-	n.content = p.collect(base)
+	n.first, n.n = p.collect(base)
 	return n
 }
 
@@ -171,7 +173,7 @@ func (p *fastParser) flowMapping() node {
 		}
 	}
 	p.pos++
-	n.content = p.collect(base)
+	n.first, n.n = p.collect(base)
 	return n
 }
 

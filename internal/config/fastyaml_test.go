@@ -17,7 +17,7 @@ func init() { fastStrict = true }
 
 // slowParse is what parseYAML does without fastParse: yaml.v3, one
 // document, converted.
-func slowParse(data []byte) (*node, bool) {
+func slowParse(data []byte) (*tree, bool) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -32,14 +32,15 @@ func slowParse(data []byte) (*node, bool) {
 
 // sameTree reports the first difference between two node trees that the
 // decoder could see (comments aside), or "".
-func sameTree(a, b *node, at string) string {
-	if a.kind != b.kind || a.tag != b.tag || a.value != b.value || a.style != b.style ||
-		a.line != b.line || a.col != b.col || (a.alias == nil) != (b.alias == nil) || len(a.content) != len(b.content) {
+func sameTree(ta *tree, a *node, tb *tree, b *node, at string) string {
+	if a.kind != b.kind || a.tag != b.tag || ta.value(a) != tb.value(b) || a.style != b.style ||
+		a.line != b.line || a.col != b.col || (a.alias == 0) != (b.alias == 0) || a.n != b.n {
 		return fmt.Sprintf("%s: fast {kind %d tag %s value %q style %d at %d:%d, %d children}, yaml.v3 {kind %d tag %s value %q style %d at %d:%d, %d children}",
-			at, a.kind, tagNames[a.tag], a.value, a.style, a.line, a.col, len(a.content), b.kind, tagNames[b.tag], b.value, b.style, b.line, b.col, len(b.content))
+			at, a.kind, tagNames[a.tag], ta.value(a), a.style, a.line, a.col, a.n, b.kind, tagNames[b.tag], tb.value(b), b.style, b.line, b.col, b.n)
 	}
-	for i := range a.content {
-		if d := sameTree(&a.content[i], &b.content[i], fmt.Sprintf("%s/%d", at, i)); d != "" {
+	ca, cb := ta.children(a), tb.children(b)
+	for i := range ca {
+		if d := sameTree(ta, &ca[i], tb, &cb[i], fmt.Sprintf("%s/%d", at, i)); d != "" {
 			return d
 		}
 	}
@@ -58,7 +59,7 @@ func checkFast(t *testing.T, data []byte) bool {
 	if !sok {
 		t.Fatalf("fastParse accepts what yaml.v3 rejects:\n%s", data)
 	}
-	if d := sameTree(fast, slow, ""); d != "" {
+	if d := sameTree(fast, &fast.nodes[0], slow, &slow.nodes[0], ""); d != "" {
 		t.Fatalf("fastParse differs from yaml.v3 at %s\n%s", d, data)
 	}
 	return true

@@ -63,8 +63,8 @@ func Decode(file string, data []byte) (*Config, error) {
 	}
 	c := &Config{File: file}
 	d := newDecoder(file, root, aliases)
-	if root.kind != 0 {
-		d.decode(root, reflect.ValueOf(c).Elem(), typeInfoOf(reflect.TypeOf(c).Elem()))
+	if root.nodes[0].kind != 0 {
+		d.decode(&root.nodes[0], reflect.ValueOf(c).Elem(), typeInfoOf(reflect.TypeOf(c).Elem()))
 	}
 	c.Meta.At = Pos{File: file, Line: 1, Col: 1}
 	placeUnwritten(reflect.ValueOf(c).Elem(), c.Meta.At) // an empty document

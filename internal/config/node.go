@@ -1,22 +1,47 @@
 package config
 
-import "gopkg.in/yaml.v3"
+import (
+	"strings"
 
-// node is a parsed YAML node reduced to what the decoder reads: 64 bytes
-// where a yaml.Node takes 152, with the children of a collection stored
-// side by side. fastParse builds these directly; a yaml.v3 tree is
+	"gopkg.in/yaml.v3"
+)
+
+// tree is a parsed YAML document reduced to what the decoder reads. Its
+// nodes hold no pointers - values are ranges of text, children and alias
+// targets are indexes into nodes - so the garbage collector neither scans
+// nor write-barriers them: 32 bytes a node where a yaml.Node takes 152 plus
+// a pointer per child. fastParse builds a tree directly; a yaml.v3 tree is
 // converted by fromYAML.
+type tree struct {
+	text  string // the values, as ranges
+	nodes []node // nodes[0] is the document
+}
+
 type node struct {
 	kind  nodeKind
 	tag   nodeTag
 	style uint8 // yaml.Style's quoting and flow bits, for the tests
 	line  int32
 	col   int32
-	value string
-	// content holds a document's node, a sequence's items, or a mapping's
-	// keys and values alternately.
-	content []node
-	alias   *node // the node an alias names
+	vs    int32 // the value is text[vs:ve]
+	ve    int32
+	// first and n are a document's node, a sequence's items, or a mapping's
+	// keys and values alternately: nodes[first:first+n].
+	first int32
+	n     int32
+	alias int32 // index+1 of the node an alias names; 0 when none
+}
+
+func (t *tree) value(n *node) string { return t.text[n.vs:n.ve] }
+
+func (t *tree) children(n *node) []node { return t.nodes[n.first : n.first+n.n] }
+
+// resolve follows aliases to the node they name.
+func (t *tree) resolve(n *node) *node {
+	for i := 0; n.kind == aliasNode && n.alias > 0 && i < 1000; i++ {
+		n = &t.nodes[n.alias-1]
+	}
+	return n
 }
 
 // nodeKind is a yaml.Kind in a byte.
@@ -69,30 +94,37 @@ func tagOf(s string) nodeTag {
 }
 
 // fromYAML converts a yaml.v3 tree.
-func fromYAML(y *yaml.Node) *node {
-	at := map[*yaml.Node]*node{}
+func fromYAML(y *yaml.Node) *tree {
+	t := &tree{}
+	var text strings.Builder
+	at := map[*yaml.Node]int32{}
 	var aliases []*yaml.Node
-	var conv func(dst *node, y *yaml.Node)
-	conv = func(dst *node, y *yaml.Node) {
-		at[y] = dst
-		*dst = node{kind: nodeKind(y.Kind), tag: tagOf(y.Tag), style: uint8(y.Style) & (styleDouble | styleSingle | styleFlow),
-			line: int32(y.Line), col: int32(y.Column), value: y.Value}
+	var conv func(i int32, y *yaml.Node)
+	conv = func(i int32, y *yaml.Node) {
+		at[y] = i
+		vs := int32(text.Len())
+		text.WriteString(y.Value)
+		t.nodes[i] = node{kind: nodeKind(y.Kind), tag: tagOf(y.Tag), style: uint8(y.Style) & (styleDouble | styleSingle | styleFlow),
+			line: int32(y.Line), col: int32(y.Column), vs: vs, ve: int32(text.Len())}
 		if y.Kind == yaml.AliasNode {
 			aliases = append(aliases, y)
 		}
 		if len(y.Content) > 0 {
-			dst.content = make([]node, len(y.Content))
-			for i, c := range y.Content {
-				conv(&dst.content[i], c)
+			first := int32(len(t.nodes))
+			t.nodes = append(t.nodes, make([]node, len(y.Content))...)
+			t.nodes[i].first, t.nodes[i].n = first, int32(len(y.Content))
+			for j, c := range y.Content {
+				conv(first+int32(j), c)
 			}
 		}
 	}
-	root := &node{}
-	conv(root, y)
+	t.nodes = make([]node, 1, 64)
+	conv(0, y)
 	for _, a := range aliases {
-		if a.Alias != nil {
-			at[a].alias = at[a.Alias]
+		if target, ok := at[a.Alias]; ok && a.Alias != nil {
+			t.nodes[at[a]].alias = target + 1
 		}
 	}
-	return root
+	t.text = text.String()
+	return t
 }

@@ -21,7 +21,7 @@ import (
 // Text in the plain subset that fastParse reads is parsed by it; anything
 // else, and every text with a syntax error, by yaml.v3. aliases reports
 // that the tree came from yaml.v3 and may hold aliases.
-func parseYAML(file string, data []byte) (root *node, aliases bool, perr *Error) {
+func parseYAML(file string, data []byte) (root *tree, aliases bool, perr *Error) {
 	if root, ok := fastParse(data); ok {
 		return root, false, nil
 	}

@@ -43,10 +43,10 @@ func decodeInto(t *testing.T, src string, v reflect.Value) {
 	if err := yaml.Unmarshal([]byte(src), &root); err != nil {
 		t.Fatal(err)
 	}
-	n := fromYAML(&root)
-	d := newDecoder("t.yaml", n, true)
-	if n.kind != 0 {
-		d.decode(n, v, typeInfoOf(v.Type()))
+	tr := fromYAML(&root)
+	d := newDecoder("t.yaml", tr, true)
+	if tr.nodes[0].kind != 0 {
+		d.decode(&tr.nodes[0], v, typeInfoOf(v.Type()))
 	}
 	placeUnwritten(v, Pos{File: "t.yaml", Line: 1, Col: 1})
 	if err := d.errs.err(); err != nil {
