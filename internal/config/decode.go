@@ -23,6 +23,26 @@ type decoder struct {
 	// path names the value being decoded ("upstreams.users-v1.timeout",
 	// "rules[2]"); it is spelled out only for a message.
 	path []pathSeg
+	// keys is where the Metas of this document take their keys from: one
+	// allocation for many small Metas, which live as long as each other.
+	keys []keyEntry
+}
+
+// keyChunk is the number of Meta keys the decoder allocates at once.
+const keyChunk = 4096
+
+// reserve gives m room for n more keys.
+func (d *decoder) reserve(m *Meta, n int) {
+	if len(m.keys) > 0 || n > keyChunk/8 {
+		m.grow(n)
+		return
+	}
+	if cap(d.keys)-len(d.keys) < n {
+		d.keys = make([]keyEntry, 0, keyChunk)
+	}
+	at := len(d.keys)
+	m.keys = d.keys[at:at:at+n] // appending past n reallocates, never overwrites a neighbour
+	d.keys = d.keys[:at+n]
 }
 
 // aliasBudget is how many values a document may decode to per node it
@@ -133,7 +153,7 @@ func (d *decoder) decodeStruct(n *node, v reflect.Value, st *structInfo) {
 	if st.meta >= 0 {
 		meta = v.Field(st.meta).Addr().Interface().(*Meta)
 		meta.At = d.pos(n)
-		meta.grow(d.keysFor(n, st))
+		d.reserve(meta, d.keysFor(n, st))
 	}
 	c := d.t.children(n)
 	for i := 0; i+1 < len(c); i += 2 {

@@ -55,3 +55,26 @@ func TestMetaKeys(t *testing.T) {
 		t.Errorf("KeyPos(services.sc) = %v", got)
 	}
 }
+
+// TestReserveKeepsNeighbours: Metas that take their keys from the decoder's
+// shared chunk never write into each other's, even past what was reserved.
+func TestReserveKeepsNeighbours(t *testing.T) {
+	d := &decoder{}
+	var a, b Meta
+	d.reserve(&a, 2)
+	d.reserve(&b, 2)
+	p := func(i int) Pos { return Pos{File: "f", Line: i, Col: 1} }
+	b.add(keyRef{key: "b0"}, p(10), p(10))
+	b.add(keyRef{key: "b1"}, p(11), p(11))
+	for i := 0; i < 5; i++ {
+		a.add(keyRef{key: "a" + string(rune('0'+i))}, p(i), p(i))
+	}
+	if !b.Has("b0") || !b.Has("b1") || b.Has("a2") || b.PosOf("b0").Line != 10 || b.PosOf("b1").Line != 11 {
+		t.Fatalf("b's keys were overwritten: %+v", b.keys)
+	}
+	for i := 0; i < 5; i++ {
+		if got := a.PosOf("a" + string(rune('0'+i))).Line; got != i {
+			t.Fatalf("a%d at line %d", i, got)
+		}
+	}
+}
