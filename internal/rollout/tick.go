@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/store"
 )
 
@@ -12,9 +13,21 @@ import (
 // on the result: a failure rolls back (weight 0, rolled_back) or pauses, a
 // pass past step_interval advances to the next step, and the last step
 // promotes. Too little traffic holds the step and says so in the reason.
+//
+// The analyses only read the stats (and gates), so they run without the
+// engine's lock: with thousands of rollouts they take long, and a reload's
+// Plan and Sync, the API and the actions would wait for them. A rollout
+// that was reloaded or acted on in between is analysed again at the next
+// tick instead.
 func (e *Engine) Tick() {
-	var changed []Status
-	var notes []note
+	type due struct {
+		name     string
+		t        *tracked
+		spec     *config.Rollout
+		since    time.Time // the step's start, the analysis window's bound
+		lastEval time.Time // before this tick
+	}
+	var todo []due
 	e.mu.Lock()
 	now := e.now()
 	for name, t := range e.ro {
@@ -24,8 +37,26 @@ func (e *Engine) Tick() {
 		if !t.lastEval.IsZero() && now.Sub(t.lastEval) < t.spec.Analysis.Interval.D() {
 			continue
 		}
+		todo = append(todo, due{name, t, t.spec, t.state.StepStartedAt, t.lastEval})
 		t.lastEval = now
-		a := analyze(now, name, t.spec, e.stats, e.gates, t.state.StepStartedAt)
+	}
+	e.mu.Unlock()
+	results := make([]Analysis, len(todo))
+	for i, d := range todo {
+		results[i] = analyze(now, d.name, d.spec, e.stats, e.gates, d.since)
+	}
+	var changed []Status
+	var notes []note
+	e.mu.Lock()
+	for i, d := range todo {
+		name, t := d.name, d.t
+		if e.ro[name] != t || t.spec != d.spec || !t.state.StepStartedAt.Equal(d.since) {
+			if t.lastEval.Equal(now) {
+				t.lastEval = d.lastEval // changed meanwhile: analyse at the next tick
+			}
+			continue
+		}
+		a := results[i]
 		t.last = &a
 		if t.state.State != Progressing {
 			continue
