@@ -62,7 +62,7 @@
 // bound rounds up to a multiple of 10 s and which cannot reach further back
 // than 15 minutes. An interval is read from its sealed record if it has
 // one, else from its seconds in the ring. [Summary.Span] reports the time
-// actually covered, which also never starts before the series' first
+// actually covered, which also never starts before the series' earliest
 // record; [Summary.Rate] is Requests divided by that span (at least one
 // second). Rounding the lower bound up, never down, guarantees that nothing
 // recorded before `since` is judged again after a rollout changes state.

@@ -29,7 +29,7 @@ type Summary struct {
 	P99  time.Duration `json:"p99_ns"`
 	Rate float64       `json:"rate"` // requests per second over Span (at least 1 s)
 	// Span is the time actually covered: from the first bucket read (or the
-	// series' first record, if later) to now.
+	// series' earliest record, if later) to now.
 	Span time.Duration `json:"span_ns"`
 }
 
@@ -207,7 +207,7 @@ func (r *Registry) window(ss []*Series, window time.Duration, since time.Time) S
 	born := int64(1<<63 - 1)
 	for _, s := range ss {
 		s.mergeInto(&a, p, p.from, p.to)
-		born = min(born, s.born)
+		born = min(born, s.born.Load())
 	}
 	start := max(p.from*1e9, born)
 	return a.summary(time.Duration(now - start))

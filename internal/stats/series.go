@@ -99,7 +99,7 @@ func newChunk() *chunk {
 // Registry.Record.
 type Series struct {
 	key  Key
-	born int64 // Unix nanoseconds of the first Record
+	born atomic.Int64 // Unix nanoseconds of the earliest Record
 	// mu serialises bucket rotations and, with them, sealing: Record takes
 	// it only to move a bucket to a new second.
 	mu     sync.Mutex
@@ -108,7 +108,9 @@ type Series struct {
 }
 
 func newSeries(k Key, born int64) *Series {
-	return &Series{key: k, born: born}
+	s := &Series{key: k}
+	s.born.Store(born)
+	return s
 }
 
 // Key returns the key the series counts.
@@ -120,6 +122,10 @@ func (s *Series) record(ns int64, failed bool, latency time.Duration) {
 	tally := uint64(1)
 	if failed {
 		tally += errorUnit
+	}
+	// A Record that read the clock before the one that created the series
+	// can land after it.
+	for born := s.born.Load(); ns < born && !s.born.CompareAndSwap(born, ns); born = s.born.Load() {
 	}
 	sec := floorDiv(ns, 1e9)
 	b := s.grow(mod(sec, fineSlots))
@@ -308,7 +314,7 @@ func addSparse(a *agg, entries []uint32) {
 // fineRun calls f for each allocated fine bucket of seconds [from, to]
 // with its second, a chunk at a time.
 func (s *Series) fineRun(from, to int64, f func(b *bucket, sec int64)) {
-	for t := from; t <= to; {
+	for t := max(from, floorDiv(s.born.Load(), 1e9)); t <= to; {
 		i := mod(t, fineSlots)
 		j := i % chunkSlots
 		n := min(to-t+1, chunkSlots-j) // seconds left in this chunk
@@ -329,9 +335,20 @@ func (s *Series) mergeFine(a *agg, from, to int64) {
 // hasFine reports whether a fine bucket of seconds [from, to] holds its
 // second.
 func (s *Series) hasFine(from, to int64) bool {
-	found := false
-	s.fineRun(from, to, func(b *bucket, sec int64) { found = found || b.stamp.Load() == sec })
-	return found
+	for t := from; t <= to; {
+		i := mod(t, fineSlots)
+		j := i % chunkSlots
+		n := min(to-t+1, chunkSlots-j)
+		if c := s.fine[i/chunkSlots].Load(); c != nil {
+			for k := range n {
+				if c[j+k].stamp.Load() == t+k {
+					return true
+				}
+			}
+		}
+		t += n
+	}
+	return false
 }
 
 // mergeInterval adds the ten-second interval starting at start to a: its
@@ -340,6 +357,9 @@ func (s *Series) hasFine(from, to int64) bool {
 // sealed, so the sealed record is looked for again afterwards.
 func (s *Series) mergeInterval(a *agg, start int64) {
 	end := start + coarseRes - 1
+	if end < floorDiv(s.born.Load(), 1e9) {
+		return // before the series' earliest record
+	}
 	if s.mergeSealed(a, start) {
 		return
 	}

@@ -210,6 +210,25 @@ func TestIntervalCountedOnce(t *testing.T) {
 	}
 }
 
+// TestRecordBeforeCreation: a Record that read the clock before the one
+// that created its series, but lands after it, is counted, and the span
+// starts with it.
+func TestRecordBeforeCreation(t *testing.T) {
+	r, c := newTestRegistry()
+	c.Advance(5 * time.Second)
+	r.Record(kA, false, time.Millisecond)
+	c.Advance(-2500 * time.Millisecond)
+	r.Record(kA, true, time.Millisecond)
+	c.Advance(3500 * time.Millisecond)
+	got := r.Window(kA, 10*time.Second, time.Time{})
+	if got.Requests != 2 || got.Errors != 1 || got.Span != 3500*time.Millisecond {
+		t.Fatalf("window %+v, want 2 requests, 1 error over 3.5 s", got)
+	}
+	if pts := r.History("shop", "v1", time.Minute, 10*time.Second); pts[len(pts)-1].Requests != 2 {
+		t.Fatalf("history %+v", pts)
+	}
+}
+
 // TestSparseAndDense checks that a bucket counts in sparse entries while
 // it sees at most nSparse latency buckets, moves on to the dense histogram
 // after that, keeps the dense histogram (zeroed) when it rotates, and that
