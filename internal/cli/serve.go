@@ -27,7 +27,6 @@ func serveCmd() *cobra.Command {
 				return &exitError{code: 1, err: fmt.Errorf("%s is not valid; not starting", file)}
 			}
 			log := telemetry.NewLogger(cmd.ErrOrStderr(), cfg.Log)
-			tuneRuntime()
 			app, err := gateway.Start(cfg, file, gateway.AppOptions{Log: log, Watch: true})
 			if err != nil {
 				return &exitError{code: 1, err: err}
