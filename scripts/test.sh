@@ -33,6 +33,8 @@ echo "== go vet"
 go vet ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
+echo "== heap measurements (without the race detector, which changes allocation sizes)"
+go test -count=1 -run 'TestSeriesMemory' ./internal/stats
 echo "== benchmarks (smoke: one iteration each)"
 go test -run '^$' -bench . -benchtime 1x -timeout 10m ./... >/dev/null
 echo "== done"

@@ -41,7 +41,7 @@ func (d *decoder) reserve(m *Meta, n int) {
 		d.keys = make([]keyEntry, 0, keyChunk)
 	}
 	at := len(d.keys)
-	m.keys = d.keys[at:at:at+n] // appending past n reallocates, never overwrites a neighbour
+	m.keys = d.keys[at : at : at+n] // appending past n reallocates, never overwrites a neighbour
 	d.keys = d.keys[:at+n]
 }
 
