@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/turnout-gw/turnout/internal/config"
@@ -18,7 +17,7 @@ import (
 )
 
 // benchBody is the 1 KiB JSON document the benchmark upstreams answer with.
-var benchBody = `{"items":[` + strings.Repeat(`{"id":1234,"name":"abcdefgh"},`, 33) + `{"id":0}]}`
+var benchBody = testutil.JSONBody
 
 const benchYAML = `
 log: { level: error }
@@ -56,15 +55,7 @@ func BenchmarkMirror(b *testing.B) {
 }
 
 func benchMirror(b *testing.B, mirrorBlock string, parallel bool) {
-	up := func() *httptest.Server {
-		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, benchBody)
-		}))
-		b.Cleanup(s.Close)
-		return s
-	}
-	tt := testutil.Start(b, benchYAML, map[string]string{"V1": up().URL, "V2": up().URL, "MIRROR": mirrorBlock})
+	tt := testutil.Start(b, benchYAML, map[string]string{"V1": testutil.JSONServer(b).URL, "V2": testutil.JSONServer(b).URL, "MIRROR": mirrorBlock})
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, MaxIdleConns: 64}
 	b.Cleanup(tr.CloseIdleConnections)
 	c := &http.Client{Transport: tr}

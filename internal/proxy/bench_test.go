@@ -3,7 +3,6 @@ package proxy_test
 import (
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -11,7 +10,7 @@ import (
 )
 
 // benchBody is the 1 KiB JSON document the benchmark upstreams answer with.
-var benchBody = `{"items":[` + strings.Repeat(`{"id":1234,"name":"abcdefgh"},`, 33) + `{"id":0}]}`
+var benchBody = testutil.JSONBody
 
 const benchYAML = `
 log: { level: error }
@@ -30,15 +29,6 @@ services:
     rollout: { from: v1, to: v2, weight: 10 }
 `
 
-func benchUpstream(b *testing.B) *httptest.Server {
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, benchBody)
-	}))
-	b.Cleanup(s.Close)
-	return s
-}
-
 // BenchmarkHandler measures the whole data plane over real loopback
 // connections: a keep-alive client, a running Turnout (header rule + 90/10
 // rollout) and two upstreams, all in this process. It includes the client's
@@ -50,7 +40,7 @@ func BenchmarkHandler(b *testing.B) {
 		{"pin", "X-Canary: always"},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			v1, v2 := benchUpstream(b), benchUpstream(b)
+			v1, v2 := testutil.JSONServer(b), testutil.JSONServer(b)
 			tt := testutil.Start(b, benchYAML, map[string]string{"V1": v1.URL, "V2": v2.URL})
 			tr := &http.Transport{MaxIdleConnsPerHost: 64, MaxIdleConns: 64}
 			b.Cleanup(tr.CloseIdleConnections)
