@@ -19,15 +19,18 @@ import (
 )
 
 // server is a QN server written for the tests: it answers every DATA
-// frame with an ACK (or a NACK when nack is set) of the same sequence
+// frame with an ACK (a NACK when nack is set, an ERROR when errFrames is
+// set on a v2 server) of the same sequence
 // number, in its own version, carrying kind = its name plus the fields of
 // reply. It keeps a copy of every frame it receives.
 type server struct {
-	name  string
-	ver   qn.Version
-	ln    net.Listener
-	nack  atomic.Bool
-	reply []qn.Field // extra fields of every ACK
+	name string
+	ver  qn.Version
+	ln   net.Listener
+	nack atomic.Bool
+	// errFrames makes a v2 server answer with ERROR frames.
+	errFrames atomic.Bool
+	reply     []qn.Field // extra fields of every ACK
 
 	mu     sync.Mutex
 	frames [][]byte
@@ -90,7 +93,10 @@ func (s *server) serve() {
 					continue
 				}
 				typ := qn.TypeAck
-				if s.nack.Load() {
+				switch {
+				case s.errFrames.Load():
+					typ = qn.TypeError
+				case s.nack.Load():
 					typ = qn.TypeNack
 				}
 				fields := append([]qn.Field{{NS: 0, ID: 3, Ver: 1, Value: []byte(s.name)}}, s.reply...)
@@ -274,4 +280,20 @@ func closedByPeer(c net.Conn) bool {
 
 func yamlf(format string, args ...any) string {
 	return strings.TrimSpace(fmt.Sprintf(format, args...)) + "\n"
+}
+
+// translatingV2 is the configuration of one qn service whose only version
+// is the v2 server s, translating for v1 devices.
+func translatingV2(s *server) string {
+	return yamlf(`
+upstreams:
+  dev-v2: { targets: [%s] }
+services:
+  dev:
+    protocol: qn
+    listen: 127.0.0.1:0
+    default: v2
+    versions:
+      v2: { upstream: dev-v2, speaks: v2, translate: true }
+`, s.addr())
 }

@@ -114,17 +114,7 @@ func TestTranslation(t *testing.T) {
 		{NS: 0, ID: 4, Ver: 2, Value: []byte("new body")},           // fver 2: dropped
 		{NS: 0, ID: 4, Ver: 1, Value: bytes.Repeat([]byte{7}, 300)}, // too long for v1: dropped
 	}
-	f := newFixture(t, yamlf(`
-upstreams:
-  dev-v2: { targets: [%s] }
-services:
-  dev:
-    protocol: qn
-    listen: 127.0.0.1:0
-    default: v2
-    versions:
-      v2: { upstream: dev-v2, speaks: v2, translate: true }
-`, v2.addr()), nil)
+	f := newFixture(t, translatingV2(v2), nil)
 	d := dialDevice(t, f.addr("dev"), qn.V1, "meter-17")
 	ts := make([]byte, 8)
 	binary.BigEndian.PutUint64(ts, 1_700_000_000_123)
@@ -239,17 +229,7 @@ func TestServerFrameRefused(t *testing.T) {
 	v2 := newServer(t, "server-v2", qn.V2)
 	big, _ := qn.Encode(nil, qn.Header{Version: qn.V2, Type: qn.TypeData, Seq: 70000}, nil)
 	v2.extra = func(uint32) []byte { return big }
-	f := newFixture(t, yamlf(`
-upstreams:
-  dev-v2: { targets: [%s] }
-services:
-  dev:
-    protocol: qn
-    listen: 127.0.0.1:0
-    default: v2
-    versions:
-      v2: { upstream: dev-v2, speaks: v2, translate: true }
-`, v2.addr()), nil)
+	f := newFixture(t, translatingV2(v2), nil)
 	d := dialDevice(t, f.addr("dev"), qn.V1, "m-1")
 	if got, _ := d.roundTrip(); got != "server-v2" {
 		t.Fatal(got)
@@ -262,6 +242,45 @@ services:
 		}
 		return false
 	})
+}
+
+// TestServerErrorBecomesNACK: v1 has no ERROR frame, so a v2 server's ERROR
+// reaches a v1 device as a NACK of the same sequence number, carrying the
+// fields v1 can express; it counts as a failure for the rollout's analysis.
+func TestServerErrorBecomesNACK(t *testing.T) {
+	v2 := newServer(t, "server-v2", qn.V2)
+	v2.errFrames.Store(true)
+	v2.reply = []qn.Field{
+		{NS: 0, ID: 5, Ver: 1, Value: []byte{0x01, 0xf4}}, // status 500
+		{NS: 1, ID: 9, Ver: 1, Value: []byte("trace")},    // v1 cannot carry it
+	}
+	f := newFixture(t, translatingV2(v2), nil)
+	d := dialDevice(t, f.addr("dev"), qn.V1, "m-1")
+	seq := d.send()
+	got, err := d.next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != qn.V1 || got.Type != qn.TypeNack || got.Seq != seq {
+		t.Fatalf("device got %v %v seq %d, want a v1 NACK of seq %d", got.Version, got.Type, got.Seq, seq)
+	}
+	kind, _ := got.Get(0, 3)
+	status, _ := got.Get(0, 5)
+	if string(kind.Value) != "server-v2" || string(status.Value) != "\x01\xf4" || got.NumFields != 2 {
+		t.Fatalf("NACK fields: kind %q status %x, %d fields", kind.Value, status.Value, got.NumFields)
+	}
+	for _, raw := range v2.received() {
+		if fr, _, err := qn.Parse(raw); err == nil && fr.Type == qn.TypeNack {
+			t.Fatalf("the server got a NACK of seq %d: the ERROR must go to the device", fr.Seq)
+		}
+	}
+	waitFor(t, "the ERROR to count as an error", func() bool {
+		st := f.m.Stats("dev")["v2"]
+		return st.Errors == 1 && st.Refused == 0
+	})
+	if n := f.obs.get(f.obs.dropped, "unregistered"); n != 1 {
+		t.Fatalf("dropped unregistered fields = %d, want 1", n)
+	}
 }
 
 // TestGarbageClosesOnlyThatConnection: bytes that are not QN, and a

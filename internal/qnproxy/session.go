@@ -339,7 +339,15 @@ func (s *session) downstream(log *slog.Logger) {
 				s.record(true, 0)
 			}
 		}
-		out, err := s.translate(buf, &f, s.devVer, &loss)
+		g := &f
+		if f.Type == qn.TypeError && s.devVer == qn.V1 {
+			// v1 has no ERROR frame, but it has NACK: the device learns
+			// that its frame failed, with the fields v1 can carry (status).
+			nack := f
+			nack.Type = qn.TypeNack
+			g = &nack
+		}
+		out, err := s.translate(buf, g, s.devVer, &loss)
 		if err != nil {
 			s.vc.refused.Add(1)
 			log.Debug("qn frame refused by translation; NACK to the server", "seq", f.Seq, "type", f.Type.String(), "error", err)
