@@ -40,6 +40,7 @@ type API struct {
 	events   store.Store
 	snapshot func() *proxy.Snapshot
 	stats    *stats.Registry
+	qnTarget func(upstream string) []TargetView
 }
 
 // Options wire the API to the gateway.
@@ -60,12 +61,15 @@ type Options struct {
 	// Stats serves the dashboard's time series at /api/v1/series (nil =
 	// not registered).
 	Stats *stats.Registry
+	// QNTargets reports the passive health of a tcp:// upstream's targets
+	// (nil or a nil answer: every target shown healthy).
+	QNTargets func(upstream string) []TargetView
 }
 
 // New builds the admin API.
 func New(o Options) *API {
 	a := &API{mux: http.NewServeMux(), token: o.Token, reload: o.Reload, ready: o.Ready, log: o.Log,
-		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats}
+		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats, qnTarget: o.QNTargets}
 	if a.token == nil {
 		a.token = func() string { return "" }
 	}

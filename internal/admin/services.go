@@ -83,7 +83,7 @@ func (a *API) services(snap *proxy.Snapshot) ServiceList {
 			sv.Default = s.Default.Name
 		}
 		for _, v := range s.Versions {
-			vv := versionView(v, snap)
+			vv := a.versionView(v, snap)
 			if sv.Protocol == "qn" {
 				if vc := s.Spec.Versions[v.Name]; vc != nil {
 					vv.Speaks, vv.Translate = vc.Speaks, vc.Translate
@@ -97,7 +97,7 @@ func (a *API) services(snap *proxy.Snapshot) ServiceList {
 	return out
 }
 
-func versionView(v *route.Version, snap *proxy.Snapshot) VersionView {
+func (a *API) versionView(v *route.Version, snap *proxy.Snapshot) VersionView {
 	vv := VersionView{Name: v.Name, Upstream: v.Upstream, Lifecycle: v.Lifecycle.String(), Targets: []TargetView{}}
 	if v.Successor != nil {
 		vv.Successor = v.Successor.Name
@@ -111,8 +111,14 @@ func versionView(v *route.Version, snap *proxy.Snapshot) VersionView {
 			vv.Targets = append(vv.Targets, TargetView{URL: ts.URL, Healthy: ts.Healthy, Ejected: ts.Ejected})
 		}
 	} else if c := snap.Table.Config; c != nil && c.Upstreams[v.Upstream].IsTCP() {
-		// tcp:// targets of a qn service: dialled per connection, without
-		// health checks.
+		// tcp:// targets of a qn service: dialled per connection, with
+		// passive ejection only.
+		if a.qnTarget != nil {
+			if ts := a.qnTarget(v.Upstream); ts != nil {
+				vv.Targets = ts
+				return vv
+			}
+		}
 		for _, t := range c.Upstreams[v.Upstream].Targets {
 			vv.Targets = append(vv.Targets, TargetView{URL: t, Healthy: true})
 		}

@@ -133,14 +133,20 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		return nil, err
 	}
 	a.Proxy = h
+	if err := a.newQN(now); err != nil {
+		g.Close()
+		a.closeEarly()
+		return nil, err
+	}
 	a.Admin = admin.New(admin.Options{
-		Token:    func() string { return os.Getenv(g.Config().Admin.TokenEnv) },
-		Reload:   ReloaderFunc(g.Reload),
-		Log:      log,
-		Engine:   eng,
-		Events:   st,
-		Snapshot: g.Snapshot,
-		Stats:    a.Stats,
+		Token:     func() string { return os.Getenv(g.Config().Admin.TokenEnv) },
+		Reload:    ReloaderFunc(g.Reload),
+		Log:       log,
+		Engine:    eng,
+		Events:    st,
+		Snapshot:  g.Snapshot,
+		Stats:     a.Stats,
+		QNTargets: a.qnTargets,
 	})
 	a.Admin.Handle("GET /metrics", a.Metrics.Handler().ServeHTTP)
 	a.Admin.Handle("GET /api/v1/diffs/{service}", a.Mirror.ServeDiffs)
@@ -151,7 +157,8 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		a.closeEarly()
 		return nil, err
 	}
-	if err := a.startQN(cfg, now); err != nil {
+	if err := a.startQN(cfg); err != nil {
+		_ = a.QN.Close(context.Background())
 		_ = a.Server.Shutdown(context.Background())
 		g.Close()
 		a.closeEarly()

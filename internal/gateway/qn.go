@@ -4,19 +4,19 @@ import (
 	"context"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/admin"
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/qnproxy"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/telemetry"
 )
 
-// startQN starts the listeners of the QN services (internal/qnproxy). They
-// read the gateway's snapshot for every connection, so weight changes and
-// rollbacks apply to QN devices as they do to HTTP requests, and record
+// newQN builds the QN manager (internal/qnproxy) without listeners. It
+// reads the gateway's snapshot for every connection, so weight changes and
+// rollbacks apply to QN devices as they do to HTTP requests, and records
 // into the same stats registry the rollout engine analyses.
-func (a *App) startQN(cfg *config.Config, now func() time.Time) error {
+func (a *App) newQN(now func() time.Time) error {
 	a.QNMetrics = telemetry.NewQNMetrics(a.Metrics.Registry())
-	a.QNMetrics.Configure(cfg)
 	m, err := qnproxy.New(qnproxy.Options{
 		Table:    func() *route.Table { return a.Gateway.Snapshot().Table },
 		Stats:    a.Stats,
@@ -28,12 +28,23 @@ func (a *App) startQN(cfg *config.Config, now func() time.Time) error {
 		return err
 	}
 	a.QN = m
-	if err := m.Update(cfg); err != nil {
-		_ = m.Close(context.Background())
-		a.QN = nil
-		return err
-	}
 	return nil
+}
+
+// startQN starts the listeners of the QN services of cfg.
+func (a *App) startQN(cfg *config.Config) error {
+	a.QNMetrics.Configure(cfg)
+	return a.QN.Update(cfg)
+}
+
+// qnTargets is the passive health of a tcp:// upstream's targets, for the
+// admin API.
+func (a *App) qnTargets(upstream string) []admin.TargetView {
+	var out []admin.TargetView
+	for _, t := range a.QN.Targets(a.Gateway.Config(), upstream) {
+		out = append(out, admin.TargetView(t))
+	}
+	return out
 }
 
 // updateQN adopts a reloaded configuration: new QN services start

@@ -236,3 +236,56 @@ func TestQNRollback(t *testing.T) {
 		t.Errorf("/api/v1/services: %s", body)
 	}
 }
+
+// TestQNTargetHealthInServices: a tcp:// target that refuses connections is
+// ejected after eject_after failed dials, and /api/v1/services says so
+// while the healthy target keeps serving.
+func TestQNTargetHealthInServices(t *testing.T) {
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "tcp://" + dead.Addr().String()
+	_ = dead.Close()
+	vars := map[string]string{"LIVE": qnServer(t, "v1", qn.V1, nil), "DEAD": deadURL}
+	tt := testutil.Start(t, `
+upstreams:
+  meters-v1: { targets: [{{DEAD}}, {{LIVE}}], eject_after: 1, eject_for: 1h }
+services:
+  meters:
+    protocol: qn
+    listen: 127.0.0.1:0
+    default: v1
+    versions:
+      v1: { upstream: meters-v1, speaks: v1 }
+`, vars)
+	addr := tt.App.QN.Addr("meters").String()
+	for i := range 3 {
+		if who, nacks := qnExchange(t, addr, fmt.Sprint("m-", i), 1); who != "v1" || nacks != 0 {
+			t.Fatalf("served by %q with %d NACKs", who, nacks)
+		}
+	}
+	resp, err := http.Get(tt.AdminURL + "/api/v1/services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Services []struct {
+			Versions []struct {
+				Targets []struct {
+					URL     string `json:"url"`
+					Healthy bool   `json:"healthy"`
+					Ejected bool   `json:"ejected"`
+				} `json:"targets"`
+			} `json:"versions"`
+		} `json:"services"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || len(list.Services) != 1 || len(list.Services[0].Versions) != 1 {
+		t.Fatalf("/api/v1/services: %v %+v", err, list)
+	}
+	got := list.Services[0].Versions[0].Targets
+	if len(got) != 2 || got[0].URL != deadURL || got[0].Healthy || !got[0].Ejected || !got[1].Healthy || got[1].Ejected {
+		t.Fatalf("targets %+v: want %s ejected and %s healthy", got, deadURL, vars["LIVE"])
+	}
+}

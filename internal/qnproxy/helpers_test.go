@@ -42,7 +42,13 @@ type server struct {
 
 func newServer(t testing.TB, name string, ver qn.Version) *server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return newServerAt(t, name, ver, "127.0.0.1:0")
+}
+
+// newServerAt is newServer listening on addr.
+func newServerAt(t testing.TB, name string, ver qn.Version, addr string) *server {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,6 +204,12 @@ type fixture struct {
 
 func newFixture(t testing.TB, yaml string, reg *qn.Registry) *fixture {
 	t.Helper()
+	return newFixtureAt(t, yaml, reg, time.Now)
+}
+
+// newFixtureAt is newFixture with the manager's clock.
+func newFixtureAt(t testing.TB, yaml string, reg *qn.Registry, now func() time.Time) *fixture {
+	t.Helper()
 	cfg, err := config.Parse("qn.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +224,7 @@ func newFixture(t testing.TB, yaml string, reg *qn.Registry) *fixture {
 	if testing.Verbose() {
 		log = slog.Default()
 	}
-	f.m, err = New(Options{Table: f.tab.Load, Stats: f.stats, Observer: f.obs, Registry: reg, Tick: 10 * time.Millisecond, Log: log})
+	f.m, err = New(Options{Table: f.tab.Load, Stats: f.stats, Observer: f.obs, Registry: reg, Tick: 10 * time.Millisecond, Log: log, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,7 @@ type Manager struct {
 	reg      *qn.Registry
 	now      func() time.Time
 	counters counters
+	targets  *targetHealth
 
 	mu        sync.Mutex
 	listeners map[string]*listener // by service name
@@ -74,6 +75,7 @@ func New(o Options) (*Manager, error) {
 	if m.now == nil {
 		m.now = time.Now
 	}
+	m.targets = newTargetHealth(m.now)
 	tick := o.Tick
 	if tick <= 0 {
 		tick = 200 * time.Millisecond
@@ -94,6 +96,7 @@ func (m *Manager) Update(cfg *config.Config) error {
 		return errors.New("qnproxy: closed")
 	}
 	var errs []error
+	m.targets.forget(cfg)
 	want := map[string]*config.Service{}
 	for _, name := range cfg.ServiceNames() {
 		if s := cfg.Services[name]; s.IsQN() {
@@ -125,6 +128,16 @@ func (m *Manager) Update(cfg *config.Config) error {
 		m.log.Info("qn listening", "service", name, "listen", l.ln.Addr().String())
 	}
 	return errors.Join(errs...)
+}
+
+// Targets returns the passive health of the tcp:// targets of upstream in
+// cfg, or nil when cfg has no such tcp:// upstream.
+func (m *Manager) Targets(cfg *config.Config, upstream string) []TargetStatus {
+	u := cfg.Upstreams[upstream]
+	if u == nil || !u.IsTCP() {
+		return nil
+	}
+	return m.targets.status(upstream, u)
 }
 
 // Addr returns the bound address of service's listener, or nil.
@@ -374,7 +387,8 @@ func (l *listener) review(tab *route.Table, changed bool, now time.Time) {
 }
 
 // dial connects to one of upstream's targets, round robin, trying each
-// once. Every failure is recorded as a failed attempt of the version.
+// once, ejected targets last. Every failure is recorded as a failed attempt
+// of the version and counts towards the target's ejection.
 func (l *listener) dial(tab *route.Table, svc, version, upstream string, timeout time.Duration) (net.Conn, error) {
 	u := tab.Config.Upstreams[upstream]
 	if u == nil || len(u.Targets) == 0 {
@@ -383,11 +397,11 @@ func (l *listener) dial(tab *route.Table, svc, version, upstream string, timeout
 	start := l.rr.Add(1)
 	d := net.Dialer{Timeout: timeout}
 	var errs []error
-	for i := range u.Targets {
-		t := u.Targets[(int(start)+i)%len(u.Targets)]
+	for _, t := range l.m.targets.order(upstream, u, int(start%uint64(len(u.Targets)))) {
 		addr := t[strings.Index(t, "://")+3:]
 		began := l.m.now()
 		c, err := d.Dial("tcp", addr)
+		l.m.targets.result(upstream, u, t, err != nil)
 		if err == nil {
 			return c, nil
 		}

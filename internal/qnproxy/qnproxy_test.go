@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/testutil/testclock"
 	"github.com/turnout-gw/turnout/qn"
 )
 
@@ -415,3 +417,62 @@ services:
 	}
 	_ = route.Buckets
 }
+
+// TestDeadTargetEjected: after eject_after failed dials a tcp:// target is
+// tried last (so devices stop paying for its dial) and reported ejected;
+// after eject_for it is back in rotation, and a good dial makes it healthy.
+func TestDeadTargetEjected(t *testing.T) {
+	v1 := newServer(t, "server-v1", qn.V1)
+	dead, _ := net.Listen("tcp", "127.0.0.1:0")
+	deadAddr := dead.Addr().String()
+	_ = dead.Close()
+	clock := testclock.New(time.Now()) // connection deadlines come from it too
+	cfg := yamlf(`
+upstreams:
+  dev-v1: { targets: [tcp://%s, %s], eject_after: 2, eject_for: 30s }
+services:
+  dev:
+    protocol: qn
+    listen: 127.0.0.1:0
+    default: v1
+    versions:
+      v1: { upstream: dev-v1, speaks: v1 }
+`, deadAddr, v1.addr())
+	f := newFixtureAt(t, cfg, nil, clock.Now)
+	status := func() []TargetStatus { return f.m.Targets(f.tab.Load().Config, "dev-v1") }
+	for i := range 4 {
+		if got, _ := dialDevice(t, f.addr("dev"), qn.V1, fmt.Sprint(i)).roundTrip(); got != "server-v1" {
+			t.Fatal(got)
+		}
+	}
+	// Round robin sends every other connection to the dead target first:
+	// two failures eject it, and then it is never dialled first.
+	if n := f.m.Stats("dev")["v1"].ConnectFailures; n != 2 {
+		t.Fatalf("connect failures = %d, want 2 (then ejected)", n)
+	}
+	want := []TargetStatus{{URL: "tcp://" + deadAddr, Healthy: false, Ejected: true}, {URL: v1.addr(), Healthy: true}}
+	if got := status(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("status %+v, want %+v", got, want)
+	}
+	clock.Advance(31 * time.Second)
+	if got := status(); got[0].Ejected || got[0].Healthy {
+		t.Fatalf("after eject_for: %+v, want back in rotation and still unhealthy", got[0])
+	}
+	// The target comes back: a device lands on it and it is healthy again.
+	newServerAt(t, "server-v1-b", qn.V1, deadAddr)
+	served := map[string]bool{}
+	for i := range 4 {
+		got, _ := dialDevice(t, f.addr("dev"), qn.V1, fmt.Sprint("b", i)).roundTrip()
+		served[got] = true
+	}
+	if !served["server-v1-b"] || !served["server-v1"] {
+		t.Fatalf("served by %v, want both targets", served)
+	}
+	if got := status(); !got[0].Healthy || got[0].Ejected {
+		t.Fatalf("recovered target: %+v", got[0])
+	}
+	if got := f.m.Targets(f.tab.Load().Config, "nope"); got != nil {
+		t.Fatalf("unknown upstream: %+v", got)
+	}
+}
+
