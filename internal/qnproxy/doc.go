@@ -19,8 +19,10 @@
 // Safety. Every DATA frame of the device is matched with the server's ACK,
 // NACK or ERROR of the same sequence number; the outcome is recorded in the
 // stats registry under (service, version, upstream) — a NACK or ERROR is a
-// failure, the time from DATA to its answer the latency — and so are
-// upstream connect failures. The rollout engine's analysis and automatic
+// failure, the time from DATA to its answer the latency, a DATA frame
+// unanswered past the upstream's timeout a failure — and so are upstream
+// connect failures, after eject_after of which a target is dialled last
+// for eject_for. The rollout engine's analysis and automatic
 // rollback read those windows unchanged. The routing table is read for each
 // new connection, so weight changes and rollbacks apply to new connections
 // at once; connections already open on a version the table would no longer

@@ -30,6 +30,8 @@ type server struct {
 	nack atomic.Bool
 	// errFrames makes a v2 server answer with ERROR frames.
 	errFrames atomic.Bool
+	// silent makes the server answer nothing.
+	silent atomic.Bool
 	reply     []qn.Field // extra fields of every ACK
 
 	mu     sync.Mutex
@@ -95,7 +97,7 @@ func (s *server) serve() {
 				s.mu.Lock()
 				s.frames = append(s.frames, append([]byte(nil), f.Raw...))
 				s.mu.Unlock()
-				if f.Type != qn.TypeData {
+				if f.Type != qn.TypeData || s.silent.Load() {
 					continue
 				}
 				typ := qn.TypeAck

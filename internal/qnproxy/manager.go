@@ -362,6 +362,7 @@ func (l *listener) review(tab *route.Table, changed bool, now time.Time) {
 		grace = svc.Spec.QN.Grace.D()
 	}
 	for _, s := range ss {
+		s.expire(now)
 		if changed {
 			v, _ := Pick(svc, s.devVer, s.bucket)
 			if v == nil || v.Name != s.version {

@@ -53,19 +53,20 @@ type VersionStats struct {
 	Nacks           int64 `json:"nacks"`       // NACKs of the server
 	Errors          int64 `json:"errors"`      // ERROR frames of the server
 	ConnectFailures int64 `json:"connect_failures"`
-	Refused         int64 `json:"refused"` // frames translation refused (NACKed by Turnout)
+	Refused         int64 `json:"refused"`    // frames translation refused (NACKed by Turnout)
+	Unanswered      int64 `json:"unanswered"` // DATA frames the server did not answer within the upstream's timeout
 	Dropped         int64 `json:"dropped_fields"`
 }
 
 type versionCounters struct {
-	connections, active, frames, data, acks, nacks, errors, connectFailures, refused, dropped atomic.Int64
+	connections, active, frames, data, acks, nacks, errors, connectFailures, refused, unanswered, dropped atomic.Int64
 }
 
 func (c *versionCounters) snapshot() VersionStats {
 	return VersionStats{
 		Connections: c.connections.Load(), Active: c.active.Load(), Frames: c.frames.Load(), Data: c.data.Load(),
 		Acks: c.acks.Load(), Nacks: c.nacks.Load(), Errors: c.errors.Load(), ConnectFailures: c.connectFailures.Load(),
-		Refused: c.refused.Load(), Dropped: c.dropped.Load(),
+		Refused: c.refused.Load(), Unanswered: c.unanswered.Load(), Dropped: c.dropped.Load(),
 	}
 }
 

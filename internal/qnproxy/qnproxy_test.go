@@ -476,3 +476,43 @@ services:
 	}
 }
 
+// TestUnansweredDataIsAFailure: a server that accepts frames and never
+// answers them fails the version like one that NACKs: each DATA frame left
+// unanswered past the upstream's timeout is recorded as a failure, once.
+func TestUnansweredDataIsAFailure(t *testing.T) {
+	v1 := newServer(t, "server-v1", qn.V1)
+	v1.silent.Store(true)
+	clock := testclock.New(time.Now()) // connection deadlines come from it too
+	f := newFixtureAt(t, yamlf(`
+upstreams:
+  dev-v1: { targets: [%s], timeout: 2s }
+services:
+  dev:
+    protocol: qn
+    listen: 127.0.0.1:0
+    default: v1
+    versions:
+      v1: { upstream: dev-v1, speaks: v1 }
+`, v1.addr()), nil, clock.Now)
+	d := dialDevice(t, f.addr("dev"), qn.V1, "m-1")
+	d.send()
+	d.send()
+	waitFor(t, "the server to get both frames", func() bool { return len(v1.received()) == 2 })
+	clock.Advance(time.Second)
+	time.Sleep(50 * time.Millisecond) // several watcher ticks
+	if st := f.m.Stats("dev")["v1"]; st.Unanswered != 0 {
+		t.Fatalf("unanswered before the timeout: %+v", st)
+	}
+	clock.Advance(1500 * time.Millisecond)
+	waitFor(t, "both frames counted unanswered", func() bool { return f.m.Stats("dev")["v1"].Unanswered == 2 })
+	w := f.stats.VersionWindow("dev", "v1", time.Minute, time.Time{})
+	if w.Requests != 2 || w.Errors != 2 {
+		t.Fatalf("stats window %+v, want 2 requests, 2 errors", w)
+	}
+	// Each frame is counted once.
+	clock.Advance(10 * time.Second)
+	time.Sleep(50 * time.Millisecond)
+	if st := f.m.Stats("dev")["v1"]; st.Unanswered != 2 {
+		t.Fatalf("unanswered = %d, want 2", st.Unanswered)
+	}
+}

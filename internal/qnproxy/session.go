@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/qn"
 )
@@ -39,6 +40,9 @@ type session struct {
 
 	pmu     sync.Mutex
 	pending map[uint32]time.Time // DATA seq -> when it was forwarded
+	// answerTO is how long a forwarded DATA frame may wait for the
+	// server's ACK, NACK or ERROR before it counts as a failure.
+	answerTO time.Duration
 
 	once sync.Once
 
@@ -124,7 +128,7 @@ func (l *listener) handle(c net.Conn) {
 		deviceID: deviceID, bucket: bucket, idle: opts.IdleTimeout.D(), dec: dec,
 		key:     stats.Key{Service: l.service, Version: v.Name, Upstream: v.Upstream},
 		vc:      m.counters.of(l.service, v.Name),
-		pending: map[uint32]time.Time{},
+		pending: map[uint32]time.Time{}, answerTO: answerTimeout(tab.Config.Upstreams[v.Upstream]),
 	}
 	up, err := l.dial(tab, l.service, v.Name, v.Upstream, opts.ConnectTimeout.D())
 	if err != nil {
@@ -364,6 +368,34 @@ func (s *session) downstream(log *slog.Logger) {
 		if s.write(s.dev, &s.devMu, out) != nil {
 			return
 		}
+	}
+}
+
+// answerTimeout is the upstream's timeout (default config.DefaultUpstreamTO):
+// the longest a DATA frame waits for its answer.
+func answerTimeout(u *config.Upstream) time.Duration {
+	if u != nil && u.Timeout > 0 {
+		return u.Timeout.D()
+	}
+	return config.DefaultUpstreamTO
+}
+
+// expire counts the DATA frames that waited longer than answerTO as failed
+// (so a server that stops answering is rolled back like one that NACKs)
+// and forgets them; an answer that comes later is not counted again.
+func (s *session) expire(now time.Time) {
+	s.pmu.Lock()
+	var late []time.Duration
+	for seq, sent := range s.pending {
+		if wait := now.Sub(sent); wait >= s.answerTO {
+			delete(s.pending, seq)
+			late = append(late, wait)
+		}
+	}
+	s.pmu.Unlock()
+	for _, wait := range late {
+		s.vc.unanswered.Add(1)
+		s.record(true, wait)
 	}
 }
 
