@@ -247,7 +247,7 @@ func (e *Engine) Sync(cfg *config.Config) error {
 		}
 	}
 	changed := make([]Status, 0, rollouts)
-	var errs []error
+	var batch store.Batch
 	e.mu.Lock()
 	now := e.now()
 	next := make(map[string]*tracked, rollouts)
@@ -272,30 +272,59 @@ func (e *Engine) Sync(cfg *config.Config) error {
 		}
 		next[name] = t
 		if dirty {
-			if err := e.st.PutRollout(s); err != nil {
-				errs = append(errs, err)
-			}
+			batch.Rollouts = append(batch.Rollouts, s)
 			typ, msg := "weight_change", fmt.Sprintf("weight %.4g from the configuration file", s.Weight)
 			if started {
 				typ, msg = "rollout_started", fmt.Sprintf("rollout %s → %s started at weight %.4g (%s)", ro.From, ro.To, s.Weight, s.State)
 			}
 			if typ != "weight_change" || held == "" {
-				e.event(name, typ, SourceConfig, msg, map[string]any{"from": ro.From, "to": ro.To, "weight": s.Weight, "state": s.State})
+				batch.Events = append(batch.Events, store.Event{At: now, Service: name, Type: typ, Actor: SourceConfig, Message: msg,
+					Fields: map[string]any{"from": ro.From, "to": ro.To, "weight": s.Weight, "state": s.State}})
 			}
 			if held != "" {
-				e.holdEvent(name, held, ro, s)
+				batch.Events = append(batch.Events, holdEvent(now, name, held, ro, s))
 			}
 			changed = append(changed, e.status(name, t))
 		}
 	}
 	e.ro = next
+	// One write for the whole reload: with a file-backed store, one fsync
+	// instead of two per changed rollout.
+	err := e.record(batch)
 	e.mu.Unlock()
 	// The caller compiled its table with Plan's weights already: tell the
 	// observers, publish nothing (Sync runs under the gateway's apply lock).
 	for _, st := range changed {
 		e.tell(st)
 	}
-	return errors.Join(errs...)
+	return err
+}
+
+// quietAfter is how many events of one batch are logged at info level;
+// beyond it (a reload that changes thousands of rollouts) they are logged
+// at debug level and summed up in one info line.
+const quietAfter = 20
+
+// record writes a batch of rollout states and events and logs the events.
+func (e *Engine) record(b store.Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	_, err := e.st.Write(b)
+	if err != nil {
+		e.log.Error("writing rollout states and events", "rollouts", len(b.Rollouts), "events", len(b.Events), "error", err)
+	}
+	for i, ev := range b.Events {
+		level := slog.LevelInfo
+		if len(b.Events) > quietAfter && i >= quietAfter {
+			level = slog.LevelDebug
+		}
+		e.log.Log(context.Background(), level, ev.Message, "service", ev.Service, "event", ev.Type, "actor", ev.Actor)
+	}
+	if n := len(b.Events) - quietAfter; n > 0 {
+		e.log.Info("more rollout events from the configuration (at debug level)", "more", n, "events", len(b.Events))
+	}
+	return err
 }
 
 // event appends to the audit log; failures are logged, never fatal.

@@ -59,13 +59,14 @@ func (e *Engine) hold(cfg *config.Config, name string, ro *config.Rollout, s sto
 	return s, ""
 }
 
-// holdEvent records a hold or a release.
-func (e *Engine) holdEvent(name, typ string, ro *config.Rollout, s store.RolloutState) {
+// holdEvent is the event of a hold or a release.
+func holdEvent(at time.Time, name, typ string, ro *config.Rollout, s store.RolloutState) store.Event {
 	msg := fmt.Sprintf("rollout %s → %s %s", ro.From, ro.To, s.Reason)
 	if typ == eventRelease {
 		msg = fmt.Sprintf("rollout %s → %s proceeds: %s", ro.From, ro.To, s.Reason)
 	}
-	e.event(name, typ, SourceEngine, msg, map[string]any{"from": ro.From, "to": ro.To, "weight": s.Weight, "state": s.State, "reason": s.Reason})
+	return store.Event{At: at, Service: name, Type: typ, Actor: SourceEngine, Message: msg,
+		Fields: map[string]any{"from": ro.From, "to": ro.To, "weight": s.Weight, "state": s.State, "reason": s.Reason}}
 }
 
 // errHeld refuses a manual action on a held rollout.

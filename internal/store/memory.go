@@ -143,12 +143,18 @@ func (m *memStore) Append(e Event) (Event, error) {
 	defer m.mu.Unlock()
 	m.seq++
 	e.Seq = m.seq
-	m.events = append(m.events, memEvent{seq: e.Seq, service: e.Service, js: js})
+	m.appendLocked(memEvent{seq: e.Seq, service: e.Service, js: js})
+	return e, nil
+}
+
+// appendLocked adds ev and prunes the oldest events beyond the maximum;
+// m.mu must be held.
+func (m *memStore) appendLocked(ev memEvent) {
+	m.events = append(m.events, ev)
 	if n := len(m.events) - m.o.maxEvents; n > 0 {
 		clear(m.events[:n]) // drop references for the garbage collector
 		m.events = m.events[n:]
 	}
-	return e, nil
 }
 
 func (m *memStore) Events(q EventQuery) ([]Event, error) {

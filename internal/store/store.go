@@ -109,6 +109,11 @@ type Store interface {
 	// Append assigns Seq (and At if zero, from the store's clock), stores e,
 	// prunes the oldest events beyond the store's maximum and returns the stored event.
 	Append(e Event) (Event, error)
+	// Write puts every rollout state of b, then appends every event of b
+	// (assigning Seq and a zero At as Append does), all or nothing and
+	// durable when it returns: one fsync for the whole batch. It returns
+	// the stored events.
+	Write(b Batch) ([]Event, error)
 	// Events returns the events q selects, newest last.
 	Events(q EventQuery) ([]Event, error)
 	// PutBlob stores a small record under bucket/key (bucket names are validated).

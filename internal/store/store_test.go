@@ -65,6 +65,8 @@ func TestStore(t *testing.T) {
 		{"event default limit", nil, testEventDefaultLimit},
 		{"prune exact", []Option{WithMaxEvents(10)}, testPrune(10, 25)},
 		{"prune with slack", []Option{WithMaxEvents(128)}, testPrune(128, 200)},
+		{"write batch", nil, testWrite},
+		{"write batch prune", []Option{WithMaxEvents(10)}, testWritePrune},
 		{"blobs", nil, testBlobs},
 		{"concurrent", nil, testConcurrent},
 		{"closed", nil, testClosed},
