@@ -32,7 +32,7 @@ type server struct {
 	errFrames atomic.Bool
 	// silent makes the server answer nothing.
 	silent atomic.Bool
-	reply     []qn.Field // extra fields of every ACK
+	reply  []qn.Field // extra fields of every ACK
 
 	mu     sync.Mutex
 	frames [][]byte
