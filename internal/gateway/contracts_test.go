@@ -188,3 +188,23 @@ func TestContractReportsAreCached(t *testing.T) {
 		t.Fatal("a rejected reload replaced the contracts")
 	}
 }
+
+// TestWatcherFollowsDocuments: the file watcher reloads when an OpenAPI
+// document changes, not only the configuration file: fixing v2's document
+// on disk releases the held rollout with no reload asked for.
+func TestWatcherFollowsDocuments(t *testing.T) {
+	dir := contractPair(t, "removed_operation")
+	vars := map[string]string{"V1": testutil.VersionServer(t, "v1").URL, "V2": testutil.VersionServer(t, "v2").URL,
+		"DOC1": filepath.Join(dir, "old.yaml"), "DOC2": filepath.Join(dir, "new.yaml"), "STEP": "10"}
+	tt := testutil.Start(t, contractYAML, vars)
+	var st rollout.Status
+	getJSON(t, tt.AdminURL+"/api/v1/rollouts/users", &st)
+	if st.State != rollout.Pending {
+		t.Fatalf("rollout %s, want pending", st.State)
+	}
+	copyFile(t, filepath.Join("..", "contract", "testdata", "compatible_addition", "new.yaml"), filepath.Join(dir, "new.yaml"))
+	testutil.Eventually(t, 10*time.Second, "the rollout released by the watcher", func() bool {
+		getJSON(t, tt.AdminURL+"/api/v1/rollouts/users", &st)
+		return st.State == rollout.Progressing && st.Weight == 10
+	})
+}

@@ -9,12 +9,15 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/turnout-gw/turnout/internal/config"
 )
 
-// Watch reloads the configuration when its file changes (debounced, so an
-// editor's write-rename-chmod burst is one reload) and on SIGHUP, until ctx
-// ends. The directory is watched, not the file, so atomic renames by editors
-// and config-management tools are seen.
+// Watch reloads the configuration when its file or one of the OpenAPI
+// documents it names changes (debounced, so an editor's
+// write-rename-chmod burst is one reload) and on SIGHUP, until ctx ends.
+// Directories are watched, not files, so atomic renames by editors and
+// config-management tools are seen; the set follows each reload.
 func (g *Gateway) Watch(ctx context.Context, debounce time.Duration) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -25,7 +28,22 @@ func (g *Gateway) Watch(ctx context.Context, debounce time.Duration) error {
 		_ = w.Close()
 		return err
 	}
-	if err := w.Add(filepath.Dir(abs)); err != nil {
+	files, dirs := map[string]bool{}, map[string]bool{}
+	follow := func() error {
+		files = watchedFiles(abs, g.cfg.Load())
+		for f := range files {
+			d := filepath.Dir(f)
+			if dirs[d] {
+				continue
+			}
+			if err := w.Add(d); err != nil {
+				return err
+			}
+			dirs[d] = true
+		}
+		return nil
+	}
+	if err := follow(); err != nil {
 		_ = w.Close()
 		return err
 	}
@@ -36,17 +54,23 @@ func (g *Gateway) Watch(ctx context.Context, debounce time.Duration) error {
 		defer signal.Stop(hup)
 		var timer *time.Timer
 		var fire <-chan time.Time
+		reload := func(source string) {
+			_ = g.Reload(source)
+			if err := follow(); err != nil {
+				g.log.Warn("configuration watcher: watching the OpenAPI documents", "error", err)
+			}
+		}
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				_ = g.Reload("sighup")
+				reload("sighup")
 			case ev, ok := <-w.Events:
 				if !ok {
 					return
 				}
-				if filepath.Clean(ev.Name) != abs || ev.Op == fsnotify.Chmod {
+				if !files[filepath.Clean(ev.Name)] || ev.Op == fsnotify.Chmod {
 					continue
 				}
 				if timer == nil {
@@ -60,7 +84,7 @@ func (g *Gateway) Watch(ctx context.Context, debounce time.Duration) error {
 				if _, err := os.Stat(abs); err != nil {
 					continue // mid-rename; the create event follows
 				}
-				_ = g.Reload("file")
+				reload("file")
 			case err, ok := <-w.Errors:
 				if !ok {
 					return
@@ -70,4 +94,24 @@ func (g *Gateway) Watch(ctx context.Context, debounce time.Duration) error {
 		}
 	}()
 	return nil
+}
+
+// watchedFiles is the configuration file and every OpenAPI document cfg
+// names, as absolute paths.
+func watchedFiles(cfgPath string, cfg *config.Config) map[string]bool {
+	files := map[string]bool{cfgPath: true}
+	if cfg == nil {
+		return files
+	}
+	for _, name := range cfg.ServiceNames() {
+		for _, v := range cfg.Services[name].Versions {
+			if v == nil || v.OpenAPI == "" {
+				continue
+			}
+			if p, err := filepath.Abs(ContractPath(cfg, v.OpenAPI)); err == nil {
+				files[filepath.Clean(p)] = true
+			}
+		}
+	}
+	return files
 }
