@@ -175,31 +175,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// answer writes Turnout's own answers: 404, 400, 406, 410 and 308.
+// answer writes Turnout's own answers (404, 400, 406, 410 and 308) through
+// the decision, as the in-process middleware does.
 func (h *Handler) answer(w http.ResponseWriter, r *http.Request, x *exchange) {
-	d := &x.d
-	x.status = d.Status
-	switch d.Status {
-	case http.StatusNotAcceptable:
-		httperr.WriteJSON(w, d.Status, d.Service.NotAcceptableBody(d.Requested))
-	case http.StatusPermanentRedirect:
-		w.Header().Set("Location", d.RedirectLocation(r))
-		httperr.Write(w, d.Status, "version "+d.Version.Name+" has moved to "+d.Version.Successor.Name)
-	case http.StatusGone:
-		d.SetLifecycleHeaders(w.Header(), r)
-		httperr.Write(w, d.Status, "version "+d.Version.Name+" of "+d.Service.Name+" is gone")
-	case http.StatusBadRequest:
-		httperr.Write(w, d.Status, "invalid version request: "+errText(d.Err))
-	default:
-		httperr.Write(w, d.Status, errText(d.Err))
-	}
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
+	x.status = x.d.Status
+	x.d.WriteAnswer(w, r)
 }
 
 func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
@@ -228,10 +208,7 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 // X-Served-Version and the served version's lifecycle headers.
 func (h *Handler) prepare(x *exchange, resp *http.Response) {
 	x.status = resp.StatusCode
-	resp.Header["X-Served-Version"] = x.served.NameHeader()
-	d := x.d
-	d.Version = x.served
-	d.SetLifecycleHeaders(resp.Header, x.in)
+	x.d.SetServedHeaders(resp.Header, x.in, x.served)
 }
 
 // grpcBody ends a gRPC response whose upstream stream fails after the
