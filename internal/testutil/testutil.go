@@ -95,18 +95,25 @@ func (tt *Turnout) Rewrite(t testing.TB, yamlText string, vars map[string]string
 	}
 }
 
-// VersionServer starts an HTTP upstream that answers every request with
-// JSON naming version and echoing what it received, and the header
-// X-Upstream-Version. It is closed by t.Cleanup.
+// VersionServer starts an HTTP upstream serving VersionHandler(version).
+// It is closed by t.Cleanup.
 func VersionServer(t testing.TB, version string) *httptest.Server {
 	t.Helper()
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s := httptest.NewServer(VersionHandler(version))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// VersionHandler answers every request with JSON naming version and echoing
+// what it received (path and X-Turnout-Version), and the header
+// X-Upstream-Version: the backend of the shared routing cases, as an
+// upstream behind the proxy or in process behind the middleware.
+func VersionHandler(version string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Upstream-Version", version)
 		fmt.Fprintf(w, `{"version":%q,"path":%q,"turnout_version":%q}`+"\n", version, r.URL.Path, r.Header.Get("X-Turnout-Version"))
-	}))
-	t.Cleanup(s.Close)
-	return s
+	})
 }
 
 // Get sends a GET with headers ("Name: value" strings) and returns the
