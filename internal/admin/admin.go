@@ -61,15 +61,17 @@ type Options struct {
 	// Stats serves the dashboard's time series at /api/v1/series (nil =
 	// not registered).
 	Stats *stats.Registry
-	// QNTargets reports the passive health of a tcp:// upstream's targets
-	// (nil or a nil answer: every target shown healthy).
-	QNTargets func(upstream string) []TargetView
 }
+
+// SetQNTargets sets what reports the passive health of a tcp:// upstream's
+// targets (unset, or a nil answer: every target shown healthy). Call it
+// before the API serves.
+func (a *API) SetQNTargets(f func(upstream string) []TargetView) { a.qnTarget = f }
 
 // New builds the admin API.
 func New(o Options) *API {
 	a := &API{mux: http.NewServeMux(), token: o.Token, reload: o.Reload, ready: o.Ready, log: o.Log,
-		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats, qnTarget: o.QNTargets}
+		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats}
 	if a.token == nil {
 		a.token = func() string { return "" }
 	}

@@ -8,6 +8,10 @@
 // /api/v1/contracts/{service} and, with require_compatible, holds the
 // rollout pending through the rollout engine's Blocker.
 //
+// Core (core.go) is the socket-free part shared by the proxy's App and the
+// in-process middleware: store, stats, rollout engine, Gateway, metrics and
+// admin API; StartCore starts one without listeners or upstream pools.
+//
 // A rejected configuration never replaces the running one: the errors are
 // logged as FILE:LINE:COL lines and the last good snapshot keeps serving.
 package gateway

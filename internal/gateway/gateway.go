@@ -40,6 +40,7 @@ type Gateway struct {
 	drain    time.Duration
 
 	contracts *contractState // OpenAPI documents and reports (contracts.go)
+	noPools   bool           // WithoutPools: tables only
 }
 
 type pooled struct {
@@ -91,6 +92,13 @@ func WithReloadHook(f func(ReloadEvent)) Option {
 // they are closed (default 5s).
 func WithDrain(d time.Duration) Option {
 	return func(g *Gateway) error { g.drain = d; return nil }
+}
+
+// WithoutPools makes the gateway compile and publish routing tables
+// without provisioning upstream pools (Snapshot.Pools stays empty): for
+// the in-process middleware, whose versions are handlers, not upstreams.
+func WithoutPools() Option {
+	return func(g *Gateway) error { g.noPools = true; return nil }
 }
 
 // New compiles cfg (read from path, which later reloads read again) and
@@ -204,7 +212,7 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 	next := map[string]*pooled{}
 	var created []*upstream.Pool
 	for _, name := range cfg.UpstreamNames() {
-		if cfg.Upstreams[name].IsTCP() {
+		if g.noPools || cfg.Upstreams[name].IsTCP() {
 			continue // the tcp:// upstreams of qn services are dialled by internal/qnproxy
 		}
 		spec := comparable(cfg.Upstreams[name])

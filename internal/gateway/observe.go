@@ -29,18 +29,18 @@ func statsObserver(reg *stats.Registry) proxy.Observer {
 	}
 }
 
-// measureReload runs after a.reloaded on every configuration load: it
+// measureReload runs after c.reloaded on every configuration load: it
 // counts reloads (not the load at start) and lets the metrics adopt the
 // configuration and the rollouts' states after it.
-func (a *App) measureReload(ev ReloadEvent) {
+func (c *Core) measureReload(ev ReloadEvent) {
 	if ev.Source != sourceStart {
-		a.Metrics.Reloaded(ev.Err)
+		c.Metrics.Reloaded(ev.Err)
 	}
 	if ev.Err == nil && !ev.Unchanged {
-		a.Metrics.Configure(ev.Config, a.Engine.Statuses())
-		if l := ev.Config.Log; l.Level != a.logCfg.Level || l.Format != a.logCfg.Format || l.Access != a.logCfg.Access {
-			a.Log.Warn("the log block changed; log settings take effect at the next start", "level", a.logCfg.Level,
-				"format", a.logCfg.Format, "access", a.logCfg.Access)
+		c.Metrics.Configure(ev.Config, c.Engine.Statuses())
+		if l := ev.Config.Log; l.Level != c.logCfg.Level || l.Format != c.logCfg.Format || l.Access != c.logCfg.Access {
+			c.Log.Warn("the log block changed; log settings take effect at the next start", "level", c.logCfg.Level,
+				"format", c.logCfg.Format, "access", c.logCfg.Access)
 		}
 	}
 }

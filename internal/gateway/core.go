@@ -1,0 +1,216 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/admin"
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/rollout"
+	"github.com/turnout-gw/turnout/internal/stats"
+	"github.com/turnout-gw/turnout/internal/store"
+	"github.com/turnout-gw/turnout/internal/telemetry"
+)
+
+// Core is the socket-free part of a running Turnout, shared by the proxy
+// (App) and the in-process middleware: the state store, the stats
+// registry, the rollout engine with its notifier, the Gateway (compile,
+// swap, reload on file change, SIGHUP and the admin API), the Prometheus
+// metrics and the admin API. Its fields are set once by StartCore (or
+// Start) and safe for concurrent use.
+type Core struct {
+	Gateway *Gateway
+	Admin   *admin.API
+	Engine  *rollout.Engine
+	Stats   *stats.Registry
+	Store   store.Store
+	Log     *slog.Logger
+	// Metrics is the Prometheus registry served at the admin API's
+	// /metrics.
+	Metrics *telemetry.Metrics
+
+	now      func() time.Time
+	logCfg   config.Log // the log block at start
+	notifier *rollout.Notifier
+	onApply  func(*config.Config) // the App's part of an applied load
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// CoreOptions configure StartCore.
+type CoreOptions struct {
+	AppOptions
+	// NoPools compiles routing tables without upstream pools: the
+	// middleware calls handlers in process and dials nothing.
+	NoPools bool
+}
+
+// openCore opens the store and creates the stats registry, the metrics and
+// the notifier: what the App's mirror needs before the engine exists.
+func openCore(cfg *config.Config, path string, o AppOptions) (*Core, error) {
+	c := &Core{Log: o.Log, now: o.Now, logCfg: cfg.Log}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	st, err := store.Open(StatePath(cfg, path), store.WithClock(c.now))
+	if err != nil {
+		return nil, fmt.Errorf("opening state store: %w", err)
+	}
+	c.Store, c.Stats, c.Metrics = st, stats.NewRegistry(c.now), telemetry.NewMetrics()
+	c.notifier = rollout.NewNotifier(c.Log, 1024, 5, time.Second)
+	return c, nil
+}
+
+// start creates the rollout engine (gated by gate when not nil), compiles
+// cfg into the gateway and builds the admin API. onApply runs after the
+// engine adopted each applied configuration, the first one included.
+func (c *Core) start(cfg *config.Config, path string, gate rollout.Gate, onApply func(*config.Config), gopts ...Option) error {
+	c.onApply = onApply
+	contracts := newContractState() // the engine's Blocker reads it while New applies cfg
+	var g *Gateway
+	eopts := []rollout.Option{rollout.WithClock(c.now), rollout.WithLogger(c.Log), rollout.WithNotifier(c.notifier),
+		rollout.WithBlocker(contracts.Blocker),
+		rollout.WithApply(func(service string, w float64) error { return g.SetWeight(service, w) }),
+		rollout.WithObserver(c.Metrics.ObserveRollout)}
+	if gate != nil {
+		eopts = append(eopts, rollout.WithGate(gate))
+	}
+	eng, err := rollout.New(c.Store, c.Stats, eopts...)
+	if err != nil {
+		return err
+	}
+	c.Engine = eng
+	gopts = append([]Option{WithLogger(c.Log), WithClock(c.now), WithWeights(eng.Plan), WithReloadHook(c.reloaded),
+		WithReloadHook(c.measureReload), withContractState(contracts)}, gopts...)
+	if g, err = New(cfg, path, gopts...); err != nil {
+		return err
+	}
+	c.Gateway = g
+	c.Admin = admin.New(admin.Options{
+		Token:    func() string { return os.Getenv(g.Config().Admin.TokenEnv) },
+		Reload:   ReloaderFunc(g.Reload),
+		Log:      c.Log,
+		Engine:   eng,
+		Events:   c.Store,
+		Snapshot: g.Snapshot,
+		Stats:    c.Stats,
+	})
+	c.Admin.Handle("GET /metrics", c.Metrics.Handler().ServeHTTP)
+	g.RegisterContracts(c.Admin)
+	return nil
+}
+
+// run starts the engine's loop and, with o.Watch, the configuration
+// watcher, until halt.
+func (c *Core) run(path string, o AppOptions) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel, c.done = cancel, make(chan struct{})
+	tick := o.Tick
+	if tick <= 0 {
+		tick = 250 * time.Millisecond
+	}
+	go func() {
+		defer close(c.done)
+		c.Engine.Run(ctx, tick)
+	}()
+	if o.Watch && path != "" {
+		d := o.Debounce
+		if d <= 0 {
+			d = 200 * time.Millisecond
+		}
+		return c.Gateway.Watch(ctx, d)
+	}
+	return nil
+}
+
+// StartCore opens the store, compiles cfg (read from path, which reloads
+// read again; "" for none) and starts the rollout engine and, with
+// o.Watch, the watcher. It binds no socket: the caller serves c.Admin
+// where it likes. Stop releases everything.
+func StartCore(cfg *config.Config, path string, o CoreOptions) (*Core, error) {
+	c, err := openCore(cfg, path, o.AppOptions)
+	if err != nil {
+		return nil, err
+	}
+	var gopts []Option
+	if o.NoPools {
+		gopts = append(gopts, WithoutPools())
+	}
+	if err := c.start(cfg, path, nil, nil, gopts...); err != nil {
+		c.close()
+		return nil, err
+	}
+	if err := c.run(path, o.AppOptions); err != nil {
+		c.halt()
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Observer is what the data plane reports requests to: the stats registry
+// the engine analyses and the Prometheus metrics.
+func (c *Core) Observer() proxy.Observer {
+	return proxy.Observers{statsObserver(c.Stats), c.Metrics.Observer()}
+}
+
+// Stop stops the engine and the watcher, closes the gateway's pools and
+// the store.
+func (c *Core) Stop() error {
+	c.halt()
+	return c.close()
+}
+
+// halt stops the engine's loop and the watcher.
+func (c *Core) halt() {
+	if c.cancel != nil {
+		c.cancel()
+		<-c.done
+		c.cancel = nil
+	}
+}
+
+// close releases what openCore and start acquired.
+func (c *Core) close() error {
+	if c.Gateway != nil {
+		c.Gateway.Close()
+	}
+	c.notifier.Close()
+	return c.Store.Close()
+}
+
+// reloaded runs after every configuration load (under the gateway's apply
+// lock): successful loads are adopted by the engine; every load is an event.
+func (c *Core) reloaded(ev ReloadEvent) {
+	if c.Engine == nil {
+		return
+	}
+	if ev.Err != nil {
+		n := len(config.Flatten(ev.Err))
+		_, _ = c.Store.Append(store.Event{Type: "config_rejected", Actor: ev.Source,
+			Message: fmt.Sprintf("configuration %s rejected (%d problems); still serving the last good one", ev.Path, n),
+			Fields:  map[string]any{"errors": config.Flatten(ev.Err).Error()}})
+		return
+	}
+	cfg := ev.Config
+	if ev.Unchanged {
+		_, _ = c.Store.Append(store.Event{Type: "config_reload", Actor: ev.Source,
+			Message: fmt.Sprintf("configuration %s unchanged (%d services)", ev.Path, len(cfg.Services))})
+		return
+	}
+	if err := c.Engine.Sync(cfg); err != nil {
+		c.Log.Error("persisting rollout state", "error", err)
+	}
+	if c.onApply != nil {
+		c.onApply(cfg)
+	}
+	_, _ = c.Store.Append(store.Event{Type: "config_reload", Actor: ev.Source,
+		Message: fmt.Sprintf("configuration %s applied (%d services)", ev.Path, len(cfg.Services))})
+}
