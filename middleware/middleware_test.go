@@ -1,0 +1,139 @@
+package middleware_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/testutil"
+	"github.com/turnout-gw/turnout/internal/testutil/routecases"
+	"github.com/turnout-gw/turnout/middleware"
+)
+
+// quiet is a logger that drops everything.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// harness is a middleware serving a configuration file on a real
+// listener: the in-process side of the shared routing cases.
+type harness struct {
+	MW   *middleware.Middleware
+	Path string
+	URL  string
+}
+
+// start writes text (expanded with vars) to a temp file and serves it with
+// versions through the middleware on 127.0.0.1:0; everything is stopped by
+// t.Cleanup.
+func start(t *testing.T, text string, vars map[string]string, versions middleware.Versions, opts ...middleware.Option) *harness {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "turnout.yaml")
+	if err := os.WriteFile(path, []byte(testutil.Expand(text, vars)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts = append([]middleware.Option{middleware.WithLogger(quiet)}, opts...)
+	mw, err := middleware.New(middleware.File(path), versions, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mw)
+	t.Cleanup(func() {
+		srv.Close()
+		if err := mw.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return &harness{MW: mw, Path: path, URL: srv.URL}
+}
+
+// rewrite replaces the file atomically, as an editor would.
+func (h *harness) rewrite(t *testing.T, text string, vars map[string]string) {
+	t.Helper()
+	tmp := h.Path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(testutil.Expand(text, vars)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, h.Path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// versionHandlers serves every version of routecases.YAML in process.
+func versionHandlers() middleware.Versions {
+	vs := middleware.Versions{}
+	for _, v := range routecases.Versions {
+		vs[v] = testutil.VersionHandler(v)
+	}
+	return vs
+}
+
+// routingVars: the upstream URLs are required by the format and unused.
+func routingVars(weight string) map[string]string {
+	return map[string]string{"V1": "http://127.0.0.1:9", "V2": "http://127.0.0.1:9", "WEIGHT": weight}
+}
+
+// TestPins runs the proxy's negotiation and lifecycle cases against the
+// middleware.
+func TestPins(t *testing.T) {
+	h := start(t, routecases.YAML, routingVars("0"), versionHandlers())
+	routecases.RunPins(t, h.URL)
+}
+
+// TestStickySplit runs the proxy's sticky split cases against the
+// middleware; the weight is raised by rewriting the file it watches.
+func TestStickySplit(t *testing.T) {
+	vars := routingVars("10")
+	h := start(t, routecases.YAML, vars, versionHandlers())
+	routecases.RunStickySplit(t, h.URL, func(t *testing.T) {
+		vars["WEIGHT"] = "30"
+		h.rewrite(t, routecases.YAML, vars)
+		testutil.Eventually(t, routecases.ReloadTimeout, "reload to weight 30", func() bool { return weightOf(t, h) == 30 })
+	})
+}
+
+// weightOf reads the users rollout's weight through the admin API mounted
+// on a mux of its own.
+func weightOf(t *testing.T, h *harness) float64 {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.MW.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/rollouts/users", nil))
+	var st struct {
+		Weight float64 `json:"weight"`
+	}
+	decode(t, rec.Body.Bytes(), &st)
+	return st.Weight
+}
+
+// TestNewRejectsUnknownHandlers: a handler for a version or service the
+// configuration does not declare is a mistake New reports.
+func TestNewRejectsUnknownHandlers(t *testing.T) {
+	text := []byte(testutil.Expand(routecases.YAML, routingVars("0")))
+	cases := []struct {
+		name     string
+		versions middleware.Versions
+		opts     []middleware.Option
+	}{
+		{"version", middleware.Versions{"v3": testutil.VersionHandler("v3")}, nil},
+		{"service", nil, []middleware.Option{middleware.WithService("orders", middleware.Versions{"v1": testutil.VersionHandler("v1")})}},
+		{"service version", nil, []middleware.Option{middleware.WithService("users", middleware.Versions{"v9": testutil.VersionHandler("v9")})}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			mw, err := middleware.New(middleware.YAML("inline.yaml", text), tc.versions, tc.opts...)
+			if err == nil {
+				mw.Close()
+				t.Fatal("New accepted a handler the configuration does not declare")
+			}
+		})
+	}
+	if _, err := middleware.New(middleware.YAML("bad.yaml", []byte("services: {x: {}}")), nil); err == nil {
+		t.Fatal("New accepted an invalid configuration")
+	}
+}
+
+// waitFor bounds the tests' polling.
+const waitFor = 10 * time.Second
