@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/turnout-gw/turnout/internal/route"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -45,13 +44,14 @@ func VersionFrom(ctx context.Context) (d Decision, ok bool) {
 	return v.d, true
 }
 
-// withDecision returns ctx carrying d's decision and the request's colour
+// context returns ctx carrying x's decision and the request's colour
 // source (h or md).
-func withDecision(ctx context.Context, d *route.Decision, h http.Header, md metadata.MD) context.Context {
-	v := &decided{header: h, md: md, d: Decision{Service: d.Service.Name, Version: d.Version.Name,
+func (x *exchange) context(ctx context.Context, h http.Header, md metadata.MD) context.Context {
+	d := &x.d
+	x.dec = decided{header: h, md: md, d: Decision{Service: d.Service.Name, Version: d.Version.Name,
 		Reason: d.Reason.String(), Requested: d.Requested}}
 	if d.Rule != nil {
-		v.d.Rule = d.Rule.Name
+		x.dec.d.Rule = d.Rule.Name
 	}
-	return context.WithValue(ctx, decidedKey{}, v)
+	return context.WithValue(ctx, decidedKey{}, &x.dec)
 }

@@ -13,10 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/turnout-gw/turnout/internal/proxy"
-	"github.com/turnout-gw/turnout/internal/route"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -123,7 +120,7 @@ func (m *Middleware) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		if err := grpc.SetHeader(ctx, c.header); err != nil {
 			return nil, err
 		}
-		resp, err := gm.unary(gm.impls[impl], withDecision(ctx, &c.d, nil, md), noDecode,
+		resp, err := gm.unary(gm.impls[impl], c.context(ctx, nil, md), noDecode,
 			func(ctx context.Context, _ any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 				return h(ctx, req)
 			})
@@ -157,7 +154,7 @@ func (m *Middleware) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		if err := ss.SetHeader(c.header); err != nil {
 			return err
 		}
-		err = gm.stream(gm.impls[impl], &routedStream{ServerStream: ss, ctx: withDecision(ctx, &c.d, nil, md)})
+		err = gm.stream(gm.impls[impl], &routedStream{ServerStream: ss, ctx: c.context(ctx, nil, md)})
 		m.done(c, err)
 		return err
 	}
@@ -171,10 +168,9 @@ type routedStream struct {
 
 func (s *routedStream) Context() context.Context { return s.ctx }
 
-// call is one routed gRPC call.
+// call is one routed gRPC call and the response header metadata it sets.
 type call struct {
-	d      route.Decision
-	start  time.Time
+	exchange
 	header metadata.MD
 }
 
@@ -183,7 +179,7 @@ type call struct {
 // the call's answer (Turnout's own answers as gRPC statuses, or a version
 // without an implementation); impl is the chosen version's name.
 func (m *Middleware) route(fullMethod string, md metadata.MD) (*call, string, error) {
-	c := &call{start: m.now()}
+	c := &call{exchange: exchange{start: m.now()}}
 	r := callRequest(fullMethod, md)
 	c.d = m.table().Decide(r)
 	if c.d.Status == http.StatusNotFound {
@@ -191,7 +187,7 @@ func (m *Middleware) route(fullMethod string, md metadata.MD) (*call, string, er
 	}
 	m.obs.Decided(&c.d)
 	if c.d.Status != 0 {
-		m.obs.Finished(&proxy.Result{Decision: &c.d, Status: c.d.Status, Duration: m.now().Sub(c.start)})
+		m.report(&c.exchange, false, c.d.Status, nil)
 		return c, "", status.Error(answerCode(c.d.Status), c.d.AnswerMessage())
 	}
 	gm := m.grpc.lookup(fullMethod)
@@ -214,9 +210,7 @@ func (m *Middleware) route(fullMethod string, md metadata.MD) (*call, string, er
 // done records a served call in the stats and metrics, with the HTTP
 // status equivalent of its gRPC status (5xx is the version's failure).
 func (m *Middleware) done(c *call, err error) {
-	code := httpStatus(status.Code(err))
-	m.attempt(&c.d, code, c.start)
-	m.finish(&proxy.Result{Decision: &c.d, Served: c.d.Version, Status: code, Err: err}, c.start)
+	m.report(&c.exchange, true, httpStatus(status.Code(err)), err)
 }
 
 // callRequest is the request Decide sees for a gRPC call: POST of the full

@@ -29,7 +29,7 @@ type harness struct {
 // start writes text (expanded with vars) to a temp file and serves it with
 // versions through the middleware on 127.0.0.1:0; everything is stopped by
 // t.Cleanup.
-func start(t *testing.T, text string, vars map[string]string, versions middleware.Versions, opts ...middleware.Option) *harness {
+func start(t testing.TB, text string, vars map[string]string, versions middleware.Versions, opts ...middleware.Option) *harness {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "turnout.yaml")
 	if err := os.WriteFile(path, []byte(testutil.Expand(text, vars)), 0o644); err != nil {

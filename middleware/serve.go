@@ -18,32 +18,29 @@ import (
 // strips it, and the decision in its context (VersionFrom). The answer's
 // status and latency feed the stats the rollout engine analyses.
 func (m *Middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := m.now()
-	d := m.table().Decide(r)
+	x := &exchange{start: m.now()}
+	x.d = m.table().Decide(r)
+	d := &x.d
 	if d.Status == http.StatusNotFound && m.next != nil {
 		m.next.ServeHTTP(w, r)
 		return
 	}
-	m.obs.Decided(&d)
-	res := proxy.Result{Decision: &d}
+	m.obs.Decided(d)
 	if d.Status != 0 {
-		res.Status = d.Status
 		d.WriteAnswer(w, r)
-		m.finish(&res, start)
+		m.report(x, false, d.Status, nil)
 		return
 	}
 	h := m.handler(d.Service.Name, d.Version.Name)
 	if h == nil {
-		res.Status = http.StatusNotImplemented
 		m.log.Warn("no handler for the chosen version", "service", d.Service.Name, "version", d.Version.Name)
 		httperr.Write(w, http.StatusNotImplemented, "no handler for version "+d.Version.Name+" of "+d.Service.Name+" in this process")
-		m.attempt(&d, res.Status, start)
-		m.finish(&res, start)
+		m.report(x, true, http.StatusNotImplemented, nil)
 		return
 	}
 	d.SetServedHeaders(w.Header(), r, d.Version)
 	r.Header["X-Turnout-Version"] = d.Version.NameHeader()
-	in := r.WithContext(withDecision(r.Context(), &d, r.Header, nil))
+	in := r.WithContext(x.context(r.Context(), r.Header, nil))
 	if d.Path != r.URL.Path {
 		u := *r.URL
 		u.Path, u.RawPath = d.Path, ""
@@ -51,39 +48,47 @@ func (m *Middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sw := writers.Get().(*statusWriter)
 	sw.ResponseWriter, sw.status = w, 0
-	func() {
-		defer func() { // a panicking handler is its version's failure
-			if sw.status == 0 {
-				sw.status = http.StatusOK
-			}
-			if p := recover(); p != nil {
-				sw.status = http.StatusInternalServerError
-				m.attempt(&d, sw.status, start)
-				res.Served, res.Status = d.Version, sw.status
-				m.finish(&res, start)
-				panic(p)
-			}
-		}()
-		h.ServeHTTP(sw, in)
+	defer func() { // a panicking handler is its version's failure
+		if p := recover(); p != nil {
+			m.report(x, true, http.StatusInternalServerError, nil)
+			panic(p)
+		}
 	}()
-	res.Served, res.Status = d.Version, sw.status
+	h.ServeHTTP(sw, in)
+	status := sw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
 	sw.ResponseWriter = nil
 	writers.Put(sw)
-	m.attempt(&d, res.Status, start)
-	m.finish(&res, start)
+	m.report(x, true, status, nil)
 }
 
-// attempt records the handler's answer in the stats the rollout engine
-// analyses: a 5xx is a failure, as an upstream's is behind the proxy.
-func (m *Middleware) attempt(d *route.Decision, status int, start time.Time) {
-	m.obs.Attempted(&proxy.Attempt{Service: d.Service.Name, Version: d.Version.Name, Upstream: d.Version.Upstream,
-		Status: status, Duration: m.now().Sub(start)})
+// exchange is one routed request or call: the decision, what is reported
+// about it and the decision handlers see in their context, in one
+// allocation.
+type exchange struct {
+	start time.Time
+	d     route.Decision
+	res   proxy.Result
+	att   proxy.Attempt
+	dec   decided
 }
 
-// finish reports the request to the metrics.
-func (m *Middleware) finish(res *proxy.Result, start time.Time) {
-	res.Duration = m.now().Sub(start)
-	m.obs.Finished(res)
+// report tells the observers how x ended. A served request (a handler or
+// implementation answered) is an attempt of its version in the stats the
+// rollout engine analyses: a 5xx is a failure, as an upstream's is behind
+// the proxy.
+func (m *Middleware) report(x *exchange, served bool, status int, err error) {
+	dur := m.now().Sub(x.start)
+	if served {
+		v := x.d.Version
+		x.att = proxy.Attempt{Service: x.d.Service.Name, Version: v.Name, Upstream: v.Upstream, Status: status, Duration: dur}
+		m.obs.Attempted(&x.att)
+		x.res.Served = v
+	}
+	x.res.Decision, x.res.Status, x.res.Err, x.res.Duration = &x.d, status, err, dur
+	m.obs.Finished(&x.res)
 }
 
 // statusWriter remembers the status a handler answered. It passes Flush
