@@ -8,6 +8,10 @@
 // Table (WithWeight) that the caller publishes with an atomic pointer swap,
 // so a request always sees one consistent table.
 //
+// Decision.WriteAnswer and SetServedHeaders (answer.go) are Turnout's own
+// answers (400, 404, 406, 410, 308) and the X-Served-Version and lifecycle
+// headers, written the same way by every data plane.
+//
 // The package knows nothing about sockets: the proxy, the in-process
 // middleware and the xDS translation all apply the same Table.
 package route
