@@ -39,6 +39,11 @@ func samePtr[T any](a, b *T, same func(*T, *T) bool) bool {
 	return same(a, b)
 }
 
+// sameValueBy compares two optional blocks by a comparable key of each.
+func sameValueBy[T any, K comparable](a, b *T, key func(*T) K) bool {
+	return samePtr(a, b, func(x, y *T) bool { return key(x) == key(y) })
+}
+
 func sameValue[T comparable](a, b *T) bool {
 	return samePtr(a, b, func(x, y *T) bool { return *x == *y })
 }
@@ -65,6 +70,7 @@ func (r *Rule) sameAs(o *Rule) bool {
 	return r.Name == o.Name && r.Version == o.Version &&
 		maps.Equal(m.Header, n.Header) && maps.Equal(m.Cookie, n.Cookie) && maps.Equal(m.Query, n.Query) &&
 		m.Host == n.Host && slices.Equal(m.Method, n.Method) && m.PathPrefix == n.PathPrefix && m.Expr == n.Expr &&
+		sameValueBy(m.ClientCert, n.ClientCert, func(c *ClientCertMatch) [2]string { return [2]string{c.Subject, c.SAN} }) &&
 		samePtr(r.Experiment, o.Experiment, func(a, b *Experiment) bool {
 			return a.Sticky == b.Sticky && maps.Equal(a.Arms, b.Arms)
 		})

@@ -37,6 +37,22 @@ type ServerTLS struct {
 	Listen string `yaml:"listen"`
 	Cert   string `yaml:"cert"`
 	Key    string `yaml:"key"`
+	// ClientCA is the PEM bundle of the CAs whose client certificates are
+	// verified. Without it no client certificate is asked for.
+	ClientCA string `yaml:"client_ca"`
+	// Require refuses the handshake of a client without a valid
+	// certificate; otherwise a certificate is verified when one is given.
+	Require bool `yaml:"require"`
+	// MinVersion is the lowest TLS version accepted: "1.2" (the default)
+	// or "1.3".
+	MinVersion string `yaml:"min_version"`
+}
+
+// AdminTLS serves the admin port over HTTPS.
+type AdminTLS struct {
+	Meta `yaml:"-"`
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
 }
 
 // Admin configures the admin API, dashboard and metrics listener.
@@ -44,6 +60,10 @@ type Admin struct {
 	Meta     `yaml:"-"`
 	Listen   string `yaml:"listen"`
 	TokenEnv string `yaml:"token_env"`
+	// TokensFile names a file of named tokens with roles (viewer, operator);
+	// see package admin. With it every API read needs a token too.
+	TokensFile string    `yaml:"tokens_file"`
+	TLS        *AdminTLS `yaml:"tls"`
 }
 
 // XDS configures the optional Envoy xDS (ADS) server.
@@ -108,6 +128,10 @@ type UpstreamTLS struct {
 	CA                 string `yaml:"ca"`
 	ServerName         string `yaml:"server_name"`
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	// Cert and Key are the client certificate presented to targets that
+	// ask for one (mTLS); reloaded when the files change.
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
 }
 
 // Service is one API whose versions Turnout routes between.
@@ -211,6 +235,18 @@ type RuleMatch struct {
 	Method     []string          `yaml:"method"`
 	PathPrefix string            `yaml:"path_prefix"`
 	Expr       string            `yaml:"expr"`
+	// ClientCert matches the verified client certificate of an HTTPS
+	// request (tls.client_ca); a request without one never matches.
+	ClientCert *ClientCertMatch `yaml:"client_cert"`
+}
+
+// ClientCertMatch matches a verified client certificate: Subject equals
+// its subject common name or its whole subject ("CN=a,O=b"), SAN equals one
+// of its DNS names, URIs or e-mail addresses. Both given: both must hold.
+type ClientCertMatch struct {
+	Meta    `yaml:"-"`
+	Subject string `yaml:"subject"`
+	SAN     string `yaml:"san"`
 }
 
 // Experiment splits a rule's requests between arms by weight.
@@ -309,6 +345,12 @@ const (
 	ProtocolHTTP1 = "http1"
 	ProtocolH2    = "h2"
 	ProtocolH2C   = "h2c"
+)
+
+// TLS versions min_version accepts.
+const (
+	TLSVersion12 = "1.2"
+	TLSVersion13 = "1.3"
 )
 
 // Defaults applied by Load to fields left empty.

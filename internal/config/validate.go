@@ -36,6 +36,7 @@ func (c *Config) Validate() error {
 	col.add(nest("limits", c.Limits.Validate()))
 	names := c.ServiceNames()
 	col.add(c.validateListeners(names))
+	col.add(c.validateClientCertRules(names))
 	// Paths ("services.NAME") are spelled out only for a problem.
 	for _, name := range c.UpstreamNames() {
 		u := c.Upstreams[name]
@@ -247,6 +248,49 @@ func (t *ServerTLS) Validate() error {
 	if t.Key == "" {
 		col.add(t.missing("key", "required: the path of the PEM private key of cert"))
 	}
+	if t.Require && t.ClientCA == "" {
+		col.add(t.problem("require", "needs client_ca: the PEM bundle of the CAs whose client certificates are accepted"))
+	}
+	switch t.MinVersion {
+	case "", TLSVersion12, TLSVersion13:
+	default:
+		col.add(t.problem("min_version", "%q is not a TLS version Turnout accepts; use \"1.2\" or \"1.3\"", t.MinVersion))
+	}
+	return col.err()
+}
+
+// Validate checks the admin HTTPS settings: both files are needed.
+func (t *AdminTLS) Validate() error {
+	var col collector
+	if t.Cert == "" {
+		col.add(t.missing("cert", "required: the path of the PEM certificate (chain) the admin port serves"))
+	}
+	if t.Key == "" {
+		col.add(t.missing("key", "required: the path of the PEM private key of cert"))
+	}
+	return col.err()
+}
+
+// validateClientCertRules reports rules that match on a client certificate
+// while the data plane verifies none (no tls.client_ca).
+func (c *Config) validateClientCertRules(names []string) error {
+	if c.TLS != nil && c.TLS.ClientCA != "" {
+		return nil
+	}
+	var col collector
+	for _, name := range names {
+		s := c.Services[name]
+		if s == nil {
+			continue
+		}
+		for i, r := range s.Rules {
+			if r == nil || r.Match.ClientCert == nil {
+				continue
+			}
+			col.add(&Error{Pos: r.Match.PosOf("client_cert"), Msg: fmt.Sprintf(
+				"%s.rules[%d].match.client_cert: needs tls.client_ca, so that client certificates are asked for and verified", join("services", name), i)})
+		}
+	}
 	return col.err()
 }
 
@@ -256,6 +300,12 @@ func (a *Admin) Validate() error {
 	col.add(checkListen(&a.Meta, "listen", a.Listen))
 	if a.TokenEnv != "" && !validEnvName(a.TokenEnv) {
 		col.add(a.problem("token_env", "%q is not an environment variable name (letters, digits and '_', not starting with a digit)", a.TokenEnv))
+	}
+	if a.Has("tokens_file") && strings.TrimSpace(a.TokensFile) == "" {
+		col.add(a.problem("tokens_file", "must not be empty; name the file of named tokens or leave tokens_file out"))
+	}
+	if a.TLS != nil {
+		col.add(nest("tls", a.TLS.Validate()))
 	}
 	return col.err()
 }

@@ -15,7 +15,7 @@ func (r *Rule) Validate() error {
 		col.add(r.missing("name", "required: a name for the rule, unique within the service"))
 	}
 	if r.Match.empty() {
-		col.add(r.missing("match", "needs at least one condition: header, cookie, query, host, method, path_prefix or expr"))
+		col.add(r.missing("match", "needs at least one condition: header, cookie, query, host, method, path_prefix, expr or client_cert"))
 	}
 	col.add(nest("match", r.Match.Validate()))
 	switch {
@@ -33,7 +33,7 @@ func (r *Rule) Validate() error {
 // empty reports whether the match has no condition at all.
 func (m *RuleMatch) empty() bool {
 	return len(m.Header) == 0 && len(m.Cookie) == 0 && len(m.Query) == 0 && m.Host == "" &&
-		len(m.Method) == 0 && m.PathPrefix == "" && m.Expr == "" && !m.Has("expr")
+		len(m.Method) == 0 && m.PathPrefix == "" && m.Expr == "" && !m.Has("expr") && m.ClientCert == nil
 }
 
 // Validate checks a rule's conditions: header, cookie and query names are
@@ -77,6 +77,9 @@ func (m *RuleMatch) Validate() error {
 	}
 	if m.Has("expr") && strings.TrimSpace(m.Expr) == "" {
 		col.add(m.problem("expr", "must not be empty; write a boolean expression or leave expr out"))
+	}
+	if c := m.ClientCert; c != nil && c.Subject == "" && c.SAN == "" {
+		col.add(m.problem("client_cert", "needs subject (the common name or whole subject) or san (a DNS name, URI or e-mail address)"))
 	}
 	return col.err()
 }

@@ -261,7 +261,7 @@ func TestRuleValidate(t *testing.T) {
 		{"ok experiment", "{name: r, match: {path_prefix: /a}, experiment: {arms: {v1: 99.5, v2: 0.5}}}", nil},
 		{"nothing", "{}", []string{
 			"name: required: a name for the rule, unique within the service",
-			"match: needs at least one condition: header, cookie, query, host, method, path_prefix or expr",
+			"match: needs at least one condition: header, cookie, query, host, method, path_prefix, expr or client_cert",
 			"version: a rule needs either version (send matching requests there) or experiment (split them)"}},
 		{"both", "{name: r, match: {method: GET}, version: v1, experiment: {arms: {v1: 50, v2: 50}}}", []string{
 			"experiment: a rule takes either version or experiment, not both"}},

@@ -87,8 +87,21 @@ func checkHealthPath(p string) string {
 }
 
 // Validate checks TLS towards https targets: server_name, when set, is a
-// bare host name.
+// bare host name; a client certificate comes with its key.
 func (t *UpstreamTLS) Validate() error {
+	var col collector
+	if t.Cert != "" && t.Key == "" {
+		col.add(t.missing("key", "required with cert: the path of the PEM private key of the client certificate"))
+	}
+	if t.Key != "" && t.Cert == "" {
+		col.add(t.missing("cert", "required with key: the path of the PEM client certificate"))
+	}
+	col.add(t.validateServerName())
+	return col.err()
+}
+
+// validateServerName checks that server_name, when set, is a bare host.
+func (t *UpstreamTLS) validateServerName() error {
 	if t.ServerName == "" {
 		return nil
 	}
