@@ -97,7 +97,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 	}
 	a.Admin.SetQNTargets(a.qnTargets)
 	a.Admin.Handle("GET /api/v1/diffs/{service}", a.Mirror.ServeDiffs)
-	a.Server = &Server{Data: h, Admin: a.Admin, Log: a.Log}
+	a.Server = &Server{Data: h, Admin: a.Admin, Log: a.Log, Now: a.now}
 	if err := a.Server.Start(cfg); err != nil {
 		a.closeEarly()
 		return nil, err

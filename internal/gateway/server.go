@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/certs"
 	"github.com/turnout-gw/turnout/internal/config"
 )
 
@@ -21,6 +22,8 @@ type Server struct {
 	Data  http.Handler
 	Admin http.Handler
 	Log   *slog.Logger
+	// Now paces the checks of certificate files (default time.Now).
+	Now func() time.Time
 
 	mu        sync.Mutex
 	servers   []*http.Server
@@ -56,13 +59,9 @@ func (s *Server) Start(cfg *config.Config) error {
 		srv.Protocols = p
 		return srv
 	}
-	var tlsCfg *tls.Config
-	if t := cfg.TLS; t != nil {
-		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
-		if err != nil {
-			return fmt.Errorf("loading TLS certificate %s: %w", t.Cert, err)
-		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+	tlsCfg, adminTLS, err := s.tlsConfigs(cfg)
+	if err != nil {
+		return err
 	}
 	mainTLS := tlsCfg != nil && cfg.TLS.Listen == ""
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -87,9 +86,29 @@ func (s *Server) Start(cfg *config.Config) error {
 			return fmt.Errorf("admin listen %s: %w", cfg.Admin.Listen, err)
 		}
 		s.adminAddr = aln.Addr().String()
-		s.serve(newSrv(s.Admin, false), aln, nil)
+		s.serve(newSrv(s.Admin, false), aln, adminTLS)
 	}
 	return nil
+}
+
+// tlsConfigs builds the data plane's and the admin port's TLS
+// configurations (nil when not configured); both reload their files.
+func (s *Server) tlsConfigs(cfg *config.Config) (data, admin *tls.Config, err error) {
+	opts := []certs.Option{certs.WithLogger(s.Log)}
+	if s.Now != nil {
+		opts = append(opts, certs.WithClock(s.Now))
+	}
+	if cfg.TLS != nil {
+		if data, err = certs.Server(cfg.TLS, opts...); err != nil {
+			return nil, nil, err
+		}
+	}
+	if cfg.Admin.TLS != nil {
+		if admin, err = certs.Admin(cfg.Admin.TLS, opts...); err != nil {
+			return nil, nil, err
+		}
+	}
+	return data, admin, nil
 }
 
 func tlsCfgIf(on bool, c *tls.Config) *tls.Config {

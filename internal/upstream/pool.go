@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/certs"
 	"github.com/turnout-gw/turnout/internal/config"
 )
 
@@ -164,14 +165,14 @@ func newPool(spec *config.Upstream, opts []Option) (*Pool, error) {
 		}
 		p.targets = append(p.targets, t)
 	}
-	tlsConf, err := newTLSConfig(spec.TLS)
-	if err != nil {
-		return nil, err
-	}
 	for _, opt := range opts {
 		if err := opt(p); err != nil {
 			return nil, fmt.Errorf("option: %w", err)
 		}
+	}
+	tlsConf, err := newTLSConfig(spec.TLS, certs.WithClock(p.now), certs.WithLogger(p.log))
+	if err != nil {
+		return nil, err
 	}
 	p.log = p.log.With("upstream", p.name)
 	var plain []string

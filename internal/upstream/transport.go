@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/certs"
 	"github.com/turnout-gw/turnout/internal/config"
 )
 
@@ -216,7 +216,9 @@ func (c *trackedConn) Close() error {
 }
 
 // newTLSConfig builds the base client TLS configuration of a pool.
-func newTLSConfig(spec *config.UpstreamTLS) (*tls.Config, error) {
+// A client certificate (cert and key) is presented to targets that ask
+// for one and re-read when its files change.
+func newTLSConfig(spec *config.UpstreamTLS, opts ...certs.Option) (*tls.Config, error) {
 	cfg := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		ClientSessionCache: tls.NewLRUClientSessionCache(0),
@@ -227,15 +229,18 @@ func newTLSConfig(spec *config.UpstreamTLS) (*tls.Config, error) {
 	cfg.ServerName = spec.ServerName
 	cfg.InsecureSkipVerify = spec.InsecureSkipVerify //nolint:gosec // explicit operator choice
 	if spec.CA != "" {
-		pem, err := os.ReadFile(spec.CA)
+		pool, err := certs.LoadPool(spec.CA)
 		if err != nil {
 			return nil, fmt.Errorf("read tls ca: %w", err)
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls ca %s: no PEM certificate found", spec.CA)
-		}
 		cfg.RootCAs = pool
+	}
+	if spec.Cert != "" {
+		kp, err := certs.NewKeyPair("upstream tls client certificate", spec.Cert, spec.Key, opts...)
+		if err != nil {
+			return nil, err
+		}
+		cfg.GetClientCertificate = kp.GetClientCertificate
 	}
 	return cfg, nil
 }
