@@ -29,6 +29,7 @@ type Rule struct {
 	methods    []string
 	pathPrefix string
 	program    *vm.Program
+	clientCert *config.ClientCertMatch // nil: no condition on the client certificate
 }
 
 type kv struct{ k, v string }
@@ -75,6 +76,7 @@ func compileRule(sv *Service, rc *config.Rule) (*Rule, error) {
 	r.host = strings.ToLower(m.Host)
 	r.methods = m.Method
 	r.pathPrefix = m.PathPrefix
+	r.clientCert = m.ClientCert
 	if m.Expr != "" {
 		p, err := CompileExpr(m.Expr)
 		if err != nil {
@@ -163,6 +165,9 @@ func (r *Rule) match(req *http.Request, path, host string) bool {
 	if r.pathPrefix != "" && !strings.HasPrefix(path, r.pathPrefix) {
 		return false
 	}
+	if r.clientCert != nil && !MatchClientCert(r.clientCert, VerifiedClientCert(req)) {
+		return false
+	}
 	if r.program != nil {
 		out, err := expr.Run(r.program, ExprEnv{Method: req.Method, Path: path, Host: host, req: req})
 		if err != nil {
@@ -175,9 +180,9 @@ func (r *Rule) match(req *http.Request, path, host string) bool {
 	return true
 }
 
-// HasExpr reports whether the rule has an expression (which Envoy cannot
-// express).
-func (r *Rule) HasExpr() bool { return r.program != nil }
+// HasExpr reports whether the rule has an expression or a client
+// certificate condition (which Envoy cannot express).
+func (r *Rule) HasExpr() bool { return r.program != nil || r.clientCert != nil }
 
 // Conditions returns the rule's plain conditions for translators (xDS).
 func (r *Rule) Conditions() (headers, cookies, queries [][2]string, host string, methods []string, pathPrefix string) {
