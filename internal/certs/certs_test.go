@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/filevalue"
 	"github.com/turnout-gw/turnout/internal/testutil/testclock"
 	"github.com/turnout-gw/turnout/internal/testutil/testpki"
 )
@@ -14,7 +15,7 @@ import (
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // TestKeyPairReload: a rewritten pair is picked up at the first use one
-// CheckInterval later, not before; a broken rewrite keeps the last good
+// filevalue.CheckInterval later, not before; a broken rewrite keeps the last good
 // pair; a pair that cannot be loaded at all is an error naming the file.
 func TestKeyPairReload(t *testing.T) {
 	dir := t.TempDir()
@@ -39,14 +40,14 @@ func TestKeyPairReload(t *testing.T) {
 		want    string
 	}{
 		{"loaded", nil, 0, "first"},
-		{"rewritten, checked too soon", func() { ca.Issue(t, dir, "pair", testpki.Spec{CN: "second", Client: true}) }, CheckInterval / 2, "first"},
-		{"one interval after the last check", nil, CheckInterval, "second"},
+		{"rewritten, checked too soon", func() { ca.Issue(t, dir, "pair", testpki.Spec{CN: "second", Client: true}) }, filevalue.CheckInterval / 2, "first"},
+		{"one interval after the last check", nil, filevalue.CheckInterval, "second"},
 		{"broken certificate keeps the last good", func() {
 			if err := os.WriteFile(leaf.CertFile, []byte("not pem"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-		}, CheckInterval, "second"},
-		{"repaired", func() { ca.Issue(t, dir, "pair", testpki.Spec{CN: "third", Client: true}) }, CheckInterval, "third"},
+		}, filevalue.CheckInterval, "second"},
+		{"repaired", func() { ca.Issue(t, dir, "pair", testpki.Spec{CN: "third", Client: true}) }, filevalue.CheckInterval, "third"},
 	}
 	for _, s := range steps {
 		if s.rewrite != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/filevalue"
 )
 
 // Option configures the loaders of this package.
@@ -55,7 +56,7 @@ func apply(opts []Option) (options, error) {
 // KeyPair is a certificate and its key, reloaded when their files change.
 // It is safe for concurrent use.
 type KeyPair struct {
-	w *watched[tls.Certificate]
+	w *filevalue.Value[tls.Certificate]
 }
 
 // NewKeyPair loads the PEM certificate (chain) and key; what names the pair
@@ -72,7 +73,7 @@ func NewKeyPair(what, certFile, keyFile string, opts ...Option) (*KeyPair, error
 		}
 		return &c, nil
 	}
-	w, err := newWatched(what, []string{certFile, keyFile}, load, o.now, o.log)
+	w, err := filevalue.New(what, []string{certFile, keyFile}, load, o.now, o.log)
 	if err != nil {
 		return nil, err
 	}
@@ -80,12 +81,12 @@ func NewKeyPair(what, certFile, keyFile string, opts ...Option) (*KeyPair, error
 }
 
 // Certificate returns the current certificate.
-func (k *KeyPair) Certificate() *tls.Certificate { return k.w.get() }
+func (k *KeyPair) Certificate() *tls.Certificate { return k.w.Get() }
 
 // GetClientCertificate is a tls.Config.GetClientCertificate presenting the
 // current certificate to servers that ask for one.
 func (k *KeyPair) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	return k.w.get(), nil
+	return k.w.Get(), nil
 }
 
 // MinVersion maps a configured min_version ("" = 1.2) to its constant.
@@ -129,7 +130,7 @@ func serverConfig(f serverFiles, opts []Option) (*tls.Config, error) {
 	if f.clientCA != "" {
 		paths = append(paths, f.clientCA)
 	}
-	w, err := newWatched(f.what, paths, func() (*tls.Config, error) { return f.build() }, o.now, o.log)
+	w, err := filevalue.New(f.what, paths, func() (*tls.Config, error) { return f.build() }, o.now, o.log)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +138,7 @@ func serverConfig(f serverFiles, opts []Option) (*tls.Config, error) {
 		MinVersion: f.minVersion,
 		NextProtos: f.nextProtos,
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
-			return w.get(), nil
+			return w.Get(), nil
 		},
 	}, nil
 }

@@ -1,4 +1,4 @@
-package certs
+package filevalue
 
 import (
 	"fmt"
@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// CheckInterval is how often, at most, the files behind live TLS material
-// are stat'ed for changes.
+// CheckInterval is how often, at most, the files behind a Value are
+// stat'ed for changes.
 const CheckInterval = time.Second
 
 // fileStamp is what tells a changed file from the one loaded: a rewrite
@@ -35,16 +35,16 @@ func stampOf(path string) (fileStamp, error) {
 	return s, nil
 }
 
-// watched is a value of type T loaded from a set of files and loaded again
-// when they change. get is safe for concurrent use: readers take the
+// Value is a value of type T loaded from a set of files and loaded again
+// when they change. Get is safe for concurrent use: readers take the
 // current value from an atomic pointer; one caller at a time stats the
 // files, at most once per CheckInterval.
-type watched[T any] struct {
+type Value[T any] struct {
 	paths []string
 	load  func() (*T, error)
 	now   func() time.Time
 	log   *slog.Logger
-	what  string // for log lines: "data-plane certificate"
+	what  string // for errors and log lines: "tls", "admin.tokens_file"
 
 	cur       atomic.Pointer[T]
 	nextCheck atomic.Int64 // unix nanoseconds
@@ -52,15 +52,18 @@ type watched[T any] struct {
 	stamps    []fileStamp
 }
 
-// newWatched loads the value once; an error here is the caller's error.
-func newWatched[T any](what string, paths []string, load func() (*T, error), now func() time.Time, log *slog.Logger) (*watched[T], error) {
+// New loads the value once with load (an error here is the caller's
+// error); Get loads it again when one of paths changed. now paces the
+// checks (nil: time.Now); failed reloads are logged to log (nil:
+// slog.Default()) and keep the last good value.
+func New[T any](what string, paths []string, load func() (*T, error), now func() time.Time, log *slog.Logger) (*Value[T], error) {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	w := &watched[T]{paths: paths, load: load, now: now, log: log, what: what}
+	w := &Value[T]{paths: paths, load: load, now: now, log: log, what: what}
 	stamps, err := w.stat()
 	if err != nil {
 		return nil, err
@@ -75,7 +78,7 @@ func newWatched[T any](what string, paths []string, load func() (*T, error), now
 	return w, nil
 }
 
-func (w *watched[T]) stat() ([]fileStamp, error) {
+func (w *Value[T]) stat() ([]fileStamp, error) {
 	out := make([]fileStamp, len(w.paths))
 	for i, p := range w.paths {
 		s, err := stampOf(p)
@@ -87,9 +90,9 @@ func (w *watched[T]) stat() ([]fileStamp, error) {
 	return out, nil
 }
 
-// get returns the current value, first reloading it when its files changed
+// Get returns the current value, first reloading it when its files changed
 // (looked at no more than once per CheckInterval).
-func (w *watched[T]) get() *T {
+func (w *Value[T]) Get() *T {
 	now := w.now()
 	if now.UnixNano() >= w.nextCheck.Load() && w.mu.TryLock() {
 		w.check(now)
@@ -99,11 +102,11 @@ func (w *watched[T]) get() *T {
 }
 
 // check reloads when a file changed; w.mu is held.
-func (w *watched[T]) check(now time.Time) {
+func (w *Value[T]) check(now time.Time) {
 	w.nextCheck.Store(now.Add(CheckInterval).UnixNano())
 	stamps, err := w.stat()
 	if err != nil {
-		w.log.Warn("certs: cannot stat; keeping the loaded material", "what", w.what, "error", err)
+		w.log.Warn("cannot stat; keeping the loaded value", "what", w.what, "error", err)
 		return
 	}
 	if sameStamps(stamps, w.stamps) {
@@ -111,13 +114,13 @@ func (w *watched[T]) check(now time.Time) {
 	}
 	v, err := w.load()
 	if err != nil {
-		// Half-written pair (new cert, old key): try again next interval.
-		w.log.Warn("certs: reload failed; keeping the loaded material", "what", w.what, "error", err)
+		// A half-written set (new cert, old key): try again next interval.
+		w.log.Warn("reload failed; keeping the last good value", "what", w.what, "error", err)
 		return
 	}
 	w.stamps = stamps
 	w.cur.Store(v)
-	w.log.Info("certs: reloaded", "what", w.what, "files", w.paths)
+	w.log.Info("reloaded", "what", w.what, "files", w.paths)
 }
 
 func sameStamps(a, b []fileStamp) bool {
