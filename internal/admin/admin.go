@@ -1,13 +1,13 @@
 package admin
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/httperr"
@@ -32,7 +32,8 @@ func (f ReloaderFunc) Reload(source string) error { return f(source) }
 // concurrent use.
 type API struct {
 	mux      *http.ServeMux
-	token    func() string
+	tokens   func() *Tokens
+	limiter  *authLimiter
 	reload   Reloader
 	ready    func() bool
 	log      *slog.Logger
@@ -45,9 +46,20 @@ type API struct {
 
 // Options wire the API to the gateway.
 type Options struct {
-	// Token returns the bearer token mutations need ("" = no token).
-	Token  func() string
-	Reload Reloader
+	// Token returns the single operator token mutations need ("" = no
+	// token); used when Tokens is nil.
+	Token func() string
+	// Tokens returns the tokens the API accepts now (nil: those of Token).
+	Tokens func() *Tokens
+	// Now is the clock of the failed-authentication limiter (default
+	// time.Now).
+	Now func() time.Time
+	// AuthBurst failed authentications from one client IP are allowed in
+	// a row, then one per AuthRefill; more are answered 429. Zero values
+	// mean DefaultAuthBurst and DefaultAuthRefill.
+	AuthBurst  int
+	AuthRefill time.Duration
+	Reload     Reloader
 	// Ready reports readiness for /readyz (nil = always ready).
 	Ready func() bool
 	Log   *slog.Logger
@@ -70,18 +82,23 @@ func (a *API) SetQNTargets(f func(upstream string) []TargetView) { a.qnTarget = 
 
 // New builds the admin API.
 func New(o Options) *API {
-	a := &API{mux: http.NewServeMux(), token: o.Token, reload: o.Reload, ready: o.Ready, log: o.Log,
-		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats}
-	if a.token == nil {
-		a.token = func() string { return "" }
+	a := &API{mux: http.NewServeMux(), tokens: o.Tokens, reload: o.Reload, ready: o.Ready, log: o.Log,
+		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats,
+		limiter: newAuthLimiter(o.Now, o.AuthBurst, o.AuthRefill)}
+	if a.tokens == nil {
+		token := o.Token
+		if token == nil {
+			token = func() string { return "" }
+		}
+		a.tokens = func() *Tokens { return NewTokens(nil, token()) }
 	}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
-	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	a.handlePublic("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	a.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	a.handlePublic("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if a.ready != nil && !a.ready() {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
 			return
@@ -105,13 +122,21 @@ func New(o Options) *API {
 	return a
 }
 
-// Handle registers a read-only endpoint.
-func (a *API) Handle(pattern string, h http.HandlerFunc) { a.mux.HandleFunc(pattern, h) }
-
-// Mutation registers an endpoint that needs the bearer token.
-func (a *API) Mutation(pattern string, h http.HandlerFunc) {
-	a.mux.HandleFunc(pattern, a.authorize(h))
+// Handle registers a read-only endpoint; it needs a viewer or operator
+// token when a tokens file is configured.
+func (a *API) Handle(pattern string, h http.HandlerFunc) {
+	a.mux.HandleFunc(pattern, a.guard(h, false))
 }
+
+// Mutation registers an endpoint that needs an operator token when any
+// token is configured.
+func (a *API) Mutation(pattern string, h http.HandlerFunc) {
+	a.mux.HandleFunc(pattern, a.guard(h, true))
+}
+
+// handlePublic registers an endpoint open to everyone (health, the
+// dashboard's static files).
+func (a *API) handlePublic(pattern string, h http.HandlerFunc) { a.mux.HandleFunc(pattern, h) }
 
 // ServeHTTP serves the admin API. Requests no pattern matches get the
 // mux's status (404, or 405 with Allow) as a JSON error.
@@ -153,23 +178,6 @@ func (h *headerRecorder) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// authorize requires "Authorization: Bearer <token>" when a token is set,
-// compared in constant time.
-func (a *API) authorize(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if want := a.token(); want != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(want)) != 1 {
-				a.log.Warn("admin: unauthorized mutation", "path", r.URL.Path, "remote", r.RemoteAddr)
-				w.Header().Set("WWW-Authenticate", `Bearer realm="turnout"`)
-				WriteError(w, http.StatusUnauthorized, errors.New("missing or invalid bearer token"))
-				return
-			}
-		}
-		h(w, r)
-	}
-}
-
 // reloadResult is the body of POST /api/v1/reload.
 type reloadResult struct {
 	Status string   `json:"status"`
@@ -181,7 +189,7 @@ func (a *API) handleReload(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotImplemented, errors.New("reload is not available"))
 		return
 	}
-	if err := a.reload.Reload("api"); err != nil {
+	if err := a.reload.Reload(actor(r)); err != nil {
 		res := reloadResult{Status: "rejected"}
 		for _, e := range config.Flatten(err) {
 			res.Errors = append(res.Errors, e.Error())

@@ -73,10 +73,10 @@ func (a *API) registerDashboard() {
 	if _, ok := assets["index.html"]; !ok {
 		panic("admin: the embedded dashboard has no index.html")
 	}
-	a.Handle("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	a.handlePublic("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		serveAsset(w, r, assets["index.html"])
 	})
-	a.Handle("GET /ui/", func(w http.ResponseWriter, r *http.Request) {
+	a.handlePublic("GET /ui/", func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/ui/")
 		as, ok := assets[name]
 		if !ok || name == "index.html" {

@@ -50,9 +50,6 @@ func (a *API) registerRollouts() {
 	a.Mutation("PUT /api/v1/rollouts/{service}/weight", a.handleWeight)
 }
 
-// actor names who asked for a mutation, for the audit log.
-func actor(*http.Request) string { return "api" }
-
 func (a *API) handleWeight(w http.ResponseWriter, r *http.Request) {
 	service := r.PathValue("service")
 	var req WeightRequest

@@ -145,7 +145,7 @@ func (g *Gateway) Contracts() *Contracts { return g.contracts.live.Load() }
 func Check(cfg *config.Config) (*Contracts, error) {
 	cerr := compileCheck(cfg)
 	contracts, err := buildContracts(cfg, contract.NewCache())
-	if err := errors.Join(cerr, err); err != nil {
+	if err := errors.Join(cerr, err, checkFiles(cfg)); err != nil {
 		return nil, err
 	}
 	return contracts, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/admin"
@@ -93,8 +92,13 @@ func (c *Core) start(cfg *config.Config, path string, gate rollout.Gate, onApply
 		return err
 	}
 	c.Gateway = g
+	tokens, err := newAdminTokens(cfg, g.Config, c.now, c.Log)
+	if err != nil {
+		return err // the caller's close releases the gateway
+	}
 	c.Admin = admin.New(admin.Options{
-		Token:    func() string { return os.Getenv(g.Config().Admin.TokenEnv) },
+		Tokens:   tokens.Tokens,
+		Now:      c.now,
 		Reload:   ReloaderFunc(g.Reload),
 		Log:      c.Log,
 		Engine:   eng,

@@ -1,0 +1,127 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/admin"
+	"github.com/turnout-gw/turnout/internal/certs"
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/filevalue"
+)
+
+// TokensPath resolves admin.tokens_file: a relative path is taken relative
+// to the configuration file's directory.
+func TokensPath(cfg *config.Config) string {
+	p := cfg.Admin.TokensFile
+	if p == "" || filepath.IsAbs(p) || cfg.File == "" {
+		return p
+	}
+	return filepath.Join(filepath.Dir(cfg.File), p)
+}
+
+// adminTokens gives the admin API the tokens of the configuration in
+// force: admin.token_env's variable, read on every call, and the tokens
+// file, loaded again when it changes (or when a reload names another
+// file). A file that stops loading keeps its last good tokens. It is safe
+// for concurrent use.
+type adminTokens struct {
+	cfg func() *config.Config
+	now func() time.Time
+	log *slog.Logger
+
+	mu   sync.Mutex
+	path string
+	file *filevalue.Value[config.TokensFile]
+}
+
+// newAdminTokens loads cfg's tokens file, if any; a file that cannot be
+// loaded is an error (Turnout does not start with admin access it cannot
+// read).
+func newAdminTokens(cfg *config.Config, current func() *config.Config, now func() time.Time, log *slog.Logger) (*adminTokens, error) {
+	t := &adminTokens{cfg: current, now: now, log: log}
+	if p := TokensPath(cfg); p != "" {
+		f, err := t.load(p)
+		if err != nil {
+			return nil, err
+		}
+		t.path, t.file = p, f
+	}
+	return t, nil
+}
+
+func (t *adminTokens) load(path string) (*filevalue.Value[config.TokensFile], error) {
+	return filevalue.New("admin.tokens_file", []string{path}, func() (*config.TokensFile, error) { return config.LoadTokens(path) }, t.now, t.log)
+}
+
+// Tokens returns the tokens accepted now.
+func (t *adminTokens) Tokens() *admin.Tokens {
+	cfg := t.cfg()
+	var file *config.TokensFile
+	if f := t.fileFor(TokensPath(cfg)); f != nil {
+		file = f.Get()
+	}
+	return admin.NewTokens(file, os.Getenv(cfg.Admin.TokenEnv))
+}
+
+// fileFor returns the watched tokens file for path, switching to another
+// file when a reload named one (and it loads).
+func (t *adminTokens) fileFor(path string) *filevalue.Value[config.TokensFile] {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if path == t.path {
+		return t.file
+	}
+	if path == "" {
+		t.path, t.file = "", nil
+		return nil
+	}
+	f, err := t.load(path)
+	if err != nil {
+		t.log.Error("admin.tokens_file cannot be loaded; keeping the previous tokens", "path", path, "error", err)
+		return t.file
+	}
+	t.path, t.file = path, f
+	return f
+}
+
+// checkFiles loads what the configuration's TLS blocks and tokens file
+// name, so that `turnout validate` reports a missing or broken file: each
+// problem anchored at the key naming the file (tokens file problems at
+// their own FILE:LINE:COL).
+func checkFiles(cfg *config.Config) error {
+	var errs config.Errors
+	pair := func(m *config.Meta, what, cert, key string) {
+		if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
+			errs = append(errs, m.Errorf("cert", "%s.cert: cannot load certificate %s and key %s: %v", what, cert, key, err))
+		}
+	}
+	if t := cfg.TLS; t != nil {
+		pair(&t.Meta, "tls", t.Cert, t.Key)
+		if t.ClientCA != "" {
+			if _, err := certs.LoadPool(t.ClientCA); err != nil {
+				errs = append(errs, t.Errorf("client_ca", "tls.client_ca: %v", err))
+			}
+		}
+	}
+	if t := cfg.Admin.TLS; t != nil {
+		pair(&t.Meta, "admin.tls", t.Cert, t.Key)
+	}
+	if p := TokensPath(cfg); p != "" {
+		if _, err := config.LoadTokens(p); err != nil {
+			var es config.Errors
+			if errors.As(err, &es) {
+				errs = append(errs, es...)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
