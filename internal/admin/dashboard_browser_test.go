@@ -2,7 +2,6 @@ package admin_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -229,17 +228,7 @@ func screenshot(t *testing.T, ctx context.Context, path string) {
 
 // rolloutState reads GET /api/v1/rollouts/{service} and returns its state.
 func rolloutState(t *testing.T, adminURL, service string) string {
-	t.Helper()
-	resp, err := http.Get(adminURL + "/api/v1/rollouts/" + service)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var st struct{ State string }
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
-	return st.State
+	return rolloutStateWith(t, adminURL, service, "")
 }
 
 // sendTraffic sends at most n requests, one every 5 ms, until ctx ends.

@@ -1,7 +1,8 @@
-// api.js — the admin API client: JSON reads, and mutations that carry the
-// admin token. The token is asked for in an in-page dialog when the API
-// answers 401, kept in sessionStorage (this tab only) and the request is
-// retried with it.
+// api.js — the admin API client: JSON reads and mutations, both carrying
+// the admin token when one is stored (reads need one when the server has
+// admin.tokens_file). The token is asked for in an in-page dialog when the
+// API answers 401, kept in sessionStorage (this tab only, never in the URL)
+// and sent only in the Authorization header; the request is retried with it.
 
 const TOKEN_KEY = 'turnout.adminToken';
 
@@ -30,10 +31,30 @@ export async function request(method, path, body, token) {
 }
 
 // getJSON reads an endpoint; it throws on any failure so a poll can tell.
+// A 401 asks for the token once for all the reads waiting on it.
 export async function getJSON(path) {
-  const r = await request('GET', path);
+  let r = await request('GET', path, undefined, storedToken());
+  if (r.status === 401) {
+    const token = await readToken(storedToken() !== '');
+    if (token) r = await request('GET', path, undefined, token);
+  }
   if (!r.ok) throw new Error(`${path}: ${r.error}`);
   return r.data;
+}
+
+// pendingRead is the token dialog the polls share, so that several reads
+// refused at once open one dialog.
+let pendingRead = null;
+
+async function readToken(refused) {
+  if (!pendingRead) {
+    pendingRead = askToken(refused).then((token) => {
+      if (token) storeToken(token);
+      return token;
+    });
+    pendingRead.finally(() => { pendingRead = null; });
+  }
+  return pendingRead;
 }
 
 export function storedToken() {
@@ -77,7 +98,7 @@ export async function mutate(method, path, body) {
 export function askToken(refused) {
   return openModal({
     title: 'Admin token required',
-    text: 'This Turnout protects its actions with a bearer token (admin.token_env). ' +
+    text: 'This Turnout protects its API with a bearer token (admin.token_env or admin.tokens_file). ' +
       'It is kept in this browser tab only.',
     field: true,
     ok: 'Use token',
