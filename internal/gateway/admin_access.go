@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -17,13 +16,7 @@ import (
 
 // TokensPath resolves admin.tokens_file: a relative path is taken relative
 // to the configuration file's directory.
-func TokensPath(cfg *config.Config) string {
-	p := cfg.Admin.TokensFile
-	if p == "" || filepath.IsAbs(p) || cfg.File == "" {
-		return p
-	}
-	return filepath.Join(filepath.Dir(cfg.File), p)
-}
+func TokensPath(cfg *config.Config) string { return RelPath(cfg, cfg.Admin.TokensFile) }
 
 // adminTokens gives the admin API the tokens of the configuration in
 // force: admin.token_env's variable, read on every call, and the tokens
@@ -101,7 +94,7 @@ func checkFiles(cfg *config.Config) error {
 			errs = append(errs, m.Errorf("cert", "%s.cert: cannot load certificate %s and key %s: %v", what, cert, key, err))
 		}
 	}
-	if t := cfg.TLS; t != nil {
+	if t := serverTLSPaths(cfg, cfg.TLS); t != nil {
 		pair(&t.Meta, "tls", t.Cert, t.Key)
 		if t.ClientCA != "" {
 			if _, err := certs.LoadPool(t.ClientCA); err != nil {
@@ -109,7 +102,7 @@ func checkFiles(cfg *config.Config) error {
 			}
 		}
 	}
-	if t := cfg.Admin.TLS; t != nil {
+	if t := adminTLSPaths(cfg, cfg.Admin.TLS); t != nil {
 		pair(&t.Meta, "admin.tls", t.Cert, t.Key)
 	}
 	if p := TokensPath(cfg); p != "" {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 
@@ -153,12 +152,7 @@ func Check(cfg *config.Config) (*Contracts, error) {
 
 // ContractPath resolves a version's `openapi` value: a relative path is
 // taken relative to the configuration file's directory.
-func ContractPath(cfg *config.Config, p string) string {
-	if filepath.IsAbs(p) || cfg.File == "" {
-		return p
-	}
-	return filepath.Join(filepath.Dir(cfg.File), p)
-}
+func ContractPath(cfg *config.Config, p string) string { return RelPath(cfg, p) }
 
 // buildContracts loads every version's document through cache and compares
 // each rollout's pair. A document that cannot be loaded is a config error

@@ -175,7 +175,7 @@ func compileCheck(cfg *config.Config) error {
 		if cfg.Upstreams[name].IsTCP() {
 			continue // dialled by internal/qnproxy
 		}
-		p, err := upstream.New(cfg.Upstreams[name])
+		p, err := upstream.New(upstreamPaths(cfg, cfg.Upstreams[name]))
 		if err != nil {
 			return cfg.Upstreams[name].Errorf("targets", "upstream %q: %v", name, err)
 		}
@@ -220,7 +220,7 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 			next[name] = old
 			continue
 		}
-		p, err := upstream.New(cfg.Upstreams[name], upstream.WithLogger(g.log), upstream.WithClock(g.now))
+		p, err := upstream.New(upstreamPaths(cfg, cfg.Upstreams[name]), upstream.WithLogger(g.log), upstream.WithClock(g.now))
 		if err != nil {
 			for _, c := range created {
 				c.Close()

@@ -99,12 +99,12 @@ func (s *Server) tlsConfigs(cfg *config.Config) (data, admin *tls.Config, err er
 		opts = append(opts, certs.WithClock(s.Now))
 	}
 	if cfg.TLS != nil {
-		if data, err = certs.Server(cfg.TLS, opts...); err != nil {
+		if data, err = certs.Server(serverTLSPaths(cfg, cfg.TLS), opts...); err != nil {
 			return nil, nil, err
 		}
 	}
 	if cfg.Admin.TLS != nil {
-		if admin, err = certs.Admin(cfg.Admin.TLS, opts...); err != nil {
+		if admin, err = certs.Admin(adminTLSPaths(cfg, cfg.Admin.TLS), opts...); err != nil {
 			return nil, nil, err
 		}
 	}
