@@ -1,9 +1,10 @@
-// Package admin owns the admin HTTP API (JSON in and out, JSON errors, the
-// bearer token on every mutation when one is configured) and the embedded
-// web dashboard: index.html at "/" and its scripts and stylesheet under
-// "/ui/", compiled in from web/ (vanilla JS, CSS and inline SVG, no build
-// step, nothing fetched from elsewhere). The dashboard reads the same API a
-// script would, plus GET /api/v1/series/{service} for its charts. The
-// package drives the gateway through small interfaces and never touches the
-// data plane's hot path.
+// Package admin owns the admin HTTP API (JSON in and out, JSON errors),
+// its access control (bearer tokens with viewer and operator roles, the
+// actor recorded on events, a per-client-IP limiter of failed
+// authentications) and the embedded web dashboard: index.html at "/" and
+// its scripts and stylesheet under "/ui/", compiled in from web/ (vanilla
+// JS, CSS and inline SVG, no build step, nothing fetched from elsewhere).
+// The dashboard reads the same API a script would, plus GET
+// /api/v1/series/{service} for its charts. The package drives the gateway
+// through small interfaces and never touches the data plane's hot path.
 package admin

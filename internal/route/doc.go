@@ -12,6 +12,10 @@
 // answers (400, 404, 406, 410, 308) and the X-Served-Version and lifecycle
 // headers, written the same way by every data plane.
 //
+// Rules may match the client's verified TLS certificate (client_cert:
+// subject or SAN; see MatchClientCert), read from the request's
+// ConnectionState; an unverified or absent certificate never matches.
+//
 // The package knows nothing about sockets: the proxy, the in-process
 // middleware and the xDS translation all apply the same Table.
 package route
