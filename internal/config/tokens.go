@@ -42,6 +42,12 @@ func LoadTokens(path string) (*TokensFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseTokens(path, data)
+}
+
+// ParseTokens decodes and validates tokens file text; file names it in
+// error positions.
+func ParseTokens(path string, data []byte) (*TokensFile, error) {
 	root, aliases, perr := parseYAML(path, data)
 	if perr != nil {
 		return nil, Errors{perr}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -39,4 +40,32 @@ func TestLoadTokensInvalid(t *testing.T) {
 	if _, err := LoadTokens("testdata/tokens/absent.yaml"); err == nil {
 		t.Error("LoadTokens of a missing file succeeded")
 	}
+}
+
+// FuzzParseTokens feeds arbitrary bytes to ParseTokens: no panic, every
+// problem positioned on one line, and an accepted file has valid entries.
+func FuzzParseTokens(f *testing.F) {
+	for _, file := range []string{"testdata/tokens/valid.yaml", "testdata/tokens/invalid.yaml"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tf, err := ParseTokens("tokens.yaml", data)
+		if err != nil {
+			for _, e := range Flatten(err) {
+				if e.Pos.File != "tokens.yaml" || e.Pos.Line < 1 || e.Pos.Col < 1 || strings.ContainsAny(e.Msg, "\r\n") {
+					t.Fatalf("problem without a proper one-line position: %q", e.Error())
+				}
+			}
+			return
+		}
+		for _, tok := range tf.Tokens {
+			if tok == nil || tok.Name == "" || (tok.Role != RoleViewer && tok.Role != RoleOperator) || (tok.Token == "") == (tok.SHA256 == "") {
+				t.Fatalf("accepted an invalid token entry %+v", tok)
+			}
+		}
+	})
 }
