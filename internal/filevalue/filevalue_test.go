@@ -78,3 +78,21 @@ func TestValue(t *testing.T) {
 		t.Error("New with a missing file succeeded")
 	}
 }
+
+// BenchmarkGet is the cost every TLS handshake pays to ask for the current
+// material between checks.
+func BenchmarkGet(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "v.txt")
+	if err := os.WriteFile(path, []byte("v"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	s := "v"
+	v, err := New("bench", []string{path}, func() (*string, error) { return &s, nil }, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = v.Get()
+	}
+}
