@@ -85,7 +85,13 @@ func (r *Rollout) sameAsButWeight(o *Rollout) bool {
 		sameValue(a.MaxErrorRate, b.MaxErrorRate) && a.MaxLatencyP95 == b.MaxLatencyP95 &&
 		a.MaxLatencyP99 == b.MaxLatencyP99 && sameValue(a.MaxDiffRate, b.MaxDiffRate) &&
 		sameValue(a.MaxContractViolationRate, b.MaxContractViolationRate) && a.Relative == b.Relative &&
-		sameValue(a.Margin, b.Margin)
+		sameValue(a.Margin, b.Margin) && a.Source == b.Source && samePtr(a.Prometheus, b.Prometheus, (*Prometheus).sameAs)
+}
+
+func (p *Prometheus) sameAs(o *Prometheus) bool {
+	return p.URL == o.URL && p.Timeout == o.Timeout && p.Queries.Requests == o.Queries.Requests &&
+		p.Queries.Errors == o.Queries.Errors && p.Queries.LatencyP95 == o.Queries.LatencyP95 &&
+		p.Queries.LatencyP99 == o.Queries.LatencyP99
 }
 
 func (m *Mirror) sameAs(o *Mirror) bool {

@@ -170,6 +170,9 @@ func (s *Service) applyDefaults() {
 		if !a.Has("min_requests") {
 			a.MinRequests = DefaultMinRequests
 		}
+		if a.Source == "" {
+			a.Source = AnalysisTurnout
+		}
 		if r.OnFailure == "" {
 			r.OnFailure = "rollback"
 		}

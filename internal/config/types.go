@@ -14,15 +14,18 @@ type Config struct {
 	// File is the path the configuration was read from ("" for in-memory input).
 	File string `yaml:"-"`
 
-	Listen    string               `yaml:"listen"`
-	TLS       *ServerTLS           `yaml:"tls"`
-	Admin     Admin                `yaml:"admin"`
-	State     string               `yaml:"state"`
-	XDS       *XDS                 `yaml:"xds"`
-	Log       Log                  `yaml:"log"`
-	Limits    Limits               `yaml:"limits"`
-	Upstreams map[string]*Upstream `yaml:"upstreams"`
-	Services  map[string]*Service  `yaml:"services"`
+	Listen string     `yaml:"listen"`
+	TLS    *ServerTLS `yaml:"tls"`
+	Admin  Admin      `yaml:"admin"`
+	State  string     `yaml:"state"`
+	XDS    *XDS       `yaml:"xds"`
+	// Prometheus is where rollouts whose analysis has source: prometheus
+	// read their numbers (each analysis may override it key by key).
+	Prometheus *Prometheus          `yaml:"prometheus"`
+	Log        Log                  `yaml:"log"`
+	Limits     Limits               `yaml:"limits"`
+	Upstreams  map[string]*Upstream `yaml:"upstreams"`
+	Services   map[string]*Service  `yaml:"services"`
 
 	// serviceNames are the keys of Services, sorted once by Decode: a
 	// reload asks for them several times.
@@ -289,6 +292,13 @@ type Analysis struct {
 	// absolute difference in rate, or a factor for latency).
 	Relative bool     `yaml:"relative"`
 	Margin   *float64 `yaml:"margin"`
+	// Source is where the `to` and `from` numbers come from: turnout (its
+	// own data plane, the default) or prometheus (Envoy's metrics, when
+	// Envoy carries the traffic).
+	Source string `yaml:"source"`
+	// Prometheus overrides the top-level prometheus block, key by key, for
+	// this analysis (source: prometheus only).
+	Prometheus *Prometheus `yaml:"prometheus"`
 }
 
 // Mirror copies a share of a service's traffic to a version.

@@ -34,6 +34,9 @@ func (c *Config) Validate() error {
 	}
 	col.add(nest("log", c.Log.Validate()))
 	col.add(nest("limits", c.Limits.Validate()))
+	if c.Prometheus != nil {
+		col.add(nest("prometheus", c.Prometheus.Validate()))
+	}
 	names := c.ServiceNames()
 	col.add(c.validateListeners(names))
 	col.add(c.validateClientCertRules(names))
@@ -64,6 +67,9 @@ func (c *Config) Validate() error {
 			col.add(nest(join("services", name), err))
 		}
 		if err := c.validateUpstreamRefs(s); err != nil {
+			col.add(nest(join("services", name), err))
+		}
+		if err := c.validatePrometheus(s); err != nil {
 			col.add(nest(join("services", name), err))
 		}
 	}

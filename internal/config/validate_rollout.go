@@ -50,8 +50,10 @@ func (r *Rollout) Validate() error {
 
 // Validate checks a rollout's analysis: a positive window and interval (the
 // interval no longer than the window), rates from 0 to 1 and no negative
-// counts, latencies or margin. Whether max_diff_rate has a mirror to measure
-// is checked by Service.Validate.
+// counts, latencies or margin, a known source and a valid prometheus block
+// (only with source: prometheus). Whether max_diff_rate has a mirror to
+// measure is checked by Service.Validate; whether source: prometheus has a
+// URL, by Config.Validate.
 func (a *Analysis) Validate() error {
 	var col collector
 	if a.Window <= 0 {
@@ -77,6 +79,17 @@ func (a *Analysis) Validate() error {
 	col.add(nonNegativeDuration(&a.Meta, "max_latency_p99", a.MaxLatencyP99))
 	if a.Margin != nil && !(*a.Margin >= 0 && *a.Margin < inf) {
 		col.add(a.problem("margin", "%s must be a number of 0 or more", fmtNum(*a.Margin)))
+	}
+	switch a.Source {
+	case "", AnalysisTurnout, AnalysisPrometheus:
+	default:
+		col.add(a.problem("source", "%q is not an analysis source; use turnout or prometheus", a.Source))
+	}
+	if a.Prometheus != nil {
+		if a.Source != AnalysisPrometheus {
+			col.add(a.keyProblem("prometheus", "applies only with source: prometheus (source is %s)", orDefault(a.Source, AnalysisTurnout)))
+		}
+		col.add(nest("prometheus", a.Prometheus.Validate()))
 	}
 	return col.err()
 }
