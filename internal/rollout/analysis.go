@@ -55,14 +55,49 @@ type Stats interface {
 	VersionWindow(service, version string, window time.Duration, since time.Time) stats.Summary
 }
 
+// RemoteStats is a Stats whose numbers come from another system (a
+// Prometheus server) and may be unavailable. Analysis reads it through
+// FetchWindow: an error makes the analysis wait, with the error as its
+// reason, and never fails or rolls back a rollout. A FetchWindow that finds
+// no data returns a zero Summary and no error: too little traffic.
+type RemoteStats interface {
+	Stats
+	FetchWindow(service, version string, window time.Duration, since time.Time) (stats.Summary, error)
+}
+
+// read returns the windows of `to` and `from`. From a RemoteStats both are
+// fetched at once; an error about `from` matters only to relative analysis.
+func read(service string, ro *config.Rollout, st Stats, win time.Duration, since time.Time) (to, from stats.Summary, err error) {
+	rs, ok := st.(RemoteStats)
+	if !ok {
+		return st.VersionWindow(service, ro.To, win, since), st.VersionWindow(service, ro.From, win, since), nil
+	}
+	var ferr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		from, ferr = rs.FetchWindow(service, ro.From, win, since)
+	}()
+	to, err = rs.FetchWindow(service, ro.To, win, since)
+	<-done
+	if err == nil && ferr != nil && ro.Analysis.Relative {
+		err = ferr
+	}
+	return to, from, err
+}
+
 // analyze evaluates spec's checks for the `to` version of a rollout. It is a
-// pure function of its inputs.
+// pure function of its inputs (and of what a RemoteStats answers).
 func analyze(now time.Time, service string, ro *config.Rollout, st Stats, gates []Gate, since time.Time) Analysis {
 	a := &ro.Analysis
 	win := a.Window.D()
-	to := st.VersionWindow(service, ro.To, win, since)
-	from := st.VersionWindow(service, ro.From, win, since)
+	to, from, err := read(service, ro, st, win, since)
 	res := Analysis{At: now, Window: win, Requests: to.Requests, Errors: to.Errors, MinRequests: a.MinRequests, To: to, From: from}
+	if err != nil {
+		res.Result = ResultWaiting
+		res.Reason = "waiting for metrics: " + err.Error()
+		return res
+	}
 	margin := 0.0
 	if a.Margin != nil {
 		margin = *a.Margin

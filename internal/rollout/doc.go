@@ -10,6 +10,7 @@
 //
 // The Engine never touches sockets: it publishes weights through an apply
 // function (the gateway's atomic table swap) and reads numbers through the
-// Stats interface. It is safe for concurrent use; its lock is never held
+// Stats interface; a RemoteStats (Prometheus) may fail, which makes the
+// analysis wait rather than judge. It is safe for concurrent use; its lock is never held
 // while publishing, notifying or calling observers.
 package rollout
