@@ -9,9 +9,10 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/turnout-gw/turnout/internal/testutil/syncbuf"
 )
 
 // demoMain runs `turnout demo` with args (flags only) until ctx is done,
@@ -38,28 +39,10 @@ func demoMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 1
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestDemoCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- demoMain(ctx, []string{"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--rate", "20", "--fail-after", "1h"}, &stdout, &stderr)
@@ -139,7 +122,7 @@ func TestDemoFlagErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr syncbuf.Buffer
 			ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 			defer cancel()
 			code := demoMain(ctx, tc.args, &stdout, &stderr)
