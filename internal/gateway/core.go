@@ -8,6 +8,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/admin"
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/promsource"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/stats"
@@ -26,8 +27,11 @@ type Core struct {
 	Admin   *admin.API
 	Engine  *rollout.Engine
 	Stats   *stats.Registry
-	Store   store.Store
-	Log     *slog.Logger
+	// Analysis is what the rollout engine reads: Stats, or Prometheus for
+	// the services whose analysis has source: prometheus.
+	Analysis *promsource.Router
+	Store    store.Store
+	Log      *slog.Logger
 	// Metrics is the Prometheus registry served at the admin API's
 	// /metrics.
 	Metrics *telemetry.Metrics
@@ -81,7 +85,13 @@ func (c *Core) start(cfg *config.Config, path string, gate rollout.Gate, onApply
 	if gate != nil {
 		eopts = append(eopts, rollout.WithGate(gate))
 	}
-	eng, err := rollout.New(c.Store, c.Stats, eopts...)
+	var err error
+	c.Analysis, err = promsource.NewRouter(c.Stats, promsource.WithClock(c.now), promsource.WithLogger(c.Log))
+	if err != nil {
+		return err
+	}
+	c.Metrics.WatchAnalysisQueries(c.Analysis.Failures)
+	eng, err := rollout.New(c.Store, c.Analysis, eopts...)
 	if err != nil {
 		return err
 	}
@@ -208,6 +218,9 @@ func (c *Core) reloaded(ev ReloadEvent) {
 		_, _ = c.Store.Append(store.Event{Type: "config_reload", Actor: ev.Source,
 			Message: fmt.Sprintf("configuration %s unchanged (%d services)", ev.Path, len(cfg.Services))})
 		return
+	}
+	if err := c.Analysis.Update(cfg); err != nil {
+		c.Log.Error("compiling the prometheus analysis queries; keeping the previous ones", "error", err)
 	}
 	if err := c.Engine.Sync(cfg); err != nil {
 		c.Log.Error("persisting rollout state", "error", err)

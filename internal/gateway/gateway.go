@@ -11,6 +11,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/promsource"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/upstream"
@@ -169,6 +170,9 @@ func Validate(cfg *config.Config) error {
 func compileCheck(cfg *config.Config) error {
 	_, err := route.Compile(cfg)
 	if err != nil {
+		return err
+	}
+	if _, err := promsource.Compile(cfg); err != nil {
 		return err
 	}
 	for _, name := range cfg.UpstreamNames() {

@@ -121,6 +121,16 @@ func (m *Metrics) WatchAccessLog(l *AccessLog) {
 	}, func() float64 { return float64(l.Dropped()) }))
 }
 
+// WatchAnalysisQueries exposes the failed fetches of analysis from
+// Prometheus (promsource.Router.Failures) as
+// turnout_analysis_query_failures_total.
+func (m *Metrics) WatchAnalysisQueries(failures func() uint64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "turnout_analysis_query_failures_total",
+		Help: "Analysis fetches from Prometheus that failed or timed out (the rollout waited instead of judging).",
+	}, func() float64 { return float64(failures()) }))
+}
+
 // Reloaded counts one configuration reload. The load at start is not a
 // reload and is not counted.
 func (m *Metrics) Reloaded(err error) {
