@@ -349,7 +349,7 @@ func TestE2EGRPCFallbackOnConnectFailure(t *testing.T) {
         match: { header: { X-Env: canary } }
         version: v2
     fallback: true
-`, map[string]string{"V1": v1.Addr, "V2": protoClosedAddr(t)})
+`, map[string]string{"V1": v1.Addr, "V2": testutil.ClosedAddr(t)})
 	c := protoDial(t, tt.URL)
 
 	var hdr metadata.MD
@@ -365,7 +365,7 @@ func TestE2EGRPCFallbackOnConnectFailure(t *testing.T) {
 // fails promptly with Unavailable (Turnout answers 502).
 func TestE2EGRPCUpstreamDown(t *testing.T) {
 	v1 := grpcecho.Start(t, "v1")
-	tt := testutil.Start(t, protoGRPCYAML, map[string]string{"V1": v1.Addr, "V2": protoClosedAddr(t)})
+	tt := testutil.Start(t, protoGRPCYAML, map[string]string{"V1": v1.Addr, "V2": testutil.ClosedAddr(t)})
 	c := protoDial(t, tt.URL)
 	start := time.Now()
 	_, err := c.UnaryCall(protoCtx(t, 5*time.Second, "x-api-version", "2"), &testpb.SimpleRequest{})
@@ -419,18 +419,6 @@ func TestE2EGRPCDeadlineAtUpstream(t *testing.T) {
 	if el > 2*time.Second {
 		t.Errorf("answered after %v, want about 150ms", el)
 	}
-}
-
-// protoClosedAddr returns host:port of a port that was just closed.
-func protoClosedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
 }
 
 // protoWSEcho starts a WebSocket echo server. When h2c is set it also speaks
@@ -809,7 +797,7 @@ services:
     versions:
       v1: { upstream: down }
       v2: { upstream: slow }
-`, map[string]string{"DOWN": protoClosedAddr(t), "SLOW": slow.URL})
+`, map[string]string{"DOWN": testutil.ClosedAddr(t), "SLOW": slow.URL})
 
 	c := &http.Client{Timeout: 5 * time.Second}
 	for _, tc := range []struct {
@@ -872,7 +860,7 @@ services:
       v1: { upstream: b-v1 }
       v2: { upstream: b-v2 }
     rollout: { from: v1, to: v2, weight: 100 }
-`, map[string]string{"V1": v1.URL, "DOWN": protoClosedAddr(t)})
+`, map[string]string{"V1": v1.URL, "DOWN": testutil.ClosedAddr(t)})
 	c := &http.Client{Timeout: 5 * time.Second}
 	code, served, body := testutil.Get(t, c, tt.URL+"/users/1")
 	if code != http.StatusOK || served != "v1" || !strings.Contains(body, `"path":"/api/users/1"`) {
