@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests drive as real processes; add them here as tests
 # come to need them. chromium: the dashboard's browser test
-# (internal/admin/dashboard_browser_test.go) fails without it.
-need_apt=(chromium)
+# (internal/admin/dashboard_browser_test.go) fails without it; prometheus:
+# the analysis-from-Prometheus test (internal/promsource/prometheus_test.go)
+# runs a real server and fails without it.
+need_apt=(chromium prometheus)
 missing=()
 for pkg in "${need_apt[@]}"; do
   # Installed as a Debian package, or at least present on PATH.

@@ -3,6 +3,7 @@ package promsource
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -76,60 +77,17 @@ func (s *apiServer) seen() ([]string, []string) {
 	return append([]string(nil), s.queries...), append([]string(nil), s.times...)
 }
 
-const sourceYAML = `
-prometheus:
-  url: {{URL}}/prefix/
-  timeout: {{TIMEOUT}}
-upstreams:
-  users-v1: { targets: [http://127.0.0.1:9001] }
-  users-v2: { targets: [http://127.0.0.1:9002] }
-services:
-  users:
-    match: { path_prefix: /users }
-    default: v1
-    versions:
-      v1: { upstream: users-v1 }
-      v2: { upstream: users-v2 }
-    rollout:
-      from: v1
-      to: v2
-      steps: [10, 50]
-      step_interval: 30s
-      analysis:
-        source: prometheus
-        window: 10s
-        max_error_rate: 0.05
-        max_latency_p95: 500ms
-  "or\"ders":
-    match: { path_prefix: /orders }
-    default: v1
-    versions:
-      v1: { upstream: users-v1 }
-      v2: { upstream: "users-v2" }
-    rollout:
-      from: v1
-      to: v2
-      weight: 10
-      analysis:
-        source: prometheus
-        prometheus:
-          queries:
-            requests: 'sum(increase(http_requests_total{service="{{.Service}}",version="{{.Version}}"}[{{.Window}}]))'
-            errors: 'sum(increase(http_requests_total{service="{{.Service}}",version="{{.Version}}",code=~"5.."}[{{.Window}}]))'
-  local:
-    match: { path_prefix: /local }
-    default: v1
-    versions:
-      v1: { upstream: users-v1 }
-      v2: { upstream: users-v2 }
-    rollout: { from: v1, to: v2, weight: 10 }
-`
-
-// loadSource compiles sourceYAML against srv with the query timeout given.
+// loadSource compiles testdata/analysis.yaml against srv (for both users
+// and orders) with the query timeout given.
 func loadSource(t *testing.T, srv *apiServer, timeout string, clock *testclock.Clock) (*config.Config, *Source) {
 	t.Helper()
-	text := strings.NewReplacer("{{URL}}", srv.URL, "{{TIMEOUT}}", timeout).Replace(sourceYAML)
-	cfg, err := config.Parse("source.yaml", []byte(text))
+	text, err := os.ReadFile("testdata/analysis.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := srv.URL + "/prefix/"
+	text = []byte(strings.NewReplacer("{{PROM}}", url, "{{ORDERS}}", url, "{{TIMEOUT}}", timeout).Replace(string(text)))
+	cfg, err := config.Parse("analysis.yaml", text)
 	if err != nil {
 		t.Fatal(err)
 	}
