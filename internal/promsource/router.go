@@ -76,6 +76,9 @@ func (r *Router) FetchWindow(service, version string, window time.Duration, sinc
 	return s, err
 }
 
+// Remote reports whether service's analysis reads Prometheus.
+func (r *Router) Remote(service string) bool { return r.src.Load().Has(service) }
+
 // Failures returns how many fetches have failed since the Router started.
 func (r *Router) Failures() uint64 { return r.failures.Load() }
 

@@ -60,9 +60,13 @@ type Stats interface {
 // FetchWindow: an error makes the analysis wait, with the error as its
 // reason, and never fails or rolls back a rollout. A FetchWindow that finds
 // no data returns a zero Summary and no error: too little traffic.
+//
+// Remote reports whether service's numbers come from elsewhere: the engine
+// analyses those rollouts apart, after the others (see Engine.Tick).
 type RemoteStats interface {
 	Stats
 	FetchWindow(service, version string, window time.Duration, since time.Time) (stats.Summary, error)
+	Remote(service string) bool
 }
 
 // read returns the windows of `to` and `from`. From a RemoteStats both are

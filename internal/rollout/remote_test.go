@@ -8,6 +8,8 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/stats"
+	"github.com/turnout-gw/turnout/internal/store"
+	"github.com/turnout-gw/turnout/internal/testutil/testclock"
 )
 
 // remoteStats answers each version from a table, failing for the versions
@@ -20,6 +22,8 @@ type remoteStats struct {
 func (r remoteStats) VersionWindow(_, version string, _ time.Duration, _ time.Time) stats.Summary {
 	return r.by[version]
 }
+
+func (r remoteStats) Remote(string) bool { return true }
 
 func (r remoteStats) FetchWindow(_, version string, _ time.Duration, _ time.Time) (stats.Summary, error) {
 	if err := r.fail[version]; err != nil {
@@ -62,5 +66,79 @@ func TestAnalyzeRemoteStats(t *testing.T) {
 				t.Fatalf("analysis %s %q, want %s with %q", a.Result, a.Reason, tt.result, tt.reason)
 			}
 		})
+	}
+}
+
+// splitStats answers "slow" remotely, blocking until release is closed,
+// and every other service from a local table.
+type splitStats struct {
+	remoteStats
+	entered, release chan struct{}
+}
+
+func (s *splitStats) Remote(service string) bool { return service == "slow" }
+
+func (s *splitStats) FetchWindow(service, version string, w time.Duration, since time.Time) (stats.Summary, error) {
+	if service == "slow" {
+		select {
+		case s.entered <- struct{}{}:
+		default:
+		}
+		<-s.release
+	}
+	return s.remoteStats.FetchWindow(service, version, w, since)
+}
+
+// TestTickRemoteDoesNotDelayLocal: while a remote source hangs, a rollout
+// analysed from Turnout's own stats is still rolled back; the remote one is
+// settled when its fetch returns.
+func TestTickRemoteDoesNotDelayLocal(t *testing.T) {
+	text := `
+upstreams: { u: { targets: [http://127.0.0.1:9001] } }
+services:
+  fast:
+    match: { path_prefix: /fast }
+    default: v1
+    versions: { v1: { upstream: u }, v2: { upstream: u } }
+    rollout: { from: v1, to: v2, weight: 10, analysis: { max_error_rate: 0.05 } }
+  slow:
+    match: { path_prefix: /slow }
+    default: v1
+    versions: { v1: { upstream: u }, v2: { upstream: u } }
+    rollout: { from: v1, to: v2, weight: 10, analysis: { max_error_rate: 0.05 } }
+`
+	cfg, err := config.Parse("test.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	st, err := store.Open("memory", store.WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := stats.Summary{Requests: 100, Errors: 50, ErrorRate: 0.5}
+	ss := &splitStats{remoteStats: remoteStats{by: map[string]stats.Summary{"v2": broken}},
+		entered: make(chan struct{}, 1), release: make(chan struct{})}
+	eng, err := New(st, ss, WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Sync(cfg); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	done := make(chan struct{})
+	go func() { eng.Tick(); close(done) }()
+	<-ss.entered
+	if s, _ := eng.Status("fast"); s.State != RolledBack {
+		t.Fatalf("fast is %s while the remote fetch hangs, want rolled_back", s.State)
+	}
+	if s, _ := eng.Status("slow"); s.State != Progressing || s.LastAnalysis != nil {
+		t.Fatalf("slow is %s with analysis %+v before its fetch returned", s.State, s.LastAnalysis)
+	}
+	close(ss.release)
+	<-done
+	if s, _ := eng.Status("slow"); s.State != RolledBack {
+		t.Fatalf("slow is %s after its fetch returned, want rolled_back", s.State)
 	}
 }

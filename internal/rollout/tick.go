@@ -3,6 +3,8 @@ package rollout
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
@@ -19,14 +21,13 @@ import (
 // Plan and Sync, the API and the actions would wait for them. A rollout
 // that was reloaded or acted on in between is analysed again at the next
 // tick instead.
+//
+// With a RemoteStats, the rollouts it reads from elsewhere (Prometheus)
+// are analysed after the others have been acted on, up to
+// remoteParallelism at once: a slow or hanging server delays only them,
+// by at most its query timeout, never a rollback decided by Turnout's own
+// stats.
 func (e *Engine) Tick() {
-	type due struct {
-		name     string
-		t        *tracked
-		spec     *config.Rollout
-		since    time.Time // the step's start, the analysis window's bound
-		lastEval time.Time // before this tick
-	}
 	var todo []due
 	e.mu.Lock()
 	now := e.now()
@@ -41,10 +42,63 @@ func (e *Engine) Tick() {
 		t.lastEval = now
 	}
 	e.mu.Unlock()
+	var remote []due
+	if rs, ok := e.stats.(RemoteStats); ok {
+		local := todo[:0:0]
+		for _, d := range todo {
+			if rs.Remote(d.name) {
+				remote = append(remote, d)
+			} else {
+				local = append(local, d)
+			}
+		}
+		todo = local
+	}
 	results := make([]Analysis, len(todo))
 	for i, d := range todo {
 		results[i] = analyze(now, d.name, d.spec, e.stats, e.gates, d.since)
 	}
+	e.settle(now, todo, results)
+	if len(remote) > 0 {
+		e.settle(now, remote, e.analyzeParallel(now, remote))
+	}
+}
+
+// due is a rollout Tick analyses.
+type due struct {
+	name     string
+	t        *tracked
+	spec     *config.Rollout
+	since    time.Time // the step's start, the analysis window's bound
+	lastEval time.Time // before this tick
+}
+
+// remoteParallelism bounds the analyses of one tick that read a RemoteStats
+// at once.
+const remoteParallelism = 16
+
+// analyzeParallel analyses todo, up to remoteParallelism at once.
+func (e *Engine) analyzeParallel(now time.Time, todo []due) []Analysis {
+	results := make([]Analysis, len(todo))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(len(todo), remoteParallelism) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(todo); i = int(next.Add(1) - 1) {
+				d := todo[i]
+				results[i] = analyze(now, d.name, d.spec, e.stats, e.gates, d.since)
+			}
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// settle acts on the analyses of todo made at now, skipping the rollouts
+// reloaded or acted on since; it takes e.mu.
+func (e *Engine) settle(now time.Time, todo []due, results []Analysis) {
 	var changed []Status
 	var notes []note
 	e.mu.Lock()
