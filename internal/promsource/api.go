@@ -7,9 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/prometheus/common/model"
 )
@@ -38,13 +36,10 @@ func newClient(base string, hc *http.Client) (*client, error) {
 	return &client{endpoint: u.String(), http: hc}, nil
 }
 
-// query runs q as an instant query evaluated at ts (POST, form-encoded,
-// as /api/v1/query accepts).
-func (c *client) query(ctx context.Context, q string, ts time.Time) (model.Value, error) {
+// query runs q as an instant query evaluated at the server's current time
+// (POST, form-encoded, as /api/v1/query accepts).
+func (c *client) query(ctx context.Context, q string) (model.Value, error) {
 	form := url.Values{"query": {q}}
-	if !ts.IsZero() {
-		form.Set("time", strconv.FormatFloat(float64(ts.UnixMilli())/1e3, 'f', -1, 64))
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, err

@@ -39,13 +39,13 @@ type result struct {
 	used  bool
 }
 
-// run renders t with vars and runs it as an instant query at ts.
-func (s *service) run(ctx context.Context, t *template.Template, vars config.PromQueryVars, ts time.Time) result {
+// run renders t with vars and runs it as an instant query.
+func (s *service) run(ctx context.Context, t *template.Template, vars config.PromQueryVars) result {
 	q, err := render(t, vars)
 	if err != nil {
 		return result{err: err, used: true}
 	}
-	v, err := s.api.query(ctx, q, ts)
+	v, err := s.api.query(ctx, q)
 	if err != nil {
 		return result{err: err, used: true}
 	}

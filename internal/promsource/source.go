@@ -48,8 +48,9 @@ type settings struct {
 // Option configures Compile and NewRouter.
 type Option func(*settings) error
 
-// WithClock injects the clock that bounds windows by the step's start and
-// stamps the queries (default time.Now).
+// WithClock injects the clock that cuts windows short to the step's age
+// (default time.Now). Queries are evaluated at the server's own time, so
+// that a skew between the clocks never empties a window.
 func WithClock(now func() time.Time) Option {
 	return func(s *settings) error {
 		if now == nil {
@@ -192,7 +193,7 @@ func (src *Source) FetchWindow(service, version string, window time.Duration, si
 		}
 		n++
 		go func() {
-			res[k] = s.run(ctx, t, vars, now)
+			res[k] = s.run(ctx, t, vars)
 			done <- struct{}{}
 		}()
 	}
