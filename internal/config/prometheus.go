@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"text/template"
@@ -107,16 +108,24 @@ func ParsePromQuery(name, text string) (*template.Template, error) {
 	}
 	t, err := template.New(name).Option("missingkey=error").Parse(text)
 	if err != nil {
-		return nil, fmt.Errorf("not a valid template: %w", err)
+		return nil, fmt.Errorf("not a valid template: %w", oneLine(err))
 	}
 	var b strings.Builder
 	if err := t.Execute(&b, sampleVars); err != nil {
-		return nil, fmt.Errorf("the template cannot be rendered (it may use {{.Service}}, {{.Version}}, {{.Upstream}}, {{.Cluster}} and {{.Window}}): %w", err)
+		return nil, fmt.Errorf("the template cannot be rendered (it may use {{.Service}}, {{.Version}}, {{.Upstream}}, {{.Cluster}} and {{.Window}}): %w", oneLine(err))
 	}
 	if strings.TrimSpace(b.String()) == "" {
 		return nil, fmt.Errorf("the query renders to nothing")
 	}
 	return t, nil
+}
+
+// oneLine keeps a message that quotes the template on one line.
+func oneLine(err error) error {
+	if !strings.ContainsAny(err.Error(), "\r\n") {
+		return err
+	}
+	return errors.New(strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(err.Error()))
 }
 
 // Validate checks a prometheus block: an http(s) URL without a query, a

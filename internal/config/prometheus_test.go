@@ -56,6 +56,7 @@ func TestParsePromQuery(t *testing.T) {
 		{"unclosed action", "x[{{.Window]", "not a valid template"},
 		{"unknown value", "x{c=\"{{.Clustr}}\"}", "cannot be rendered"},
 		{"renders to nothing", "{{if false}}x{{end}}", "renders to nothing"},
+		{"message on one line", "x\n{{.Clustr}}", `q:2:2: executing "q" at <.Clustr>`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,7 +67,7 @@ func TestParsePromQuery(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
+			if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("ParsePromQuery error = %v, want one containing %q", err, tt.err)
 			}
 		})
