@@ -173,7 +173,9 @@ func TestPrometheusAnalysis(t *testing.T) {
 
 	// Errors: two thirds of v2's answers fail.
 	exp.set("users-v2", cluster{ok: 10, failed: 20, latencyMs: 20})
+	broke := time.Now()
 	testutil.Eventually(t, 30*time.Second, "a rollback", func() bool { return status("users").State == rollout.RolledBack })
+	t.Logf("errors to rollback: %v (scrapes every 1s, analysis every 250ms)", time.Since(broke).Round(time.Millisecond))
 	if s := status("users"); s.Weight != 0 || !strings.Contains(s.Reason, "error_rate") {
 		t.Fatalf("after errors: %s at %v, reason %q; want rolled back for the error rate", s.State, s.Weight, s.Reason)
 	}
@@ -182,6 +184,15 @@ func TestPrometheusAnalysis(t *testing.T) {
 	if s := status(`or"ders`); s.State != rollout.Progressing || !strings.HasPrefix(s.Reason, "waiting for metrics: query requests of v2") {
 		t.Fatalf("orders: %s, reason %q; want waiting for metrics", s.State, s.Reason)
 	}
+	// What one analysis of a version costs: three queries at once.
+	const fetches = 20
+	start := time.Now()
+	for range fetches {
+		if _, err := tt.App.Analysis.FetchWindow("users", "v2", 5*time.Second, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("FetchWindow against Prometheus: %v each", (time.Since(start) / fetches).Round(time.Microsecond))
 	if n := tt.App.Analysis.Failures(); n == 0 {
 		t.Fatal("no failed fetch counted")
 	}
