@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/mirror/compare"
+	"github.com/turnout-gw/turnout/internal/stats"
 )
 
 // Caps that keep one service's results bounded whatever its traffic.
@@ -35,7 +36,7 @@ type results struct {
 	sent, compared, match, diff, errs, noisy uint64
 	lastError                                string
 	endpoints                                map[string]*endpointStats
-	win                                      window
+	win                                      stats.RatioWindow
 	samples                                  ring
 }
 
@@ -46,12 +47,12 @@ type endpointStats struct {
 }
 
 func newResults(win time.Duration, samples int) *results {
-	return &results{endpoints: map[string]*endpointStats{}, win: newWindow(win), samples: newRing(samples)}
+	return &results{endpoints: map[string]*endpointStats{}, win: stats.NewRatioWindow(win), samples: newRing(samples)}
 }
 
 func (r *results) resize(win time.Duration) {
 	r.mu.Lock()
-	r.win.resize(win)
+	r.win.Resize(win)
 	r.mu.Unlock()
 }
 
@@ -103,7 +104,7 @@ func (r *results) record(now time.Time, ep string, res compare.Result, noisy boo
 	if noisy {
 		r.noisy++
 	}
-	r.win.add(now, !res.Match)
+	r.win.Add(now, !res.Match)
 	if res.Match {
 		r.match++
 		e.match++
@@ -150,12 +151,8 @@ func (r *results) recordSent() {
 // window ending at now (not before since).
 func (r *results) rate(now time.Time, d time.Duration, since time.Time) (float64, int64) {
 	r.mu.Lock()
-	compared, diff := r.win.sum(now, d, since)
-	r.mu.Unlock()
-	if compared == 0 {
-		return 0, 0
-	}
-	return float64(diff) / float64(compared), compared
+	defer r.mu.Unlock()
+	return r.win.Rate(now, d, since)
 }
 
 // endpointOf names the endpoint of a request: the method, the service's

@@ -47,31 +47,6 @@ func TestPathPattern(t *testing.T) {
 	}
 }
 
-func TestWindow(t *testing.T) {
-	base := time.Unix(1_000_000, 0)
-	w := newWindow(10 * time.Second)
-	for i := range 20 {
-		w.add(base.Add(time.Duration(i)*time.Second), i%4 == 0)
-	}
-	now := base.Add(19*time.Second + 500*time.Millisecond)
-	if c, d := w.sum(now, 10*time.Second, time.Time{}); c != 10 || d != 2 {
-		t.Errorf("last 10s: %d compared, %d diff; want 10, 2", c, d)
-	}
-	if c, _ := w.sum(now, 10*time.Second, base.Add(15*time.Second)); c != 5 {
-		t.Errorf("since 15s: %d compared, want 5", c)
-	}
-	if c, _ := w.sum(now.Add(time.Hour), 10*time.Second, time.Time{}); c != 0 {
-		t.Errorf("an hour later: %d compared, want 0", c)
-	}
-	if c, _ := w.sum(now, 2*time.Hour, time.Time{}); c != 20 {
-		t.Errorf("a window longer than the ring: %d compared, want 20", c)
-	}
-	w.resize(5 * time.Minute)
-	if c, d := w.sum(now, 10*time.Second, time.Time{}); c != 10 || d != 2 {
-		t.Errorf("after resize: %d compared, %d diff; want 10, 2", c, d)
-	}
-}
-
 func TestRingAndEncoding(t *testing.T) {
 	r := newRing(3)
 	for i := range 5 {
