@@ -50,26 +50,20 @@ func (h *Handler) serveDirect(w http.ResponseWriter, r *http.Request, x *exchang
 		out.Body = nil
 	}
 	out.Header = outboundHeader(r)
-	var tap MirrorTap
-	if h.mirror != nil {
-		tap = h.mirror.Start(out, &x.d)
-	}
+	var tap taps
+	tap.start(h.taps, out, &x.d)
 
 	resp, err := h.send(x, out)
 	x.mu.Lock()
 	x.rtDone = true
 	x.mu.Unlock()
 	if err != nil {
-		if tap != nil {
-			tap.Done(err)
-		}
+		tap.done(err)
 		h.fail(w, out, x, err)
 		return false
 	}
 	removeHopByHop(resp.Header)
-	if tap != nil {
-		resp.Body = tap.Response(resp, x.served)
-	}
+	tap.response(resp, x.served)
 	h.prepare(x, resp)
 	dst := w.Header()
 	for k, vv := range resp.Header {
@@ -90,18 +84,14 @@ func (h *Handler) serveDirect(w http.ResponseWriter, r *http.Request, x *exchang
 	w.WriteHeader(resp.StatusCode)
 	if err := copyBody(w, resp.Body, flushEach(resp)); err != nil {
 		_ = resp.Body.Close()
-		if tap != nil {
-			tap.Done(err)
-		}
+		tap.done(err)
 		x.err = err
 		h.log.Info("response body failed midway", "service", x.d.Service.Name, "version", x.served.Name,
 			"upstream", x.upstream, "error", err)
 		return true
 	}
 	_ = resp.Body.Close() // populates resp.Trailer
-	if tap != nil {
-		tap.Done(nil)
-	}
+	tap.done(nil)
 	if len(resp.Trailer) > 0 {
 		http.NewResponseController(w).Flush() // force chunking so the trailers go out
 	}

@@ -39,8 +39,8 @@ type Handler struct {
 	rp   *httputil.ReverseProxy
 	// tracer is nil when tracing is off.
 	tracer Tracer
-	// mirror is nil when no mirror is wired.
-	mirror Mirror
+	// taps are the hooks of WithMirror and WithTap.
+	taps []Mirror
 }
 
 // Option configures a Handler.

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -33,14 +34,59 @@ type MirrorTap interface {
 	Done(err error)
 }
 
+// MaxTaps is how many hooks (WithMirror, WithTap) a Handler takes.
+const MaxTaps = 4
+
 // WithMirror offers every ordinary request to m (default: none, at no
 // cost).
-func WithMirror(m Mirror) Option {
+func WithMirror(m Mirror) Option { return WithTap(m) }
+
+// WithTap offers every ordinary request to t as well, after the hooks given
+// before it: any feature that follows the primary's answer as it streams to
+// the client (shadow traffic, response validation, deprecated-usage
+// tracking) takes the Mirror interface. Each hook that starts gets its own
+// MirrorTap; their Response methods are called in the order the hooks were
+// given, each wrapping the body the previous one returned, so every tap
+// reads what the client gets.
+func WithTap(t Mirror) Option {
 	return func(h *Handler) error {
-		if m == nil {
-			return errors.New("proxy: nil mirror")
+		if t == nil {
+			return errors.New("proxy: nil tap")
 		}
-		h.mirror = m
+		if len(h.taps) == MaxTaps {
+			return fmt.Errorf("proxy: more than %d taps", MaxTaps)
+		}
+		h.taps = append(h.taps, t)
 		return nil
+	}
+}
+
+// taps are the MirrorTaps one request started, without allocating.
+type taps struct {
+	list [MaxTaps]MirrorTap
+	n    int
+}
+
+// start offers the outbound request to every hook.
+func (ts *taps) start(hooks []Mirror, out *http.Request, d *route.Decision) {
+	for _, m := range hooks {
+		if t := m.Start(out, d); t != nil {
+			ts.list[ts.n] = t
+			ts.n++
+		}
+	}
+}
+
+// response lets every tap follow the answer's body.
+func (ts *taps) response(resp *http.Response, served *route.Version) {
+	for _, t := range ts.list[:ts.n] {
+		resp.Body = t.Response(resp, served)
+	}
+}
+
+// done ends every tap.
+func (ts *taps) done(err error) {
+	for _, t := range ts.list[:ts.n] {
+		t.Done(err)
 	}
 }
