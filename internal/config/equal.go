@@ -23,6 +23,9 @@ func (s *Service) SameSpec(o *Service) bool {
 		slices.EqualFunc(s.Rules, o.Rules, (*Rule).sameAs) &&
 		samePtr(s.Rollout, o.Rollout, (*Rollout).sameAsButWeight) &&
 		samePtr(s.Mirror, o.Mirror, (*Mirror).sameAs) &&
+		samePtr(s.Contract, o.Contract, func(a, b *Contract) bool {
+			return a.ValidatePercent == b.ValidatePercent && a.MaxBody == b.MaxBody && a.ClientKey == b.ClientKey
+		}) &&
 		s.Protocol == o.Protocol && s.Listen == o.Listen && samePtr(s.QN, o.QN, (*QNOptions).sameAs)
 }
 

@@ -177,6 +177,9 @@ func (s *Service) applyDefaults() {
 			r.OnFailure = "rollback"
 		}
 	}
+	if c := s.Contract; c != nil && c.MaxBody == 0 {
+		c.MaxBody = DefaultContractBody
+	}
 	if m := s.Mirror; m != nil {
 		if m.MaxBody == 0 {
 			m.MaxBody = DefaultMirrorBody

@@ -149,6 +149,9 @@ type Service struct {
 	Rollout   *Rollout            `yaml:"rollout"`
 	Fallback  bool                `yaml:"fallback"`
 	Mirror    *Mirror             `yaml:"mirror"`
+	// Contract checks live traffic against the versions' OpenAPI
+	// documents: response validation and deprecated-usage tracking.
+	Contract *Contract `yaml:"contract"`
 	// Protocol is what the service's clients speak: http (the default) or
 	// qn, the binary device protocol (shared/QN.md). A qn service has its
 	// own Listen address instead of a match block, and its versions name
@@ -312,6 +315,21 @@ type Mirror struct {
 	Compare *Compare `yaml:"compare"`
 }
 
+// Contract configures the checks of a service's live traffic against its
+// versions' OpenAPI documents (versions.NAME.openapi).
+type Contract struct {
+	Meta `yaml:"-"`
+	// ValidatePercent is the share of the rollout's `to` answers validated
+	// against the `from` version's document, 0 to 100 (default 0: none).
+	ValidatePercent float64 `yaml:"validate_percent"`
+	// MaxBody bounds the answer body copied for validation; larger answers
+	// are not validated (default 1 MiB).
+	MaxBody Size `yaml:"max_body"`
+	// ClientKey names the client of a deprecated operation or parameter:
+	// header:NAME, cookie:NAME or query:NAME. Credentials are hashed.
+	ClientKey StickyKey `yaml:"client_key"`
+}
+
 // Compare configures how mirrored answers are compared with the primary's.
 type Compare struct {
 	Meta      `yaml:"-"`
@@ -380,6 +398,7 @@ const (
 	DefaultFallbackBody  = 64 << 10
 	DefaultMirrorBody    = 1 << 20
 	DefaultMirrorTimeout = 5 * time.Second
+	DefaultContractBody  = 1 << 20
 
 	DefaultQNGrace             = 30 * time.Second
 	DefaultQNFirstFrameTimeout = 10 * time.Second

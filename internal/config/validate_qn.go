@@ -45,7 +45,7 @@ func (s *Service) validateProtocol() error {
 	} else {
 		col.add(checkListen(&s.Meta, "listen", s.Listen))
 	}
-	for _, key := range []string{"match", "negotiate", "rules", "mirror", "fallback"} {
+	for _, key := range []string{"match", "negotiate", "rules", "mirror", "fallback", "contract"} {
 		if s.Has(key) {
 			col.add(s.keyProblem(key, "not available for qn services: devices are routed by the QN version of their first frame, the rollout split and default"))
 		}

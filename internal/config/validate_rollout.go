@@ -116,6 +116,17 @@ func (m *Mirror) Validate() error {
 	return col.err()
 }
 
+// Validate checks a contract block: a percentage, a body limit and a
+// client key. Whether the versions have documents is checked by
+// Service.Validate.
+func (c *Contract) Validate() error {
+	var col collector
+	col.add(checkPercent(&c.Meta, "validate_percent", c.ValidatePercent))
+	col.add(nonNegative(&c.Meta, "max_body", int64(c.MaxBody)))
+	col.add(checkSticky(&c.Meta, "client_key", c.ClientKey))
+	return col.err()
+}
+
 // Validate checks a comparison: ignore, unordered and tolerance name JSON
 // Pointers, tolerances are 0 or more and headers are header names.
 func (c *Compare) Validate() error {

@@ -31,10 +31,18 @@ func (s *Service) Validate() error {
 			col.add(nest("rollout", r.problem("to", "%s", msg)))
 		}
 		col.add(s.validateRequireCompatible())
+		if a := &r.Analysis; a.MaxContractViolationRate != nil && (s.Contract == nil || s.Contract.ValidatePercent <= 0) {
+			col.add(nest("rollout.analysis", a.problem("max_contract_violation_rate",
+				"needs contract.validate_percent above 0 in this service to measure violations (e.g. contract: {validate_percent: 10})")))
+		}
 		if a := &r.Analysis; a.MaxDiffRate != nil && (s.Mirror == nil || s.Mirror.Compare == nil) {
 			col.add(nest("rollout.analysis", a.problem("max_diff_rate",
 				"needs mirror with compare in this service to measure response differences (e.g. mirror: {to: %s, compare: {}})", label(orDefault(r.To, "VERSION")))))
 		}
+	}
+	if c := s.Contract; c != nil {
+		col.add(nest("contract", c.Validate()))
+		col.add(s.validateContractDocs())
 	}
 	if m := s.Mirror; m != nil {
 		col.add(nest("mirror", m.Validate()))
@@ -316,4 +324,31 @@ func (s *Service) validateRequireCompatible() error {
 	}
 	return nest("rollout", r.problem("require_compatible", "needs the OpenAPI documents of %s and %s to compare; set openapi: PATH on %s %s",
 		label(r.From), label(r.To), noun, strings.Join(missing, " and ")))
+}
+
+// validateContractDocs checks that what the contract block asks for has
+// documents: validation needs a rollout whose `from` version has one (its
+// answers are validated against it) and tracking deprecated usage needs at
+// least one version with one.
+func (s *Service) validateContractDocs() error {
+	c := s.Contract
+	if c.ValidatePercent > 0 {
+		r := s.Rollout
+		if r == nil {
+			return nest("contract", c.problem("validate_percent", "validates the answers of a rollout's `to` version; this service has no rollout"))
+		}
+		if v := s.Versions[r.From]; v != nil && v.OpenAPI == "" {
+			return nest("contract", c.problem("validate_percent", "needs the OpenAPI document of %s, the rollout's from, to validate %s's answers against; set openapi: PATH on version %s",
+				label(r.From), label(r.To), label(r.From)))
+		}
+	}
+	if c.Has("client_key") {
+		for _, v := range s.Versions {
+			if v != nil && v.OpenAPI != "" {
+				return nil
+			}
+		}
+		return nest("contract", c.problem("client_key", "names the clients of deprecated operations, which come from the versions' OpenAPI documents; no version sets openapi"))
+	}
+	return nil
 }

@@ -346,6 +346,15 @@ func TestMirrorValidate(t *testing.T) {
 	})
 }
 
+func TestContractValidate(t *testing.T) {
+	runValidate[Contract](t, []vcase{
+		{"ok", "{validate_percent: 12.5, max_body: 64KiB, client_key: header:X-Client-ID}", nil},
+		{"empty", "{}", nil},
+		{"bad", "{validate_percent: 101}", []string{
+			"validate_percent: 101 is out of range; use a percentage from 0 to 100"}},
+	})
+}
+
 func TestCompareValidate(t *testing.T) {
 	runValidate[Compare](t, []vcase{
 		{"ok", `{ignore: [/a, "/b~0c/~1d"], unordered: [/items], tolerance: {/total: 0.5, /n: 0}, headers: [ETag], noise: true}`, nil},
