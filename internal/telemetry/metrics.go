@@ -46,6 +46,9 @@ type Metrics struct {
 	rollbacks *prometheus.CounterVec
 	mirror    *prometheus.CounterVec
 	reloads   *prometheus.CounterVec
+	// violations counts contract violations by service, version and
+	// operation (the operations of the `from` document: bounded by it).
+	violations *prometheus.CounterVec
 
 	reloadOK, reloadFailed prometheus.Counter
 
@@ -93,7 +96,11 @@ func NewMetrics() *Metrics {
 		Name: "turnout_config_reloads_total",
 		Help: "Configuration reloads after start (file change, SIGHUP, admin API), by result.",
 	}, []string{"result"})
-	m.reg.MustRegister(requestCollector{m}, m.weight, m.rollbacks, m.mirror, m.reloads,
+	m.violations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "turnout_contract_violations_total",
+		Help: "Answers of a rollout's `to` version that broke the `from` version's OpenAPI response schema, by the operation they answered.",
+	}, []string{"service", "version", "operation"})
+	m.reg.MustRegister(requestCollector{m}, m.weight, m.rollbacks, m.mirror, m.reloads, m.violations,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reloadOK = m.reloads.WithLabelValues(ReloadSuccess)
 	m.reloadFailed = m.reloads.WithLabelValues(ReloadFailure)
@@ -164,6 +171,12 @@ func (m *Metrics) ObserveMirror(service, result string) {
 
 var mirrorResults = [3]string{MirrorMatch, MirrorDiff, MirrorError}
 
+// ObserveContractViolation counts one answer of service's version that
+// broke the contract of operation (e.g. "GET /items/{id}").
+func (m *Metrics) ObserveContractViolation(service, version, operation string) {
+	m.violations.WithLabelValues(service, version, operation).Inc()
+}
+
 // ObserveRollout is the rollout engine's observer (rollout.WithObserver):
 // it sets the weight gauge and counts a transition into rolled_back.
 func (m *Metrics) ObserveRollout(st rollout.Status) {
@@ -219,6 +232,9 @@ func (m *Metrics) Configure(cfg *config.Config, statuses []rollout.Status) {
 			m.rollbacks.WithLabelValues(name)
 		}
 		sm.rollout = sc.Rollout != nil
+		if sc.Contract == nil || sc.Contract.ValidatePercent <= 0 {
+			m.violations.DeletePartialMatch(prometheus.Labels{"service": name})
+		}
 		if sc.Mirror == nil {
 			if _, had := oldMirrors[name]; had || !known || m.strayMirrors[name] {
 				m.mirror.DeletePartialMatch(prometheus.Labels{"service": name})
@@ -256,6 +272,7 @@ func (m *Metrics) forget(name string) {
 	m.weight.DeletePartialMatch(l)
 	m.rollbacks.DeletePartialMatch(l)
 	m.mirror.DeletePartialMatch(l)
+	m.violations.DeletePartialMatch(l)
 	delete(m.states, name)
 	delete(m.strayMirrors, name)
 }
