@@ -59,19 +59,6 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-func getJSON(t *testing.T, url string, v any) int {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	return resp.StatusCode
-}
-
 // TestRequireCompatibleHoldsTheRollout: v2's document removes an operation
 // v1's has; with require_compatible the rollout waits pending at weight 0
 // with the breaking change as its reason, in the API and the events, and
@@ -84,7 +71,7 @@ func TestRequireCompatibleHoldsTheRollout(t *testing.T) {
 	tt := testutil.Start(t, contractYAML, vars)
 
 	var st rollout.Status
-	getJSON(t, tt.AdminURL+"/api/v1/rollouts/users", &st)
+	testutil.GetJSON(t, tt.AdminURL+"/api/v1/rollouts/users", &st)
 	if st.State != rollout.Pending || st.Weight != 0 || !strings.Contains(st.Reason, "DELETE /users/{id}: api removed without deprecation") {
 		t.Fatalf("rollout %s at %v, reason %q; want pending at 0 naming the breaking change", st.State, st.Weight, st.Reason)
 	}
@@ -94,7 +81,7 @@ func TestRequireCompatibleHoldsTheRollout(t *testing.T) {
 		}
 	}
 	var cv gateway.ContractView
-	if code := getJSON(t, tt.AdminURL+"/api/v1/contracts/users", &cv); code != http.StatusOK {
+	if code := testutil.GetJSON(t, tt.AdminURL+"/api/v1/contracts/users", &cv); code != http.StatusOK {
 		t.Fatalf("GET contracts: %d", code)
 	}
 	raw, _ := json.Marshal(cv.Report)
@@ -103,7 +90,7 @@ func TestRequireCompatibleHoldsTheRollout(t *testing.T) {
 		t.Fatalf("contracts view: %+v\nreport %s", cv, raw)
 	}
 	var notFound map[string]any
-	if code := getJSON(t, tt.AdminURL+"/api/v1/contracts/nope", &notFound); code != http.StatusNotFound {
+	if code := testutil.GetJSON(t, tt.AdminURL+"/api/v1/contracts/nope", &notFound); code != http.StatusNotFound {
 		t.Fatalf("GET contracts of an unknown service: %d", code)
 	}
 	if !hasEvent(t, tt.AdminURL, "rollout_held", "api removed without deprecation") {
@@ -116,11 +103,11 @@ func TestRequireCompatibleHoldsTheRollout(t *testing.T) {
 	if err := tt.App.Gateway.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
-	getJSON(t, tt.AdminURL+"/api/v1/rollouts/users", &st)
+	testutil.GetJSON(t, tt.AdminURL+"/api/v1/rollouts/users", &st)
 	if st.State != rollout.Progressing || st.Weight != 10 {
 		t.Fatalf("after the fix: %s at %v (%s), want progressing at 10", st.State, st.Weight, st.Reason)
 	}
-	getJSON(t, tt.AdminURL+"/api/v1/contracts/users", &cv)
+	testutil.GetJSON(t, tt.AdminURL+"/api/v1/contracts/users", &cv)
 	if cv.Holds || cv.Summary != "0 errors, 0 warnings, 5 info" {
 		t.Fatalf("after the fix: holds %v, summary %q", cv.Holds, cv.Summary)
 	}
@@ -144,7 +131,7 @@ func hasEvent(t *testing.T, adminURL, typ, text string) bool {
 			Type, Message string
 		} `json:"events"`
 	}
-	getJSON(t, adminURL+"/api/v1/events?service=users", &evs)
+	testutil.GetJSON(t, adminURL+"/api/v1/events?service=users", &evs)
 	for _, e := range evs.Events {
 		if e.Type == typ && strings.Contains(e.Message, text) {
 			return true

@@ -63,6 +63,11 @@ const (
 	stickyQuery
 )
 
+// NewStickyKey compiles a configured key, for other packages that read the
+// same kinds of request values (the contract package's client key and
+// deprecated parameters).
+func NewStickyKey(k config.StickyKey) StickyKey { return compileSticky(k) }
+
 func compileSticky(k config.StickyKey) StickyKey {
 	switch k.Kind {
 	case "header":

@@ -5,6 +5,7 @@ package testutil
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -128,6 +129,20 @@ func Get(t testing.TB, c *http.Client, url string, headers ...string) (int, stri
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header.Get("X-Served-Version"), string(b)
+}
+
+// GetJSON GETs url, decodes the JSON answer into v and returns the status.
+func GetJSON(t testing.TB, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode
 }
 
 // NewRequest builds a request with headers given as "Name: value" strings.
