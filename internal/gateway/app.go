@@ -76,7 +76,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		a.closeEarly()
 		return nil, err
 	}
-	popts := []proxy.Option{proxy.WithLogger(a.Log), proxy.WithClock(a.now), proxy.WithObserver(a.Observer()), proxy.WithMirror(a.Mirror)}
+	popts := []proxy.Option{proxy.WithLogger(a.Log), proxy.WithClock(a.now), proxy.WithObserver(a.Observer()), proxy.WithMirror(a.Mirror), proxy.WithTap(a.Live)}
 	tracer, err := a.startTelemetry(cfg, path)
 	if err != nil {
 		a.closeEarly()

@@ -202,3 +202,13 @@ func buildContracts(cfg *config.Config, cache *contract.Cache) (*Contracts, erro
 	}
 	return c, nil
 }
+
+// documents returns a version's document in the live configuration, nil
+// when it has none (live.Documents).
+func (s *contractState) documents(service, version string) *contract.Document {
+	sc := s.live.Load().Service(service)
+	if sc == nil {
+		return nil
+	}
+	return sc.Documents[version]
+}

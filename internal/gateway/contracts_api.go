@@ -7,6 +7,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/admin"
 	"github.com/turnout-gw/turnout/internal/contract"
+	"github.com/turnout-gw/turnout/internal/contract/live"
 	"github.com/turnout-gw/turnout/internal/httperr"
 )
 
@@ -25,6 +26,10 @@ type ContractView struct {
 	// Report is the report from From's document to To's (see
 	// contract.Report.JSON), or null when either has none.
 	Report any `json:"report"`
+	// Validation is what validating the rollout's `to` answers against
+	// `from`'s document found (contract.validate_percent), null when
+	// answers are not validated.
+	Validation *live.Validation `json:"validation"`
 }
 
 // DocumentView describes one version's loaded OpenAPI document.
@@ -60,15 +65,32 @@ type contractList struct {
 
 // RegisterContracts serves the live configuration's contracts on the admin
 // API: GET /api/v1/contracts and GET /api/v1/contracts/{service} (404 when
-// the service has none).
-func (g *Gateway) RegisterContracts(a *admin.API) {
+// the service has none), with lv's validation results, and lv's deprecated
+// usage at GET /api/v1/deprecations/{service}.
+func (g *Gateway) RegisterContracts(a *admin.API, lv *live.Manager) {
+	view := func(s *ServiceContracts) ContractView {
+		v := s.View()
+		if val, ok := lv.Validation(s.Service); ok {
+			v.Validation = &val
+		}
+		return v
+	}
 	a.Handle("GET /api/v1/contracts", func(w http.ResponseWriter, r *http.Request) {
 		cs := g.Contracts()
 		list := contractList{Contracts: []ContractView{}}
 		for _, name := range cs.Services() {
-			list.Contracts = append(list.Contracts, cs.Service(name).View())
+			list.Contracts = append(list.Contracts, view(cs.Service(name)))
 		}
 		writeJSON(w, list)
+	})
+	a.Handle("GET /api/v1/deprecations/{service}", func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("service")
+		d, ok := lv.Deprecations(name)
+		if !ok {
+			admin.WriteError(w, http.StatusNotFound, fmt.Errorf("service %q has no deprecated operations or parameters in its versions' OpenAPI documents", name))
+			return
+		}
+		writeJSON(w, d)
 	})
 	a.Handle("GET /api/v1/contracts/{service}", func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("service")
@@ -77,7 +99,7 @@ func (g *Gateway) RegisterContracts(a *admin.API) {
 			admin.WriteError(w, http.StatusNotFound, fmt.Errorf("service %q has no OpenAPI contracts (no version sets openapi)", name))
 			return
 		}
-		writeJSON(w, s.View())
+		writeJSON(w, view(s))
 	})
 }
 

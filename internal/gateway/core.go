@@ -8,6 +8,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/admin"
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/contract/live"
 	"github.com/turnout-gw/turnout/internal/promsource"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/rollout"
@@ -30,8 +31,11 @@ type Core struct {
 	// Analysis is what the rollout engine reads: Stats, or Prometheus for
 	// the services whose analysis has source: prometheus.
 	Analysis *promsource.Router
-	Store    store.Store
-	Log      *slog.Logger
+	// Live validates answers against the contracts and tracks deprecated
+	// usage (fed by the proxy's tap).
+	Live  *live.Manager
+	Store store.Store
+	Log   *slog.Logger
 	// Metrics is the Prometheus registry served at the admin API's
 	// /metrics.
 	Metrics *telemetry.Metrics
@@ -40,8 +44,10 @@ type Core struct {
 	logCfg   config.Log // the log block at start
 	notifier *rollout.Notifier
 	onApply  func(*config.Config) // the App's part of an applied load
-	cancel   context.CancelFunc
-	done     chan struct{}
+	// contracts are the gateway's (the live documents, for Live).
+	contracts *contractState
+	cancel    context.CancelFunc
+	done      chan struct{}
 }
 
 // CoreOptions configure StartCore.
@@ -76,7 +82,13 @@ func openCore(cfg *config.Config, path string, o AppOptions) (*Core, error) {
 // engine adopted each applied configuration, the first one included.
 func (c *Core) start(cfg *config.Config, path string, gate rollout.Gate, onApply func(*config.Config), gopts ...Option) error {
 	c.onApply = onApply
-	contracts := newContractState() // the engine's Blocker reads it while New applies cfg
+	var err error
+	c.Live, err = live.New(live.Options{Observe: c.Metrics.ObserveContractViolation, Log: c.Log, Now: c.now})
+	if err != nil {
+		return err
+	}
+	contracts := newContractState() // the engine's Blocker and reloaded read it while New applies cfg
+	c.contracts = contracts
 	var g *Gateway
 	eopts := []rollout.Option{rollout.WithClock(c.now), rollout.WithLogger(c.Log), rollout.WithNotifier(c.notifier),
 		rollout.WithBlocker(contracts.Blocker),
@@ -85,7 +97,7 @@ func (c *Core) start(cfg *config.Config, path string, gate rollout.Gate, onApply
 	if gate != nil {
 		eopts = append(eopts, rollout.WithGate(gate))
 	}
-	var err error
+	eopts = append(eopts, rollout.WithGate(c.Live.Gate()))
 	c.Analysis, err = promsource.NewRouter(c.Stats, promsource.WithClock(c.now), promsource.WithLogger(c.Log))
 	if err != nil {
 		return err
@@ -117,7 +129,7 @@ func (c *Core) start(cfg *config.Config, path string, gate rollout.Gate, onApply
 		Stats:    c.Stats,
 	})
 	c.Admin.Handle("GET /metrics", c.Metrics.Handler().ServeHTTP)
-	g.RegisterContracts(c.Admin)
+	g.RegisterContracts(c.Admin, c.Live)
 	return nil
 }
 
@@ -197,6 +209,9 @@ func (c *Core) close() error {
 		c.Gateway.Close()
 	}
 	c.notifier.Close()
+	if c.Live != nil {
+		_ = c.Live.Close(context.Background())
+	}
 	return c.Store.Close()
 }
 
@@ -225,6 +240,7 @@ func (c *Core) reloaded(ev ReloadEvent) {
 	if err := c.Engine.Sync(cfg); err != nil {
 		c.Log.Error("persisting rollout state", "error", err)
 	}
+	c.Live.Update(cfg, c.contracts.documents)
 	if c.onApply != nil {
 		c.onApply(cfg)
 	}

@@ -1,0 +1,26 @@
+// Package live checks a service's live traffic against its versions'
+// OpenAPI contracts (the documents internal/contract loads):
+//
+//   - Response validation. A share (contract.validate_percent) of the
+//     answers of a rollout's `to` version is validated against the `from`
+//     version's document: the request is matched to an operation by
+//     kin-openapi's router and the answer by openapi3filter.ValidateResponse.
+//     The answer's body is copied as it streams to the client (bounded by
+//     contract.max_body) and validated by a small worker pool behind a
+//     bounded queue: nothing of it is in the client's latency path, and a
+//     full queue drops the copy (counted). Violations are counted per
+//     operation (turnout_contract_violations_total), the last ones kept as
+//     samples, and Gate is the rollout analysis check
+//     max_contract_violation_rate.
+//   - Deprecated usage. Operations and parameters marked deprecated in a
+//     version's document are recognised on the requests routed to that
+//     version by a matcher compiled once per document, which only services
+//     with deprecated items consult; each use is counted per operation,
+//     parameter and client (contract.client_key; credentials hashed) and
+//     answered with a Deprecation header.
+//
+// Manager implements proxy.Mirror: the proxy offers it every ordinary
+// request (proxy.WithTap). Update adopts a configuration and its documents;
+// routers and matchers are built once per document and reused while the
+// document is unchanged. All methods are safe for concurrent use.
+package live

@@ -1,0 +1,213 @@
+package live
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/contract"
+	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/route"
+)
+
+// Defaults of Options.
+const (
+	DefaultWorkers    = 2
+	DefaultQueue      = 1024
+	DefaultSamples    = 50
+	DefaultMaxClients = 1000
+)
+
+// Options configure a Manager.
+type Options struct {
+	// Observe counts one violation (telemetry.Metrics.ObserveContractViolation);
+	// nil = not counted.
+	Observe func(service, version, operation string)
+	Log     *slog.Logger
+	Now     func() time.Time
+	// Rand picks the validated share of answers (default math/rand/v2).
+	Rand func() uint64
+	// Workers validate the copied answers (default DefaultWorkers); Queue is
+	// how many copies may wait for them (default DefaultQueue).
+	Workers, Queue int
+	// Samples is the size of each service's ring of violating answers
+	// (default DefaultSamples).
+	Samples int
+	// MaxClients bounds the clients each service's deprecated usage tells
+	// apart (default DefaultMaxClients); later clients are counted together.
+	MaxClients int
+}
+
+// Documents returns a version's loaded document, nil when it has none.
+type Documents func(service, version string) *contract.Document
+
+// Manager validates answers and tracks deprecated usage for the services
+// whose versions have documents. It implements proxy.Mirror.
+type Manager struct {
+	o        Options
+	services atomic.Pointer[map[string]*service]
+	queue    chan *tap
+	closed   atomic.Bool
+
+	mu       sync.Mutex // serialises Update and Close
+	compiled map[*contract.Document]*compiled
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+var _ proxy.Mirror = (*Manager)(nil)
+
+// service is one service's compiled contract block.
+type service struct {
+	name     string
+	from, to string
+	percent  float64
+	upto     uint64 // route.WeightThreshold(percent)
+	maxBody  int64
+	// check is the `from` document answers are validated against; nil
+	// when nothing is validated.
+	check *compiled
+	// deprecated maps each version whose document marks operations or
+	// parameters deprecated to its compiled document.
+	deprecated map[string]*compiled
+	client     clientKey
+	res        *results
+	use        *usage
+}
+
+// New starts a Manager's workers. It checks nothing until Update.
+func New(o Options) (*Manager, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Uint64
+	}
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
+	}
+	if o.Queue <= 0 {
+		o.Queue = DefaultQueue
+	}
+	if o.Samples <= 0 {
+		o.Samples = DefaultSamples
+	}
+	if o.MaxClients <= 0 {
+		o.MaxClients = DefaultMaxClients
+	}
+	m := &Manager{o: o, queue: make(chan *tap, o.Queue), compiled: map[*contract.Document]*compiled{}}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	empty := map[string]*service{}
+	m.services.Store(&empty)
+	m.wg.Add(o.Workers)
+	for range o.Workers {
+		go m.work()
+	}
+	return m, nil
+}
+
+// Update adopts cfg and its documents. Each document's router and
+// deprecation matcher are built once and reused while the document is
+// unchanged; a service keeps its results while its rollout's versions and
+// `from` document are unchanged, and its deprecated usage while it exists.
+func (m *Manager) Update(cfg *config.Config, docs Documents) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := *m.services.Load()
+	next := make(map[string]*service, len(old))
+	keep := map[*contract.Document]*compiled{}
+	for _, name := range cfg.ServiceNames() {
+		sc := cfg.Services[name]
+		if s := m.compileService(name, sc, docs, old[name], keep); s != nil {
+			next[name] = s
+		}
+	}
+	m.compiled = keep
+	if len(old) == 0 && len(next) == 0 {
+		return
+	}
+	m.services.Store(&next)
+}
+
+// compileService builds one service's state, nil when it has nothing to
+// check.
+func (m *Manager) compileService(name string, sc *config.Service, docs Documents, prev *service, keep map[*contract.Document]*compiled) *service {
+	if sc.IsQN() {
+		return nil
+	}
+	s := &service{name: name, deprecated: map[string]*compiled{}}
+	compile := func(d *contract.Document) *compiled {
+		c := keep[d]
+		if c == nil {
+			if c = m.compiled[d]; c == nil {
+				var err error
+				if c, err = compileDoc(d); err != nil {
+					m.o.Log.Error("contract: answers are not validated against this document", "service", name, "document", d.Path, "error", err)
+				}
+			}
+			keep[d] = c
+		}
+		return c
+	}
+	for _, vname := range sc.VersionNames() {
+		if d := docs(name, vname); d != nil {
+			if c := compile(d); c.dep != nil {
+				s.deprecated[vname] = c
+			}
+		}
+	}
+	if cc := sc.Contract; cc != nil {
+		s.maxBody = int64(cc.MaxBody)
+		s.client = newClientKey(cc.ClientKey)
+		if ro := sc.Rollout; ro != nil && cc.ValidatePercent > 0 {
+			if d := docs(name, ro.From); d != nil {
+				s.from, s.to, s.percent, s.upto = ro.From, ro.To, cc.ValidatePercent, route.WeightThreshold(cc.ValidatePercent)
+				s.check = compile(d)
+			}
+		}
+	}
+	if s.check == nil && len(s.deprecated) == 0 {
+		return nil
+	}
+	win := time.Minute
+	if ro := sc.Rollout; ro != nil && ro.Analysis.Window.D() > win {
+		win = ro.Analysis.Window.D()
+	}
+	if prev != nil && prev.res != nil && prev.from == s.from && prev.to == s.to && prev.check == s.check {
+		s.res = prev.res
+		s.res.resize(win)
+	} else {
+		s.res = newResults(win, m.o.Samples)
+	}
+	if prev != nil {
+		s.use = prev.use
+	} else {
+		s.use = newUsage(m.o.MaxClients)
+	}
+	return s
+}
+
+// lookup returns a service's state or nil.
+func (m *Manager) lookup(name string) *service { return (*m.services.Load())[name] }
+
+// Close stops validating: new answers are no longer copied and the
+// workers stop once the answer each is validating is done (validation is
+// in memory: that wait is short and needs no deadline).
+func (m *Manager) Close(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.closed.Swap(true) {
+		m.cancel()
+		m.wg.Wait()
+	}
+	return nil
+}

@@ -1,0 +1,153 @@
+package live
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/route"
+)
+
+// tap follows one request whose answer is validated or carries a
+// Deprecation header. Once Done queues it, it is a worker's job.
+type tap struct {
+	m       *Manager
+	svc     *service
+	version string // the version the request was routed to
+	// deprecation is the Deprecation header value, "" when the request
+	// used nothing deprecated.
+	deprecation string
+
+	// What validation needs, when validate is set.
+	validate            bool
+	method, path, query string
+	status              int
+	header              http.Header
+	rc                  io.ReadCloser
+	buf                 []byte
+	trunc, finished     bool
+}
+
+// Start implements proxy.Mirror: it records the deprecated items the
+// request uses (for requests routed to a version whose document has any)
+// and decides whether the answer is validated. It returns nil, without
+// allocating, when neither applies.
+func (m *Manager) Start(out *http.Request, d *route.Decision) proxy.MirrorTap {
+	rs, v := d.Service, d.Version
+	if rs == nil || v == nil {
+		return nil
+	}
+	s := m.lookup(rs.Name)
+	if s == nil {
+		return nil
+	}
+	deprecation := ""
+	if c := s.deprecated[v.Name]; c != nil {
+		deprecation = m.recordDeprecated(s, c.dep, out, v.Name)
+	}
+	validate := s.check != nil && v.Name == s.to && m.o.Rand()%route.Buckets < s.upto && !m.closed.Load()
+	if deprecation == "" && !validate {
+		return nil
+	}
+	t := &tap{m: m, svc: s, version: v.Name, deprecation: deprecation, validate: validate}
+	if validate {
+		t.method, t.path, t.query = out.Method, out.URL.Path, out.URL.RawQuery
+	}
+	return t
+}
+
+// recordDeprecated counts the deprecated operation and parameters r uses
+// and returns the Deprecation header to answer with ("" when r used
+// nothing deprecated).
+func (m *Manager) recordDeprecated(s *service, dm *depMatcher, r *http.Request, version string) string {
+	op := dm.match(r)
+	if op == nil {
+		return ""
+	}
+	client, used := "", false
+	record := func(param string) {
+		if client == "" {
+			client = s.client.value(r)
+		}
+		s.use.record(m.o.Now(), version, op.label, param, client)
+		used = true
+	}
+	if op.deprecated {
+		record("")
+	}
+	for i := range op.params {
+		if op.params[i].used(r) {
+			record(op.params[i].name)
+		}
+	}
+	if !used {
+		return ""
+	}
+	return op.header
+}
+
+// Response implements proxy.MirrorTap: it adds the Deprecation header
+// (a deprecated version's own lifecycle headers, added after it, win) and,
+// when the answer is validated, copies its body as the client reads it.
+func (t *tap) Response(resp *http.Response, served *route.Version) io.ReadCloser {
+	if served == nil || served.Name != t.version {
+		t.validate = false // a fallback answered: not the version the request was routed to
+		return resp.Body
+	}
+	if t.deprecation != "" {
+		resp.Header["Deprecation"] = []string{t.deprecation}
+	}
+	if !t.validate {
+		return resp.Body
+	}
+	if resp.ContentLength > t.svc.maxBody {
+		t.svc.res.tooLarge.Add(1)
+		t.validate = false
+		return resp.Body
+	}
+	t.status, t.header, t.rc = resp.StatusCode, resp.Header.Clone(), resp.Body
+	if n := resp.ContentLength; n > 0 {
+		t.buf = make([]byte, 0, n)
+	}
+	return t
+}
+
+// Read copies the answer to the client and into the tap's buffer, which
+// stops at max_body (the answer is then not validated).
+func (t *tap) Read(p []byte) (int, error) {
+	n, err := t.rc.Read(p)
+	if n > 0 && !t.trunc {
+		if int64(len(t.buf)+n) > t.svc.maxBody {
+			t.trunc, t.buf = true, nil
+		} else {
+			t.buf = append(t.buf, p[:n]...)
+		}
+	}
+	return n, err
+}
+
+// Close closes the answer's body.
+func (t *tap) Close() error { return t.rc.Close() }
+
+// Done implements proxy.MirrorTap: an answer that reached the client whole
+// is queued for validation; a full queue drops it (counted). It never
+// blocks.
+func (t *tap) Done(err error) {
+	if t.finished || !t.validate || t.rc == nil {
+		return
+	}
+	t.finished = true
+	res := t.svc.res
+	switch {
+	case err != nil || t.m.closed.Load():
+		return
+	case t.trunc:
+		res.tooLarge.Add(1)
+		return
+	}
+	select {
+	case t.m.queue <- t:
+	default:
+		res.dropped.Add(1)
+	}
+}
