@@ -154,9 +154,6 @@ func (t *template) match(path string) bool {
 	}
 	rest := path[1:]
 	for i := range t.segs {
-		if rest == "" && i > 0 {
-			return false
-		}
 		seg, more, found := strings.Cut(rest, "/")
 		if !t.segs[i].matches(seg) {
 			return false

@@ -1,0 +1,221 @@
+package live
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/route"
+)
+
+func TestTemplateMatch(t *testing.T) {
+	for _, tc := range []struct {
+		tmpl, path string
+		want       bool
+	}{
+		{"/items/{id}", "/items/3", true},
+		{"/items/{id}", "/items/", false},
+		{"/items/{id}", "/items/3/", false},
+		{"/items/{id}", "/items", false},
+		{"/items/{id}", "/items/3/x", false},
+		{"/items/{id}.json", "/items/3.json", true},
+		{"/items/{id}.json", "/items/.json", false},
+		{"/items/{id}.json", "/items/3.xml", false},
+		{"/items", "/items", true},
+		{"/items", "/items/", false},
+		{"/", "/", true},
+		{"/", "/items", false},
+		{"/a/{x}/b/{y}", "/a/1/b/2", true},
+		{"/a/{x}/b/{y}", "/a/1/c/2", false},
+		{"/items/{id}", "", false},
+		{"/items/{id}", "items/3", false},
+	} {
+		tm := parseTemplate(tc.tmpl)
+		if got := tm.match(tc.path); got != tc.want {
+			t.Errorf("%s matches %q: %v, want %v", tc.tmpl, tc.path, got, tc.want)
+		}
+	}
+	a, b := parseTemplate("/items/latest"), parseTemplate("/items/{id}")
+	if !a.moreSpecific(&b) || b.moreSpecific(&a) || a.moreSpecific(&a) {
+		t.Error("a literal segment must win over a parameter, and only then")
+	}
+}
+
+func FuzzTemplate(f *testing.F) {
+	for _, s := range []string{"/items/{id}", "/a/{x}.json/b", "/", "", "/{", "/}{", "//"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, tmpl, path string) {
+		tm := parseTemplate(tmpl)
+		tm.match(path)
+		if strings.HasPrefix(tmpl, "/") && !strings.ContainsAny(tmpl, "{}") && !tm.match(tmpl) {
+			t.Errorf("literal template %q does not match itself", tmpl)
+		}
+	})
+}
+
+// TestDepMatcher: the deprecated items of items-v1.yaml on requests.
+func TestDepMatcher(t *testing.T) {
+	f := newFixture(t, Options{})
+	dm := f.m.lookup("items").deprecated["v1"].dep
+	if dm == nil {
+		t.Fatal("v1 has deprecated items but no matcher")
+	}
+	if _, ok := f.m.lookup("items").deprecated["v2"]; ok {
+		t.Error("v2 has nothing deprecated but a matcher")
+	}
+	for _, tc := range []struct{ method, path, want string }{
+		{"GET", "/items/legacy/3", "GET /items/legacy/{id}"},
+		{"GET", "/api/items/legacy/3", "GET /items/legacy/{id}"}, // the server's base path
+		{"POST", "/items/legacy/3", ""},
+		{"GET", "/items/3", "GET /items/{id}"}, // has a deprecated parameter
+		{"GET", "/items/latest", ""},           // more specific than /items/{id}
+		{"GET", "/other/3", ""},
+	} {
+		got := ""
+		if op := dm.match(request(tc.method, tc.path)); op != nil {
+			got = op.label
+		}
+		if got != tc.want {
+			t.Errorf("%s %s: %q, want %q", tc.method, tc.path, got, tc.want)
+		}
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	for _, tc := range []struct {
+		key, header, value, want string
+	}{
+		{"header:X-Client-ID", "X-Client-ID", "alice", "alice"},
+		{"header:X-Client-ID", "X-Other", "alice", NoClient},
+		{"header:X-Client-ID", "X-Client-ID", long, long[:maxClientLen]},
+		{"header:Authorization", "Authorization", "Bearer s3cret", HashClient("Bearer s3cret")},
+		{"header:X-Api-Token", "X-Api-Token", "t0k3n", HashClient("t0k3n")},
+		{"cookie:sid", "Cookie", "sid=abc", HashClient("abc")},
+		{"query:client", "", "", NoClient},
+	} {
+		k, err := config.ParseStickyKey(tc.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := request("GET", "/items/1")
+		if tc.header != "" {
+			r.Header.Set(tc.header, tc.value)
+		}
+		if got := newClientKey(k).value(r); got != tc.want {
+			t.Errorf("%s from %s: %q, want %q", tc.key, tc.header, got, tc.want)
+		}
+	}
+	if h := HashClient("Bearer s3cret"); len(h) != len("sha256:")+16 || !strings.HasPrefix(h, "sha256:") {
+		t.Errorf("HashClient = %q, want sha256: and 16 hex digits", h)
+	}
+	if got := (clientKey{}).value(request("GET", "/")); got != NoClient {
+		t.Errorf("no client key: %q, want %q", got, NoClient)
+	}
+}
+
+// TestUsageCap: clients beyond the cap are counted together.
+func TestUsageCap(t *testing.T) {
+	f := newFixture(t, Options{MaxClients: 2})
+	for _, c := range []string{"a", "b", "c", "d", "a"} {
+		f.m.Start(request("GET", "/items/legacy/1", "X-Client-ID", c), &route.Decision{Service: f.svc, Version: f.v1})
+	}
+	d, ok := f.m.Deprecations("items")
+	if !ok {
+		t.Fatal("no deprecations")
+	}
+	got := map[string]uint64{}
+	for _, u := range d.Uses {
+		got[u.Client] = u.Count
+	}
+	if got["a"] != 2 || got["b"] != 1 || got[OtherClient] != 2 || len(got) != 3 || d.Clients != 2 || d.OverflowUses != 2 {
+		t.Errorf("uses %v, clients %d, overflow %d; want a 2, b 1, (other) 2", got, d.Clients, d.OverflowUses)
+	}
+}
+
+// TestStartCostsNothing: a request that uses nothing deprecated, routed to
+// a version that is not validated, is declined without allocating.
+func TestStartCostsNothing(t *testing.T) {
+	f := newFixture(t, Options{})
+	r := request("GET", "/items/3")
+	d := &route.Decision{Service: f.svc, Version: f.v1}
+	if tp := f.m.Start(r, d); tp != nil {
+		t.Fatal("a plain request to v1 was tapped")
+	}
+	if n := testing.AllocsPerRun(100, func() { f.m.Start(r, d) }); n != 0 {
+		t.Errorf("Start allocated %v times", n)
+	}
+}
+
+// stopWorkers stops f's workers so the queue is not drained.
+func stopWorkers(f *fixture) {
+	f.m.cancel()
+	f.m.wg.Wait()
+}
+
+// TestTapLimits: an answer from another version (fallback), one too large
+// by its length or as it streams, and one finding the queue full are not
+// validated, and counted.
+func TestTapLimits(t *testing.T) {
+	f := newFixture(t, Options{Queue: 1})
+	stopWorkers(f)
+	start := func() *tap {
+		tp, _ := f.m.Start(request("GET", "/items/3"), &route.Decision{Service: f.svc, Version: f.v2}).(*tap)
+		if tp == nil || !tp.validate {
+			t.Fatal("an answer of v2 is not validated at validate_percent 100")
+		}
+		return tp
+	}
+	answer(t, start(), f.v1, 200, `{"id":1,"total":1}`) // a fallback answered
+	big := `{"id":1,"total":1,"tags":["` + strings.Repeat("x", 2000) + `"]}`
+	answer(t, start(), f.v2, 200, big)
+	streamed := start()
+	streamed.Response(responseOf(big, -1), f.v2)
+	readAll(t, streamed)
+	streamed.Done(nil)
+	answer(t, start(), f.v2, 200, `{"id":1,"total":1}`) // queued
+	answer(t, start(), f.v2, 200, `{"id":1,"total":1}`) // the queue is full
+	res := f.m.lookup("items").res
+	if n := len(f.m.queue); n != 1 {
+		t.Errorf("%d queued, want 1", n)
+	}
+	if res.tooLarge.Load() != 2 || res.dropped.Load() != 1 {
+		t.Errorf("too large %d, dropped %d; want 2 and 1", res.tooLarge.Load(), res.dropped.Load())
+	}
+}
+
+// TestProcess: validating an answer records it, with samples for the
+// violating ones; a request the from document has no operation for is
+// unmatched.
+func TestProcess(t *testing.T) {
+	f := newFixture(t, Options{})
+	stopWorkers(f)
+	run := func(path string, status int, body string, header ...string) {
+		tp := f.m.Start(request("GET", path), &route.Decision{Service: f.svc, Version: f.v2}).(*tap)
+		answer(t, tp, f.v2, status, body, header...)
+		f.m.process(<-f.m.queue)
+	}
+	run("/items/3", 200, `{"id":3,"total":10}`)
+	run("/items/3", 200, `{"id":3}`)
+	run("/items/3", 200, `<p>`, "Content-Type", "text/html")
+	run("/items/3", 500, `oops`) // not documented: not a violation
+	run("/nope", 200, `{}`)
+	v, ok := f.m.Validation("items")
+	if !ok {
+		t.Fatal("no validation view")
+	}
+	if v.Validated != 4 || v.Violations != 2 || v.Unmatched != 1 || len(v.Samples) != 2 {
+		t.Fatalf("validated %d, violations %d, unmatched %d, samples %d; want 4, 2, 1, 2", v.Validated, v.Violations, v.Unmatched, len(v.Samples))
+	}
+	if vi := v.Samples[0].Violations; len(vi) != 1 || !strings.Contains(vi[0].Message, "text/html") {
+		t.Errorf("newest sample %+v, want the content type's violation", vi)
+	}
+	if vi := v.Samples[1].Violations; len(vi) != 1 || vi[0].Keyword != "required" || !strings.Contains(vi[0].Message, "total") {
+		t.Errorf("older sample %+v, want the missing total", vi)
+	}
+	rate, n := f.m.Gate().Evaluate("items", time1m, f.clock.Now().Add(-time1m))
+	if n != 4 || rate != 0.5 {
+		t.Errorf("gate: %v of %d, want 0.5 of 4", rate, n)
+	}
+}
