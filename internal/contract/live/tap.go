@@ -30,7 +30,8 @@ type tap struct {
 
 // Start implements proxy.Mirror: it records the deprecated items the
 // request uses (for requests routed to a version whose document has any)
-// and decides whether the answer is validated. It returns nil, without
+// and decides whether the answer is validated (HEAD answers have no body
+// to validate and are not counted). It returns nil, without
 // allocating, when neither applies.
 func (m *Manager) Start(out *http.Request, d *route.Decision) proxy.MirrorTap {
 	rs, v := d.Service, d.Version
@@ -45,7 +46,7 @@ func (m *Manager) Start(out *http.Request, d *route.Decision) proxy.MirrorTap {
 	if c := s.deprecated[v.Name]; c != nil {
 		deprecation = m.recordDeprecated(s, c.dep, out, v.Name)
 	}
-	validate := s.check != nil && v.Name == s.to && m.o.Rand()%route.Buckets < s.upto && !m.closed.Load()
+	validate := s.check != nil && v.Name == s.to && out.Method != http.MethodHead && m.o.Rand()%route.Buckets < s.upto && !m.closed.Load()
 	if deprecation == "" && !validate {
 		return nil
 	}
