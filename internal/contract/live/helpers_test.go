@@ -34,6 +34,7 @@ services:
 // table's view of the service.
 type fixture struct {
 	m     *Manager
+	docs  map[string]*contract.Document // by version
 	clock *testclock.Clock
 	svc   *route.Service
 	v1    *route.Version
@@ -54,7 +55,7 @@ func newFixture(t testing.TB, o Options) *fixture {
 		}
 		docs[v] = d
 	}
-	f := &fixture{clock: testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))}
+	f := &fixture{docs: docs, clock: testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))}
 	o.Now = f.clock.Now
 	if f.m, err = New(o); err != nil {
 		t.Fatal(err)

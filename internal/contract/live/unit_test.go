@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/contract"
 	"github.com/turnout-gw/turnout/internal/route"
 )
 
@@ -217,5 +218,36 @@ func TestProcess(t *testing.T) {
 	rate, n := f.m.Gate().Evaluate("items", time1m, f.clock.Now().Add(-time1m))
 	if n != 4 || rate != 0.5 {
 		t.Errorf("gate: %v of %d, want 0.5 of 4", rate, n)
+	}
+}
+
+// TestUpdateKeeps: a reload with the same documents keeps the compiled
+// documents, the validation results and the deprecated usage; one that
+// turns validation off keeps the usage only.
+func TestUpdateKeeps(t *testing.T) {
+	f := newFixture(t, Options{})
+	before := f.m.lookup("items")
+	f.m.Start(request("GET", "/items/legacy/1", "X-Client-ID", "alice"), &route.Decision{Service: f.svc, Version: f.v1})
+	reload := func(text string) *service {
+		cfg, err := config.Parse("turnout.yaml", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.m.Update(cfg, func(_, v string) *contract.Document { return f.docs[v] })
+		return f.m.lookup("items")
+	}
+	after := reload(unitYAML)
+	if after == before || after.check != before.check || after.res != before.res || after.use != before.use {
+		t.Error("an unchanged reload rebuilt the service's documents or dropped its results")
+	}
+	off := reload(strings.Replace(unitYAML, "validate_percent: 100", "validate_percent: 0", 1))
+	if off.check != nil || off.use != before.use {
+		t.Errorf("validation off: check %v, usage kept %v", off.check, off.use == before.use)
+	}
+	if _, ok := f.m.Validation("items"); ok {
+		t.Error("a validation view without validation")
+	}
+	if d, _ := f.m.Deprecations("items"); len(d.Uses) != 1 {
+		t.Errorf("uses %+v after reloads, want alice's one", d.Uses)
 	}
 }
