@@ -83,7 +83,7 @@ func openCore(cfg *config.Config, path string, o AppOptions) (*Core, error) {
 func (c *Core) start(cfg *config.Config, path string, gate rollout.Gate, onApply func(*config.Config), gopts ...Option) error {
 	c.onApply = onApply
 	var err error
-	c.Live, err = live.New(live.Options{Observe: c.Metrics.ObserveContractViolation, Log: c.Log, Now: c.now})
+	c.Live, err = live.New(live.Options{Observe: c.Metrics.ObserveContractViolation, Store: c.Store, Log: c.Log, Now: c.now})
 	if err != nil {
 		return err
 	}

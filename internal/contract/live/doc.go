@@ -17,7 +17,9 @@
 //     version by a matcher compiled once per document, which only services
 //     with deprecated items consult; each use is counted per operation,
 //     parameter and client (contract.client_key; credentials hashed) and
-//     answered with a Deprecation header.
+//     answered with a Deprecation header. The counts are written to the
+//     state store every second when they changed (and at Close), so they
+//     survive restarts.
 //
 // Manager implements proxy.Mirror: the proxy offers it every ordinary
 // request (proxy.WithTap). Update adopts a configuration and its documents;

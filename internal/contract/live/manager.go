@@ -12,6 +12,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/contract"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/store"
 )
 
 // Defaults of Options.
@@ -40,6 +41,8 @@ type Options struct {
 	// MaxClients bounds the clients each service's deprecated usage tells
 	// apart (default DefaultMaxClients); later clients are counted together.
 	MaxClients int
+	// Store keeps the deprecated usage across restarts (nil = memory only).
+	Store store.Store
 }
 
 // Documents returns a version's loaded document, nil when it has none.
@@ -108,10 +111,11 @@ func New(o Options) (*Manager, error) {
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	empty := map[string]*service{}
 	m.services.Store(&empty)
-	m.wg.Add(o.Workers)
+	m.wg.Add(o.Workers + 1)
 	for range o.Workers {
 		go m.work()
 	}
+	go m.flushLoop()
 	return m, nil
 }
 
@@ -136,6 +140,11 @@ func (m *Manager) Update(cfg *config.Config, docs Documents) {
 		return
 	}
 	m.services.Store(&next)
+	for name, s := range old {
+		if next[name] == nil {
+			m.flushUsage(s) // a retired service: keep its last uses
+		}
+	}
 }
 
 // compileService builds one service's state, nil when it has nothing to
@@ -192,6 +201,7 @@ func (m *Manager) compileService(name string, sc *config.Service, docs Documents
 		s.use = prev.use
 	} else {
 		s.use = newUsage(m.o.MaxClients)
+		m.loadUsage(s)
 	}
 	return s
 }
@@ -199,15 +209,18 @@ func (m *Manager) compileService(name string, sc *config.Service, docs Documents
 // lookup returns a service's state or nil.
 func (m *Manager) lookup(name string) *service { return (*m.services.Load())[name] }
 
-// Close stops validating: new answers are no longer copied and the
-// workers stop once the answer each is validating is done (validation is
-// in memory: that wait is short and needs no deadline).
+// Close stops validating: new answers are no longer copied, the workers
+// stop once the answer each is validating is done (validation is in
+// memory: that wait is short and needs no deadline), and the deprecated
+// usage is written to the store.
 func (m *Manager) Close(context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.closed.Swap(true) {
-		m.cancel()
-		m.wg.Wait()
+	if m.closed.Swap(true) {
+		return nil
 	}
+	m.cancel()
+	m.wg.Wait()
+	m.flushAll()
 	return nil
 }

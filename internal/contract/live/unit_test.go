@@ -1,12 +1,14 @@
 package live
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/contract"
 	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/store"
 )
 
 func TestTemplateMatch(t *testing.T) {
@@ -249,5 +251,35 @@ func TestUpdateKeeps(t *testing.T) {
 	}
 	if d, _ := f.m.Deprecations("items"); len(d.Uses) != 1 {
 		t.Errorf("uses %+v after reloads, want alice's one", d.Uses)
+	}
+}
+
+// TestUsageSurvivesRestart: a Manager closed with deprecated usage leaves
+// it in the store, and the next one over the same store starts with it.
+func TestUsageSurvivesRestart(t *testing.T) {
+	st, err := store.Open(store.MemoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	first := newFixture(t, Options{Store: st})
+	for _, c := range []string{"alice", "alice", "bob"} {
+		first.m.Start(request("GET", "/items/legacy/1", "X-Client-ID", c), &route.Decision{Service: first.svc, Version: first.v1})
+	}
+	want, _ := first.m.Deprecations("items")
+	if err := first.m.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	second := newFixture(t, Options{Store: st})
+	got, _ := second.m.Deprecations("items")
+	if fmt.Sprint(got.Uses) != fmt.Sprint(want.Uses) || got.Clients != 2 || len(got.Uses) != 2 {
+		t.Errorf("after a restart: %+v (%d clients), want %+v", got.Uses, got.Clients, want.Uses)
+	}
+	second.m.Start(request("GET", "/items/legacy/1", "X-Client-ID", "bob"), &route.Decision{Service: second.svc, Version: second.v1})
+	got, _ = second.m.Deprecations("items")
+	for _, u := range got.Uses {
+		if u.Client == "bob" && u.Count != 2 {
+			t.Errorf("bob's count after a restart and one more call: %d, want 2", u.Count)
+		}
 	}
 }

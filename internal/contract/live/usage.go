@@ -91,6 +91,7 @@ type usage struct {
 	clients    map[string]struct{}
 	maxClients int
 	overflow   uint64 // uses counted under OtherClient
+	dirty      bool   // changed since the last snapshot
 }
 
 type useKey struct{ version, operation, parameter, client string }
@@ -125,6 +126,7 @@ func (u *usage) record(now time.Time, version, operation, parameter, client stri
 	}
 	st.count++
 	st.last = now
+	u.dirty = true
 }
 
 // Use is one row of GET /api/v1/deprecations/{service}: who called which
