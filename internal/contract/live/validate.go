@@ -151,11 +151,14 @@ func violationsOf(err error) []Violation {
 	return out
 }
 
+// pointerEscaper escapes a JSON Pointer segment (RFC 6901).
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
 func schemaViolation(se *openapi3.SchemaError) Violation {
 	v := Violation{Keyword: se.SchemaField, Message: se.Reason}
 	if p := se.JSONPointer(); len(p) > 0 {
 		for _, seg := range p {
-			v.Path += "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(seg)
+			v.Path += "/" + pointerEscaper.Replace(seg)
 		}
 	}
 	if b, err := json.Marshal(se.Value); err == nil {
