@@ -40,7 +40,7 @@ func (s *Service) Validate() error {
 				"needs mirror with compare in this service to measure response differences (e.g. mirror: {to: %s, compare: {}})", label(orDefault(r.To, "VERSION")))))
 		}
 	}
-	if c := s.Contract; c != nil {
+	if c := s.Contract; c != nil && !s.IsQN() { // a qn service may not have one (validateProtocol)
 		col.add(nest("contract", c.Validate()))
 		col.add(s.validateContractDocs())
 	}
