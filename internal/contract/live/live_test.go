@@ -290,3 +290,39 @@ func TestDeprecatedUsage(t *testing.T) {
 		t.Errorf("unknown service: status %d", code)
 	}
 }
+
+// TestWithMirror: a request that is both mirrored and a deprecated call
+// goes through both taps: the client gets the Deprecation header and the
+// whole body, the mirror compares, the use is counted.
+func TestWithMirror(t *testing.T) {
+	vars := docs(t)
+	vars["V1"], vars["V2"] = itemServer(t, 0).URL, itemServer(t, 0).URL
+	text := strings.Replace(deprecatedYAML, "    contract:", "      v2: { upstream: u2, openapi: {{DOC_V2}} }\n    mirror: { to: v2, compare: {} }\n    contract:", 1)
+	text = strings.Replace(text, "  u1: { targets: [{{V1}}] }", "  u1: { targets: [{{V1}}] }\n  u2: { targets: [{{V2}}] }", 1)
+	tt := testutil.Start(t, text, vars)
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Do(testutil.NewRequest(t, http.MethodGet, tt.URL+"/items/legacy/1", "X-Client-ID: alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if h := resp.Header.Get("Deprecation"); h != "@1767225600" || !strings.Contains(string(body), `"total": 10`) {
+		t.Errorf("Deprecation %q, body %s", h, body)
+	}
+	var diffs struct {
+		Compared, Match int
+	}
+	testutil.Eventually(t, 10*time.Second, "the copy compared", func() bool {
+		testutil.GetJSON(t, tt.AdminURL+"/api/v1/diffs/items", &diffs)
+		return diffs.Compared == 1
+	})
+	if diffs.Match != 1 {
+		t.Errorf("the mirror compared %+v, want one match", diffs)
+	}
+	var d live.Deprecations
+	testutil.GetJSON(t, tt.AdminURL+"/api/v1/deprecations/items", &d)
+	if len(d.Uses) != 1 || d.Uses[0].Client != "alice" || d.Uses[0].Count != 1 {
+		t.Errorf("uses %+v, want alice's one call", d.Uses)
+	}
+}
