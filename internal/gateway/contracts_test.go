@@ -185,13 +185,13 @@ func TestWatcherFollowsDocuments(t *testing.T) {
 		"DOC1": filepath.Join(dir, "old.yaml"), "DOC2": filepath.Join(dir, "new.yaml"), "STEP": "10"}
 	tt := testutil.Start(t, contractYAML, vars)
 	var st rollout.Status
-	getJSON(t, tt.AdminURL+"/api/v1/rollouts/users", &st)
+	testutil.GetJSON(t, tt.AdminURL+"/api/v1/rollouts/users", &st)
 	if st.State != rollout.Pending {
 		t.Fatalf("rollout %s, want pending", st.State)
 	}
 	copyFile(t, filepath.Join("..", "contract", "testdata", "compatible_addition", "new.yaml"), filepath.Join(dir, "new.yaml"))
 	testutil.Eventually(t, 10*time.Second, "the rollout released by the watcher", func() bool {
-		getJSON(t, tt.AdminURL+"/api/v1/rollouts/users", &st)
+		testutil.GetJSON(t, tt.AdminURL+"/api/v1/rollouts/users", &st)
 		return st.State == rollout.Progressing && st.Weight == 10
 	})
 }
