@@ -73,6 +73,10 @@ type Admin struct {
 type XDS struct {
 	Meta   `yaml:"-"`
 	Listen string `yaml:"listen"`
+	// EnvoyListen is the address of the listener Turnout gives Envoy nodes
+	// (the data-plane port of each Envoy); DefaultEnvoyListen when empty.
+	// Turnout does not bind it itself.
+	EnvoyListen string `yaml:"envoy_listen"`
 }
 
 // Log configures process logging.
@@ -385,6 +389,7 @@ const (
 const (
 	DefaultListen        = "127.0.0.1:8080"
 	DefaultAdminListen   = "127.0.0.1:9901"
+	DefaultEnvoyListen   = "0.0.0.0:10000"
 	DefaultTokenEnv      = "TURNOUT_ADMIN_TOKEN"
 	DefaultHeader        = "X-API-Version"
 	DefaultQuery         = "version"

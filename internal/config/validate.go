@@ -321,7 +321,12 @@ func (x *XDS) Validate() error {
 	if x.Listen == "" {
 		return x.missing("listen", "required when xds is set, e.g. 127.0.0.1:18000")
 	}
-	return checkListen(&x.Meta, "listen", x.Listen)
+	var col collector
+	col.add(checkListen(&x.Meta, "listen", x.Listen))
+	if x.EnvoyListen != "" {
+		col.add(checkListen(&x.Meta, "envoy_listen", x.EnvoyListen))
+	}
+	return col.err()
 }
 
 // Validate checks the log settings; empty values mean the defaults.
