@@ -1,0 +1,245 @@
+package xds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	clusterservice "github.com/envoyproxy/go-control-plane/envoy/service/cluster/v3"
+	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	endpointservice "github.com/envoyproxy/go-control-plane/envoy/service/endpoint/v3"
+	listenerservice "github.com/envoyproxy/go-control-plane/envoy/service/listener/v3"
+	routeservice "github.com/envoyproxy/go-control-plane/envoy/service/route/v3"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/turnout-gw/turnout/internal/route"
+)
+
+// Kinds lists the node kinds a snapshot is built for.
+var Kinds = []Kind{Envoy, GRPC}
+
+// KindOf classifies a node: a proxyless gRPC client when its
+// user_agent_name starts with "gRPC" (grpc-go sends "gRPC Go") or its id
+// starts with "grpc"; an Envoy node otherwise.
+func KindOf(n *corev3.Node) Kind {
+	if strings.HasPrefix(n.GetUserAgentName(), "gRPC") || strings.HasPrefix(strings.ToLower(n.GetId()), "grpc") {
+		return GRPC
+	}
+	return Envoy
+}
+
+// nodeHash keys the snapshot cache by node kind: every Envoy node gets the
+// Envoy snapshot, every gRPC client the gRPC one.
+type nodeHash struct{}
+
+func (nodeHash) ID(n *corev3.Node) string { return KindOf(n).String() }
+
+// Server is Turnout's ADS server. Update (or Publish) gives it each routing
+// table; it translates the table for every node kind and pushes the
+// snapshots whose version changed. It is safe for concurrent use.
+type Server struct {
+	log         *slog.Logger
+	envoyListen string
+	hook        func(Kind, *Resources)
+	observe     func(Nack)
+	now         func() time.Time
+
+	cache cachev3.SnapshotCache
+	nacks *nackTracker
+	gs    *grpc.Server
+	ln    net.Listener
+	done  chan struct{}
+
+	mu       sync.Mutex // serialises Update
+	versions map[Kind]string
+
+	// Publish hands tables to a worker so the caller never waits on a slow
+	// client: only the latest pending table is translated.
+	pending chan *route.Table
+	ctx     context.Context
+	cancel  context.CancelFunc
+	worker  chan struct{}
+}
+
+// Option configures a Server.
+type Option func(*Server) error
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Server) error { s.log = l; return nil }
+}
+
+// WithEnvoyListen sets the address of the Envoy nodes' listener.
+func WithEnvoyListen(addr string) Option {
+	return func(s *Server) error { s.envoyListen = addr; return nil }
+}
+
+// WithNackObserver is called once per rejected response (after it was
+// logged), e.g. to count it and record an event. It must not block.
+func WithNackObserver(f func(Nack)) Option {
+	return func(s *Server) error { s.observe = f; return nil }
+}
+
+// WithClock injects the clock used for NACK times.
+func WithClock(now func() time.Time) Option {
+	return func(s *Server) error {
+		if now == nil {
+			return errors.New("xds: nil clock")
+		}
+		s.now = now
+		return nil
+	}
+}
+
+// WithResourceHook lets f change the resources of every snapshot after
+// translation and before validation. It exists for tests that need a
+// resource a client rejects.
+func WithResourceHook(f func(Kind, *Resources)) Option {
+	return func(s *Server) error { s.hook = f; return nil }
+}
+
+// New returns a Server that is not listening yet.
+func New(opts ...Option) (*Server, error) {
+	s := &Server{log: slog.Default(), now: time.Now, versions: map[Kind]string{}, pending: make(chan *route.Table, 1)}
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	s.cache = cachev3.NewSnapshotCache(true, nodeHash{}, nil)
+	s.nacks = newNackTracker(s)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Start binds addr and serves ADS (and the single-type xDS services) on
+// it, state-of-the-world and delta.
+func (s *Server) Start(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("xds listen %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.gs = grpc.NewServer(grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}))
+	xs := serverv3.NewServer(s.ctx, s.cache, s.nacks.callbacks())
+	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(s.gs, xs)
+	listenerservice.RegisterListenerDiscoveryServiceServer(s.gs, xs)
+	routeservice.RegisterRouteDiscoveryServiceServer(s.gs, xs)
+	clusterservice.RegisterClusterDiscoveryServiceServer(s.gs, xs)
+	endpointservice.RegisterEndpointDiscoveryServiceServer(s.gs, xs)
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		if err := s.gs.Serve(ln); err != nil {
+			s.log.Error("xds server stopped", "error", err)
+		}
+	}()
+	s.worker = make(chan struct{})
+	go s.run()
+	s.log.Info("xds serving", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr returns the bound address ("" before Start).
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Publish hands a new table to the server without waiting: the latest one
+// is translated and pushed by a worker (Start runs it).
+func (s *Server) Publish(t *route.Table) {
+	for {
+		select {
+		case s.pending <- t:
+			return
+		default:
+		}
+		select { // replace a table not yet taken
+		case <-s.pending:
+		default:
+		}
+	}
+}
+
+func (s *Server) run() {
+	defer close(s.worker)
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case t := <-s.pending:
+			if err := s.Update(s.ctx, t); err != nil && s.ctx.Err() == nil {
+				s.log.Error("xds: snapshot not served", "error", err)
+			}
+		}
+	}
+}
+
+// Update translates t for every node kind and sets the snapshots whose
+// version changed (an unchanged table pushes nothing). A snapshot whose
+// resources fail validation is not served; the previous one stays.
+func (s *Server) Update(ctx context.Context, t *route.Table) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, k := range Kinds {
+		res, _ := Translate(t, Options{Kind: k, EnvoyListen: s.envoyListen})
+		if s.hook != nil {
+			s.hook(k, res)
+		}
+		snap, err := res.Snapshot()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s snapshot: %w", k, err))
+			continue
+		}
+		v := res.Version()
+		if s.versions[k] == v {
+			continue
+		}
+		s.nacks.setCurrent(k, v)
+		if err := s.cache.SetSnapshot(ctx, k.String(), snap); err != nil {
+			errs = append(errs, fmt.Errorf("%s snapshot: %w", k, err))
+			continue
+		}
+		s.versions[k] = v
+		s.log.Debug("xds snapshot", "node", k.String(), "version", v)
+	}
+	return errors.Join(errs...)
+}
+
+// Version returns the version of the snapshot served to a kind of node
+// ("" before the first Update).
+func (s *Server) Version(k Kind) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.versions[k]
+}
+
+// Stop closes every stream and the listener.
+func (s *Server) Stop() {
+	s.cancel()
+	if s.gs == nil {
+		return
+	}
+	stopped := make(chan struct{})
+	go func() { s.gs.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(2 * time.Second):
+		s.gs.Stop()
+	}
+	<-s.done
+	<-s.worker
+}
