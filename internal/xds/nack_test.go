@@ -1,0 +1,95 @@
+package xds
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+)
+
+// TestNACKHeldNoStorm: a snapshot the gRPC client rejects (a cluster with an
+// lb_policy gRPC does not know, which Envoy's own validation accepts) is
+// rejected once, recorded once with the client's message, and not sent
+// again; the next good snapshot applies.
+func TestNACKHeldNoStorm(t *testing.T) {
+	table := echoTable(t)
+	var broken atomic.Bool
+	var mu sync.Mutex
+	var nacks []Nack
+	s := startADS(t,
+		WithResourceHook(func(k Kind, r *Resources) {
+			if k == GRPC && broken.Load() {
+				for _, c := range r.Clusters {
+					if c.Name == "echo-v2" {
+						c.LbPolicy = clusterv3.Cluster_MAGLEV
+					}
+				}
+			}
+		}),
+		WithNackObserver(func(n Nack) { mu.Lock(); nacks = append(nacks, n); mu.Unlock() }))
+	if err := s.Update(context.Background(), table); err != nil {
+		t.Fatal(err)
+	}
+	c := dialXDS(t, s.Addr(), "echo")
+	if got := served(t, c, 20); got["v1"]+got["v2"] != 20 {
+		t.Fatalf("before the bad snapshot: %v", got)
+	}
+
+	broken.Store(true)
+	bad, _ := table.WithWeight("echo", 50)
+	if err := s.Update(context.Background(), bad); err != nil {
+		t.Fatal(err)
+	}
+	badVersion := s.Version(GRPC)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(nacks)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the client never rejected the bad snapshot")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// A resend storm is a request every few milliseconds; holding leaves the
+	// stream quiet.
+	before := s.Requests()
+	time.Sleep(500 * time.Millisecond)
+	if extra := s.Requests() - before; extra > 2 {
+		t.Errorf("%d requests in the 500ms after the rejection: the rejected version is being resent", extra)
+	}
+	mu.Lock()
+	if len(nacks) != 1 {
+		t.Errorf("%d rejections recorded, want 1", len(nacks))
+	}
+	nk := nacks[0]
+	mu.Unlock()
+	if nk.Version != badVersion || nk.TypeURL != resourcev3.ClusterType || nk.Kind != GRPC || !strings.Contains(nk.Message, "MAGLEV") {
+		t.Errorf("rejection %+v: want version %s of %s with the client's message naming MAGLEV", nk, badVersion, resourcev3.ClusterType)
+	}
+
+	broken.Store(false)
+	good, _ := table.WithWeight("echo", 0)
+	if err := s.Update(context.Background(), good); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, c, 10*time.Second, func(m map[string]int) bool { return m["v1"] == 20 })
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := s.Acked(GRPC, s.Version(GRPC)); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the good snapshot after the rejection was never acknowledged")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
