@@ -13,6 +13,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/qnproxy"
 	"github.com/turnout-gw/turnout/internal/telemetry"
+	"github.com/turnout-gw/turnout/internal/xds"
 )
 
 // App is a whole running Turnout: the Core (store, stats, rollout engine,
@@ -28,6 +29,9 @@ type App struct {
 	// QNMetrics are its metrics, on the same registry.
 	QN        *qnproxy.Manager
 	QNMetrics *telemetry.QNMetrics
+	// XDS serves the routing to Envoy and proxyless gRPC (nil without
+	// xds.listen).
+	XDS *xds.Server
 
 	tracing *telemetry.Tracing   // nil when tracing is off
 	access  *telemetry.AccessLog // nil when log.access is not set
@@ -72,7 +76,11 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		a.closeEarly()
 		return nil, err
 	}
-	if err := a.start(cfg, path, a.Mirror.Gate(), a.applied); err != nil {
+	if err := a.newXDS(cfg, a.now); err != nil {
+		a.closeEarly()
+		return nil, err
+	}
+	if err := a.start(cfg, path, a.Mirror.Gate(), a.applied, WithPublishHook(a.publishXDS)); err != nil {
 		a.closeEarly()
 		return nil, err
 	}
@@ -108,6 +116,12 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		a.closeEarly()
 		return nil, err
 	}
+	if err := a.startXDS(cfg); err != nil {
+		_ = a.stopQN(context.Background())
+		_ = a.Server.Shutdown(context.Background())
+		a.closeEarly()
+		return nil, err
+	}
 	if err := a.run(path, o); err != nil {
 		_ = a.Stop(context.Background())
 		return nil, err
@@ -129,6 +143,7 @@ func (a *App) applied(cfg *config.Config) {
 // pools, and closes the store.
 func (a *App) Stop(ctx context.Context) error {
 	a.halt()
+	a.stopXDS()
 	err := errors.Join(a.stopQN(ctx), a.Server.Shutdown(ctx))
 	err = errors.Join(err, a.Mirror.Close(ctx))
 	err = errors.Join(err, a.flushTelemetry(ctx))

@@ -38,6 +38,7 @@ type Gateway struct {
 	pools    map[string]*pooled
 	weights  func(*config.Config) map[string]float64
 	hooks    []func(ReloadEvent)
+	publish  []func(*route.Table)
 	drain    time.Duration
 
 	contracts *contractState // OpenAPI documents and reports (contracts.go)
@@ -87,6 +88,13 @@ func WithWeights(f func(*config.Config) map[string]float64) Option {
 // WithReloadHook is called after every load attempt.
 func WithReloadHook(f func(ReloadEvent)) Option {
 	return func(g *Gateway) error { g.hooks = append(g.hooks, f); return nil }
+}
+
+// WithPublishHook is called with every routing table the gateway
+// publishes (start, reload, weight change), under its apply lock: f must
+// not block.
+func WithPublishHook(f func(*route.Table)) Option {
+	return func(g *Gateway) error { g.publish = append(g.publish, f); return nil }
 }
 
 // WithDrain sets how long retired pools keep their idle connections before
@@ -246,6 +254,7 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 	// Swap.
 	g.snap.Store(&proxy.Snapshot{Table: table, Pools: pools, FallbackBody: int64(cfg.Limits.FallbackBody)})
 	g.cfg.Store(cfg)
+	g.published(table)
 	g.contracts.live.Store(contracts)
 	g.contracts.cache.Retain(contracts.docs)
 	// Stop what the new snapshot no longer uses, after in-flight requests
@@ -281,7 +290,14 @@ func (g *Gateway) SetWeight(service string, weight float64) error {
 	next := *cur
 	next.Table = t
 	g.snap.Store(&next)
+	g.published(t)
 	return nil
+}
+
+func (g *Gateway) published(t *route.Table) {
+	for _, f := range g.publish {
+		f(t)
+	}
 }
 
 // Close stops every pool. The gateway must not serve afterwards.

@@ -10,6 +10,8 @@ import (
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+
+	"github.com/turnout-gw/turnout/internal/testutil/xdsclient"
 )
 
 // TestNACKHeldNoStorm: a snapshot the gRPC client rejects (a cluster with an
@@ -35,8 +37,8 @@ func TestNACKHeldNoStorm(t *testing.T) {
 	if err := s.Update(context.Background(), table); err != nil {
 		t.Fatal(err)
 	}
-	c := dialXDS(t, s.Addr(), "echo")
-	if got := served(t, c, 20); got["v1"]+got["v2"] != 20 {
+	c := xdsclient.Dial(t, s.Addr(), "echo")
+	if got := xdsclient.Served(t, c, 20); got["v1"]+got["v2"] != 20 {
 		t.Fatalf("before the bad snapshot: %v", got)
 	}
 
@@ -81,7 +83,7 @@ func TestNACKHeldNoStorm(t *testing.T) {
 	if err := s.Update(context.Background(), good); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, c, 10*time.Second, func(m map[string]int) bool { return m["v1"] == 20 })
+	xdsclient.WaitFor(t, c, 10*time.Second, func(m map[string]int) bool { return m["v1"] == 20 })
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		if _, ok := s.Acked(GRPC, s.Version(GRPC)); ok {

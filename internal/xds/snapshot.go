@@ -85,6 +85,22 @@ func (r *Resources) Snapshot() (*cachev3.Snapshot, error) {
 	return snap, nil
 }
 
+// ShortType names an xDS type URL the way metrics and events do: listener,
+// route, cluster, endpoint (or the URL itself for another type).
+func ShortType(typeURL string) string {
+	switch typeURL {
+	case resourcev3.ListenerType:
+		return "listener"
+	case resourcev3.RouteType:
+		return "route"
+	case resourcev3.ClusterType:
+		return "cluster"
+	case resourcev3.EndpointType:
+		return "endpoint"
+	}
+	return typeURL
+}
+
 func typeName(typ resourcev3.Type) string {
 	switch typ {
 	case resourcev3.ListenerType:
