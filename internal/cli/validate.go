@@ -8,6 +8,8 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/gateway"
+	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/xds"
 )
 
 func validateCmd() *cobra.Command {
@@ -33,7 +35,8 @@ func validateCmd() *cobra.Command {
 // document and comparing each rollout's pair (what validate does and what
 // serve does before starting); every problem is printed to w as one
 // FILE:LINE:COL: message line, and so is every rollout whose contracts
-// have breaking changes, as a warning that does not fail the check.
+// have breaking changes, and (with an xds block) every rule or setting
+// Envoy cannot express, as warnings that do not fail the check.
 func loadChecked(file string, w io.Writer) (*config.Config, error) {
 	cfg, err := config.Load(file)
 	var contracts *gateway.Contracts
@@ -48,6 +51,15 @@ func loadChecked(file string, w io.Writer) (*config.Config, error) {
 	}
 	for _, e := range contracts.Warnings() {
 		fmt.Fprintln(w, e.Error())
+	}
+	if cfg.XDS != nil {
+		// What Envoy and proxyless gRPC cannot express (the table compiled
+		// above, so this cannot fail).
+		if table, err := route.Compile(cfg); err == nil {
+			for _, e := range xds.Warnings(table) {
+				fmt.Fprintln(w, e.Error())
+			}
+		}
 	}
 	return cfg, nil
 }

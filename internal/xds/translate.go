@@ -179,3 +179,21 @@ func (tr *translator) virtualHosts(svcs []*route.Service) []*routev3.VirtualHost
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// Warnings translates t for every node kind and returns what cannot be
+// expressed, each problem once, Envoy's first: what `turnout validate`
+// prints for a configuration with an xds block.
+func Warnings(t *route.Table) config.Errors {
+	var out config.Errors
+	seen := map[string]bool{}
+	for _, k := range []Kind{Envoy, GRPC} {
+		_, warns := Translate(t, Options{Kind: k})
+		for _, w := range warns {
+			if !seen[w.Error()] {
+				seen[w.Error()] = true
+				out = append(out, w)
+			}
+		}
+	}
+	return out
+}
