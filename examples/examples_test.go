@@ -1,10 +1,14 @@
 package examples
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/gateway"
@@ -18,6 +22,7 @@ func TestExamplesAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	files = append(files, "envoy/turnout.yaml")
 	if len(files) < 2 {
 		t.Fatalf("found only %v", files)
 	}
@@ -58,4 +63,62 @@ func withCerts(t *testing.T, f string) string {
 		t.Fatal(err)
 	}
 	return cp
+}
+
+// TestEnvoyBootstrapPointsAtTurnout: the Envoy bootstrap's ADS cluster is
+// the xds.listen address of the Turnout configuration next to it.
+func TestEnvoyBootstrapPointsAtTurnout(t *testing.T) {
+	cfg, err := config.Load("envoy/turnout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("envoy/envoy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var boot struct {
+		DynamicResources struct {
+			AdsConfig struct {
+				GrpcServices []struct {
+					EnvoyGrpc struct {
+						ClusterName string `yaml:"cluster_name"`
+					} `yaml:"envoy_grpc"`
+				} `yaml:"grpc_services"`
+			} `yaml:"ads_config"`
+		} `yaml:"dynamic_resources"`
+		StaticResources struct {
+			Clusters []struct {
+				Name           string
+				LoadAssignment struct {
+					Endpoints []struct {
+						LbEndpoints []struct {
+							Endpoint struct {
+								Address struct {
+									SocketAddress struct {
+										Address   string
+										PortValue int `yaml:"port_value"`
+									} `yaml:"socket_address"`
+								}
+							}
+						} `yaml:"lb_endpoints"`
+					}
+				} `yaml:"load_assignment"`
+			}
+		} `yaml:"static_resources"`
+	}
+	if err := yaml.Unmarshal(data, &boot); err != nil {
+		t.Fatal(err)
+	}
+	ads := boot.DynamicResources.AdsConfig.GrpcServices[0].EnvoyGrpc.ClusterName
+	for _, c := range boot.StaticResources.Clusters {
+		if c.Name != ads {
+			continue
+		}
+		sa := c.LoadAssignment.Endpoints[0].LbEndpoints[0].Endpoint.Address.SocketAddress
+		if got := net.JoinHostPort(sa.Address, strconv.Itoa(sa.PortValue)); got != cfg.XDS.Listen {
+			t.Fatalf("envoy.yaml reaches Turnout at %s; turnout.yaml listens on %s", got, cfg.XDS.Listen)
+		}
+		return
+	}
+	t.Fatalf("envoy.yaml has no cluster %q for ADS", ads)
 }
