@@ -2,6 +2,7 @@ package xds
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -15,7 +16,8 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // goldenJSON renders what Translate gives both kinds of node for a
-// configuration, with the warnings, as one JSON document.
+// configuration, with the warnings, as one JSON document:
+// {"envoy": {"warnings": [...], "resources": {...}}, "grpc": {...}}.
 func goldenJSON(t *testing.T, file string) []byte {
 	t.Helper()
 	cfg, err := config.Load(file)
@@ -26,7 +28,11 @@ func goldenJSON(t *testing.T, file string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
+	type kindOut struct {
+		Warnings  []string        `json:"warnings"`
+		Resources json.RawMessage `json:"resources"`
+	}
+	doc := map[string]kindOut{}
 	for _, kind := range []Kind{Envoy, GRPC} {
 		res, warns := Translate(table, Options{Kind: kind, EnvoyListen: cfg.XDS.EnvoyListen})
 		if err := res.Validate(); err != nil {
@@ -39,17 +45,21 @@ func goldenJSON(t *testing.T, file string) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out.WriteString("// node: " + kind.String() + "\n")
+		out := kindOut{Warnings: []string{}, Resources: js}
 		for _, w := range warns {
-			out.WriteString("// " + strings.TrimPrefix(w.Error(), filepath.Dir(file)+"/") + "\n")
+			out.Warnings = append(out.Warnings, strings.TrimPrefix(w.Error(), filepath.Dir(file)+"/"))
 		}
-		out.Write(js)
+		doc[kind.String()] = out
 	}
-	return out.Bytes()
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, '\n')
 }
 
 // TestGolden compares the translation of every testdata/*.yaml with its
-// .golden file (go test -update rewrites them). Every resource of every
+// .json file (go test -update rewrites them). Every resource of every
 // configuration passes Validate() and the snapshot is consistent.
 func TestGolden(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*.yaml")
@@ -59,7 +69,7 @@ func TestGolden(t *testing.T) {
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			got := goldenJSON(t, file)
-			golden := strings.TrimSuffix(file, ".yaml") + ".golden"
+			golden := strings.TrimSuffix(file, ".yaml") + ".json"
 			if *update {
 				if err := os.WriteFile(golden, got, 0o644); err != nil {
 					t.Fatal(err)
