@@ -13,11 +13,10 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/turnout-gw/turnout/internal/testutil"
 	"github.com/turnout-gw/turnout/internal/testutil/grpcecho"
+	"github.com/turnout-gw/turnout/internal/testutil/xdsclient"
 )
 
 // TestXDSNackRecorded: an Envoy node that rejects the clusters it was sent
@@ -27,14 +26,9 @@ import (
 func TestXDSNackRecorded(t *testing.T) {
 	v1, v2 := grpcecho.Start(t, "v1"), grpcecho.Start(t, "v2")
 	tt := testutil.Start(t, xdsYAML, map[string]string{"V1": v1.Addr, "V2": v2.Addr, "ANALYSIS": "{}"})
-	cc, err := grpc.NewClient(tt.App.XDS.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(cc).StreamAggregatedResources(ctx)
+	stream, err := xdsclient.ADS(t, tt.App.XDS.Addr()).StreamAggregatedResources(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,11 +47,9 @@ func TestXDSNackRecorded(t *testing.T) {
 		ErrorDetail: &statuspb.Status{Code: 3, Message: "cluster echo-v2: unknown field"}}); err != nil {
 		t.Fatal(err)
 	}
-	resent := make(chan struct{})
+	quiet := make(chan bool, 1)
 	go func() {
-		if _, err := stream.Recv(); err == nil {
-			close(resent)
-		}
+		quiet <- xdsclient.Quiet(func() error { _, err := stream.Recv(); return err }, 300*time.Millisecond)
 	}()
 
 	testutil.Eventually(t, 5*time.Second, "the NACK on /metrics", func() bool {
@@ -84,10 +76,8 @@ func TestXDSNackRecorded(t *testing.T) {
 	if !found {
 		t.Errorf("no xds_nack event in %+v", events.Events)
 	}
-	select {
-	case <-resent:
+	if !<-quiet {
 		t.Error("the rejected clusters were sent again")
-	case <-time.After(300 * time.Millisecond):
 	}
 }
 

@@ -38,13 +38,14 @@ type nackTracker struct {
 
 	mu      sync.Mutex
 	streams map[int64]map[string]*sent // stream -> type URL -> last response
+	nodes   map[int64]*corev3.Node     // delta streams: only the first request names the node
 	current map[Kind]string
 	acked   map[Kind]map[string]time.Time // kind -> version -> first ACK
 	reqs    int64
 }
 
 func newNackTracker(s *Server) *nackTracker {
-	return &nackTracker{s: s, streams: map[int64]map[string]*sent{}, current: map[Kind]string{},
+	return &nackTracker{s: s, streams: map[int64]map[string]*sent{}, nodes: map[int64]*corev3.Node{}, current: map[Kind]string{},
 		acked: map[Kind]map[string]time.Time{}}
 }
 
@@ -71,14 +72,25 @@ func (n *nackTracker) callbacks() serverv3.CallbackFuncs {
 		DeltaStreamClosedFunc: func(id int64, _ *corev3.Node) {
 			n.mu.Lock()
 			delete(n.streams, id)
+			delete(n.nodes, id)
 			n.mu.Unlock()
 		},
 		StreamDeltaResponseFunc: func(id int64, _ *discoveryv3.DeltaDiscoveryRequest, resp *discoveryv3.DeltaDiscoveryResponse) {
 			n.sent(id, resp.GetTypeUrl(), resp.GetNonce(), resp.GetSystemVersionInfo())
 		},
 		StreamDeltaRequestFunc: func(id int64, req *discoveryv3.DeltaDiscoveryRequest) error {
+			n.mu.Lock()
+			node := req.GetNode()
+			if node != nil {
+				n.nodes[id] = node
+			} else {
+				node = n.nodes[id]
+			}
+			n.mu.Unlock()
 			if req.GetErrorDetail() != nil {
-				n.rejected(id, req.GetNode().GetId(), KindOf(req.GetNode()), req.GetTypeUrl(), req.GetResponseNonce(), req.GetErrorDetail().GetMessage())
+				// The delta server tracks what each client holds: a rejected
+				// resource is not sent again, so there is nothing to hold.
+				n.rejected(id, node.GetId(), KindOf(node), req.GetTypeUrl(), req.GetResponseNonce(), req.GetErrorDetail().GetMessage())
 			}
 			return nil
 		},

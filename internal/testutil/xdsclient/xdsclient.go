@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
@@ -89,4 +90,34 @@ func WaitFor(t testing.TB, c testpb.TestServiceClient, limit time.Duration, done
 	}
 	t.Fatalf("the client did not see the change within %v", limit)
 	return 0
+}
+
+// ADS opens a raw aggregated discovery client to addr, for tests that speak
+// the protocol by hand as Envoy does. The connection is closed by
+// t.Cleanup.
+func ADS(t testing.TB, addr string) discoveryv3.AggregatedDiscoveryServiceClient {
+	t.Helper()
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cc.Close() })
+	return discoveryv3.NewAggregatedDiscoveryServiceClient(cc)
+}
+
+// Quiet reports whether recv (a stream's Recv) brings nothing within d.
+// The receiving goroutine ends when the stream does.
+func Quiet(recv func() error, d time.Duration) bool {
+	got := make(chan struct{})
+	go func() {
+		if recv() == nil {
+			close(got)
+		}
+	}()
+	select {
+	case <-got:
+		return false
+	case <-time.After(d):
+		return true
+	}
 }
