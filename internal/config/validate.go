@@ -3,6 +3,7 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 )
@@ -324,7 +325,11 @@ func (x *XDS) Validate() error {
 	var col collector
 	col.add(checkListen(&x.Meta, "listen", x.Listen))
 	if x.EnvoyListen != "" {
-		col.add(checkListen(&x.Meta, "envoy_listen", x.EnvoyListen))
+		if err := checkListen(&x.Meta, "envoy_listen", x.EnvoyListen); err != nil {
+			col.add(err)
+		} else if host, _, _ := net.SplitHostPort(x.EnvoyListen); host != "" && net.ParseIP(host) == nil {
+			col.add(x.problem("envoy_listen", "%q: Envoy listens on an IP address, not a host name (e.g. 0.0.0.0:10000)", x.EnvoyListen))
+		}
 	}
 	return col.err()
 }
