@@ -101,6 +101,9 @@ func (tr *translator) envoyClusterExtras(c *clusterv3.Cluster, u *config.Upstrea
 	}
 	if tlsName != "" {
 		ctx := &tlsv3.UpstreamTlsContext{Sni: tlsName}
+		if u.Protocol == config.ProtocolH2 {
+			ctx.CommonTlsContext = &tlsv3.CommonTlsContext{AlpnProtocols: []string{"h2"}}
+		}
 		if u.TLS != nil && u.TLS.ServerName != "" {
 			ctx.Sni = u.TLS.ServerName
 		}

@@ -20,6 +20,9 @@ type Nack struct {
 	At      time.Time
 }
 
+// maxAcked bounds the versions whose first ACK is remembered per kind.
+const maxAcked = 64
+
 // sent is the last response sent on one stream for one type.
 type sent struct {
 	nonce, version string
@@ -115,8 +118,8 @@ func (n *nackTracker) request(id int64, req *discoveryv3.DiscoveryRequest) {
 	n.mu.Lock()
 	n.reqs++
 	if req.GetErrorDetail() == nil && req.GetResponseNonce() != "" {
-		if at := n.acked[kind]; at == nil {
-			n.acked[kind] = map[string]time.Time{}
+		if at := n.acked[kind]; at == nil || len(at) > maxAcked {
+			n.acked[kind] = map[string]time.Time{} // only recent versions matter
 		}
 		if _, ok := n.acked[kind][req.GetVersionInfo()]; !ok {
 			n.acked[kind][req.GetVersionInfo()] = n.s.now()

@@ -78,7 +78,8 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *Server) error { s.log = l; return nil }
 }
 
-// WithEnvoyListen sets the address of the Envoy nodes' listener.
+// WithEnvoyListen sets the address of the Envoy nodes' listener for
+// tables whose configuration does not set xds.envoy_listen.
 func WithEnvoyListen(addr string) Option {
 	return func(s *Server) error { s.envoyListen = addr; return nil }
 }
@@ -194,8 +195,12 @@ func (s *Server) Update(ctx context.Context, t *route.Table) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
+	listen := s.envoyListen
+	if x := t.Config.XDS; x != nil && x.EnvoyListen != "" {
+		listen = x.EnvoyListen // a reload may move it
+	}
 	for _, k := range Kinds {
-		res, _ := Translate(t, Options{Kind: k, EnvoyListen: s.envoyListen})
+		res, _ := Translate(t, Options{Kind: k, EnvoyListen: listen})
 		if s.hook != nil {
 			s.hook(k, res)
 		}
