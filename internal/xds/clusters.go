@@ -12,6 +12,7 @@ import (
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -81,13 +82,17 @@ func (tr *translator) envoyClusterExtras(c *clusterv3.Cluster, u *config.Upstrea
 		if interval <= 0 {
 			interval = 2 * time.Second
 		}
+		codec := typev3.CodecClientType_HTTP1
+		if u.Protocol == config.ProtocolH2 || u.Protocol == config.ProtocolH2C {
+			codec = typev3.CodecClientType_HTTP2
+		}
 		c.HealthChecks = []*corev3.HealthCheck{{
 			Timeout:            durationpb.New(h.Timeout.D()),
 			Interval:           durationpb.New(interval),
 			UnhealthyThreshold: wrapperspb.UInt32(1),
 			HealthyThreshold:   wrapperspb.UInt32(1),
 			HealthChecker: &corev3.HealthCheck_HttpHealthCheck_{HttpHealthCheck: &corev3.HealthCheck_HttpHealthCheck{
-				Path: h.Path,
+				Path: h.Path, CodecClientType: codec,
 			}},
 		}}
 	}
