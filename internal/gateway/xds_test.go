@@ -53,6 +53,7 @@ func TestXDSGatewayWeightsAndRollback(t *testing.T) {
 	if share := float64(got["v2"]) / 2000; got["v1"]+got["v2"] != 2000 || share < 0.08 || share > 0.12 {
 		t.Fatalf("weight 10 over 2000 calls: %v, want v2 at 10 %% ± 2", got)
 	}
+	t.Logf("weight 10 over 2000 calls: %v", got)
 	for _, v := range []string{"v1", "v2"} {
 		if got := xdsclient.Served(t, c, 200, "x-api-version", v); got[v] != 200 {
 			t.Fatalf("pinned to %s: %v", v, got)
