@@ -17,6 +17,7 @@ import (
 	listenerservice "github.com/envoyproxy/go-control-plane/envoy/service/listener/v3"
 	routeservice "github.com/envoyproxy/go-control-plane/envoy/service/route/v3"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
@@ -209,7 +210,7 @@ func (s *Server) Update(ctx context.Context, t *route.Table) error {
 			errs = append(errs, fmt.Errorf("%s snapshot: %w", k, err))
 			continue
 		}
-		v := res.Version()
+		v := snap.GetVersion(resourcev3.ListenerType) // every type carries the snapshot's version
 		if s.versions[k] == v {
 			continue
 		}
