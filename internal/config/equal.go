@@ -62,7 +62,12 @@ func (v *Version) sameAs(o *Version) bool {
 	}
 	return v.Name == o.Name && v.Upstream == o.Upstream && v.Lifecycle == o.Lifecycle && v.Successor == o.Successor && v.OpenAPI == o.OpenAPI &&
 		sameValue(v.Sunset, o.Sunset) && sameValue(v.DeprecatedAt, o.DeprecatedAt) &&
-		v.Speaks == o.Speaks && v.Translate == o.Translate
+		v.Speaks == o.Speaks && v.Translate == o.Translate && samePtr(v.Fault, o.Fault, (*Fault).sameAs)
+}
+
+func (f *Fault) sameAs(o *Fault) bool {
+	return samePtr(f.Delay, o.Delay, func(a, b *FaultDelay) bool { return a.Percent == b.Percent && a.Duration == b.Duration }) &&
+		samePtr(f.Abort, o.Abort, func(a, b *FaultAbort) bool { return a.Percent == b.Percent && a.Status == b.Status })
 }
 
 func (r *Rule) sameAs(o *Rule) bool {
@@ -70,7 +75,7 @@ func (r *Rule) sameAs(o *Rule) bool {
 		return r == o
 	}
 	m, n := &r.Match, &o.Match
-	return r.Name == o.Name && r.Version == o.Version &&
+	return r.Name == o.Name && r.Version == o.Version && samePtr(r.Fault, o.Fault, (*Fault).sameAs) &&
 		maps.Equal(m.Header, n.Header) && maps.Equal(m.Cookie, n.Cookie) && maps.Equal(m.Query, n.Query) &&
 		m.Host == n.Host && slices.Equal(m.Method, n.Method) && m.PathPrefix == n.PathPrefix && m.Expr == n.Expr &&
 		sameValueBy(m.ClientCert, n.ClientCert, func(c *ClientCertMatch) [2]string { return [2]string{c.Subject, c.SAN} }) &&

@@ -98,6 +98,22 @@ func (c *Config) ApplyDefaults() {
 	if c.Limits.FallbackBody == 0 {
 		c.Limits.FallbackBody = DefaultFallbackBody
 	}
+	if c.Limits.MaxInFlight == 0 && !c.Limits.Has("max_in_flight") { // an explicit 0 is no cap
+		c.Limits.MaxInFlight = DefaultMaxInFlight
+	}
+	if t := c.Trust; t != nil {
+		if t.Pins == "" {
+			t.Pins = PinsAllow
+		}
+		if s := t.Signature; s != nil {
+			if s.Header == "" {
+				s.Header = DefaultSignatureHeader
+			}
+			if s.MaxAge == 0 {
+				s.MaxAge = Duration(DefaultSignatureMaxAge)
+			}
+		}
+	}
 	for _, u := range c.Upstreams {
 		u.applyDefaults()
 	}
@@ -118,6 +134,9 @@ func (u *Upstream) applyDefaults() {
 	}
 	if u.EjectFor == 0 {
 		u.EjectFor = Duration(DefaultEjectFor)
+	}
+	if u.MaxConnections == 0 && !u.Has("max_connections") && !u.IsTCP() { // an explicit 0 is no cap
+		u.MaxConnections = DefaultMaxConnections
 	}
 	if u.Health != nil && u.Health.Timeout == 0 {
 		u.Health.Timeout = Duration(DefaultHealthTimeout)

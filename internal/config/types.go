@@ -24,6 +24,7 @@ type Config struct {
 	Prometheus *Prometheus          `yaml:"prometheus"`
 	Log        Log                  `yaml:"log"`
 	Limits     Limits               `yaml:"limits"`
+	Trust      *Trust               `yaml:"trust"`
 	Upstreams  map[string]*Upstream `yaml:"upstreams"`
 	Services   map[string]*Service  `yaml:"services"`
 
@@ -101,8 +102,11 @@ type Limits struct {
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
 	// IdleTimeout closes idle client keep-alive connections.
 	IdleTimeout Duration `yaml:"idle_timeout"`
-	// MaxHeaderBytes bounds the size of request headers.
+	// MaxHeaderBytes bounds the size of request headers (431).
 	MaxHeaderBytes Size `yaml:"max_header_bytes"`
+	// MaxInFlight caps the data-plane requests served at once; more are
+	// answered 503 with Retry-After.
+	MaxInFlight int `yaml:"max_in_flight"`
 }
 
 // Upstream is a named pool of targets.
@@ -119,6 +123,10 @@ type Upstream struct {
 	// health checks, EjectFor) brings it back.
 	EjectAfter int      `yaml:"eject_after"`
 	EjectFor   Duration `yaml:"eject_for"`
+	// MaxConnections caps the requests in flight to each target (and so
+	// its HTTP/1 connections); a request finding every target full is
+	// answered 503 at once.
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // Health configures active health checks of an upstream's targets.
@@ -224,6 +232,8 @@ type Version struct {
 	// Translate lets a version of a qn service serve devices of the other
 	// QN version, translating every frame both ways.
 	Translate bool `yaml:"translate"`
+	// Fault injects delays and aborts into the version's requests.
+	Fault *Fault `yaml:"fault"`
 }
 
 // Rule sends matching unpinned requests to a version or an experiment.
@@ -233,6 +243,9 @@ type Rule struct {
 	Match      RuleMatch   `yaml:"match"`
 	Version    string      `yaml:"version"`
 	Experiment *Experiment `yaml:"experiment"`
+	// Fault injects delays and aborts into the requests the rule sends,
+	// instead of their version's fault.
+	Fault *Fault `yaml:"fault"`
 }
 
 // RuleMatch is a conjunction: every condition given must hold.

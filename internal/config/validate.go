@@ -38,6 +38,10 @@ func (c *Config) Validate() error {
 	if c.Prometheus != nil {
 		col.add(nest("prometheus", c.Prometheus.Validate()))
 	}
+	if c.Trust != nil {
+		col.add(nest("trust", c.Trust.Validate()))
+		col.add(c.validateTrustRefs())
+	}
 	names := c.ServiceNames()
 	col.add(c.validateListeners(names))
 	col.add(c.validateClientCertRules(names))
@@ -376,6 +380,7 @@ func (l *Limits) Validate() error {
 	col.add(nonNegative(&l.Meta, "max_header_bytes", int64(l.MaxHeaderBytes)))
 	col.add(nonNegative(&l.Meta, "read_header_timeout", int64(l.ReadHeaderTimeout)))
 	col.add(nonNegative(&l.Meta, "idle_timeout", int64(l.IdleTimeout)))
+	col.add(nonNegative(&l.Meta, "max_in_flight", int64(l.MaxInFlight)))
 	return col.err()
 }
 

@@ -22,6 +22,7 @@ func (s *Service) Validate() error {
 		col.add(s.problem("default", "%s", msg))
 	}
 	col.add(s.validateRules())
+	col.add(s.validateFaults())
 	if r := s.Rollout; r != nil {
 		col.add(nest("rollout", r.Validate()))
 		if msg := s.refProblem(r.From); r.From != "" && msg != "" {

@@ -50,6 +50,7 @@ func (u *Upstream) Validate() error {
 		col.add(u.problem("eject_after", "%d must not be negative", u.EjectAfter))
 	}
 	col.add(nonNegativeDuration(&u.Meta, "eject_for", u.EjectFor))
+	col.add(nonNegative(&u.Meta, "max_connections", int64(u.MaxConnections)))
 	if u.Health != nil {
 		col.add(nest("health", u.Health.Validate()))
 	}
