@@ -62,7 +62,21 @@ var ErrNoService = errors.New("no service matches the request")
 // Decide routes one request. It never blocks and allocates nothing for
 // pinned, rule and split decisions (expression rules and semver ranges
 // excepted).
-func (t *Table) Decide(r *http.Request) Decision {
+func (t *Table) Decide(r *http.Request) Decision { return t.decide(r, true) }
+
+// DecideUnpinned routes r as if it asked for no version: negotiation is
+// skipped (a malformed or unknown pin is no error either) and the request
+// goes through rules, the rollout split and the default. It is how a
+// refused pin from an untrusted client is honoured (internal/trust).
+func (t *Table) DecideUnpinned(r *http.Request) Decision { return t.decide(r, false) }
+
+// Negotiated reports whether the decision came from the request's version
+// pin: pinned, or answered 400 or 406 because of it.
+func (d *Decision) Negotiated() bool {
+	return d.Service != nil && (d.Reason == ReasonPinned || d.Status == http.StatusBadRequest || d.Status == http.StatusNotAcceptable)
+}
+
+func (t *Table) decide(r *http.Request, pins bool) Decision {
 	var d Decision
 	path := r.URL.Path
 	if path == "" {
@@ -91,7 +105,15 @@ func (t *Table) Decide(r *http.Request) Decision {
 		pv = ""
 	}
 
-	val, src, ok, err := s.negotiator.Requested(r, pv)
+	var (
+		val string
+		src negotiate.Source
+		ok  bool
+		err error
+	)
+	if pins {
+		val, src, ok, err = s.negotiator.Requested(r, pv)
+	}
 	if err != nil {
 		d.Status, d.Err = http.StatusBadRequest, err
 		return d

@@ -10,6 +10,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/fault"
 )
 
 // Rule is a compiled traffic-colouring rule. It is immutable.
@@ -21,6 +22,9 @@ type Rule struct {
 	Experiment *Split
 	// Spec is the rule as configured.
 	Spec *config.Rule
+	// Fault is injected into the requests the rule sends, instead of their
+	// version's; nil when the rule has none.
+	Fault *fault.Spec
 
 	headers    []kv // canonical names
 	cookies    []kv
@@ -62,7 +66,7 @@ func CompileExpr(src string) (*vm.Program, error) {
 }
 
 func compileRule(sv *Service, rc *config.Rule) (*Rule, error) {
-	r := &Rule{Name: rc.Name, Spec: rc}
+	r := &Rule{Name: rc.Name, Spec: rc, Fault: fault.Compile(rc.Fault)}
 	m := &rc.Match
 	for _, k := range sortedKeys(m.Header) {
 		r.headers = append(r.headers, kv{textproto.CanonicalMIMEHeaderKey(k), m.Header[k]})

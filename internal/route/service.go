@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/fault"
 	"github.com/turnout-gw/turnout/internal/negotiate"
 )
 
@@ -50,6 +51,10 @@ type Version struct {
 	// Sunset and DeprecatedAt are zero when not configured.
 	Sunset       time.Time
 	DeprecatedAt time.Time
+
+	// Fault is the compiled fault injected into the version's requests, or
+	// nil (the proxy applies it; xDS may export it).
+	Fault *fault.Spec
 
 	// Precomputed lifecycle header values.
 	deprecationHeader string
@@ -122,7 +127,8 @@ func compileService(sc *config.Service, weight float64, shared map[string]*byNam
 	names := sc.VersionNames()
 	for _, name := range names {
 		vc := sc.Versions[name]
-		v := &Version{Name: name, Upstream: vc.Upstream, Lifecycle: parseLifecycle(vc.Lifecycle), nameHeader: []string{name}}
+		v := &Version{Name: name, Upstream: vc.Upstream, Lifecycle: parseLifecycle(vc.Lifecycle), nameHeader: []string{name},
+			Fault: fault.Compile(vc.Fault)}
 		if vc.Sunset != nil {
 			v.Sunset = vc.Sunset.Time
 			v.sunsetHeader = v.Sunset.UTC().Format(http.TimeFormat)
