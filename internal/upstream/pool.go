@@ -26,6 +26,7 @@ type Pool struct {
 	ejectAfter int64
 	ejectFor   time.Duration
 	health     *healthSpec // nil without active health checks
+	maxConns   int64       // in-flight requests per target; 0 is no cap
 
 	next  atomic.Uint64            // round-robin counter
 	avail atomic.Pointer[rotation] // targets in rotation; replaced under mu
@@ -141,6 +142,7 @@ func newPool(spec *config.Upstream, opts []Option) (*Pool, error) {
 		now:        time.Now,
 		ejectAfter: int64(ejectAfter),
 		ejectFor:   ejectFor,
+		maxConns:   int64(spec.MaxConnections),
 	}
 	if spec.Health != nil {
 		hs, err := newHealthSpec(spec.Health)
@@ -195,10 +197,18 @@ func (p *Pool) Name() string { return p.name }
 // pool's protocol. A connect failure counts toward the target's ejection; a
 // response resets its count. The caller owns req; RoundTrip mutates req.URL
 // only. Errors name the pool and target and wrap the transport's error.
+//
+// With max_connections, a target with that many requests in flight (until
+// their response bodies are closed) is passed over for the next one; when
+// every target is full the request fails at once with ErrAtCapacity (503).
 func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
-	t := p.pick()
+	t, list := p.pick()
+	if t = p.acquire(t, list); t == nil {
+		return nil, p.capacityError()
+	}
 	t.apply(req.URL)
 	resp, err := p.tr.pick(req).RoundTrip(req)
+	p.release(t, resp)
 	if err != nil {
 		if IsConnectError(err) && req.Context().Err() == nil {
 			p.connectFailed(t, err)
@@ -213,7 +223,7 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // pick selects the next target. It takes no lock and does not allocate
 // unless a passive ejection has expired and the rotation must be rebuilt.
-func (p *Pool) pick() *target {
+func (p *Pool) pick() (*target, []*target) {
 	r := p.avail.Load()
 	if r.hasRecheck && p.now().UnixNano() >= r.recheckAt {
 		r = p.refresh()
@@ -223,7 +233,7 @@ func (p *Pool) pick() *target {
 		list = p.targets // panic mode
 	}
 	n := p.next.Add(1) - 1
-	return list[n%uint64(len(list))]
+	return list[n%uint64(len(list))], list
 }
 
 // refresh rebuilds the rotation (returning expired ejections) and returns it.

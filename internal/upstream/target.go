@@ -21,7 +21,8 @@ type target struct {
 	baseHasRaw bool   // basePath needs its escaped form (e.g. contains %2F)
 	healthURL  string
 
-	fails atomic.Int64 // consecutive connect failures
+	fails    atomic.Int64 // consecutive connect failures
+	inflight atomic.Int64 // requests sent and not finished (max_connections)
 
 	// Guarded by Pool.mu.
 	ejected      bool
