@@ -16,6 +16,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/httperr"
 	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/trust"
 	"github.com/turnout-gw/turnout/internal/upstream"
 )
 
@@ -27,6 +28,8 @@ type Snapshot struct {
 	Pools map[string]*upstream.Pool
 	// FallbackBody is the largest request body buffered for a fallback retry.
 	FallbackBody int64
+	// Trust removes untrusted colour before Decide; nil trusts every request.
+	Trust *trust.Policy
 }
 
 // Handler is the data-plane http.Handler. It is safe for concurrent use and
@@ -41,6 +44,10 @@ type Handler struct {
 	tracer Tracer
 	// taps are the hooks of WithMirror and WithTap.
 	taps []Mirror
+	// events, rnd and sleep serve fault injection and limits (fault.go).
+	events Events
+	rnd    func() uint64
+	sleep  func(ctx context.Context, d time.Duration) error
 }
 
 // Option configures a Handler.
@@ -85,7 +92,8 @@ func New(load func() *Snapshot, opts ...Option) (*Handler, error) {
 	if load == nil {
 		return nil, errors.New("proxy: nil snapshot loader")
 	}
-	h := &Handler{load: load, obs: ObserverFuncs{}, log: slog.Default(), now: time.Now}
+	h := &Handler{load: load, obs: ObserverFuncs{}, log: slog.Default(), now: time.Now,
+		events: EventFuncs{}, rnd: defaultRand, sleep: sleepCtx}
 	for _, o := range opts {
 		if err := o(h); err != nil {
 			return nil, err
@@ -143,7 +151,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	snap := h.load()
 	x := exchanges.Get().(*exchange)
 	x.reset(snap, r, start)
-	x.d = snap.Table.Decide(r)
+	x.d = snap.Trust.Decide(snap.Table, r) // a nil policy trusts every request
 	defer exchanges.Put(x)
 	h.obs.Decided(&x.d)
 

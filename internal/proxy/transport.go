@@ -38,6 +38,7 @@ func (h *Handler) send(x *exchange, out *http.Request) (*http.Response, error) {
 			// sending. It streams, and is retried only if never read.
 		case out.ContentLength > limit:
 			retry = false
+			h.events.Limit(LimitFallbackBody)
 		default:
 			b, err := io.ReadAll(io.LimitReader(out.Body, limit+1))
 			if err != nil {
@@ -50,6 +51,7 @@ func (h *Handler) send(x *exchange, out *http.Request) (*http.Response, error) {
 					io.Closer
 				}{io.MultiReader(bytes.NewReader(b), out.Body), out.Body}
 				retry = false
+				h.events.Limit(LimitFallbackBody)
 			} else {
 				_ = out.Body.Close()
 				body = b
@@ -103,7 +105,7 @@ func (h *Handler) attempt(x *exchange, v *route.Version, out *http.Request) (*ht
 		span = x.span.StartAttempt(out, x.d.Service.Name, v.Name, v.Upstream)
 	}
 	start := h.now()
-	resp, err := pool.RoundTrip(out)
+	resp, err := h.roundTrip(x, v, pool, out)
 	a := Attempt{Service: x.d.Service.Name, Version: v.Name, Upstream: v.Upstream, Err: err, Duration: h.now().Sub(start)}
 	if resp != nil {
 		a.Status = resp.StatusCode
