@@ -113,16 +113,5 @@ func send(t testing.TB, c *http.Client, method, url, body string, headers ...str
 // metric returns the value of one sample line of the admin port's /metrics.
 func metric(t testing.TB, tt *testutil.Turnout, line string) string {
 	t.Helper()
-	resp, err := http.Get(tt.AdminURL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, line+" "); ok {
-			return v
-		}
-	}
-	return ""
+	return testutil.Metric(t, tt, line)
 }

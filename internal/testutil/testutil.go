@@ -184,3 +184,22 @@ func ClosedAddr(t testing.TB) string {
 	_ = ln.Close()
 	return addr
 }
+
+// Metric returns the value of one sample line of tt's admin /metrics (the
+// line up to its value, e.g. `turnout_rollbacks_total{service="users"}`),
+// or "" when there is none.
+func Metric(t testing.TB, tt *Turnout, line string) string {
+	t.Helper()
+	resp, err := http.Get(tt.AdminURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, line+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
