@@ -49,6 +49,9 @@ type AppOptions struct {
 	Tick time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Rand is the random source of fault injection (default math/rand/v2);
+	// it must be safe for concurrent use.
+	Rand func() uint64
 }
 
 // StatePath resolves the config's `state:` value: "memory" stays, a
@@ -80,11 +83,16 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		a.closeEarly()
 		return nil, err
 	}
-	if err := a.start(cfg, path, a.Mirror.Gate(), a.applied, WithPublishHook(a.publishXDS)); err != nil {
+	hard := newHardening(a.Metrics.Registry())
+	if err := a.start(cfg, path, a.Mirror.Gate(), a.applied, WithPublishHook(a.publishXDS), WithUntrustedReport(hard.untrustedColour)); err != nil {
 		a.closeEarly()
 		return nil, err
 	}
-	popts := []proxy.Option{proxy.WithLogger(a.Log), proxy.WithClock(a.now), proxy.WithObserver(a.Observer()), proxy.WithMirror(a.Mirror), proxy.WithTap(a.Live)}
+	popts := []proxy.Option{proxy.WithLogger(a.Log), proxy.WithClock(a.now), proxy.WithObserver(proxy.Observers{a.Observer(), hard.observer()}),
+		proxy.WithMirror(a.Mirror), proxy.WithTap(a.Live), proxy.WithEvents(hard.events())}
+	if o.Rand != nil {
+		popts = append(popts, proxy.WithRand(o.Rand))
+	}
 	tracer, err := a.startTelemetry(cfg, path)
 	if err != nil {
 		a.closeEarly()
@@ -105,7 +113,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 	}
 	a.Admin.SetQNTargets(a.qnTargets)
 	a.Admin.Handle("GET /api/v1/diffs/{service}", a.Mirror.ServeDiffs)
-	a.Server = &Server{Data: h, Admin: a.Admin, Log: a.Log, Now: a.now}
+	a.Server = &Server{Data: h, Admin: a.Admin, Log: a.Log, Now: a.now, Reject: hard.reject}
 	if err := a.Server.Start(cfg); err != nil {
 		a.closeEarly()
 		return nil, err

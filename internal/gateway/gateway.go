@@ -14,6 +14,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/promsource"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/trust"
 	"github.com/turnout-gw/turnout/internal/upstream"
 )
 
@@ -40,6 +41,8 @@ type Gateway struct {
 	hooks    []func(ReloadEvent)
 	publish  []func(*route.Table)
 	drain    time.Duration
+	// untrusted is told about colour removed from untrusted requests.
+	untrusted func(service, source string)
 
 	contracts *contractState // OpenAPI documents and reports (contracts.go)
 	noPools   bool           // WithoutPools: tables only
@@ -110,6 +113,12 @@ func WithoutPools() Option {
 	return func(g *Gateway) error { g.noPools = true; return nil }
 }
 
+// WithUntrustedReport is told, per request and kind, about colour the trust
+// policy removed (see trust.WithReport).
+func WithUntrustedReport(f func(service, source string)) Option {
+	return func(g *Gateway) error { g.untrusted = f; return nil }
+}
+
 // New compiles cfg (read from path, which later reloads read again) and
 // publishes the first snapshot.
 func New(cfg *config.Config, path string, opts ...Option) (*Gateway, error) {
@@ -176,11 +185,14 @@ func Validate(cfg *config.Config) error {
 
 // compileCheck is the compile part of Validate.
 func compileCheck(cfg *config.Config) error {
-	_, err := route.Compile(cfg)
+	table, err := route.Compile(cfg)
 	if err != nil {
 		return err
 	}
 	if _, err := promsource.Compile(cfg); err != nil {
+		return err
+	}
+	if _, err := trust.New(cfg.Trust, table, trust.WithLogger(slog.New(slog.DiscardHandler))); err != nil {
 		return err
 	}
 	for _, name := range cfg.UpstreamNames() {
@@ -219,6 +231,15 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 		g.report(source, nil, err)
 		return err
 	}
+	topts := []trust.Option{trust.WithClock(g.now), trust.WithLogger(g.log)}
+	if g.untrusted != nil {
+		topts = append(topts, trust.WithReport(g.untrusted))
+	}
+	policy, err := trust.New(cfg.Trust, table, topts...)
+	if err != nil {
+		g.report(source, nil, err)
+		return err
+	}
 	// Provision: reuse pools whose spec is unchanged (keeping their
 	// connections and health state), create the others.
 	next := map[string]*pooled{}
@@ -252,7 +273,7 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 		p.Start()
 	}
 	// Swap.
-	g.snap.Store(&proxy.Snapshot{Table: table, Pools: pools, FallbackBody: int64(cfg.Limits.FallbackBody)})
+	g.snap.Store(&proxy.Snapshot{Table: table, Pools: pools, FallbackBody: int64(cfg.Limits.FallbackBody), Trust: policy})
 	g.cfg.Store(cfg)
 	g.published(table)
 	g.contracts.live.Store(contracts)

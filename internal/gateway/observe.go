@@ -11,16 +11,18 @@ import (
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/telemetry"
+	"github.com/turnout-gw/turnout/internal/upstream"
 )
 
 // statsObserver records every upstream attempt in the stats registry, keyed
 // by (service, version, upstream). A failure is a 5xx answer or a transport
 // error; a client that went away is not the upstream's failure and is not
-// recorded.
+// recorded, nor is a request refused by the upstream's max_connections
+// (it never reached the version).
 func statsObserver(reg *stats.Registry) proxy.Observer {
 	return proxy.ObserverFuncs{
 		AttemptedFunc: func(a *proxy.Attempt) {
-			if a.Err != nil && errors.Is(a.Err, context.Canceled) {
+			if a.Err != nil && (errors.Is(a.Err, context.Canceled) || errors.Is(a.Err, upstream.ErrAtCapacity)) {
 				return
 			}
 			failed := a.Err != nil || a.Status >= 500

@@ -13,6 +13,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/certs"
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/framing"
 )
 
 // Server owns the listening sockets: the data plane (HTTP/1.1 and h2c on
@@ -24,6 +25,10 @@ type Server struct {
 	Log   *slog.Logger
 	// Now paces the checks of certificate files (default time.Now).
 	Now func() time.Time
+	// Reject is told when a limit refuses a request (LimitInFlight,
+	// LimitHeaderBytes, LimitFraming); nil ignores it. It must be safe for
+	// concurrent use.
+	Reject func(limit string)
 
 	mu        sync.Mutex
 	servers   []*http.Server
@@ -40,13 +45,17 @@ func (s *Server) Start(cfg *config.Config) error {
 		s.Log = slog.Default()
 	}
 	s.errc = make(chan error, 4)
+	if s.Reject == nil {
+		s.Reject = func(string) {}
+	}
 	lim := cfg.Limits
+	data := newLimiter(s.Data, lim, s.Reject)
 	newSrv := func(h http.Handler, tlsOn bool) *http.Server {
 		srv := &http.Server{
 			Handler:           h,
-			ReadHeaderTimeout: orDefault(lim.ReadHeaderTimeout.D(), 10*time.Second),
-			IdleTimeout:       orDefault(lim.IdleTimeout.D(), 120*time.Second),
-			MaxHeaderBytes:    int(orDefaultSize(lim.MaxHeaderBytes, 1<<20)),
+			ReadHeaderTimeout: orDefault(lim.ReadHeaderTimeout.D(), config.DefaultReadHeader),
+			IdleTimeout:       orDefault(lim.IdleTimeout.D(), config.DefaultIdleTimeout),
+			MaxHeaderBytes:    int(orDefaultSize(lim.MaxHeaderBytes, config.DefaultMaxHeaderBytes)),
 			ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug),
 		}
 		p := new(http.Protocols)
@@ -69,7 +78,7 @@ func (s *Server) Start(cfg *config.Config) error {
 		return fmt.Errorf("data plane listen %s: %w", cfg.Listen, err)
 	}
 	s.addr = ln.Addr().String()
-	s.serve(newSrv(s.Data, mainTLS), ln, tlsCfgIf(mainTLS, tlsCfg))
+	s.serve(newSrv(data, mainTLS), ln, tlsCfgIf(mainTLS, tlsCfg))
 	if tlsCfg != nil && !mainTLS {
 		tln, err := net.Listen("tcp", cfg.TLS.Listen)
 		if err != nil {
@@ -77,7 +86,7 @@ func (s *Server) Start(cfg *config.Config) error {
 			return fmt.Errorf("TLS listen %s: %w", cfg.TLS.Listen, err)
 		}
 		s.tlsAddr = tln.Addr().String()
-		s.serve(newSrv(s.Data, true), tln, tlsCfg)
+		s.serve(newSrv(data, true), tln, tlsCfg)
 	}
 	if s.Admin != nil {
 		aln, err := net.Listen("tcp", cfg.Admin.Listen)
@@ -118,10 +127,17 @@ func tlsCfgIf(on bool, c *tls.Config) *tls.Config {
 	return nil
 }
 
+// serve serves srv on ln: through TLS when tlsCfg is set, else behind the
+// framing guard (which cannot see inside TLS).
 func (s *Server) serve(srv *http.Server, ln net.Listener, tlsCfg *tls.Config) {
 	if tlsCfg != nil {
 		srv.TLSConfig = tlsCfg
 		ln = tls.NewListener(ln, tlsCfg)
+	} else {
+		ln = framing.Listener(ln, func(reason string) {
+			s.Reject(LimitFraming)
+			s.Log.Debug("ambiguous request framing refused", "reason", reason)
+		})
 	}
 	s.mu.Lock()
 	s.servers = append(s.servers, srv)

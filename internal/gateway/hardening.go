@@ -1,0 +1,74 @@
+package gateway
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/upstream"
+)
+
+// hardening counts what the data plane's defences did:
+//
+//	turnout_untrusted_colour_total{service,source}    colour removed from untrusted requests
+//	turnout_faults_injected_total{service,version,kind} injected delays and aborts
+//	turnout_limit_rejections_total{limit}              requests a limit refused or degraded
+//
+// It is safe for concurrent use.
+type hardening struct {
+	untrusted *prometheus.CounterVec
+	faults    *prometheus.CounterVec
+	limits    map[string]prometheus.Counter // every name of Limits, pre-created at 0
+}
+
+func newHardening(reg prometheus.Registerer) *hardening {
+	h := &hardening{
+		untrusted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "turnout_untrusted_colour_total",
+			Help: "Requests from untrusted sources whose colour was removed, by service and source (header, cookie, query, pin, signature).",
+		}, []string{"service", "source"}),
+		faults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "turnout_faults_injected_total",
+			Help: "Faults injected into requests by versions.NAME.fault and rules[].fault, by kind (delay, abort).",
+		}, []string{"service", "version", "kind"}),
+		limits: map[string]prometheus.Counter{},
+	}
+	limits := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "turnout_limit_rejections_total",
+		Help: "Requests refused or degraded by a limit: in_flight, header_bytes, framing, fallback_body, upstream_connections.",
+	}, []string{"limit"})
+	for _, l := range Limits {
+		h.limits[l] = limits.WithLabelValues(l)
+	}
+	reg.MustRegister(h.untrusted, h.faults, limits)
+	return h
+}
+
+// reject counts one request refused by limit (a name of Limits).
+func (h *hardening) reject(limit string) {
+	if c := h.limits[limit]; c != nil {
+		c.Inc()
+	}
+}
+
+func (h *hardening) untrustedColour(service, source string) {
+	h.untrusted.WithLabelValues(service, source).Inc()
+}
+
+// events are the proxy's fault and limit events.
+func (h *hardening) events() proxy.Events {
+	return proxy.EventFuncs{
+		FaultFunc: func(service, version, kind string) { h.faults.WithLabelValues(service, version, kind).Inc() },
+		LimitFunc: h.reject,
+	}
+}
+
+// observer counts attempts refused by an upstream's max_connections.
+func (h *hardening) observer() proxy.Observer {
+	return proxy.ObserverFuncs{AttemptedFunc: func(a *proxy.Attempt) {
+		if a.Err != nil && errors.Is(a.Err, upstream.ErrAtCapacity) {
+			h.reject(LimitUpstreamConnections)
+		}
+	}}
+}
