@@ -89,19 +89,25 @@ func (s *scanner) feed(p []byte) string {
 			}
 		default: // line states
 			i := bytes.IndexByte(p, '\n')
-			seg := p
-			if i >= 0 {
-				seg = p[:i]
-			}
-			s.keep(seg)
 			if i < 0 {
+				s.keep(p)
 				if s.st == stChunkSize && len(s.line) >= maxFramingLine {
 					return ReasonLongLine
 				}
 				return ""
 			}
+			var line []byte
+			if len(s.line) == 0 && !s.long { // the whole line is in p: no copy
+				line = p[:i]
+				s.cr = len(line) > 0 && line[len(line)-1] == '\r'
+				if len(line) > maxFramingLine {
+					line, s.long = line[:maxFramingLine], true
+				}
+			} else {
+				s.keep(p[:i])
+				line = s.line
+			}
 			p = p[i+1:]
-			line := s.line
 			switch {
 			case !s.cr && (s.st != stRequestLine || len(line) > 0 || s.long): // a lone LF between requests is tolerated
 				return ReasonBareLF
@@ -200,7 +206,10 @@ func (s *scanner) header(line []byte) string {
 		return "" // net/http refuses it
 	}
 	name := line[:colon]
-	trimmed := bytes.TrimRight(name, " \t")
+	trimmed := name
+	for len(trimmed) > 0 && (trimmed[len(trimmed)-1] == ' ' || trimmed[len(trimmed)-1] == '\t') {
+		trimmed = trimmed[:len(trimmed)-1]
+	}
 	isCL := asciiEqualFold(trimmed, "content-length")
 	isTE := asciiEqualFold(trimmed, "transfer-encoding")
 	if !isCL && !isTE {

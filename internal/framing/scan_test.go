@@ -87,3 +87,19 @@ func FuzzFeed(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkFeed follows one keep-alive request of browser-like size per
+// iteration.
+func BenchmarkFeed(b *testing.B) {
+	req := []byte("GET /users/1?page=2 HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/120.0\r\n" +
+		"Accept: application/json\r\nAccept-Language: en-GB,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\nCookie: session=0123456789abcdef; theme=dark\r\n" +
+		"X-User-ID: u-12345\r\nConnection: keep-alive\r\n\r\n")
+	var s scanner
+	b.SetBytes(int64(len(req)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := s.feed(req); r != "" {
+			b.Fatal(r)
+		}
+	}
+}
