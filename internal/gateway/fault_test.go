@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -140,5 +141,25 @@ func TestFaultRehearsalRollsBack(t *testing.T) {
 	testutil.Eventually(t, 5*time.Second, "rollback", func() bool { return state().State == rollout.RolledBack })
 	if st := state(); st.Weight != 0 {
 		t.Errorf("weight %v after rollback", st.Weight)
+	}
+}
+
+// TestFaultDelayEndsWithClient: a client that gives up during an injected
+// delay ends it; the request never reaches the upstream.
+func TestFaultDelayEndsWithClient(t *testing.T) {
+	v1, v2 := newSeen(t, "v1"), newSeen(t, "v2")
+	yaml := strings.Replace(faultYAML, "delay: { percent: 10, duration: 1ms }", "delay: { percent: 100, duration: 10m }", 1)
+	yaml = strings.Replace(yaml, "abort: { percent: 30, status: 503 }", "abort: { percent: 0, status: 503 }", 1)
+	tt := testutil.Start(t, yaml, map[string]string{"V1": v1.srv.URL, "V2": v2.srv.URL})
+	c := &http.Client{Timeout: 200 * time.Millisecond}
+	if resp, err := c.Do(testutil.NewRequest(t, http.MethodGet, tt.URL+"/users/1", "X-API-Version: v2")); err == nil {
+		resp.Body.Close()
+		t.Fatalf("status %d during a 10-minute delay", resp.StatusCode)
+	}
+	testutil.Eventually(t, 5*time.Second, "the delayed request to finish", func() bool {
+		return testutil.Metric(t, tt, `turnout_requests_total{code="499",service="users",version="v2"}`) == "1"
+	})
+	if v2.count() != 0 {
+		t.Errorf("v2 saw %d requests", v2.count())
 	}
 }
