@@ -83,6 +83,7 @@ func TestFaultShares(t *testing.T) {
 	if share := 100 * float64(delays) / n; math.Abs(share-10) > 3 {
 		t.Errorf("delayed %.1f %%, want 10 ± 3", share)
 	}
+	t.Logf("aborted %d, delayed %d of %d", aborted, delays, n)
 	if got := testutil.Metric(t, tt, `turnout_faults_injected_total{kind="abort",service="users",version="v2"}`); got != strconv.Itoa(aborted) {
 		t.Errorf("abort metric %s, want %d", got, aborted)
 	}
