@@ -84,6 +84,7 @@ func (tr *translator) forward(name string, m *routev3.RouteMatch, s *route.Servi
 		act.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: v.Upstream}
 		r.RequestHeadersToAdd = []*corev3.HeaderValueOption{setHeader(headerTurnoutVersion, v.Name)}
 		r.ResponseHeadersToAdd = versionHeaders(s, v)
+		r.TypedPerFilterConfig = faultConfig(v.Fault)
 	} else {
 		wc := &routev3.WeightedCluster{}
 		for _, a := range live {
@@ -92,6 +93,7 @@ func (tr *translator) forward(name string, m *routev3.RouteMatch, s *route.Servi
 				Weight:               wrapperspb.UInt32(weightOf(a.Weight)),
 				RequestHeadersToAdd:  []*corev3.HeaderValueOption{setHeader(headerTurnoutVersion, a.Version.Name)},
 				ResponseHeadersToAdd: versionHeaders(s, a.Version),
+				TypedPerFilterConfig: faultConfig(a.Version.Fault),
 			})
 		}
 		if hp := hashPolicy(sticky); hp != nil {

@@ -35,24 +35,30 @@ func mustAny(m proto.Message) *anypb.Any {
 }
 
 // connectionManager is an HttpConnectionManager that takes the route
-// configuration named routeName over ADS, with the router filter last.
-func connectionManager(routeName string) *hcmv3.HttpConnectionManager {
+// configuration named routeName over ADS, with the fault filter when faults
+// are configured and the router filter last.
+func connectionManager(routeName string, faults bool) *hcmv3.HttpConnectionManager {
+	var filters []*hcmv3.HttpFilter
+	if faults {
+		filters = append(filters, faultFilter())
+	}
+	filters = append(filters, &hcmv3.HttpFilter{
+		Name:       "envoy.filters.http.router",
+		ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&routerv3.Router{})},
+	})
 	return &hcmv3.HttpConnectionManager{
 		StatPrefix: "turnout",
 		CodecType:  hcmv3.HttpConnectionManager_AUTO,
 		RouteSpecifier: &hcmv3.HttpConnectionManager_Rds{Rds: &hcmv3.Rds{
 			ConfigSource: adsSource(), RouteConfigName: routeName,
 		}},
-		HttpFilters: []*hcmv3.HttpFilter{{
-			Name:       "envoy.filters.http.router",
-			ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&routerv3.Router{})},
-		}},
+		HttpFilters: filters,
 	}
 }
 
 // envoyListener is the data-plane listener of an Envoy node.
-func envoyListener(host string, port uint32) *listenerv3.Listener {
-	hcm := connectionManager(EnvoyRouteName)
+func envoyListener(host string, port uint32, faults bool) *listenerv3.Listener {
+	hcm := connectionManager(EnvoyRouteName, faults)
 	hcm.StripPortMode = &hcmv3.HttpConnectionManager_StripAnyHostPort{StripAnyHostPort: true}
 	hcm.StreamIdleTimeout = durationpb.New(5 * time.Minute)
 	return &listenerv3.Listener{
@@ -72,8 +78,8 @@ func envoyListener(host string, port uint32) *listenerv3.Listener {
 // apiListener is what a proxyless gRPC client dialling xds:///SERVICE asks
 // for: a listener named after the service, its routes inline (the snapshot
 // cache's consistency check does not follow RDS names out of api_listeners).
-func apiListener(rc *routev3.RouteConfiguration) *listenerv3.Listener {
-	hcm := connectionManager(rc.Name)
+func apiListener(rc *routev3.RouteConfiguration, faults bool) *listenerv3.Listener {
+	hcm := connectionManager(rc.Name, faults)
 	hcm.RouteSpecifier = &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: rc}
 	return &listenerv3.Listener{
 		Name:        rc.Name,

@@ -17,6 +17,7 @@ import (
 // collects. It lives for one call.
 type translator struct {
 	kind     Kind
+	faults   bool // some version or rule injects faults
 	cfg      *config.Config
 	warnings config.Errors
 }
@@ -188,10 +189,14 @@ func (tr *translator) ruleRoute(s *route.Service, i int, r *route.Rule) *routev3
 		m.Headers = append(m.Headers, headerRegex(":method", strings.Join(quoted, "|")))
 	}
 	name := s.Name + "/rule/" + r.Name
+	var rt *routev3.Route
 	if r.Experiment != nil {
-		return tr.forward(name, m, s, r.Experiment.Arms, r.Experiment.Sticky)
+		rt = tr.forward(name, m, s, r.Experiment.Arms, r.Experiment.Sticky)
+	} else {
+		rt = tr.pinRoute(name, m, s, r.Version, "")
 	}
-	return tr.pinRoute(name, m, s, r.Version, "")
+	withRuleFault(rt, r.Fault)
+	return rt
 }
 
 // prefixMatch matches a service's path prefix on segment boundaries, as

@@ -84,6 +84,7 @@ func Translate(t *route.Table, o Options) (*Resources, config.Errors) {
 		}
 		svcs = append(svcs, s)
 	}
+	tr.faults = hasFaults(svcs)
 	res := &Resources{}
 	res.Clusters, res.Endpoints = tr.clusters(svcs)
 	if o.Kind == GRPC {
@@ -91,12 +92,12 @@ func Translate(t *route.Table, o Options) (*Resources, config.Errors) {
 			rc := &routev3.RouteConfiguration{Name: s.Name, VirtualHosts: []*routev3.VirtualHost{{
 				Name: s.Name, Domains: []string{"*"}, Routes: tr.serviceRoutes(s),
 			}}}
-			res.Listeners = append(res.Listeners, apiListener(rc))
+			res.Listeners = append(res.Listeners, apiListener(rc, tr.faults))
 		}
 	} else {
 		res.Routes = []*routev3.RouteConfiguration{{Name: EnvoyRouteName, VirtualHosts: tr.virtualHosts(svcs)}}
 		host, port := envoyAddress(o.EnvoyListen)
-		res.Listeners = []*listenerv3.Listener{envoyListener(host, port)}
+		res.Listeners = []*listenerv3.Listener{envoyListener(host, port, tr.faults)}
 	}
 	return res, tr.warnings
 }

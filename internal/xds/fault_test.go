@@ -1,0 +1,48 @@
+package xds
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/testutil/grpcecho"
+	"github.com/turnout-gw/turnout/internal/testutil/xdsclient"
+)
+
+// TestGRPCClientInjectsFaults: a version's fault block reaches a real
+// grpc-go xDS client through the fault filter: calls pinned to v2 fail at
+// the configured share, calls to v1 never do.
+func TestGRPCClientInjectsFaults(t *testing.T) {
+	v1, v2 := grpcecho.Start(t, "v1"), grpcecho.Start(t, "v2")
+	text := strings.NewReplacer("{{V1}}", v1.Addr, "{{V2}}", v2.Addr, "{{ANALYSIS}}", "{}",
+		"v2: { upstream: echo-v2 }", "v2: { upstream: echo-v2, fault: { abort: { percent: 30, status: 503 } } }",
+	).Replace("state: memory\n" + xdsclient.EchoYAML)
+	cfg, err := config.Parse("echo.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := route.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if table.Service("echo").Version("v2").Fault == nil {
+		t.Fatal("the fault block did not compile")
+	}
+	s := startADS(t)
+	if err := s.Update(context.Background(), table); err != nil {
+		t.Fatal(err)
+	}
+	c := xdsclient.Dial(t, s.Addr(), "echo")
+	if got := xdsclient.Served(t, c, 200, "x-api-version", "v1"); got["v1"] != 200 {
+		t.Fatalf("calls pinned to v1: %v, want all served", got)
+	}
+	const n = 2000
+	got := xdsclient.Served(t, c, n, "x-api-version", "v2")
+	failed := n - got["v2"]
+	if share := float64(failed) / n; share < 0.27 || share > 0.33 {
+		t.Fatalf("calls pinned to v2: %v; %d failed (%.3f), want 0.30 ± 0.03", got, failed, share)
+	}
+	t.Logf("v2 with a 30%% abort fault over %d calls: %v", n, got)
+}
