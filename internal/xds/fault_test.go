@@ -2,12 +2,8 @@ package xds
 
 import (
 	"context"
-	"strings"
 	"testing"
 
-	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/route"
-	"github.com/turnout-gw/turnout/internal/testutil/grpcecho"
 	"github.com/turnout-gw/turnout/internal/testutil/xdsclient"
 )
 
@@ -15,18 +11,7 @@ import (
 // grpc-go xDS client through the fault filter: calls pinned to v2 fail at
 // the configured share, calls to v1 never do.
 func TestGRPCClientInjectsFaults(t *testing.T) {
-	v1, v2 := grpcecho.Start(t, "v1"), grpcecho.Start(t, "v2")
-	text := strings.NewReplacer("{{V1}}", v1.Addr, "{{V2}}", v2.Addr, "{{ANALYSIS}}", "{}",
-		"v2: { upstream: echo-v2 }", "v2: { upstream: echo-v2, fault: { abort: { percent: 30, status: 503 } } }",
-	).Replace("state: memory\n" + xdsclient.EchoYAML)
-	cfg, err := config.Parse("echo.yaml", []byte(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, err := route.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	table := echoTable(t, "v2: { upstream: echo-v2 }", "v2: { upstream: echo-v2, fault: { abort: { percent: 30, status: 503 } } }")
 	if table.Service("echo").Version("v2").Fault == nil {
 		t.Fatal("the fault block did not compile")
 	}

@@ -14,11 +14,13 @@ import (
 	"github.com/turnout-gw/turnout/internal/testutil/xdsclient"
 )
 
-// echoTable compiles xdsclient.EchoYAML against two running backends.
-func echoTable(t *testing.T) *route.Table {
+// echoTable compiles xdsclient.EchoYAML against two running backends,
+// with the extra old, new replacement pairs applied to its text.
+func echoTable(t *testing.T, replace ...string) *route.Table {
 	t.Helper()
 	v1, v2 := grpcecho.Start(t, "v1"), grpcecho.Start(t, "v2")
-	text := strings.NewReplacer("{{V1}}", v1.Addr, "{{V2}}", v2.Addr, "{{ANALYSIS}}", "{}").Replace("state: memory\n" + xdsclient.EchoYAML)
+	pairs := append([]string{"{{V1}}", v1.Addr, "{{V2}}", v2.Addr, "{{ANALYSIS}}", "{}"}, replace...)
+	text := strings.NewReplacer(pairs...).Replace("state: memory\n" + xdsclient.EchoYAML)
 	cfg, err := config.Parse("echo.yaml", []byte(text))
 	if err != nil {
 		t.Fatal(err)
