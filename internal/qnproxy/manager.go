@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/reuseport"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/qn"
@@ -234,7 +235,7 @@ type listener struct {
 }
 
 func (m *Manager) listen(service, addr string) (*listener, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := reuseport.Listen(addr)
 	if err != nil {
 		return nil, err
 	}
