@@ -114,6 +114,9 @@ func (c *Config) ApplyDefaults() {
 			}
 		}
 	}
+	if c.Limits.ShutdownGrace == 0 {
+		c.Limits.ShutdownGrace = Duration(DefaultShutdownGrace)
+	}
 	for _, u := range c.Upstreams {
 		u.applyDefaults()
 	}

@@ -35,6 +35,7 @@ func TestSpecExample(t *testing.T) {
 		{"state", c.State, "./turnout.db"},
 		{"xds.listen", c.XDS.Listen, "127.0.0.1:18000"},
 		{"log.level (default)", c.Log.Level, "info"},
+		{"limits.shutdown_grace (default)", c.Limits.ShutdownGrace.D(), DefaultShutdownGrace},
 		{"upstreams.users-v1.targets", c.Upstreams["users-v1"].Targets, []string{"http://127.0.0.1:9001"}},
 		{"upstreams.users-v1.protocol (default)", c.Upstreams["users-v1"].Protocol, ProtocolHTTP1},
 		{"upstreams.users-v1.timeout (default)", c.Upstreams["users-v1"].Timeout.D(), DefaultUpstreamTO},

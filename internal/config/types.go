@@ -102,6 +102,9 @@ type Limits struct {
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
 	// IdleTimeout closes idle client keep-alive connections.
 	IdleTimeout Duration `yaml:"idle_timeout"`
+	// ShutdownGrace bounds how long SIGTERM and SIGINT wait for in-flight
+	// requests after the listeners stop accepting (DefaultShutdownGrace).
+	ShutdownGrace Duration `yaml:"shutdown_grace"`
 	// MaxHeaderBytes bounds the size of request headers (431).
 	MaxHeaderBytes Size `yaml:"max_header_bytes"`
 	// MaxInFlight caps the data-plane requests served at once; more are
@@ -414,6 +417,7 @@ const (
 	DefaultEjectFor      = 10 * time.Second
 	DefaultHealthTimeout = 2 * time.Second
 	DefaultFallbackBody  = 64 << 10
+	DefaultShutdownGrace = 30 * time.Second
 	DefaultMirrorBody    = 1 << 20
 	DefaultMirrorTimeout = 5 * time.Second
 	DefaultContractBody  = 1 << 20

@@ -381,6 +381,7 @@ func (l *Limits) Validate() error {
 	col.add(nonNegative(&l.Meta, "read_header_timeout", int64(l.ReadHeaderTimeout)))
 	col.add(nonNegative(&l.Meta, "idle_timeout", int64(l.IdleTimeout)))
 	col.add(nonNegative(&l.Meta, "max_in_flight", int64(l.MaxInFlight)))
+	col.add(nonNegative(&l.Meta, "shutdown_grace", int64(l.ShutdownGrace)))
 	return col.err()
 }
 

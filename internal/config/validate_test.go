@@ -134,11 +134,11 @@ func TestConfigValidateServiceConflicts(t *testing.T) {
 
 func TestLimitsValidate(t *testing.T) {
 	runValidate[Limits](t, []vcase{
-		{"ok", "fallback_body: 1MiB\nmax_header_bytes: 0\nidle_timeout: 1m", nil},
+		{"ok", "fallback_body: 1MiB\nmax_header_bytes: 0\nidle_timeout: 1m\nshutdown_grace: 5s", nil},
 	})
-	l := Limits{FallbackBody: -1, IdleTimeout: -1}
-	if got := messages(l.Validate()); len(got) != 2 {
-		t.Errorf("negative limits: got %q, want 2 problems", got)
+	l := Limits{FallbackBody: -1, IdleTimeout: -1, ShutdownGrace: -1}
+	if got := messages(l.Validate()); len(got) != 3 {
+		t.Errorf("negative limits: got %q, want 3 problems", got)
 	}
 }
 
