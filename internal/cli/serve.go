@@ -17,6 +17,7 @@ import (
 
 func serveCmd() *cobra.Command {
 	var file string
+	var stateWait time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve -c FILE",
 		Short: "Run the gateway: data plane, admin API and dashboard",
@@ -27,7 +28,7 @@ func serveCmd() *cobra.Command {
 				return &exitError{code: 1, err: fmt.Errorf("%s is not valid; not starting", file)}
 			}
 			log := telemetry.NewLogger(cmd.ErrOrStderr(), cfg.Log)
-			app, err := gateway.Start(cfg, file, gateway.AppOptions{Log: log, Watch: true})
+			app, err := gateway.Start(cfg, file, gateway.AppOptions{Log: log, Watch: true, StateWait: stateWait})
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
@@ -35,10 +36,18 @@ func serveCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "turnout.yaml", "configuration file")
+	cmd.Flags().DurationVar(&stateWait, "state-wait", DefaultStateWait,
+		"how long to wait for another turnout (an old one draining after SIGTERM) to release the state file")
 	return cmd
 }
 
-// waitAndStop blocks until SIGINT/SIGTERM or a listener failure, then drains.
+// DefaultStateWait is how long serve waits for a locked state file: the
+// time an upgrade has between starting the new process and sending the old
+// one SIGTERM.
+const DefaultStateWait = 10 * time.Second
+
+// waitAndStop blocks until SIGINT/SIGTERM or a listener failure, then drains
+// for at most limits.shutdown_grace (of the configuration serving then).
 func waitAndStop(app *gateway.App, log *slog.Logger) error {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -46,15 +55,17 @@ func waitAndStop(app *gateway.App, log *slog.Logger) error {
 	var runErr error
 	select {
 	case s := <-sig:
-		log.Info("stopping", "signal", s.String())
+		log.Info("draining", "signal", s.String())
 	case runErr = <-app.Server.Err():
 		log.Error("listener failed", "error", runErr)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	start, grace := time.Now(), app.Gateway.Config().Limits.ShutdownGrace.D()
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := app.Stop(ctx); err != nil {
 		log.Warn("shutdown", "error", err)
 	}
+	log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
 	if runErr != nil {
 		return &exitError{code: 1, err: runErr}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/admin"
@@ -35,6 +36,9 @@ type App struct {
 
 	tracing *telemetry.Tracing   // nil when tracing is off
 	access  *telemetry.AccessLog // nil when log.access is not set
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // AppOptions configure Start.
@@ -52,6 +56,11 @@ type AppOptions struct {
 	// Rand is the random source of fault injection (default math/rand/v2);
 	// it must be safe for concurrent use.
 	Rand func() uint64
+	// StateWait is how long Start waits for another process to release a
+	// locked state file (an old Turnout draining after SIGTERM) before it
+	// fails with store.ErrLocked; <= 0 keeps the store's DefaultLockTimeout.
+	// Start binds its listeners before it waits.
+	StateWait time.Duration
 }
 
 // StatePath resolves the config's `state:` value: "memory" stays, a
@@ -63,16 +72,26 @@ func StatePath(cfg *config.Config, path string) string {
 	return filepath.Join(filepath.Dir(path), cfg.State)
 }
 
-// Start opens the store, compiles cfg, binds every listener and starts
-// serving. path is the file later reloads read. A store that cannot be
-// opened (locked, unreadable, corrupt) is an error: Turnout refuses to
-// start rather than forget its rollouts.
+// Start binds every listener (SO_REUSEPORT: an old Turnout may still hold
+// them), opens the store (waiting up to o.StateWait for an old Turnout to
+// release it), compiles cfg and starts serving. path is the file later
+// reloads read. A store that cannot be opened (locked, unreadable, corrupt)
+// is an error: Turnout refuses to start rather than forget its rollouts.
 func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
-	core, err := openCore(cfg, path, o)
-	if err != nil {
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	srv := &Server{Log: log, Now: o.Now}
+	if err := srv.Listen(cfg); err != nil {
 		return nil, err
 	}
-	a := &App{Core: core}
+	core, err := openCore(cfg, path, o, srv)
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	a := &App{Core: core, Server: srv}
 	a.Mirror, err = mirror.New(mirror.Options{Snapshot: func() *proxy.Snapshot { return a.Gateway.Snapshot() },
 		Store: a.Store, Observe: a.Metrics.ObserveMirror, Log: a.Log, Now: a.now})
 	if err != nil {
@@ -113,8 +132,8 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 	}
 	a.Admin.SetQNTargets(a.qnTargets)
 	a.Admin.Handle("GET /api/v1/diffs/{service}", a.Mirror.ServeDiffs)
-	a.Server = &Server{Data: h, Admin: a.Admin, Log: a.Log, Now: a.now, Reject: hard.reject}
-	if err := a.Server.Start(cfg); err != nil {
+	a.Server.Data, a.Server.Admin, a.Server.Reject = h, a.Admin, hard.reject
+	if err := a.Server.Serve(cfg); err != nil {
 		a.closeEarly()
 		return nil, err
 	}
@@ -147,17 +166,35 @@ func (a *App) applied(cfg *config.Config) {
 	a.updateQN(cfg)
 }
 
-// Stop drains the listeners (bounded by ctx), stops the engine and the
-// pools, and closes the store.
+// Stop drains. Every listener stops accepting at once and open connections
+// are told to close (Connection: close, HTTP/2 GOAWAY); the watcher, the
+// rollout engine, the xDS server and the mirror stop, and the state store
+// is closed right away, so that a new process waiting for it (an upgrade on
+// the same ports) starts serving while this one still finishes its
+// in-flight requests. Then Stop waits for those until ctx ends (and cuts
+// what is left), closes the pools and flushes the access log and traces.
+// Running past ctx is not an error. Later calls return the first one's
+// result.
 func (a *App) Stop(ctx context.Context) error {
-	a.halt()
+	a.stopOnce.Do(func() { a.stopErr = a.stop(ctx) })
+	return a.stopErr
+}
+
+func (a *App) stop(ctx context.Context) error {
+	drained := make(chan error, 1)
+	go func() { drained <- a.Server.Shutdown(ctx) }()
 	a.stopXDS()
-	err := errors.Join(a.stopQN(ctx), a.Server.Shutdown(ctx))
+	err := a.stopQN(ctx)
+	a.halt()
 	err = errors.Join(err, a.Mirror.Close(ctx))
-	err = errors.Join(err, a.flushTelemetry(ctx))
-	if cerr := a.close(); cerr != nil {
+	if cerr := a.releaseState(); cerr != nil {
 		err = errors.Join(err, cerr)
+	} else {
+		a.Log.Info("state store released; finishing in-flight requests")
 	}
+	err = errors.Join(err, <-drained)
+	a.closeRest()
+	err = errors.Join(err, a.flushTelemetry(ctx))
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil
 	}
@@ -166,6 +203,7 @@ func (a *App) Stop(ctx context.Context) error {
 
 // closeEarly releases what a failed Start acquired.
 func (a *App) closeEarly() {
+	a.Server.Close()
 	_ = a.flushTelemetry(context.Background())
 	if a.Mirror != nil {
 		_ = a.Mirror.Close(context.Background())

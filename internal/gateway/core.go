@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -58,9 +59,11 @@ type CoreOptions struct {
 	NoPools bool
 }
 
-// openCore opens the store and creates the stats registry, the metrics and
-// the notifier: what the App's mirror needs before the engine exists.
-func openCore(cfg *config.Config, path string, o AppOptions) (*Core, error) {
+// openCore opens the store (waiting up to o.StateWait for another process
+// to release it; srv, when not nil, is named in the log while it waits) and
+// creates the stats registry, the metrics and the notifier: what the App's
+// mirror needs before the engine exists.
+func openCore(cfg *config.Config, path string, o AppOptions, srv *Server) (*Core, error) {
 	c := &Core{Log: o.Log, now: o.Now, logCfg: cfg.Log}
 	if c.Log == nil {
 		c.Log = slog.Default()
@@ -68,7 +71,7 @@ func openCore(cfg *config.Config, path string, o AppOptions) (*Core, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	st, err := store.Open(StatePath(cfg, path), store.WithClock(c.now))
+	st, err := openState(StatePath(cfg, path), c.now, o.StateWait, c.Log, srv)
 	if err != nil {
 		return nil, fmt.Errorf("opening state store: %w", err)
 	}
@@ -161,7 +164,7 @@ func (c *Core) run(path string, o AppOptions) error {
 // o.Watch, the watcher. It binds no socket: the caller serves c.Admin
 // where it likes. Stop releases everything.
 func StartCore(cfg *config.Config, path string, o CoreOptions) (*Core, error) {
-	c, err := openCore(cfg, path, o.AppOptions)
+	c, err := openCore(cfg, path, o.AppOptions, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -205,14 +208,45 @@ func (c *Core) halt() {
 
 // close releases what openCore and start acquired.
 func (c *Core) close() error {
-	if c.Gateway != nil {
-		c.Gateway.Close()
-	}
-	c.notifier.Close()
+	err := c.releaseState()
+	c.closeRest()
+	return err
+}
+
+// releaseState closes the state store (after what writes to it last), so
+// that another process may open it.
+func (c *Core) releaseState() error {
 	if c.Live != nil {
 		_ = c.Live.Close(context.Background())
 	}
 	return c.Store.Close()
+}
+
+// closeRest closes the gateway's pools and the notifier.
+func (c *Core) closeRest() {
+	if c.Gateway != nil {
+		c.Gateway.Close()
+	}
+	c.notifier.Close()
+}
+
+// openState opens the state store at path. When another process holds the
+// file and wait allows, it says so once and waits for the lock.
+func openState(path string, now func() time.Time, wait time.Duration, log *slog.Logger, srv *Server) (store.Store, error) {
+	const probe = 100 * time.Millisecond
+	if wait <= probe {
+		return store.Open(path, store.WithClock(now), store.WithLockTimeout(wait))
+	}
+	st, err := store.Open(path, store.WithClock(now), store.WithLockTimeout(probe))
+	if !errors.Is(err, store.ErrLocked) {
+		return st, err
+	}
+	args := []any{"state", path, "wait", wait}
+	if srv != nil {
+		args = append(args, "data", srv.Addr(), "admin", srv.AdminAddr())
+	}
+	log.Info("state store locked by another turnout; waiting for it to stop (send it SIGTERM)", args...)
+	return store.Open(path, store.WithClock(now), store.WithLockTimeout(wait))
 }
 
 // reloaded runs after every configuration load (under the gateway's apply

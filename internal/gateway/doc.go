@@ -14,4 +14,10 @@
 //
 // A rejected configuration never replaces the running one: the errors are
 // logged as FILE:LINE:COL lines and the last good snapshot keeps serving.
+//
+// Restarts and upgrades (app.go, server.go): listeners are bound with
+// SO_REUSEPORT before the state store is opened, and App.Stop releases the
+// store as soon as the listeners stop accepting, before it waits for
+// in-flight requests; so a new process on the same addresses takes over the
+// state file and serves while the old one drains.
 package gateway

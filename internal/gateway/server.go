@@ -14,11 +14,15 @@ import (
 	"github.com/turnout-gw/turnout/internal/certs"
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/framing"
+	"github.com/turnout-gw/turnout/internal/reuseport"
 )
 
 // Server owns the listening sockets: the data plane (HTTP/1.1 and h2c on
-// one port, optional TLS with h2) and the admin port. Start binds them all
-// before returning, so an address in use is an error at start, not later.
+// one port, optional TLS with h2) and the admin port. Start (or Listen)
+// binds them all before returning, so an address in use is an error at
+// start, not later. Listen, Serve and Close are called once, in that
+// order, from one goroutine; Addr, Err and Shutdown are safe to call from
+// any goroutine afterwards.
 type Server struct {
 	Data  http.Handler
 	Admin http.Handler
@@ -37,12 +41,72 @@ type Server struct {
 	tlsAddr   string
 	adminAddr string
 	errc      chan error
+	bound     bound // listeners bound by Listen, not yet served
 }
+
+// bound are the listeners Listen opened; nil for the ones cfg has none of.
+type bound struct{ data, tls, admin net.Listener }
 
 // Start binds and serves according to cfg's listen, tls, admin and limits.
 func (s *Server) Start(cfg *config.Config) error {
+	if err := s.Listen(cfg); err != nil {
+		return err
+	}
+	return s.Serve(cfg)
+}
+
+// Listen binds every listener cfg names (data plane, extra TLS, admin) with
+// SO_REUSEPORT (internal/reuseport) without serving them yet: a new process
+// binds its addresses while an old one still serves them, then opens the
+// state store the old one releases when it stops accepting. Connections
+// that arrive in between wait in the kernel's accept queue. Close releases
+// listeners that are never served.
+func (s *Server) Listen(cfg *config.Config) error {
+	ln, err := reuseport.Listen(cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("data plane listen %s: %w", cfg.Listen, err)
+	}
+	s.bound = bound{data: ln}
+	if cfg.TLS != nil && cfg.TLS.Listen != "" {
+		if s.bound.tls, err = reuseport.Listen(cfg.TLS.Listen); err != nil {
+			s.Close()
+			return fmt.Errorf("TLS listen %s: %w", cfg.TLS.Listen, err)
+		}
+	}
+	if cfg.Admin.Listen != "" {
+		if s.bound.admin, err = reuseport.Listen(cfg.Admin.Listen); err != nil {
+			s.Close()
+			return fmt.Errorf("admin listen %s: %w", cfg.Admin.Listen, err)
+		}
+	}
+	s.addr = ln.Addr().String()
+	if s.bound.tls != nil {
+		s.tlsAddr = s.bound.tls.Addr().String()
+	}
+	if s.bound.admin != nil {
+		s.adminAddr = s.bound.admin.Addr().String()
+	}
+	return nil
+}
+
+// Close closes listeners bound by Listen and not yet served.
+func (s *Server) Close() {
+	for _, ln := range []net.Listener{s.bound.data, s.bound.tls, s.bound.admin} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+	s.bound = bound{}
+}
+
+// Serve serves the listeners bound by Listen with Data and Admin (an admin
+// listener is closed when Admin is nil).
+func (s *Server) Serve(cfg *config.Config) error {
 	if s.Log == nil {
 		s.Log = slog.Default()
+	}
+	if s.bound.data == nil {
+		return errors.New("gateway: Serve without Listen")
 	}
 	s.errc = make(chan error, 4)
 	if s.Reject == nil {
@@ -70,32 +134,20 @@ func (s *Server) Start(cfg *config.Config) error {
 	}
 	tlsCfg, adminTLS, err := s.tlsConfigs(cfg)
 	if err != nil {
+		s.Close()
 		return err
 	}
-	mainTLS := tlsCfg != nil && cfg.TLS.Listen == ""
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("data plane listen %s: %w", cfg.Listen, err)
+	b := s.bound
+	s.bound = bound{}
+	mainTLS := tlsCfg != nil && b.tls == nil
+	s.serve(newSrv(data, mainTLS), b.data, tlsCfgIf(mainTLS, tlsCfg))
+	if b.tls != nil {
+		s.serve(newSrv(data, true), b.tls, tlsCfg)
 	}
-	s.addr = ln.Addr().String()
-	s.serve(newSrv(data, mainTLS), ln, tlsCfgIf(mainTLS, tlsCfg))
-	if tlsCfg != nil && !mainTLS {
-		tln, err := net.Listen("tcp", cfg.TLS.Listen)
-		if err != nil {
-			s.Shutdown(context.Background())
-			return fmt.Errorf("TLS listen %s: %w", cfg.TLS.Listen, err)
-		}
-		s.tlsAddr = tln.Addr().String()
-		s.serve(newSrv(data, true), tln, tlsCfg)
-	}
-	if s.Admin != nil {
-		aln, err := net.Listen("tcp", cfg.Admin.Listen)
-		if err != nil {
-			s.Shutdown(context.Background())
-			return fmt.Errorf("admin listen %s: %w", cfg.Admin.Listen, err)
-		}
-		s.adminAddr = aln.Addr().String()
-		s.serve(newSrv(s.Admin, false), aln, adminTLS)
+	if b.admin != nil && s.Admin == nil {
+		_ = b.admin.Close()
+	} else if b.admin != nil {
+		s.serve(newSrv(s.Admin, false), b.admin, adminTLS)
 	}
 	return nil
 }
