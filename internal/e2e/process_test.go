@@ -60,7 +60,17 @@ var servingRE = regexp.MustCompile(`msg="turnout serving" data=(\S+) admin=(\S+)
 // report its addresses, and kills it at cleanup.
 func startProc(t *testing.T, path string, env ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(binary, "serve", "-c", path), exited: make(chan struct{})}
+	p := launchProc(t, []string{"serve", "-c", path}, env...)
+	m := p.waitLog(t, servingRE, 30*time.Second)
+	p.URL, p.AdminURL = "http://"+m[1], "http://"+m[2]
+	return p
+}
+
+// launchProc runs turnout with args and env added, collecting its stderr,
+// and kills it at cleanup.
+func launchProc(t *testing.T, args []string, env ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, args...), exited: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -69,34 +79,44 @@ func startProc(t *testing.T, path string, env ...string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	addrs := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			line := sc.Text()
 			p.mu.Lock()
-			p.log.WriteString(line + "\n")
+			p.log.WriteString(sc.Text() + "\n")
 			p.mu.Unlock()
-			if m := servingRE.FindStringSubmatch(line); m != nil {
-				select {
-				case addrs <- m[1:]:
-				default:
-				}
-			}
 		}
+		p.cmd.Wait()
+		close(p.exited)
 	}()
-	go func() { p.cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() { p.kill() })
-	select {
-	case a := <-addrs:
-		p.URL, p.AdminURL = "http://"+a[0], "http://"+a[1]
-	case <-p.exited:
-		t.Fatalf("turnout exited at start:\n%s", p.logs())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("turnout did not start:\n%s", p.logs())
-	}
 	return p
+}
+
+// waitLog waits until a line of the process's log matches re and returns
+// the match; the process exiting first or timeout fails the test.
+func (p *proc) waitLog(t *testing.T, re *regexp.Regexp, timeout time.Duration) []string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		exited := false
+		select {
+		case <-p.exited:
+			exited = true
+		default:
+		}
+		if m := re.FindStringSubmatch(p.logs()); m != nil {
+			return m
+		}
+		switch {
+		case exited:
+			t.Fatalf("turnout exited before logging %q:\n%s", re, p.logs())
+		case time.Now().After(deadline):
+			t.Fatalf("turnout did not log %q within %v:\n%s", re, timeout, p.logs())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (p *proc) logs() string {

@@ -221,7 +221,7 @@ func TestProcessLockedStateRefusesToStart(t *testing.T) {
 	vars["STATE"] = "./turnout.db"
 	path := writeConfig(t, dir, rolloutYAML, vars)
 	startProc(t, path)
-	out, err := exec.Command(binary, "serve", "-c", path).CombinedOutput()
+	out, err := exec.Command(binary, "serve", "-c", path, "--state-wait", "300ms").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "turnout.db") || !strings.Contains(string(out), "locked") {
 		t.Fatalf("second serve: err %v, output:\n%s", err, out)
 	}
