@@ -41,8 +41,8 @@ var (
 )
 
 // TestProcessUpgradeUnderLoad replaces a running turnout (state in a file)
-// by a second process on the same ports while four keep-alive clients keep
-// sending requests: B binds the ports and waits for the state file, A gets
+// by a second process on the same ports while four keep-alive clients (two
+// HTTP/1.1, two h2c) keep sending requests: B binds the ports and waits for the state file, A gets
 // SIGTERM, stops accepting and hands over the file; B serves new requests
 // with the rollout state A left while A still finishes a slow POST (held by
 // the upstream until B has served 200 requests; a POST is never retried by
@@ -81,6 +81,11 @@ func TestProcessUpgradeUnderLoad(t *testing.T) {
 	defer cancel()
 	l := startUpgradeLoad(ctx, a.URL, 4)
 	defer l.stop()
+	if resp, err := l.h2c.Get(a.URL + "/users/0"); err != nil || resp.ProtoMajor != 2 {
+		t.Fatalf("h2c client: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	l.waitOK(t, 200)
 	slow := make(chan error, 1)
 	go func() { slow <- postOK(a.URL + "/users/slow") }()
@@ -134,10 +139,11 @@ func (p *proc) waitExitZero(t *testing.T) {
 	}
 }
 
-// upgradeLoad sends GETs from a few workers over keep-alive connections and
-// records every request that did not come back 200 with a body.
+// upgradeLoad sends GETs from a few workers over keep-alive connections,
+// HTTP/1.1 for even workers and h2c for odd ones, and records every request
+// that did not come back 200 with a body.
 type upgradeLoad struct {
-	client *http.Client
+	h1, h2c *http.Client
 	ok     atomic.Int64
 	mu     sync.Mutex
 	failed []string
@@ -148,13 +154,20 @@ type upgradeLoad struct {
 func startUpgradeLoad(ctx context.Context, url string, workers int) *upgradeLoad {
 	ctx, cancel := context.WithCancel(ctx)
 	tr := &http.Transport{MaxIdleConnsPerHost: workers * 2, IdleConnTimeout: time.Minute}
-	l := &upgradeLoad{client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, cancel: cancel}
+	h2 := &http.Transport{IdleConnTimeout: time.Minute, Protocols: new(http.Protocols)}
+	h2.Protocols.SetUnencryptedHTTP2(true)
+	l := &upgradeLoad{cancel: cancel,
+		h1: &http.Client{Transport: tr, Timeout: 10 * time.Second}, h2c: &http.Client{Transport: h2, Timeout: 10 * time.Second}}
 	for w := range workers {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
 			for i := 0; i < 200_000 && ctx.Err() == nil; i++ {
-				err := getOK(l.client, fmt.Sprintf("%s/users/%d?u=w%d-%d", url, i, w, i))
+				c := l.h1
+				if w%2 == 1 {
+					c = l.h2c
+				}
+				err := getOK(c, fmt.Sprintf("%s/users/%d?u=w%d-%d", url, i, w, i))
 				if ctx.Err() != nil {
 					return
 				}
@@ -175,7 +188,8 @@ func startUpgradeLoad(ctx context.Context, url string, workers int) *upgradeLoad
 func (l *upgradeLoad) stop() {
 	l.cancel()
 	l.wg.Wait()
-	l.client.CloseIdleConnections()
+	l.h1.CloseIdleConnections()
+	l.h2c.CloseIdleConnections()
 }
 
 func (l *upgradeLoad) failures() []string {
