@@ -51,6 +51,7 @@ for entry in "${targets[@]}"; do
   took=$(($(date +%s) - start))
   # The last progress line: "fuzz: elapsed: 20s, execs: 123 (6/sec), new interesting: 4 (total: 30)"
   last=$(grep 'fuzz: elapsed:' "$log" | tail -n 1 || true)
+  fuzzed=$(sed -n 's/.*elapsed: \([0-9hms.]*\),.*/\1/p' <<<"$last")
   execs=$(sed -n 's/.*execs: \([0-9]*\).*/\1/p' <<<"$last")
   interesting=$(sed -n 's/.*new interesting: \([0-9]*\).*/\1/p' <<<"$last")
   crashers=0
@@ -62,11 +63,12 @@ for entry in "${targets[@]}"; do
   if [ "$status" = FAIL ]; then
     grep -E -- '--- FAIL|Failing input|panic:|\.go:[0-9]+:' "$log" | head -n 15 || tail -n 20 "$log"
   fi
-  rows+=("$(printf '%-22s %-36s %6ss %12s %8s %9s %6s' "$t" "${pkg#github.com/turnout-gw/turnout/}" "$took" "${execs:-0}" "${interesting:-0}" "$crashers" "$status")")
+  rows+=("$(printf '%-22s %-24s %7s %6ss %12s %8s %9s %6s' "$t" "${pkg#github.com/turnout-gw/turnout/}" "${fuzzed:--}" "$took" "${execs:-0}" "${interesting:-0}" "$crashers" "$status")")
 done
 
 echo
-printf '%-22s %-36s %7s %12s %8s %9s %6s\n' target package time execs "new corp" crashers result
+# fuzzed: the last progress line's elapsed time; wall: with building and the seed run.
+printf '%-22s %-24s %7s %7s %12s %8s %9s %6s\n' target package fuzzed wall execs "new corp" crashers result
 printf '%s\n' "${rows[@]}"
 if [ ${#new_files[@]} -gt 0 ]; then
   echo
