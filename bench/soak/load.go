@@ -21,11 +21,11 @@ import (
 
 // tally counts the outcomes of one kind of load. Safe for concurrent use.
 type tally struct {
-	mu      sync.Mutex
-	ok      int64
-	status  map[int]int64 // answers other than 200
-	errs    int64         // transport errors
-	lastErr string
+	mu     sync.Mutex
+	ok     int64
+	status map[int]int64 // answers other than 200
+	errs   int64         // transport errors
+	first  []string      // the first few, with the time they happened
 }
 
 // add records one operation: status is the HTTP status (0 for gRPC and
@@ -40,7 +40,9 @@ func (t *tally) add(status int, err error) {
 	switch {
 	case err != nil:
 		t.errs++
-		t.lastErr = err.Error()
+		if len(t.first) < 5 {
+			t.first = append(t.first, time.Now().Format("15:04:05.000")+" "+err.Error())
+		}
 	case status == http.StatusOK || status == 0:
 		t.ok++
 	default:
@@ -64,8 +66,8 @@ func (t *tally) String() string {
 		other = append(other, fmt.Sprintf("%d×%d", t.status[c], c))
 	}
 	s := fmt.Sprintf("ok %d, other statuses [%s], transport errors %d", t.ok, strings.Join(other, " "), t.errs)
-	if t.lastErr != "" {
-		s += " (last: " + t.lastErr + ")"
+	for _, e := range t.first {
+		s += "\n                  " + e
 	}
 	return s
 }

@@ -125,7 +125,7 @@ func startEnv(dir, bin string) (*env, error) {
 		e.close()
 		return nil, err
 	}
-	if e.gw, err = startTurnout(bin, e.path); err != nil {
+	if e.gw, err = startTurnout(bin, e.path, filepath.Join(dir, "turnout.log")); err != nil {
 		e.close()
 		return nil, err
 	}
@@ -165,8 +165,12 @@ func (e *env) close() {
 // phase runs the load for d (and side, when given, alongside it), sampling
 // the process every 10 s.
 func (e *env) phase(ctx context.Context, d time.Duration, side func(context.Context)) error {
-	pctx, cancel := context.WithTimeout(ctx, d)
+	// A phase ends by cancellation, not by a deadline: dialers and gRPC
+	// act on a context's deadline by themselves, before ctx.Err() says
+	// the phase is over, which would count the cut operations as failures.
+	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	time.AfterFunc(d, cancel)
 	e.load.run(pctx)
 	done := make(chan struct{})
 	if side != nil {

@@ -27,7 +27,7 @@ func configText(web [2]string, grpc [2]string, cycle, rev int) string {
 listen: 127.0.0.1:0
 admin: { listen: 127.0.0.1:0 }
 state: ./soak.db
-log: { level: info }
+log: { level: debug }
 limits: { shutdown_grace: 10s }
 upstreams:
   web-v1: { targets: [http://%s] }
@@ -82,15 +82,21 @@ type turnout struct {
 
 var servingRE = regexp.MustCompile(`msg="turnout serving" data=(\S+) admin=(\S+)`)
 
-// startTurnout runs `bin serve -c path` and waits for its addresses.
-func startTurnout(bin, path string) (*turnout, error) {
-	t := &turnout{cmd: exec.Command(bin, "serve", "-c", path), exited: make(chan struct{})}
-	t.cmd.Env = append(os.Environ(), "TURNOUT_ADMIN_TOKEN=")
-	stderr, err := t.cmd.StderrPipe()
+// startTurnout runs `bin serve -c path`, copying its log to logPath, and
+// waits for its addresses.
+func startTurnout(bin, path, logPath string) (*turnout, error) {
+	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.cmd.Start(); err != nil {
+	t := &turnout{cmd: exec.Command(bin, "serve", "-c", path), exited: make(chan struct{})}
+	t.cmd.Env = append(os.Environ(), "TURNOUT_ADMIN_TOKEN=")
+	stderr, err := t.cmd.StderrPipe()
+	if err == nil {
+		err = t.cmd.Start()
+	}
+	if err != nil {
+		_ = logFile.Close()
 		return nil, err
 	}
 	addrs := make(chan []string, 1)
@@ -98,6 +104,7 @@ func startTurnout(bin, path string) (*turnout, error) {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
+			_, _ = fmt.Fprintln(logFile, sc.Text())
 			t.mu.Lock()
 			if t.log.Len() < 4<<20 {
 				t.log.WriteString(sc.Text() + "\n")
@@ -111,6 +118,7 @@ func startTurnout(bin, path string) (*turnout, error) {
 			}
 		}
 		_ = t.cmd.Wait()
+		_ = logFile.Close()
 		t.exitCode = t.cmd.ProcessState.ExitCode()
 		close(t.exited)
 	}()
