@@ -105,8 +105,8 @@ func newLoad(addr string) (*load, error) {
 	return l, nil
 }
 
-// pause is each worker's rest between operations: about 1,500 operations/s
-// in all on a quiet machine.
+// pause is each worker's rest between operations: about 1,300 operations/s
+// in all on a 2-core machine.
 const pause = 5 * time.Millisecond
 
 // run starts the workers; they stop when ctx ends (wait for them with
