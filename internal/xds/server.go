@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/turnout-gw/turnout/internal/reuseport"
 	"github.com/turnout-gw/turnout/internal/route"
 )
 
@@ -123,10 +124,11 @@ func New(opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// Start binds addr and serves ADS (and the single-type xDS services) on
+// Start binds addr (with SO_REUSEPORT, so a new Turnout can bind it while
+// an old one drains) and serves ADS (and the single-type xDS services) on
 // it, state-of-the-world and delta.
 func (s *Server) Start(addr string) error {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := reuseport.Listen(addr)
 	if err != nil {
 		return fmt.Errorf("xds listen %s: %w", addr, err)
 	}
