@@ -34,8 +34,13 @@ type Server struct {
 	// concurrent use.
 	Reject func(limit string)
 
+	// Engine chooses the data plane's HTTP/1.x server: "" (from
+	// TURNOUT_HTTP_SERVER, default "turnout") is internal/h1server,
+	// "net/http" is net/http's (see dataServer).
+	Engine string
+
 	mu        sync.Mutex
-	servers   []*http.Server
+	servers   []httpServer
 	listeners []net.Listener
 	addr      string
 	tlsAddr   string
@@ -140,9 +145,9 @@ func (s *Server) Serve(cfg *config.Config) error {
 	b := s.bound
 	s.bound = bound{}
 	mainTLS := tlsCfg != nil && b.tls == nil
-	s.serve(newSrv(data, mainTLS), b.data, tlsCfgIf(mainTLS, tlsCfg))
+	s.serveData(newSrv(data, mainTLS), b.data, tlsCfgIf(mainTLS, tlsCfg))
 	if b.tls != nil {
-		s.serve(newSrv(data, true), b.tls, tlsCfg)
+		s.serveData(newSrv(data, true), b.tls, tlsCfg)
 	}
 	if b.admin != nil && s.Admin == nil {
 		_ = b.admin.Close()
@@ -191,6 +196,11 @@ func (s *Server) serve(srv *http.Server, ln net.Listener, tlsCfg *tls.Config) {
 			s.Log.Debug("ambiguous request framing refused", "reason", reason)
 		})
 	}
+	s.run(srv, ln)
+}
+
+// run serves ln with srv on its own goroutine; Shutdown stops it.
+func (s *Server) run(srv httpServer, ln net.Listener) {
 	s.mu.Lock()
 	s.servers = append(s.servers, srv)
 	s.listeners = append(s.listeners, ln)

@@ -1,0 +1,62 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+
+	"github.com/turnout-gw/turnout/internal/h1server"
+)
+
+// EngineEnv names the environment variable that chooses the data plane's
+// HTTP/1.x server when Server.Engine is empty: "net/http" for net/http's
+// server (a fallback for diagnosis), anything else for Turnout's own
+// (internal/h1server).
+const EngineEnv = "TURNOUT_HTTP_SERVER"
+
+// EngineNetHTTP is the Engine value that keeps net/http's server.
+const EngineNetHTTP = "net/http"
+
+// httpServer is what serves one listener: *http.Server or
+// *h1server.Server.
+type httpServer interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+	Close() error
+}
+
+func (s *Server) engine() string {
+	if s.Engine != "" {
+		return s.Engine
+	}
+	return os.Getenv(EngineEnv)
+}
+
+// serveData serves a data-plane listener. With the default engine,
+// h1server serves HTTP/1.x (under TLS when tlsCfg is set) and hands the
+// HTTP/2 connections (h2c preface, ALPN h2) to srv, which has the same
+// handler and limits; with EngineNetHTTP, srv serves everything.
+func (s *Server) serveData(srv *http.Server, ln net.Listener, tlsCfg *tls.Config) {
+	if s.engine() == EngineNetHTTP {
+		s.serve(srv, ln, tlsCfg)
+		return
+	}
+	s.run(leanServer(srv, tlsCfg, s.Log), ln)
+}
+
+// leanServer is the h1server for srv's handler and limits, with srv as its
+// HTTP/2 server.
+func leanServer(srv *http.Server, tlsCfg *tls.Config, log *slog.Logger) *h1server.Server {
+	return &h1server.Server{
+		Handler:           srv.Handler,
+		ReadHeaderTimeout: srv.ReadHeaderTimeout,
+		IdleTimeout:       srv.IdleTimeout,
+		MaxHeaderBytes:    srv.MaxHeaderBytes,
+		TLSConfig:         tlsCfg,
+		H2:                srv,
+		Log:               log,
+	}
+}

@@ -1,0 +1,345 @@
+package h1server
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Connection states, for Shutdown: only an idle connection (waiting for
+// the first byte of a request) may be closed under a client's feet.
+const (
+	stateActive int32 = iota
+	stateIdle
+	stateClosed
+)
+
+const bufSize = 4 << 10
+
+// preface is how an HTTP/2 client with prior knowledge (h2c) starts.
+const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// lingerTime bounds reading what a client still sends after a refusal,
+// so that the refusal reaches it before the connection resets.
+const lingerTime = 500 * time.Millisecond
+
+var errTooManyFiles = syscall.EMFILE
+
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufSize) }}
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufSize) }}
+)
+
+// conn is one client connection, served by one goroutine (serve). Its
+// scratch space (header block, fields, header maps) is reused from one
+// request to the next.
+type conn struct {
+	srv        *Server
+	rwc        net.Conn
+	br         *bufio.Reader
+	bw         *bufio.Writer
+	state      atomic.Int32
+	remoteAddr string
+	tlsState   *tls.ConnectionState
+	baseCtx    context.Context
+	hijacked   bool // the handler owns rwc, br and bw
+	handedOff  bool // the H2 server owns rwc
+
+	hdr     http.Header // request header, reused
+	whdr    http.Header // response header, reused
+	left    int         // header bytes still allowed
+	long    []byte      // a line longer than br's buffer
+	block   []byte      // request line, uncommon keys and values
+	str     string      // block as the string the request's fields point into
+	fields  []field
+	pending []byte // response body held back before its head
+}
+
+// exchange is what one request allocates besides the *http.Request.
+type exchange struct {
+	url  url.URL
+	body body
+	w    response
+}
+
+func (s *Server) newConn(nc net.Conn) *conn {
+	if s.TLSConfig != nil {
+		nc = tls.Server(nc, s.TLSConfig)
+	}
+	c := &conn{srv: s, rwc: nc, remoteAddr: nc.RemoteAddr().String(),
+		hdr: make(http.Header, 8), whdr: make(http.Header, 8)}
+	c.baseCtx = context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
+	c.state.Store(stateIdle)
+	return c
+}
+
+func (s *Server) readHeaderTimeout() time.Duration {
+	if s.ReadHeaderTimeout > 0 {
+		return s.ReadHeaderTimeout
+	}
+	return DefaultReadHeaderTimeout
+}
+
+func (s *Server) idleTimeout() time.Duration {
+	if s.IdleTimeout > 0 {
+		return s.IdleTimeout
+	}
+	return DefaultIdleTimeout
+}
+
+func (s *Server) maxHeaderBytes() int {
+	if s.MaxHeaderBytes > 0 {
+		return s.MaxHeaderBytes
+	}
+	return DefaultMaxHeaderBytes
+}
+
+// serve runs the connection: requests one after the other until the
+// client or a response closes it, a limit is hit, or the server shuts
+// down.
+func (c *conn) serve() {
+	defer c.close()
+	_ = c.rwc.SetReadDeadline(time.Now().Add(c.srv.readHeaderTimeout()))
+	if tc, ok := c.rwc.(*tls.Conn); ok {
+		if !c.handshake(tc) {
+			return
+		}
+	}
+	c.br = readers.Get().(*bufio.Reader)
+	c.br.Reset(c.rwc)
+	c.bw = writers.Get().(*bufio.Writer)
+	c.bw.Reset(c.rwc)
+	for first := true; ; first = false {
+		if !c.await(first) {
+			return
+		}
+		if first && c.srv.H2 != nil && c.tlsState == nil {
+			h2, err := c.h2Preface()
+			if err != nil {
+				return
+			}
+			if h2 {
+				c.handOff(&peekedConn{Conn: c.rwc, r: c.br})
+				return
+			}
+		}
+		if !c.serveOne() {
+			return
+		}
+	}
+}
+
+// handshake completes TLS; a connection that negotiated h2 goes to H2.
+func (c *conn) handshake(tc *tls.Conn) bool {
+	_ = tc.SetWriteDeadline(time.Now().Add(c.srv.readHeaderTimeout()))
+	if err := tc.Handshake(); err != nil {
+		return false
+	}
+	_ = tc.SetWriteDeadline(time.Time{})
+	st := tc.ConnectionState()
+	c.tlsState = &st
+	if st.NegotiatedProtocol == "h2" && c.srv.H2 != nil {
+		c.handOff(tc)
+		return false
+	}
+	return true
+}
+
+func (c *conn) handOff(nc net.Conn) {
+	_ = c.rwc.SetReadDeadline(time.Time{})
+	c.handedOff = true
+	c.srv.remove(c)
+	c.srv.handOff(nc)
+}
+
+// await waits for the first byte of the next request, as an idle
+// connection (Shutdown may close it meanwhile), then gives the head its
+// deadline.
+func (c *conn) await(first bool) bool {
+	s := c.srv
+	if c.br.Buffered() > 0 {
+		_ = c.rwc.SetReadDeadline(time.Now().Add(s.readHeaderTimeout()))
+		return true
+	}
+	c.state.Store(stateIdle)
+	if s.shuttingDown() {
+		return false
+	}
+	if !first {
+		_ = c.rwc.SetReadDeadline(time.Now().Add(s.idleTimeout()))
+	}
+	if _, err := c.br.Peek(1); err != nil {
+		return false
+	}
+	if !c.state.CompareAndSwap(stateIdle, stateActive) {
+		return false
+	}
+	if !first {
+		_ = c.rwc.SetReadDeadline(time.Now().Add(s.readHeaderTimeout()))
+	}
+	return true
+}
+
+// h2Preface reports whether the connection starts with the HTTP/2
+// preface, reading only as far as the bytes agree with it.
+func (c *conn) h2Preface() (bool, error) {
+	n := c.br.Buffered()
+	for {
+		m := min(n, len(preface))
+		b, err := c.br.Peek(m)
+		if err != nil {
+			return false, err
+		}
+		if string(b) != preface[:m] {
+			return false, nil
+		}
+		if m == len(preface) {
+			return true, nil
+		}
+		n = m + 1
+	}
+}
+
+// serveOne reads one request, runs the handler and completes the answer.
+// It reports whether the connection can carry another request.
+func (c *conn) serveOne() bool {
+	x, r, cancel, err := c.readRequest()
+	if err != nil {
+		c.refuse(err)
+		return false
+	}
+	_ = c.rwc.SetReadDeadline(time.Time{})
+	w := &x.w
+	ok := c.callHandler(w, r)
+	cancel()
+	if c.hijacked {
+		return false
+	}
+	if !ok {
+		_ = c.bw.Flush()
+		return false
+	}
+	var b *body
+	if r.Body != http.NoBody {
+		b = &x.body
+		_ = c.rwc.SetReadDeadline(time.Now().Add(c.srv.readHeaderTimeout())) // bounds the drain
+		if se := b.status(); se != nil && !w.wroteHeader {
+			clear(w.hdr)
+			w.closeAfter = true
+			writeRefusal(w, se)
+		}
+		if !w.committed && !b.finish() {
+			w.closeAfter = true
+		}
+	}
+	w.finish()
+	if b != nil && !b.finish() {
+		w.closeAfter = true
+	}
+	if err := c.bw.Flush(); err != nil {
+		return false
+	}
+	if w.closeAfter && b != nil && !b.eof {
+		c.linger()
+	}
+	return !w.closeAfter && !c.srv.shuttingDown()
+}
+
+// callHandler runs the handler, recovering a panic: http.ErrAbortHandler
+// ends the connection silently, anything else is logged first.
+func (c *conn) callHandler(w *response, r *http.Request) (ok bool) {
+	defer func() {
+		if e := recover(); e != nil {
+			ok = false
+			if e != http.ErrAbortHandler {
+				c.srv.log().Error("panic serving request", "remote", c.remoteAddr, "uri", r.RequestURI,
+					"panic", fmt.Sprint(e), "stack", string(debug.Stack()))
+			}
+		}
+	}()
+	c.srv.Handler.ServeHTTP(w, r)
+	return true
+}
+
+// refuse answers a request the server will not serve (a *statusError)
+// and closes; a read error or timeout just closes.
+func (c *conn) refuse(err error) {
+	var se *statusError
+	if !errors.As(err, &se) {
+		return
+	}
+	msg := fmt.Sprintf("%d %s: %s", se.code, http.StatusText(se.code), se.msg)
+	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
+		se.code, http.StatusText(se.code), len(msg), msg)
+	if c.bw.Flush() == nil {
+		c.linger()
+	}
+}
+
+// writeRefusal makes the handler's answer the refusal of a request whose
+// body broke its framing.
+func writeRefusal(w *response, se *statusError) {
+	w.hdr["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	w.WriteHeader(se.code)
+	_, _ = io.WriteString(w, se.msg+"\n")
+}
+
+// linger half-closes the connection and reads what the client still sends,
+// for a bounded time, so that the answer is not lost to a reset.
+func (c *conn) linger() {
+	cw, ok := c.rwc.(interface{ CloseWrite() error })
+	if !ok {
+		return
+	}
+	_ = cw.CloseWrite()
+	_ = c.rwc.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.CopyN(io.Discard, c.rwc, maxDrain)
+}
+
+func (c *conn) hijack() {
+	c.hijacked = true
+	c.srv.remove(c)
+}
+
+// close ends the connection unless it was hijacked or handed off, and
+// returns the buffers.
+func (c *conn) close() {
+	if c.hijacked || c.handedOff {
+		return
+	}
+	c.srv.remove(c)
+	_ = c.rwc.Close()
+	if c.br != nil {
+		c.br.Reset(nil)
+		readers.Put(c.br)
+		c.bw.Reset(nil)
+		writers.Put(c.bw)
+	}
+}
+
+// peekedConn is a connection whose first bytes were read into r.
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p *peekedConn) Read(b []byte) (int, error) {
+	if p.r != nil {
+		if p.r.Buffered() > 0 {
+			return p.r.Read(b)
+		}
+		p.r = nil
+	}
+	return p.Conn.Read(b)
+}

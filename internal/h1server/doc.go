@@ -1,0 +1,31 @@
+// Package h1server is the data plane's own HTTP/1.x server: a lean
+// replacement for net/http's server on plain (and TLS HTTP/1.1)
+// connections, serving an ordinary http.Handler.
+//
+// It owns the connection loop (one goroutine per connection, no
+// background reader), request parsing (request line, headers, bodies with
+// Content-Length or chunked framing, Expect: 100-continue, keep-alive and
+// HTTP/1.0), the http.ResponseWriter (framing by Content-Length, chunked
+// or connection close, trailers, 1xx answers, Flusher, Hijacker and
+// http.ResponseController deadlines) and graceful shutdown. Connections
+// that speak HTTP/2 (the h2c prior-knowledge preface, or TLS with ALPN
+// "h2") are handed to an ordinary net/http Server (Server.H2), so HTTP/2,
+// h2c and gRPC keep net/http's implementation.
+//
+// The parser is strict, so that no request can be framed differently by
+// Turnout and an upstream (request smuggling): it refuses with 400 and
+// closes the connection a request with both Content-Length and
+// Transfer-Encoding, differing Content-Length values, any
+// Transfer-Encoding but "chunked", header names or values with control
+// characters or whitespace before the colon, folded header lines and bad
+// chunk sizes; a header section over the limit gets 431.
+//
+// What it does not do: cancel a request's context when the client goes
+// away while the handler runs (there is no background read; the context
+// ends when the handler returns or a write fails), content sniffing beyond
+// the first write, and HTTP/1.x upgrades to h2c (an "Upgrade: h2c" request
+// reaches the handler as net/http's server would pass it).
+//
+// A Server is safe for concurrent use once Serve has been called; its
+// fields must not change afterwards.
+package h1server

@@ -1,0 +1,174 @@
+package h1server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// chunkedTE is the shared, read-only TransferEncoding of chunked requests.
+var chunkedTE = []string{"chunked"}
+
+// readRequest reads and checks one request head and builds the request
+// the handler gets, with its body and response writer. The request's
+// context is cancelled by the returned func.
+func (c *conn) readRequest() (*exchange, *http.Request, context.CancelFunc, error) {
+	h, err := c.readHead()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	hdr := c.hdr
+	c.header(hdr)
+	x := new(exchange)
+	if err := parseURI(h.method, h.uri, &x.url); err != nil {
+		return nil, nil, nil, err
+	}
+	host, err := requestHost(h, hdr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if x.url.Host != "" {
+		host = x.url.Host
+	}
+	cl, chunked, err := framing(h, hdr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	conns := hdr["Connection"]
+	keepAlive10 := h.minor == 0 && httpguts.HeaderValuesContainsToken(conns, "keep-alive")
+	closeReq := h.minor == 0 && !keepAlive10 || len(conns) > 0 && httpguts.HeaderValuesContainsToken(conns, "close")
+	expectCont := false
+	if ex := hdr["Expect"]; len(ex) > 0 {
+		if len(ex) != 1 || !strings.EqualFold(ex[0], "100-continue") {
+			return nil, nil, nil, &statusError{http.StatusExpectationFailed, "unsupported expectation"}
+		}
+		expectCont = h.minor == 1 && cl != 0
+	}
+	var trailer http.Header
+	if tr, ok := hdr["Trailer"]; ok {
+		delete(hdr, "Trailer")
+		if chunked {
+			trailer = declaredTrailers(tr)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(c.baseCtx)
+	tmpl := http.Request{
+		Method: h.method, URL: &x.url, Proto: h.proto, ProtoMajor: 1, ProtoMinor: h.minor,
+		Header: hdr, Body: http.NoBody, ContentLength: cl, Host: host, Trailer: trailer,
+		RemoteAddr: c.remoteAddr, RequestURI: h.uri, TLS: c.tlsState, Close: closeReq,
+	}
+	if chunked {
+		tmpl.TransferEncoding = chunkedTE
+	}
+	if chunked || cl > 0 {
+		tmpl.Body = &x.body
+	}
+	r := tmpl.WithContext(ctx)
+	clear(c.whdr)
+	x.w = response{c: c, req: r, hdr: c.whdr, cl: -1, minor: h.minor, keepAlive10: keepAlive10,
+		closeAfter: closeReq, expectCont: expectCont}
+	if r.Body != http.NoBody {
+		x.body.br, x.body.req, x.body.chunked, x.body.budget = c.br, r, chunked, c.srv.maxHeaderBytes()
+		if !chunked {
+			x.body.remain = cl
+		}
+		if expectCont {
+			x.body.w = &x.w
+		}
+	}
+	return x, r, cancel, nil
+}
+
+// requestHost checks the Host header (one, valid, and present in
+// HTTP/1.1 but for CONNECT) and removes it from hdr, as net/http does.
+func requestHost(h head, hdr http.Header) (string, error) {
+	hosts, ok := hdr["Host"]
+	if !ok {
+		if h.minor == 1 && h.method != http.MethodConnect {
+			return "", badRequest("missing required Host header")
+		}
+		return "", nil
+	}
+	delete(hdr, "Host")
+	if len(hosts) != 1 {
+		return "", badRequest("too many Host headers")
+	}
+	if !httpguts.ValidHostHeader(hosts[0]) {
+		return "", badRequest("malformed Host header")
+	}
+	return hosts[0], nil
+}
+
+// framing decides how the request body is delimited and refuses every
+// ambiguous combination: Transfer-Encoding with Content-Length, in
+// HTTP/1.0, or other than exactly "chunked"; differing or malformed
+// Content-Length values.
+func framing(h head, hdr http.Header) (cl int64, chunked bool, err error) {
+	te, hasTE := hdr["Transfer-Encoding"]
+	cls := hdr["Content-Length"]
+	if hasTE {
+		switch {
+		case len(cls) > 0:
+			return 0, false, badRequest("both Transfer-Encoding and Content-Length")
+		case h.minor == 0:
+			return 0, false, badRequest("Transfer-Encoding in an HTTP/1.0 request")
+		case len(te) != 1 || !strings.EqualFold(te[0], "chunked"):
+			return 0, false, badRequest("unsupported Transfer-Encoding")
+		}
+		delete(hdr, "Transfer-Encoding")
+		return -1, true, nil
+	}
+	if len(cls) == 0 {
+		return 0, false, nil
+	}
+	for _, v := range cls[1:] {
+		if v != cls[0] {
+			return 0, false, badRequest("differing Content-Length values")
+		}
+	}
+	n, ok := parseLength(cls[0])
+	if !ok {
+		return 0, false, badRequest("malformed Content-Length")
+	}
+	if len(cls) > 1 {
+		hdr["Content-Length"] = cls[:1]
+	}
+	return n, false, nil
+}
+
+// parseLength parses a Content-Length: 1 to 18 decimal digits.
+func parseLength(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(s[i]-'0')
+	}
+	return n, true
+}
+
+// declaredTrailers is the request's Trailer map: the declared names with
+// no values yet (the body's end fills them).
+func declaredTrailers(decl []string) http.Header {
+	var t http.Header
+	for _, v := range decl {
+		for k := range strings.SplitSeq(v, ",") {
+			k = http.CanonicalHeaderKey(strings.TrimSpace(k))
+			if k == "" || !allowedTrailer(k) {
+				continue
+			}
+			if t == nil {
+				t = make(http.Header)
+			}
+			t[k] = nil
+		}
+	}
+	return t
+}
