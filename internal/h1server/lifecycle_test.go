@@ -1,0 +1,174 @@
+package h1server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+var timeZero time.Time
+
+// TestSlowClients: a head that does not complete within the read-header
+// timeout, and a connection idle past the idle timeout, are closed.
+func TestSlowClients(t *testing.T) {
+	_, addr := start(t, &echo{}, func(s *Server) {
+		s.ReadHeaderTimeout = 100 * time.Millisecond
+		s.IdleTimeout = 100 * time.Millisecond
+	})
+	slow := dial(t, addr)
+	slow.send("GET / HTTP/1.1\r\nHost: x\r\n")
+	if !slow.closed() {
+		t.Error("an incomplete head kept the connection open")
+	}
+	silent := dial(t, addr)
+	if !silent.closed() {
+		t.Error("a connection that never sent a byte kept open")
+	}
+	idle := dial(t, addr)
+	idle.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	idle.response("GET")
+	if !idle.closed() {
+		t.Error("an idle connection kept open")
+	}
+}
+
+// TestPanics: http.ErrAbortHandler ends the connection without an answer
+// or a log line; another panic is logged; the server goes on serving.
+func TestPanics(t *testing.T) {
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/abort":
+			w.Header().Set("Content-Length", "10")
+			io.WriteString(w, "part")
+			panic(http.ErrAbortHandler)
+		case "/boom":
+			panic("boom")
+		}
+		io.WriteString(w, "ok")
+	}), func(s *Server) {
+		s.Log = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	})
+	for _, path := range []string{"/abort", "/boom"} {
+		c := dial(t, addr)
+		c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")
+		b, _ := io.ReadAll(c.br)
+		if resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(b)), nil); err == nil {
+			if body, err := io.ReadAll(resp.Body); err == nil {
+				t.Errorf("%s: a complete answer %d %q", path, resp.StatusCode, body)
+			}
+		}
+	}
+	c := dial(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, body := c.response("GET"); body != "ok" {
+		t.Errorf("after the panics: %q", body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logs.String(), "panic serving request"); n != 1 || !strings.Contains(logs.String(), "boom") {
+		t.Errorf("%d panic lines: %s", n, logs.String())
+	}
+}
+
+// TestContextEnds: the request's context is cancelled once the handler
+// has returned.
+func TestContextEnds(t *testing.T) {
+	ctxs := make(chan context.Context, 1)
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Err() != nil || r.Context().Value(http.LocalAddrContextKey) == nil {
+			t.Error("context ended or without the local address")
+		}
+		ctxs <- r.Context()
+	}), nil)
+	c := dial(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.response("GET")
+	<-(<-ctxs).Done()
+}
+
+// TestShutdown: Shutdown closes idle connections at once, lets the
+// request in flight finish with Connection: close, then returns.
+func TestShutdown(t *testing.T) {
+	release, entered := make(chan struct{}), make(chan struct{})
+	s, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		io.WriteString(w, "finished")
+	}), nil)
+	idle := dial(t, addr)
+	busy := dial(t, addr)
+	busy.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-entered
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	if !idle.closed() {
+		t.Error("idle connection not closed by Shutdown")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned (%v) with a request in flight", err)
+	default:
+	}
+	close(release)
+	resp, body := busy.response("GET")
+	if body != "finished" || !resp.Close {
+		t.Errorf("in-flight answer %q close %v", body, resp.Close)
+	}
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+	if _, err := net.Dial("tcp", addr); err == nil {
+		t.Error("still accepting after Shutdown")
+	}
+}
+
+// TestH2C: a connection opening with the HTTP/2 preface is served by the
+// H2 server, and HTTP/1.1 on the same port by h1server.
+func TestH2C(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Proto) })
+	h2 := &http.Server{Handler: h, Protocols: new(http.Protocols)}
+	h2.Protocols.SetUnencryptedHTTP2(true)
+	_, addr := start(t, h, func(s *Server) { s.H2 = h2 })
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, a string, _ *tls.Config) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, a)
+	}}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "HTTP/2.0" {
+		t.Errorf("h2c answered by %q", b)
+	}
+	c := dial(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, body := c.response("GET"); body != "HTTP/1.1" {
+		t.Errorf("HTTP/1.1 answered by %q", body)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
