@@ -8,7 +8,8 @@
 #
 # Environment (defaults in brackets):
 #   DURATION [10s]  CONNS [64]  THREADS [1]  ROUNDS [3]  WARMUP [2s, 0 = none]
-#   TARGETS ["direct nginx haproxy caddy turnout"]
+#   TARGETS ["direct nginx haproxy caddy turnout"]; turnout-nethttp is Turnout with
+#                           TURNOUT_HTTP_SERVER=net/http (net/http's server on the data plane)
 #   CHECK_N [2000]          requests per routing check (plain and X-Canary each)
 #   LOADGEN_CPU [0]  PROXY_CPU [1]  WORKERS [2]
 #   EXTRA [1]               0 skips the RSS (1,000 services) and reload (10,000 services) steps
@@ -467,7 +468,12 @@ start_target() { # start_target NAME: start the proxy, set PORT[NAME] and PID[NA
 		"$B/turnout" validate -c "$d/turnout.yaml" >&2 || die "turnout config invalid"
 		bg turnout env GOMAXPROCS="$WORKERS" "${PROXY[@]}" "$B/turnout" serve -c "$d/turnout.yaml"
 		;;
-	*) die "unknown target $t (want direct, nginx, haproxy, caddy or turnout)" ;;
+	turnout-nethttp) # the same, with net/http's server for the data plane (TURNOUT_HTTP_SERVER)
+		free_port admin
+		write_turnout "$d/turnout.yaml" "$port" "$admin"
+		bg "$t" env GOMAXPROCS="$WORKERS" TURNOUT_HTTP_SERVER=net/http "${PROXY[@]}" "$B/turnout" serve -c "$d/turnout.yaml"
+		;;
+	*) die "unknown target $t (want direct, nginx, haproxy, caddy, turnout or turnout-nethttp)" ;;
 	esac
 	PORT[$t]=$port
 	PID[$t]=$BG_PID

@@ -152,8 +152,7 @@ func (w *response) writeBody(p []byte) (int, error) {
 	}
 	bw := w.c.bw
 	if w.chunked {
-		var b [20]byte
-		_, _ = bw.Write(strconv.AppendInt(b[:0], int64(len(p)), 16))
+		_, _ = bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(p)), 16))
 		_, _ = bw.WriteString("\r\n")
 		_, _ = bw.Write(p)
 		_, err := bw.WriteString("\r\n")
@@ -314,9 +313,8 @@ func (w *response) commit(final bool, first []byte) {
 		writeField(bw, k, vv)
 	}
 	if cl >= 0 && cl != w.cl {
-		var b [20]byte
 		_, _ = bw.WriteString("Content-Length: ")
-		_, _ = bw.Write(strconv.AppendInt(b[:0], cl, 10))
+		_, _ = bw.Write(strconv.AppendInt(bw.AvailableBuffer(), cl, 10))
 		_, _ = bw.WriteString("\r\n")
 	}
 	if w.chunked {
@@ -388,13 +386,16 @@ func bodyAllowed(code int) bool {
 
 // writeStatus writes "HTTP/1.x code text\r\n".
 func writeStatus(bw *bufio.Writer, minor, code int) {
+	if minor == 1 && code == http.StatusOK {
+		_, _ = bw.WriteString("HTTP/1.1 200 OK\r\n")
+		return
+	}
 	if minor == 0 {
 		_, _ = bw.WriteString("HTTP/1.0 ")
 	} else {
 		_, _ = bw.WriteString("HTTP/1.1 ")
 	}
-	var b [8]byte
-	_, _ = bw.Write(strconv.AppendInt(b[:0], int64(code), 10))
+	_, _ = bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(code), 10))
 	_ = bw.WriteByte(' ')
 	_, _ = bw.WriteString(http.StatusText(code))
 	_, _ = bw.WriteString("\r\n")

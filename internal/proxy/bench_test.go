@@ -4,10 +4,20 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/turnout-gw/turnout/internal/gateway"
 	"github.com/turnout-gw/turnout/internal/testutil"
 )
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // benchBody is the 1 KiB JSON document the benchmark upstreams answer with.
 var benchBody = testutil.JSONBody
@@ -31,10 +41,21 @@ services:
 
 // BenchmarkHandler measures the whole data plane over real loopback
 // connections: a keep-alive client, a running Turnout (header rule + 90/10
-// rollout) and two upstreams, all in this process. It includes the client's
-// and the upstreams' cost, so compare runs of it with each other, and the
-// bench/ scripts for the proxy's own share.
+// rollout) and two upstreams, all in this process, with each data-plane
+// server engine (internal/h1server, and net/http's). It includes the
+// client's and the upstreams' cost, so compare runs of it with each other,
+// and the bench/ scripts for the proxy's own share; cpu-µs/op is the whole
+// process's CPU time (user+system) per request.
 func BenchmarkHandler(b *testing.B) {
+	for _, engine := range []string{"turnout", gateway.EngineNetHTTP} {
+		b.Run("server="+engine, func(b *testing.B) {
+			b.Setenv(gateway.EngineEnv, engine)
+			benchmarkHandler(b)
+		})
+	}
+}
+
+func benchmarkHandler(b *testing.B) {
 	for _, tc := range []struct{ name, header string }{
 		{"split", ""},
 		{"pin", "X-Canary: always"},
@@ -68,6 +89,7 @@ func BenchmarkHandler(b *testing.B) {
 			b.ReportAllocs()
 			b.SetParallelism(8)
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if err := get(); err != nil {
@@ -76,6 +98,7 @@ func BenchmarkHandler(b *testing.B) {
 					}
 				}
 			})
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
 }
