@@ -2,6 +2,7 @@ package h1server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -185,11 +186,20 @@ func (c *conn) await(first bool) bool {
 	if !c.state.CompareAndSwap(stateIdle, stateActive) {
 		return false
 	}
-	if !first {
+	if !first && !c.headBuffered() {
 		_ = c.rwc.SetReadDeadline(time.Now().Add(s.readHeaderTimeout()))
 	}
 	return true
 }
+
+// headBuffered reports whether a whole request head has arrived already:
+// reading it cannot block, so it needs no deadline of its own.
+func (c *conn) headBuffered() bool {
+	b, _ := c.br.Peek(c.br.Buffered())
+	return bytes.Contains(b, crlfcrlf)
+}
+
+var crlfcrlf = []byte("\r\n\r\n")
 
 // h2Preface reports whether the connection starts with the HTTP/2
 // preface, reading only as far as the bytes agree with it.
@@ -219,7 +229,9 @@ func (c *conn) serveOne() bool {
 		c.refuse(err)
 		return false
 	}
-	_ = c.rwc.SetReadDeadline(time.Time{})
+	if r.Body != http.NoBody {
+		_ = c.rwc.SetReadDeadline(time.Time{}) // the body is read at the handler's pace
+	}
 	w := &x.w
 	ok := c.callHandler(w, r)
 	cancel()

@@ -217,6 +217,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	w.hijacked = true
 	c := w.c
 	c.hijack()
+	_ = c.rwc.SetReadDeadline(time.Time{}) // the head's deadline is not the new protocol's
 	return c.rwc, bufio.NewReadWriter(c.br, c.bw), nil
 }
 
