@@ -291,6 +291,9 @@ func (c *conn) refuse(err error) {
 	if !errors.As(err, &se) {
 		return
 	}
+	if c.srv.Refused != nil {
+		c.srv.Refused(se.code, se.msg)
+	}
 	msg := fmt.Sprintf("%d %s: %s", se.code, http.StatusText(se.code), se.msg)
 	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
 		se.code, http.StatusText(se.code), len(msg), msg)

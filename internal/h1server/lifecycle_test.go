@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -171,4 +173,54 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// TestTLS: HTTP/1.1 under TLS is served with r.TLS set; a client that
+// negotiates h2 is handed to the H2 server.
+func TestTLS(t *testing.T) {
+	ts := httptest.NewUnstartedServer(nil)
+	ts.StartTLS()
+	cert, client := ts.TLS.Certificates, ts.Client()
+	ts.Close()
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, fmt.Sprint(r.Proto, " ", r.TLS != nil))
+	})
+	h2 := &http.Server{Handler: h, Protocols: new(http.Protocols)}
+	h2.Protocols.SetHTTP2(true)
+	_, addr := start(t, h, func(s *Server) {
+		s.TLSConfig = &tls.Config{Certificates: cert, NextProtos: []string{"h2", "http/1.1"}}
+		s.H2 = h2
+	})
+	for _, tc := range []struct {
+		h2   bool
+		want string
+	}{{false, "HTTP/1.1 true"}, {true, "HTTP/2.0 true"}} {
+		tr := client.Transport.(*http.Transport).Clone()
+		tr.ForceAttemptHTTP2 = tc.h2
+		if !tc.h2 {
+			tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
+		}
+		resp, err := (&http.Client{Transport: tr}).Get("https://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		tr.CloseIdleConnections()
+		if string(b) != tc.want {
+			t.Errorf("got %q, want %q", b, tc.want)
+		}
+	}
+}
+
+// TestRefusedHook: the server reports its own refusals.
+func TestRefusedHook(t *testing.T) {
+	got := make(chan int, 1)
+	_, addr := start(t, &echo{}, func(s *Server) { s.Refused = func(code int, _ string) { got <- code } })
+	c := dial(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n")
+	c.response("GET")
+	if code := <-got; code != 400 {
+		t.Errorf("reported %d", code)
+	}
 }

@@ -44,6 +44,10 @@ type Server struct {
 	Log *slog.Logger
 	// Now is the clock for the Date header; nil is time.Now.
 	Now func() time.Time
+	// Refused, when set, is told of every request the server refuses
+	// itself (400, 417, 431, 505) with the status and the reason; it must
+	// be safe for concurrent use.
+	Refused func(status int, reason string)
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
