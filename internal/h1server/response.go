@@ -300,8 +300,8 @@ func (w *response) commit(final bool, first []byte) {
 	writeStatus(bw, w.minor, w.status)
 	for k, vv := range h {
 		switch k {
-		case "Content-Length":
-			if cl != w.cl || cl < 0 {
+		case "Content-Length": // the handler's, unless the framing differs (a 304 keeps it)
+			if (cl != w.cl || cl < 0) && !(w.status == http.StatusNotModified && w.cl >= 0) {
 				continue
 			}
 		case "Transfer-Encoding", "Connection":
