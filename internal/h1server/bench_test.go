@@ -23,7 +23,7 @@ func BenchmarkServe(b *testing.B) {
 	})
 	serve := map[string]func(b *testing.B) string{
 		"h1server": func(b *testing.B) string { _, addr := start(b, h, nil); return addr },
-		"net/http": func(b *testing.B) string {
+		"nethttp": func(b *testing.B) string {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				b.Fatal(err)
@@ -34,7 +34,7 @@ func BenchmarkServe(b *testing.B) {
 			return ln.Addr().String()
 		},
 	}
-	for _, name := range []string{"h1server", "net/http"} {
+	for _, name := range []string{"h1server", "nethttp"} {
 		b.Run(name, func(b *testing.B) {
 			addr := serve[name](b)
 			req := "GET /items?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\nAccept: */*\r\nX-Canary: always\r\n\r\n"

@@ -47,9 +47,9 @@ services:
 // and the bench/ scripts for the proxy's own share; cpu-µs/op is the whole
 // process's CPU time (user+system) per request.
 func BenchmarkHandler(b *testing.B) {
-	for _, engine := range []string{"turnout", gateway.EngineNetHTTP} {
-		b.Run("server="+engine, func(b *testing.B) {
-			b.Setenv(gateway.EngineEnv, engine)
+	for _, e := range []struct{ name, engine string }{{"h1server", "turnout"}, {"nethttp", gateway.EngineNetHTTP}} {
+		b.Run("server="+e.name, func(b *testing.B) {
+			b.Setenv(gateway.EngineEnv, e.engine)
 			benchmarkHandler(b)
 		})
 	}
