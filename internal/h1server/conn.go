@@ -28,6 +28,10 @@ const (
 
 const bufSize = 4 << 10
 
+// maxScratch is the most head scratch space a connection keeps between
+// requests.
+const maxScratch = 64 << 10
+
 // preface is how an HTTP/2 client with prior knowledge (h2c) starts.
 const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -264,6 +268,9 @@ func (c *conn) serveOne() bool {
 	}
 	if w.closeAfter && b != nil && !b.eof {
 		c.linger()
+	}
+	if cap(c.block) > maxScratch || cap(c.long) > maxScratch {
+		c.block, c.long = nil, nil // a huge head does not pin its memory for the connection's life
 	}
 	return !w.closeAfter && !c.srv.shuttingDown()
 }

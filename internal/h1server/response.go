@@ -172,6 +172,9 @@ func (w *response) writeBody(p []byte) (int, error) {
 func (w *response) writePending() error {
 	p := w.pending
 	w.pending = nil
+	if cap(p) <= 2*maxPending {
+		w.c.pending = p[:0] // reused by the next answer: p is in bw once written
+	}
 	if len(p) == 0 || w.noBody {
 		return nil
 	}
