@@ -250,13 +250,13 @@ func (c *conn) serveOne() bool {
 	if r.Body != http.NoBody {
 		b = &x.body
 		_ = c.rwc.SetReadDeadline(time.Now().Add(c.srv.readHeaderTimeout())) // bounds the drain
+		if !w.committed && !b.finish() {
+			w.closeAfter = true
+		}
 		if se := b.status(); se != nil && !w.wroteHeader {
 			clear(w.hdr)
 			w.closeAfter = true
 			writeRefusal(w, se)
-		}
-		if !w.committed && !b.finish() {
-			w.closeAfter = true
 		}
 	}
 	w.finish()

@@ -1,6 +1,7 @@
 package h1server
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -131,5 +132,33 @@ func TestParseURI(t *testing.T) {
 	var u url.URL
 	if err := parseURI("CONNECT", "h.example:443", &u); err != nil || u.Host != "h.example:443" || u.Scheme != "" {
 		t.Errorf("CONNECT authority: %#v, %v", u, err)
+	}
+}
+
+// TestBadBodyUnread: a malformed chunked body the handler never read is
+// found while draining it, and refused, not answered 200.
+func TestBadBodyUnread(t *testing.T) {
+	_, addr := start(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), nil)
+	c := dial(t, addr)
+	c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, _ := c.response("POST"); resp.StatusCode != 400 || !resp.Close {
+		t.Errorf("status %d close %v, want 400 and close", resp.StatusCode, resp.Close)
+	}
+	if !c.closed() {
+		t.Error("connection left open")
+	}
+}
+
+// TestConnectionClose: a request saying Connection: close gets an answer
+// saying so, then the connection ends.
+func TestConnectionClose(t *testing.T) {
+	_, addr := start(t, &echo{}, nil)
+	c := dial(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if resp, _ := c.response("GET"); !resp.Close {
+		t.Error("answer without Connection: close")
+	}
+	if !c.closed() {
+		t.Error("connection left open")
 	}
 }
