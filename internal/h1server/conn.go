@@ -47,8 +47,14 @@ var (
 )
 
 // conn is one client connection, served by one goroutine (serve). Its
-// scratch space (header block, fields, header maps) is reused from one
+// scratch space (header block, fields, response header map) is reused from one
 // request to the next.
+//
+// The request header map is not reused: the proxy hands it to
+// net/http's Transport for some requests, whose writer goroutine may
+// still be iterating it when RoundTrip has returned (an upstream that
+// answers early), and a reused map would then be written concurrently —
+// a fatal error, not a panic.
 type conn struct {
 	srv        *Server
 	rwc        net.Conn
@@ -61,7 +67,6 @@ type conn struct {
 	hijacked   bool // the handler owns rwc, br and bw
 	handedOff  bool // the H2 server owns rwc
 
-	hdr     http.Header // request header, reused
 	whdr    http.Header // response header, reused
 	left    int         // header bytes still allowed
 	long    []byte      // a line longer than br's buffer
@@ -83,7 +88,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		nc = tls.Server(nc, s.TLSConfig)
 	}
 	c := &conn{srv: s, rwc: nc, remoteAddr: nc.RemoteAddr().String(),
-		hdr: make(http.Header, 8), whdr: make(http.Header, 8)}
+		whdr: make(http.Header, 8)}
 	c.baseCtx = context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
 	c.state.Store(stateIdle)
 	return c

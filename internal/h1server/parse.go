@@ -180,10 +180,8 @@ func errUnexpectedEOF(err error) error {
 	return badRequest("incomplete request head")
 }
 
-// header fills hdr (cleared first) from c.fields, with values as
-// substrings of c.str.
+// header fills hdr from c.fields, with values as substrings of c.str.
 func (c *conn) header(hdr http.Header) {
-	clear(hdr)
 	if len(c.fields) == 0 {
 		return
 	}

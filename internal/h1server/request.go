@@ -19,7 +19,7 @@ func (c *conn) readRequest() (*exchange, *http.Request, context.CancelFunc, erro
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	hdr := c.hdr
+	hdr := make(http.Header, len(c.fields))
 	c.header(hdr)
 	x := new(exchange)
 	if err := parseURI(h.method, h.uri, &x.url); err != nil {
