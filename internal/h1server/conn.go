@@ -74,6 +74,7 @@ type conn struct {
 	str     string      // block as the string the request's fields point into
 	fields  []field
 	pending []byte // response body held back before its head
+	watch   watcher
 }
 
 // exchange is what one request allocates besides the *http.Request.
@@ -127,7 +128,7 @@ func (c *conn) serve() {
 		}
 	}
 	c.br = readers.Get().(*bufio.Reader)
-	c.br.Reset(c.rwc)
+	c.br.Reset(connReader{c})
 	c.bw = writers.Get().(*bufio.Writer)
 	c.bw.Reset(c.rwc)
 	for first := true; ; first = false {
@@ -242,7 +243,14 @@ func (c *conn) serveOne() bool {
 		_ = c.rwc.SetReadDeadline(time.Time{}) // the body is read at the handler's pace
 	}
 	w := &x.w
+	watch := r.Body == http.NoBody && c.br.Buffered() == 0 && c.srv.clientGoneAfter() > 0
+	if watch {
+		c.arm(cancel)
+	}
 	ok := c.callHandler(w, r)
+	if watch {
+		c.disarm()
+	}
 	cancel()
 	if c.hijacked {
 		return false
@@ -344,6 +352,9 @@ func (c *conn) hijack() {
 func (c *conn) close() {
 	if c.hijacked || c.handedOff {
 		return
+	}
+	if c.watch.timer != nil {
+		c.watch.timer.Stop()
 	}
 	c.srv.remove(c)
 	_ = c.rwc.Close()

@@ -20,11 +20,14 @@
 // characters or whitespace before the colon, folded header lines and bad
 // chunk sizes; a header section over the limit gets 431.
 //
-// What it does not do: cancel a request's context when the client goes
-// away while the handler runs (there is no background read; the context
-// ends when the handler returns or a write fails), content sniffing beyond
-// the first write, and HTTP/1.x upgrades to h2c (an "Upgrade: h2c" request
-// reaches the handler as net/http's server would pass it).
+// A request's context ends when the handler returns. A client that goes
+// away while the handler runs is noticed for requests without a body once
+// they have run for ClientGoneAfter (one read, on a timer's goroutine; see
+// watcher), not before: there is no background reader per request.
+//
+// What it does not do: content sniffing beyond the first write, and
+// HTTP/1.x upgrades to h2c (an "Upgrade: h2c" request reaches the handler
+// as net/http's server would pass it).
 //
 // A Server is safe for concurrent use once Serve has been called; its
 // fields must not change afterwards.

@@ -224,3 +224,42 @@ func TestRefusedHook(t *testing.T) {
 		t.Errorf("reported %d", code)
 	}
 }
+
+// TestClientGone: a client that closes its connection while the handler
+// waits has the request's context cancelled; one that sends its next
+// request meanwhile is served in order, the watcher's byte included.
+func TestClientGone(t *testing.T) {
+	cancelled := make(chan bool, 1)
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/wait":
+			select {
+			case <-r.Context().Done():
+				cancelled <- true
+			case <-time.After(10 * time.Second):
+				cancelled <- false
+			}
+		case "/slow":
+			time.Sleep(150 * time.Millisecond) // long enough to be watched
+			io.WriteString(w, "slow")
+		default:
+			io.WriteString(w, r.URL.Path)
+		}
+	}), func(s *Server) { s.ClientGoneAfter = 20 * time.Millisecond })
+	c := dial(t, addr)
+	c.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(50 * time.Millisecond)
+	c.nc.Close()
+	if !<-cancelled {
+		t.Error("the context was not cancelled when the client went away")
+	}
+	c = dial(t, addr)
+	c.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(60 * time.Millisecond)
+	c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+	for _, want := range []string{"slow", "/next"} {
+		if _, body := c.response("GET"); body != want {
+			t.Errorf("got %q, want %q", body, want)
+		}
+	}
+}

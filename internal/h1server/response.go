@@ -215,6 +215,10 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	w.hijacked = true
 	c := w.c
+	c.disarm()
+	if c.watch.hasByte { // the watcher's byte goes to the hijacker with the rest
+		_, _ = c.br.Peek(c.br.Buffered() + 1)
+	}
 	c.hijack()
 	_ = c.rwc.SetReadDeadline(time.Time{}) // the head's deadline is not the new protocol's
 	return c.rwc, bufio.NewReadWriter(c.br, c.bw), nil

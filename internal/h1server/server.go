@@ -40,6 +40,10 @@ type Server struct {
 	// plain connection, ALPN "h2" under TLS. It must enable the matching
 	// protocols (http.Protocols). Nil refuses them as bad HTTP/1 requests.
 	H2 *http.Server
+	// ClientGoneAfter is how long a request without a body runs before
+	// the server watches for its client going away (then it cancels the
+	// request's context); 0 is DefaultClientGoneAfter, negative never.
+	ClientGoneAfter time.Duration
 	// Log receives handler panics and accept errors; nil is slog.Default.
 	Log *slog.Logger
 	// Now is the clock for the Date header; nil is time.Now.
