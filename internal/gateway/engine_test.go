@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,38 @@ func TestDataPlaneEngine(t *testing.T) {
 			}
 			if _, err := http.ReadResponse(br, nil); err == nil {
 				t.Error("a third answer: the smuggled request was served")
+			}
+		})
+	}
+}
+
+// TestClientGoneCancelsUpstream: with either engine, a client that hangs
+// up while the upstream is still working has the upstream request
+// cancelled.
+func TestClientGoneCancelsUpstream(t *testing.T) {
+	for _, engine := range []string{"", gateway.EngineNetHTTP} {
+		t.Run("engine="+engine, func(t *testing.T) {
+			t.Setenv(gateway.EngineEnv, engine)
+			gone := make(chan bool, 1)
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-r.Context().Done():
+					gone <- true
+				case <-time.After(10 * time.Second):
+					gone <- false
+				}
+			}))
+			defer up.Close()
+			tt := testutil.StartWith(t, engineYAML, map[string]string{"V1": up.URL}, gateway.AppOptions{})
+			nc, err := net.Dial("tcp", strings.TrimPrefix(tt.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(nc, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+			time.Sleep(100 * time.Millisecond)
+			nc.Close()
+			if !<-gone {
+				t.Error("the upstream request outlived the client")
 			}
 		})
 	}
