@@ -160,7 +160,7 @@ func (b *body) chunkSize() (int64, error) {
 	return size, nil
 }
 
-// readLine reads one line of at most max bytes (without CRLF or LF).
+// readLine reads one line of at most max bytes (without its CRLF).
 func (b *body) readLine(max int) ([]byte, error) {
 	b.line = b.line[:0]
 	for {
@@ -176,11 +176,7 @@ func (b *body) readLine(max int) ([]byte, error) {
 			return nil, unexpected(err)
 		}
 	}
-	line := b.line[:len(b.line)-1]
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
-	return line, nil
+	return trimCRLF(b.line)
 }
 
 // readTrailer reads the trailer section after the last chunk into

@@ -61,11 +61,17 @@ func (c *conn) readLine() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	line = line[:len(line)-1]
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
+	return trimCRLF(line)
+}
+
+// trimCRLF removes a line's CRLF; a bare LF is refused, like the framing
+// guard does (a peer that ends lines differently could frame differently).
+func trimCRLF(line []byte) ([]byte, error) {
+	n := len(line)
+	if n < 2 || line[n-2] != '\r' {
+		return nil, badRequest("bare LF line end")
 	}
-	return line, nil
+	return line[:n-2], nil
 }
 
 // readHead reads the request line and header section into c.block (the
@@ -169,8 +175,10 @@ func (c *conn) parseRequestLine(n int) (head, error) {
 }
 
 // errUnexpectedEOF turns an EOF in the middle of a head into a 400.
+// Refusals and timeouts pass as they are.
 func errUnexpectedEOF(err error) error {
-	if errors.Is(err, errHeaderTooLarge) {
+	var se *statusError
+	if errors.As(err, &se) {
 		return err
 	}
 	var ne interface{ Timeout() bool }

@@ -33,6 +33,9 @@ func TestRefusals(t *testing.T) {
 		{"TE with vertical tab", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \x0bchunked\r\n\r\n0\r\n\r\n", 400},
 		{"space before colon", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400},
 		{"tab before colon", "GET / HTTP/1.1\r\nHost\t: x\r\n\r\n", 400},
+		{"bare LF", "GET / HTTP/1.1\nHost: x\n\n", 400},
+		{"bare LF in headers", "GET / HTTP/1.1\r\nHost: x\nX: y\r\n\r\n", 400},
+		{"bare LF chunk size", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", 400},
 		{"obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", 400},
 		{"folded TE", "POST / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
 		{"CR in value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", 400},
@@ -89,13 +92,12 @@ func TestRefusals(t *testing.T) {
 
 // TestAccepted are the lenient-but-unambiguous forms that must still be
 // served: identical duplicate Content-Length, case of "chunked", chunk
-// extensions, bare LF line ends, obs-text in values.
+// extensions, obs-text in values.
 func TestAccepted(t *testing.T) {
 	for _, tc := range []struct{ name, raw, want string }{
 		{"same CL twice", "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", "POST /a x\nabc"},
 		{"Chunked", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", "POST /a x\nabc"},
 		{"chunk extension", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;name=v\r\nabc\r\n0\r\n\r\n", "POST /a x\nabc"},
-		{"bare LF", "GET /a HTTP/1.1\nHost: x\n\n", "GET /a x\n"},
 		{"obs-text", "GET /a HTTP/1.1\r\nHost: x\r\nX-A: caf\xe9\r\n\r\n", "GET /a x\n"},
 		{"absolute form", "GET http://h.example/p?q=1 HTTP/1.1\r\nHost: x\r\n\r\n", "GET http://h.example/p?q=1 h.example\n"},
 		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "OPTIONS * x\n"},
