@@ -3,10 +3,10 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/turnout-gw/turnout/internal/h1server"
 )
@@ -44,12 +44,14 @@ func (s *Server) serveData(srv *http.Server, ln net.Listener, tlsCfg *tls.Config
 		s.serve(srv, ln, tlsCfg)
 		return
 	}
-	s.run(leanServer(srv, tlsCfg, s.Log), ln)
+	s.run(s.leanServer(srv, tlsCfg), ln)
 }
 
 // leanServer is the h1server for srv's handler and limits, with srv as its
-// HTTP/2 server.
-func leanServer(srv *http.Server, tlsCfg *tls.Config, log *slog.Logger) *h1server.Server {
+// HTTP/2 server. Its refusals count as LimitHeaderBytes (431) and, for
+// ambiguous Content-Length/Transfer-Encoding framing, LimitFraming; it
+// needs no framing guard.
+func (s *Server) leanServer(srv *http.Server, tlsCfg *tls.Config) *h1server.Server {
 	return &h1server.Server{
 		Handler:           srv.Handler,
 		ReadHeaderTimeout: srv.ReadHeaderTimeout,
@@ -57,6 +59,15 @@ func leanServer(srv *http.Server, tlsCfg *tls.Config, log *slog.Logger) *h1serve
 		MaxHeaderBytes:    srv.MaxHeaderBytes,
 		TLSConfig:         tlsCfg,
 		H2:                srv,
-		Log:               log,
+		Log:               s.Log,
+		Refused: func(status int, reason string) {
+			switch {
+			case status == http.StatusRequestHeaderFieldsTooLarge:
+				s.Reject(LimitHeaderBytes)
+			case strings.Contains(reason, "Content-Length") || strings.Contains(reason, "Transfer-Encoding"):
+				s.Reject(LimitFraming)
+			}
+			s.Log.Debug("request refused", "status", status, "reason", reason)
+		},
 	}
 }
