@@ -61,7 +61,7 @@ for entry in "${targets[@]}"; do
     new_files+=("${corpus#"$PWD/"}/$f")
   done < <(comm -13 "$before" <(ls "$corpus" 2>/dev/null | sort))
   if [ "$status" = FAIL ]; then
-    grep -E -- '--- FAIL|Failing input|panic:|\.go:[0-9]+:' "$log" | head -n 15 || tail -n 20 "$log"
+    grep -E -- '--- FAIL|Failing input|panic:|fuzzing process|deadline|exit status|\.go:[0-9]+:' "$log" | head -n 15 || tail -n 20 "$log"
   fi
   rows+=("$(printf '%-22s %-24s %7s %6ss %12s %8s %9s %6s' "$t" "${pkg#github.com/turnout-gw/turnout/}" "${fuzzed:--}" "$took" "${execs:-0}" "${interesting:-0}" "$crashers" "$status")")
 done
