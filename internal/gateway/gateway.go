@@ -153,7 +153,6 @@ func (g *Gateway) Reload(source string) error {
 	}
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
-	defer relaxGC()()
 	data, err := config.ReadFile(g.path)
 	if err != nil {
 		g.report(source, nil, err)
