@@ -11,7 +11,7 @@
 // version's tcp:// targets and forwards frames whole in both directions,
 // translating each frame when the device and the server speak different
 // versions (qn.ToV2 towards a v2 side, qn.ToV1 towards a v1 side, dropped
-// fields counted per field). A v2 server's ERROR frame reaches a v1 device
+// fields and lost v2 flag bits counted per field or flag). A v2 server's ERROR frame reaches a v1 device
 // as a NACK of the same sequence number (v1 has no ERROR). A frame
 // translation refuses is answered with a NACK of its sequence number to its
 // sender, in the sender's version.

@@ -56,17 +56,18 @@ type VersionStats struct {
 	Refused         int64 `json:"refused"`    // frames translation refused (NACKed by Turnout)
 	Unanswered      int64 `json:"unanswered"` // DATA frames the server did not answer within the upstream's timeout
 	Dropped         int64 `json:"dropped_fields"`
+	DroppedFlags    int64 `json:"dropped_flags"` // v2 flag bits lost translating to v1
 }
 
 type versionCounters struct {
-	connections, active, frames, data, acks, nacks, errors, connectFailures, refused, unanswered, dropped atomic.Int64
+	connections, active, frames, data, acks, nacks, errors, connectFailures, refused, unanswered, dropped, droppedFlags atomic.Int64
 }
 
 func (c *versionCounters) snapshot() VersionStats {
 	return VersionStats{
 		Connections: c.connections.Load(), Active: c.active.Load(), Frames: c.frames.Load(), Data: c.data.Load(),
 		Acks: c.acks.Load(), Nacks: c.nacks.Load(), Errors: c.errors.Load(), ConnectFailures: c.connectFailures.Load(),
-		Refused: c.refused.Load(), Unanswered: c.unanswered.Load(), Dropped: c.dropped.Load(),
+		Refused: c.refused.Load(), Unanswered: c.unanswered.Load(), Dropped: c.dropped.Load(), DroppedFlags: c.droppedFlags.Load(),
 	}
 }
 

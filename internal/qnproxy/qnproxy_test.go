@@ -516,3 +516,42 @@ services:
 		t.Fatalf("unanswered = %d, want 2", st.Unanswered)
 	}
 }
+
+// TestLostFlagsCounted: v1 has no flags, so a v2 device's ack-requested and
+// exactly-once bits cannot reach a v1 server; the frame goes through and
+// each lost bit is counted, never dropped silently.
+func TestLostFlagsCounted(t *testing.T) {
+	v1 := newServer(t, "server-v1", qn.V1)
+	f := newFixture(t, yamlf(`
+upstreams:
+  dev-v1: { targets: [%s] }
+services:
+  dev:
+    protocol: qn
+    listen: 127.0.0.1:0
+    default: v1
+    versions:
+      v1: { upstream: dev-v1, speaks: v1, translate: true }
+`, v1.addr()), nil)
+	d := dialDevice(t, f.addr("dev"), qn.V2, "m-1")
+	frame, err := qn.Encode(nil, qn.Header{Version: qn.V2, Type: qn.TypeData, Seq: 1, Flags: qn.FlagAckRequested | qn.FlagExactlyOnce},
+		[]qn.Field{{NS: 0, ID: 1, Ver: 1, Value: []byte("m-1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.c.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.next()
+	if err != nil || got.Version != qn.V2 || got.Type != qn.TypeAck || got.Seq != 1 {
+		t.Fatalf("answer %+v, %v; want a v2 ACK of seq 1", got.Header, err)
+	}
+	if st := f.m.Stats("dev")["v1"]; st.DroppedFlags != 2 || st.Dropped != 0 {
+		t.Fatalf("stats %+v, want 2 dropped flags and no dropped field", st)
+	}
+	for _, name := range []string{"flag:ack_requested", "flag:exactly_once"} {
+		if n := f.obs.get(f.obs.dropped, name); n != 1 {
+			t.Errorf("%s dropped %d times, want 1", name, n)
+		}
+	}
+}

@@ -230,8 +230,23 @@ func (s *session) translate(buf []byte, f *qn.Frame, to qn.Version, loss *qn.Los
 			s.l.m.obs.Dropped(s.service, s.fieldName(d), 1)
 		}
 	}
+	// v1 frames have no flags: a v2 frame's ack-requested or exactly-once
+	// bit is lost on the way, counted like a dropped field.
+	for _, fl := range lostFlags {
+		if loss.Flags&fl.bit != 0 {
+			s.vc.droppedFlags.Add(1)
+			s.l.m.obs.Dropped(s.service, fl.name, 1)
+		}
+	}
 	return out, nil
 }
+
+// lostFlags names the v2 flag bits in the field label of
+// turnout_qn_translation_dropped_fields_total.
+var lostFlags = [...]struct {
+	bit  qn.Flags
+	name string
+}{{qn.FlagAckRequested, "flag:ack_requested"}, {qn.FlagExactlyOnce, "flag:exactly_once"}}
 
 // Unregistered is the field label of dropped fields that are not in the
 // registry (one label for all of them, so the metric stays bounded).
