@@ -144,11 +144,11 @@ func (p *proc) waitExitZero(t *testing.T) {
 // that did not come back 200 with a body.
 type upgradeLoad struct {
 	h1, h2c *http.Client
-	ok     atomic.Int64
-	mu     sync.Mutex
-	failed []string
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ok      atomic.Int64
+	mu      sync.Mutex
+	failed  []string
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 func startUpgradeLoad(ctx context.Context, url string, workers int) *upgradeLoad {
