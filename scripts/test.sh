@@ -31,7 +31,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-echo "== go vet"
+echo "== gofmt and go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" $unformatted >&2
+	exit 1
+fi
 go vet ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
