@@ -67,32 +67,12 @@ func BenchmarkFrames(b *testing.B) {
 	})
 	b.Run("gateway-v2", func(b *testing.B) {
 		s := newServer(b, "v2", qn.V2)
-		f := newFixture(b, yamlf(`
-upstreams:
-  d: { targets: [%s] }
-services:
-  dev:
-    protocol: qn
-    listen: 127.0.0.1:0
-    default: v2
-    versions:
-      v2: { upstream: d, speaks: v2 }
-`, s.addr()), nil)
+		f := newFixture(b, oneVersion(qn.V2, s.addr(), "", ""), nil)
 		benchFrames(b, f.addr("dev"), qn.V2)
 	})
 	b.Run("gateway-v1-translated", func(b *testing.B) {
 		s := newServer(b, "v2", qn.V2)
-		f := newFixture(b, yamlf(`
-upstreams:
-  d: { targets: [%s] }
-services:
-  dev:
-    protocol: qn
-    listen: 127.0.0.1:0
-    default: v2
-    versions:
-      v2: { upstream: d, speaks: v2, translate: true }
-`, s.addr()), nil)
+		f := newFixture(b, oneVersion(qn.V2, s.addr(), "", ", translate: true"), nil)
 		benchFrames(b, f.addr("dev"), qn.V1)
 	})
 }

@@ -296,18 +296,25 @@ func yamlf(format string, args ...any) string {
 	return strings.TrimSpace(fmt.Sprintf(format, args...)) + "\n"
 }
 
-// translatingV2 is the configuration of one qn service whose only version
-// is the v2 server s, translating for v1 devices.
-func translatingV2(s *server) string {
+// oneVersion is the configuration of one qn service whose only version,
+// named after the QN version it speaks, has the upstream dev-NAME with
+// targets (a YAML flow list's items) plus upstreamExtra keys, and
+// versionExtra keys of its own (each extra "" or ", key: value ...").
+func oneVersion(speaks qn.Version, targets, upstreamExtra, versionExtra string) string {
+	v := speaks.String()
 	return yamlf(`
 upstreams:
-  dev-v2: { targets: [%s] }
+  dev-%[1]s: { targets: [%[2]s]%[3]s }
 services:
   dev:
     protocol: qn
     listen: 127.0.0.1:0
-    default: v2
+    default: %[1]s
     versions:
-      v2: { upstream: dev-v2, speaks: v2, translate: true }
-`, s.addr())
+      %[1]s: { upstream: dev-%[1]s, speaks: %[1]s%[4]s }
+`, v, targets, upstreamExtra, versionExtra)
 }
+
+// translatingV2 is the configuration of one qn service whose only version
+// is the v2 server s, translating for v1 devices.
+func translatingV2(s *server) string { return oneVersion(qn.V2, s.addr(), "", ", translate: true") }

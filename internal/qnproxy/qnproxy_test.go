@@ -189,17 +189,7 @@ func TestRefusedTranslation(t *testing.T) {
 		t.Fatal(err)
 	}
 	v1 := newServer(t, "server-v1", qn.V1)
-	f := newFixture(t, yamlf(`
-upstreams:
-  dev-v1: { targets: [%s] }
-services:
-  dev:
-    protocol: qn
-    listen: 127.0.0.1:0
-    default: v1
-    versions:
-      v1: { upstream: dev-v1, speaks: v1, translate: true }
-`, v1.addr()), reg)
+	f := newFixture(t, oneVersion(qn.V1, v1.addr(), "", ", translate: true"), reg)
 	d := dialDevice(t, f.addr("dev"), qn.V2, "gw-2")
 	// Translatable: goes through and is ACKed in v2.
 	if got, typ := d.roundTrip(); got != "server-v1" || typ != qn.TypeAck {
@@ -392,17 +382,7 @@ func TestConnectFailureRecorded(t *testing.T) {
 	dead, _ := net.Listen("tcp", "127.0.0.1:0")
 	deadAddr := dead.Addr().String()
 	_ = dead.Close()
-	f := newFixture(t, yamlf(`
-upstreams:
-  dev-v1: { targets: [%s, tcp://%s] }
-services:
-  dev:
-    protocol: qn
-    listen: 127.0.0.1:0
-    default: v1
-    versions:
-      v1: { upstream: dev-v1, speaks: v1 }
-`, v1.addr(), deadAddr), nil)
+	f := newFixture(t, oneVersion(qn.V1, v1.addr()+", tcp://"+deadAddr, "", ""), nil)
 	for i := range 4 {
 		if got, _ := dialDevice(t, f.addr("dev"), qn.V1, fmt.Sprint(i)).roundTrip(); got != "server-v1" {
 			t.Fatal(got)
@@ -427,17 +407,7 @@ func TestDeadTargetEjected(t *testing.T) {
 	deadAddr := dead.Addr().String()
 	_ = dead.Close()
 	clock := testclock.New(time.Now()) // connection deadlines come from it too
-	cfg := yamlf(`
-upstreams:
-  dev-v1: { targets: [tcp://%s, %s], eject_after: 2, eject_for: 30s }
-services:
-  dev:
-    protocol: qn
-    listen: 127.0.0.1:0
-    default: v1
-    versions:
-      v1: { upstream: dev-v1, speaks: v1 }
-`, deadAddr, v1.addr())
+	cfg := oneVersion(qn.V1, "tcp://"+deadAddr+", "+v1.addr(), ", eject_after: 2, eject_for: 30s", "")
 	f := newFixtureAt(t, cfg, nil, clock.Now)
 	status := func() []TargetStatus { return f.m.Targets(f.tab.Load().Config, "dev-v1") }
 	for i := range 4 {
@@ -483,17 +453,7 @@ func TestUnansweredDataIsAFailure(t *testing.T) {
 	v1 := newServer(t, "server-v1", qn.V1)
 	v1.silent.Store(true)
 	clock := testclock.New(time.Now()) // connection deadlines come from it too
-	f := newFixtureAt(t, yamlf(`
-upstreams:
-  dev-v1: { targets: [%s], timeout: 2s }
-services:
-  dev:
-    protocol: qn
-    listen: 127.0.0.1:0
-    default: v1
-    versions:
-      v1: { upstream: dev-v1, speaks: v1 }
-`, v1.addr()), nil, clock.Now)
+	f := newFixtureAt(t, oneVersion(qn.V1, v1.addr(), ", timeout: 2s", ""), nil, clock.Now)
 	d := dialDevice(t, f.addr("dev"), qn.V1, "m-1")
 	d.send()
 	d.send()
@@ -522,17 +482,7 @@ services:
 // each lost bit is counted, never dropped silently.
 func TestLostFlagsCounted(t *testing.T) {
 	v1 := newServer(t, "server-v1", qn.V1)
-	f := newFixture(t, yamlf(`
-upstreams:
-  dev-v1: { targets: [%s] }
-services:
-  dev:
-    protocol: qn
-    listen: 127.0.0.1:0
-    default: v1
-    versions:
-      v1: { upstream: dev-v1, speaks: v1, translate: true }
-`, v1.addr()), nil)
+	f := newFixture(t, oneVersion(qn.V1, v1.addr(), "", ", translate: true"), nil)
 	d := dialDevice(t, f.addr("dev"), qn.V2, "m-1")
 	frame, err := qn.Encode(nil, qn.Header{Version: qn.V2, Type: qn.TypeData, Seq: 1, Flags: qn.FlagAckRequested | qn.FlagExactlyOnce},
 		[]qn.Field{{NS: 0, ID: 1, Ver: 1, Value: []byte("m-1")}})
