@@ -27,9 +27,11 @@ const maxFastBody = 64 << 10
 // writer goroutine and every response from a reader goroutine.
 //
 // It serves only requests that need nothing else (see fits); the rest go
-// to net/http. Framing, chunked bodies, trailers and informational answers
-// of answers are net/http's own (http.ReadResponse); requests, which fits
-// keeps to the simple kinds, are written by writeRequest.
+// to net/http. The common answer (HTTP/1.1, a Content-Length body, plain
+// header lines) is read by readPlainResponse; every other kind (chunked
+// bodies, trailers, informational answers, bodies until close) by
+// http.ReadResponse. Requests, which fits keeps to the simple kinds, are
+// written by writeRequest.
 //
 // An h1Transport is safe for concurrent use; each target has its own idle
 // stack and lock, so requests to different targets share nothing.
@@ -159,6 +161,9 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 		// sending it again is safe only for a replayable request.
 		return fail(fmt.Errorf("reading response: %w", err), replayable(req))
 	}
+	if a, ok := readPlainResponse(c.br, req); ok {
+		return t.answered(c, req, &a.resp, &a.body, stop, now), nil, false
+	}
 	trace := httptrace.ContextClientTrace(ctx)
 	for informational := 0; ; informational++ {
 		if informational > maxInformational {
@@ -183,16 +188,29 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return fail(errors.New("unexpected 101 Switching Protocols to a request without Upgrade"), false)
 	}
+	var body *h1Body
+	if resp.Body != http.NoBody && resp.Body != nil {
+		body = &h1Body{rc: resp.Body}
+	}
+	return t.answered(c, req, resp, body, stop, now), nil, false
+}
+
+// answered ends the response-header wait of an exchange on c and hands
+// c to resp's body, or back to its stack when there is no body. body is
+// resp's body (nil for none), reading from rc or, without rc, its
+// Content-Length's remaining bytes from c's reader.
+func (t *h1Transport) answered(c *h1Conn, req *http.Request, resp *http.Response, body *h1Body, stop func() bool, now time.Time) *http.Response {
 	if t.headerTimeout > 0 {
 		_ = c.SetReadDeadline(time.Time{})
 	}
 	keep := !resp.Close && !req.Close
-	if resp.Body == http.NoBody || resp.Body == nil {
+	if body == nil || resp.Body == http.NoBody {
 		c.release(stop, keep, now)
-		return resp, nil, false
+		return resp
 	}
-	resp.Body = &h1Body{rc: resp.Body, c: c, stop: stop, keep: keep, at: now}
-	return resp, nil, false
+	body.c, body.stop, body.keep, body.at = c, stop, keep, now
+	resp.Body = body
+	return resp
 }
 
 // maxInformational bounds the 1xx answers read before the final one.
@@ -228,19 +246,26 @@ func (c *h1Conn) release(stop func() bool, keep bool, now time.Time) {
 // h1Body is an answer's body; the connection goes back to its stack once
 // the body has been read to its end.
 type h1Body struct {
-	rc   io.ReadCloser
-	c    *h1Conn
-	stop func() bool
-	keep bool
-	at   time.Time // when the round trip began
-	done bool
+	rc     io.ReadCloser // nil: remain bytes from c.br
+	remain int64
+	c      *h1Conn
+	stop   func() bool
+	keep   bool
+	at     time.Time // when the round trip began
+	done   bool
 }
 
 func (b *h1Body) Read(p []byte) (int, error) {
 	if b.done {
 		return 0, io.EOF
 	}
-	n, err := b.rc.Read(p)
+	var n int
+	var err error
+	if b.rc != nil {
+		n, err = b.rc.Read(p)
+	} else {
+		n, err = readRemain(b.c.br, &b.remain, p)
+	}
 	if err == io.EOF {
 		b.done = true
 		b.c.release(b.stop, b.keep, b.at)
