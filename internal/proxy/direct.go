@@ -49,7 +49,7 @@ func (h *Handler) serveDirect(w http.ResponseWriter, r *http.Request, x *exchang
 	if r.ContentLength == 0 {
 		out.Body = nil
 	}
-	out.Header = outboundHeader(r)
+	out.Header = outboundHeader(r, x)
 	var tap taps
 	tap.start(h.taps, out, &x.d)
 
@@ -172,7 +172,7 @@ func removeHopByHop(h http.Header) {
 // client's address appended to X-Forwarded-For. The server does not read
 // these headers after the request was parsed, so changing the client's map
 // is safe; the Connection header it does read is never changed in place.
-func outboundHeader(r *http.Request) http.Header {
+func outboundHeader(r *http.Request, x *exchange) http.Header {
 	hdr := r.Header
 	if hasHopHeaders(hdr) {
 		hdr = hdr.Clone()
@@ -186,11 +186,13 @@ func outboundHeader(r *http.Request) http.Header {
 		if prior := hdr["X-Forwarded-For"]; len(prior) > 0 {
 			ip = strings.Join(prior, ", ") + ", " + ip
 		}
-		hdr["X-Forwarded-For"] = []string{ip}
+		x.fwdFor[0] = ip
+		hdr["X-Forwarded-For"] = x.fwdFor[:]
 	} else {
 		delete(hdr, "X-Forwarded-For")
 	}
-	hdr["X-Forwarded-Host"] = []string{r.Host}
+	x.fwdHost[0] = r.Host
+	hdr["X-Forwarded-Host"] = x.fwdHost[:]
 	if r.TLS == nil {
 		hdr["X-Forwarded-Proto"] = protoHTTP
 	} else {

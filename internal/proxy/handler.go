@@ -123,6 +123,14 @@ type exchange struct {
 	err      error
 	span     RequestSpan // nil when tracing is off
 
+	// Per-request values kept here, in the one allocation of the
+	// exchange, rather than in allocations of their own.
+	att      Attempt   // the attempt being reported
+	res      Result    // the result being reported
+	retryURL url.URL   // the outbound URL before the pool rewrote it
+	fwdFor   [1]string // X-Forwarded-For's value
+	fwdHost  [1]string // X-Forwarded-Host's value
+
 	// The direct path's state (see serveDirect).
 	w      http.ResponseWriter
 	url    url.URL               // the outbound URL
@@ -169,15 +177,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx = context.WithValue(ctx, exchangeKey{}, x)
 		h.rp.ServeHTTP(w, r.WithContext(ctx))
 	}
-	res := Result{
+	res := &x.res
+	*res = Result{
 		Decision: &x.d, Served: x.served, Upstream: x.upstream, FellBack: x.fellBack,
 		Status: x.status, Err: x.err, Duration: h.now().Sub(start),
 	}
 	if x.span != nil {
 		res.TraceID = x.span.TraceID()
-		x.span.End(&res)
+		x.span.End(res)
 	}
-	h.obs.Finished(&res)
+	h.obs.Finished(res)
 	if abort {
 		panic(http.ErrAbortHandler) // the client must not take a cut body for a whole one
 	}

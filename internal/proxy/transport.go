@@ -64,7 +64,7 @@ func (h *Handler) send(x *exchange, out *http.Request) (*http.Response, error) {
 		stream = &streamBody{rc: out.Body, in: x.in}
 		out.Body = stream
 	}
-	u := *out.URL // the pool rewrites out.URL; a retry starts from the original
+	x.retryURL = *out.URL // the pool rewrites out.URL; a retry starts from the original
 
 	resp, err := h.attempt(x, v, out)
 	if !retry || !failed(resp, err) || out.Context().Err() != nil {
@@ -82,7 +82,7 @@ func (h *Handler) send(x *exchange, out *http.Request) (*http.Response, error) {
 		drain(resp.Body)
 	}
 	again := out.Clone(out.Context())
-	again.URL = &u
+	again.URL = &x.retryURL
 	if body != nil {
 		setBody(again, body)
 	} else if stream != nil {
@@ -106,14 +106,15 @@ func (h *Handler) attempt(x *exchange, v *route.Version, out *http.Request) (*ht
 	}
 	start := h.now()
 	resp, err := h.roundTrip(x, v, pool, out)
-	a := Attempt{Service: x.d.Service.Name, Version: v.Name, Upstream: v.Upstream, Err: err, Duration: h.now().Sub(start)}
+	a := &x.att // the observers' pointer is valid only during the call
+	*a = Attempt{Service: x.d.Service.Name, Version: v.Name, Upstream: v.Upstream, Err: err, Duration: h.now().Sub(start)}
 	if resp != nil {
 		a.Status = resp.StatusCode
 	}
 	if span != nil {
-		span.End(&a)
+		span.End(a)
 	}
-	h.obs.Attempted(&a)
+	h.obs.Attempted(a)
 	return resp, err
 }
 
