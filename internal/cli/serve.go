@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/turnout-gw/turnout/internal/gateway"
+	"github.com/turnout-gw/turnout/internal/gctune"
 	"github.com/turnout-gw/turnout/internal/telemetry"
 )
 
@@ -28,6 +29,11 @@ func serveCmd() *cobra.Command {
 				return &exitError{code: 1, err: fmt.Errorf("%s is not valid; not starting", file)}
 			}
 			log := telemetry.NewLogger(cmd.ErrOrStderr(), cfg.Log)
+			if os.Getenv("GOGC") == "" { // an operator's GOGC wins
+				tuner, _ := gctune.New(gctune.DefaultHeadroom)
+				tuner.Start()
+				defer tuner.Stop()
+			}
 			app, err := gateway.Start(cfg, file, gateway.AppOptions{Log: log, Watch: true, StateWait: stateWait})
 			if err != nil {
 				return &exitError{code: 1, err: err}

@@ -1,0 +1,82 @@
+package gctune
+
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+func TestPercentFor(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		live, headroom uint64
+		want           int
+	}{
+		{"not measured yet", 0, DefaultHeadroom, 800},
+		{"tiny heap: capped", 1 << 20, DefaultHeadroom, 800},
+		{"4 MiB live: 16 MiB of growth", 4 << 20, DefaultHeadroom, 400},
+		{"10 MiB live", 10 << 20, DefaultHeadroom, 160},
+		{"headroom equals live: Go's default", 16 << 20, DefaultHeadroom, 100},
+		{"large heap keeps the default", 200 << 20, DefaultHeadroom, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := PercentFor(tc.live, tc.headroom); got != tc.want {
+				t.Fatalf("PercentFor(%d, %d) = %d, want %d", tc.live, tc.headroom, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewRefusesNoHeadroom(t *testing.T) {
+	if _, err := New(0); err == nil {
+		t.Fatal("New(0) succeeded")
+	}
+}
+
+// keep holds live memory so the live heap is what the test says.
+var keep [][]byte
+
+// TestTunerFollowsTheLiveHeap runs a real Tuner in this process: with a
+// small live heap it sets a high percent; when the live heap grows past
+// the headroom, the next collections bring it back to 100; Stop restores
+// what was set before.
+func TestTunerFollowsTheLiveHeap(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	tu, err := New(8 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	tu.Start()
+	waitPercent(t, tu, func(p int) bool { return p > 200 }, "above 200 with a small live heap")
+	if got := debug.SetGCPercent(tu.Percent()); got != tu.Percent() {
+		t.Fatalf("runtime percent %d, tuner says %d", got, tu.Percent())
+	}
+
+	for i := 0; i < 32; i++ {
+		keep = append(keep, make([]byte, 1<<20)) // 32 MiB live: more than the headroom
+	}
+	waitPercent(t, tu, func(p int) bool { return p == 100 }, "100 with 32 MiB live")
+	keep = nil
+
+	tu.Stop()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("after Stop the percent is %d, want the 100 in force before Start", got)
+	}
+}
+
+// waitPercent collects until the tuner's percent satisfies ok, for at most
+// 200 collections.
+func waitPercent(t *testing.T, tu *Tuner, ok func(int) bool, what string) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if ok(tu.Percent()) {
+			return
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond) // let the finalizer goroutine run
+	}
+	t.Fatalf("percent %d, want %s", tu.Percent(), what)
+}
