@@ -79,6 +79,7 @@ type conn struct {
 
 // exchange is what one request allocates besides the *http.Request.
 type exchange struct {
+	ctx  reqCtx
 	url  url.URL
 	body body
 	w    response
@@ -234,7 +235,7 @@ func (c *conn) h2Preface() (bool, error) {
 // serveOne reads one request, runs the handler and completes the answer.
 // It reports whether the connection can carry another request.
 func (c *conn) serveOne() bool {
-	x, r, cancel, err := c.readRequest()
+	x, r, err := c.readRequest()
 	if err != nil {
 		c.refuse(err)
 		return false
@@ -245,13 +246,13 @@ func (c *conn) serveOne() bool {
 	w := &x.w
 	watch := r.Body == http.NoBody && c.br.Buffered() == 0 && c.srv.clientGoneAfter() > 0
 	if watch {
-		c.arm(cancel)
+		c.arm(&x.ctx)
 	}
 	ok := c.callHandler(w, r)
 	if watch {
 		c.disarm()
 	}
-	cancel()
+	x.ctx.cancel()
 	if c.hijacked {
 		return false
 	}

@@ -1,7 +1,6 @@
 package h1server
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -13,28 +12,28 @@ var chunkedTE = []string{"chunked"}
 
 // readRequest reads and checks one request head and builds the request
 // the handler gets, with its body and response writer. The request's
-// context is cancelled by the returned func.
-func (c *conn) readRequest() (*exchange, *http.Request, context.CancelFunc, error) {
+// context is the exchange's ctx, which the caller cancels.
+func (c *conn) readRequest() (*exchange, *http.Request, error) {
 	h, err := c.readHead()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	hdr := make(http.Header, len(c.fields))
 	c.header(hdr)
 	x := new(exchange)
 	if err := parseURI(h.method, h.uri, &x.url); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	host, err := requestHost(h, hdr)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if x.url.Host != "" {
 		host = x.url.Host
 	}
 	cl, chunked, err := framing(h, hdr)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	conns := hdr["Connection"]
 	keepAlive10 := h.minor == 0 && httpguts.HeaderValuesContainsToken(conns, "keep-alive")
@@ -42,7 +41,7 @@ func (c *conn) readRequest() (*exchange, *http.Request, context.CancelFunc, erro
 	expectCont := false
 	if ex := hdr["Expect"]; len(ex) > 0 {
 		if len(ex) != 1 || !strings.EqualFold(ex[0], "100-continue") {
-			return nil, nil, nil, &statusError{http.StatusExpectationFailed, "unsupported expectation"}
+			return nil, nil, &statusError{http.StatusExpectationFailed, "unsupported expectation"}
 		}
 		expectCont = h.minor == 1 && cl != 0
 	}
@@ -54,7 +53,7 @@ func (c *conn) readRequest() (*exchange, *http.Request, context.CancelFunc, erro
 		}
 	}
 
-	ctx, cancel := context.WithCancel(c.baseCtx)
+	x.ctx.parent = c.baseCtx
 	tmpl := http.Request{
 		Method: h.method, URL: &x.url, Proto: h.proto, ProtoMajor: 1, ProtoMinor: h.minor,
 		Header: hdr, Body: http.NoBody, ContentLength: cl, Host: host, Trailer: trailer,
@@ -66,7 +65,7 @@ func (c *conn) readRequest() (*exchange, *http.Request, context.CancelFunc, erro
 	if chunked || cl > 0 {
 		tmpl.Body = &x.body
 	}
-	r := tmpl.WithContext(ctx)
+	r := tmpl.WithContext(&x.ctx)
 	clear(c.whdr)
 	x.w = response{c: c, req: r, hdr: c.whdr, cl: -1, minor: h.minor, keepAlive10: keepAlive10,
 		closeAfter: closeReq, expectCont: expectCont}
@@ -79,7 +78,7 @@ func (c *conn) readRequest() (*exchange, *http.Request, context.CancelFunc, erro
 			x.body.w = &x.w
 		}
 	}
-	return x, r, cancel, nil
+	return x, r, nil
 }
 
 // requestHost checks the Host header (one, valid, and present in

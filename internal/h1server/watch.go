@@ -1,7 +1,6 @@
 package h1server
 
 import (
-	"context"
 	"errors"
 	"net"
 	"os"
@@ -38,8 +37,8 @@ type watcher struct {
 	state   int
 	timer   *time.Timer
 	done    chan struct{}
-	cancel  context.CancelFunc
-	hasByte bool // written by the reading goroutine before done, read after
+	ctx     *reqCtx // the armed request's
+	hasByte bool    // written by the reading goroutine before done, read after
 	b       [1]byte
 }
 
@@ -50,12 +49,12 @@ func (s *Server) clientGoneAfter() time.Duration {
 	return s.ClientGoneAfter
 }
 
-// arm starts the watch of a request whose context cancel ends.
-func (c *conn) arm(cancel context.CancelFunc) {
+// arm starts the watch of the request whose context is ctx.
+func (c *conn) arm(ctx *reqCtx) {
 	w := &c.watch
 	d := c.srv.clientGoneAfter()
 	w.mu.Lock()
-	w.state, w.cancel = watchArmed, cancel
+	w.state, w.ctx = watchArmed, ctx
 	if w.timer == nil {
 		w.done = make(chan struct{}, 1)
 		w.timer = time.AfterFunc(d, c.fire)
@@ -81,7 +80,7 @@ func (c *conn) fire() {
 	if n == 1 {
 		w.hasByte = true
 	} else if err != nil && !isTimeout(err) {
-		w.cancel()
+		w.ctx.cancel()
 	}
 	w.done <- struct{}{}
 }
@@ -104,7 +103,7 @@ func (c *conn) disarm() {
 		w.mu.Lock()
 		w.state = watchOff
 	}
-	w.cancel = nil
+	w.ctx = nil
 	w.mu.Unlock()
 }
 

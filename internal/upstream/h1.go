@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/turnout-gw/turnout/internal/interrupt"
 )
 
 // maxFastBody is the largest request body the h1 transport sends itself. A
@@ -125,9 +127,6 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// aLongTimeAgo is a deadline in the past, which wakes a blocked Read or Write.
-var aLongTimeAgo = time.Unix(1, 0)
-
 // exchange writes req on c and reads the answer's header. stale reports a
 // reused connection that failed before any byte of an answer arrived; c is
 // closed then and the caller may try a fresh one. now is when the round
@@ -135,9 +134,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 // connection counts as idle from it.
 func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request, now time.Time) (resp *http.Response, err error, stale bool) {
 	reused := !c.idleAt.IsZero()
-	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(aLongTimeAgo) })
+	watch := interrupt.Start(ctx, c.Conn)
 	fail := func(e error, beforeAnswer bool) (*http.Response, error, bool) {
-		stop()
+		watch.Stop()
 		_ = c.Close()
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr, false
@@ -162,7 +161,7 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 		return fail(fmt.Errorf("reading response: %w", err), replayable(req))
 	}
 	if a, ok := readPlainResponse(c.br, req); ok {
-		return t.answered(c, req, &a.resp, &a.body, stop, now), nil, false
+		return t.answered(c, req, &a.resp, &a.body, watch, now), nil, false
 	}
 	trace := httptrace.ContextClientTrace(ctx)
 	for informational := 0; ; informational++ {
@@ -192,23 +191,23 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 	if resp.Body != http.NoBody && resp.Body != nil {
 		body = &h1Body{rc: resp.Body}
 	}
-	return t.answered(c, req, resp, body, stop, now), nil, false
+	return t.answered(c, req, resp, body, watch, now), nil, false
 }
 
 // answered ends the response-header wait of an exchange on c and hands
 // c to resp's body, or back to its stack when there is no body. body is
 // resp's body (nil for none), reading from rc or, without rc, its
 // Content-Length's remaining bytes from c's reader.
-func (t *h1Transport) answered(c *h1Conn, req *http.Request, resp *http.Response, body *h1Body, stop func() bool, now time.Time) *http.Response {
+func (t *h1Transport) answered(c *h1Conn, req *http.Request, resp *http.Response, body *h1Body, watch interrupt.Watch, now time.Time) *http.Response {
 	if t.headerTimeout > 0 {
 		_ = c.SetReadDeadline(time.Time{})
 	}
 	keep := !resp.Close && !req.Close
 	if body == nil || resp.Body == http.NoBody {
-		c.release(stop, keep, now)
+		c.release(watch, keep, now)
 		return resp
 	}
-	body.c, body.stop, body.keep, body.at = c, stop, keep, now
+	body.c, body.watch, body.keep, body.at = c, watch, keep, now
 	resp.Body = body
 	return resp
 }
@@ -234,8 +233,8 @@ func isTimeout(err error) bool {
 
 // release returns c to its stack when keep is true and the request's
 // context watcher had not fired; otherwise it closes c.
-func (c *h1Conn) release(stop func() bool, keep bool, now time.Time) {
-	if !stop() || !keep {
+func (c *h1Conn) release(watch interrupt.Watch, keep bool, now time.Time) {
+	if !watch.Stop() || !keep {
 		_ = c.Close()
 		return
 	}
@@ -249,7 +248,7 @@ type h1Body struct {
 	rc     io.ReadCloser // nil: remain bytes from c.br
 	remain int64
 	c      *h1Conn
-	stop   func() bool
+	watch  interrupt.Watch
 	keep   bool
 	at     time.Time // when the round trip began
 	done   bool
@@ -268,11 +267,11 @@ func (b *h1Body) Read(p []byte) (int, error) {
 	}
 	if err == io.EOF {
 		b.done = true
-		b.c.release(b.stop, b.keep, b.at)
+		b.c.release(b.watch, b.keep, b.at)
 		b.c = nil
 	} else if err != nil {
 		b.done = true
-		b.stop()
+		b.watch.Stop()
 		_ = b.c.Close()
 		b.c = nil
 	}
@@ -284,7 +283,7 @@ func (b *h1Body) Read(p []byte) (int, error) {
 func (b *h1Body) Close() error {
 	if b.c != nil {
 		b.done = true
-		b.stop()
+		b.watch.Stop()
 		_ = b.c.Close()
 		b.c = nil
 	}

@@ -40,7 +40,6 @@ func readBoth(t *testing.T, raw []byte, method string) bool {
 		nc, peer := net.Pipe()
 		defer peer.Close()
 		a.body.c = &h1Conn{Conn: nc, br: br, stack: &idleStack{closed: true}}
-		a.body.stop = func() bool { return true }
 	}
 	type fields struct {
 		Status                 string
