@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/turnout-gw/turnout/internal/rawconn"
 )
 
 // Connection states, for Shutdown: only an idle connection (waiting for
@@ -86,6 +88,7 @@ type exchange struct {
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
+	nc = rawconn.Wrap(nc)
 	if s.TLSConfig != nil {
 		nc = tls.Server(nc, s.TLSConfig)
 	}

@@ -10,32 +10,11 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/interrupt"
+	"github.com/turnout-gw/turnout/internal/testutil"
 )
 
 // pipe is a connected loopback TCP pair.
-func pipe(t *testing.T) (net.Conn, net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	a, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := <-accepted
-	if b == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { a.Close(); b.Close() })
-	return a, b
-}
+func pipe(t *testing.T) (net.Conn, net.Conn) { return testutil.TCPPair(t) }
 
 // readErr blocks reading c and returns the error; after 5 s it closes c,
 // which is an error no test expects.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/interrupt"
+	"github.com/turnout-gw/turnout/internal/rawconn"
 )
 
 // maxFastBody is the largest request body the h1 transport sends itself. A
@@ -122,6 +123,7 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	nc = rawconn.Wrap(nc)
 	c = &h1Conn{Conn: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096), stack: st}
 	resp, err, _ := t.exchange(ctx, c, req, now)
 	return resp, err
