@@ -21,10 +21,12 @@ const (
 
 // PercentFor is the GOGC percent that gives a live heap of live bytes at
 // least headroom bytes of growth before the next collection, within
-// [100, 800]. A live heap not measured yet (0) gets the highest.
+// [100, 800]. A live heap not measured yet (0) gets Go's default: the
+// garbage of loading a large configuration must not pile up 8-fold
+// before the first collection measures it.
 func PercentFor(live, headroom uint64) int {
 	if live == 0 {
-		return maxPercent
+		return minPercent
 	}
 	p := headroom * 100 / live
 	switch {

@@ -13,7 +13,7 @@ func TestPercentFor(t *testing.T) {
 		live, headroom uint64
 		want           int
 	}{
-		{"not measured yet", 0, DefaultHeadroom, 800},
+		{"not measured yet", 0, DefaultHeadroom, 100},
 		{"tiny heap: capped", 1 << 20, DefaultHeadroom, 800},
 		{"4 MiB live: 16 MiB of growth", 4 << 20, DefaultHeadroom, 400},
 		{"10 MiB live", 10 << 20, DefaultHeadroom, 160},
