@@ -201,7 +201,12 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 // resp's body (nil for none), reading from rc or, without rc, its
 // Content-Length's remaining bytes from c's reader.
 func (t *h1Transport) answered(c *h1Conn, req *http.Request, resp *http.Response, body *h1Body, watch interrupt.Watch, now time.Time) *http.Response {
-	if t.headerTimeout > 0 {
+	whole := body == nil || resp.Body == http.NoBody || body.rc == nil && body.remain <= int64(c.br.Buffered())
+	if t.headerTimeout > 0 && !whole {
+		// The body is read at the client's pace. (An answer already in
+		// the buffer needs no more reads: the deadline stays until the
+		// next exchange on c sets its own, sparing the poller's timer two
+		// updates per request.)
 		_ = c.SetReadDeadline(time.Time{})
 	}
 	keep := !resp.Close && !req.Close
