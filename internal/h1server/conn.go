@@ -81,6 +81,7 @@ type conn struct {
 
 // exchange is what one request allocates besides the *http.Request.
 type exchange struct {
+	vals [16]string // the header values of most requests
 	ctx  reqCtx
 	url  url.URL
 	body body

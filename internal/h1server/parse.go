@@ -188,12 +188,17 @@ func errUnexpectedEOF(err error) error {
 	return badRequest("incomplete request head")
 }
 
-// header fills hdr from c.fields, with values as substrings of c.str.
-func (c *conn) header(hdr http.Header) {
+// header fills hdr from c.fields, with values as substrings of c.str, in
+// slices of strs's array when it has room for them all.
+func (c *conn) header(hdr http.Header, strs []string) {
 	if len(c.fields) == 0 {
 		return
 	}
-	strs := make([]string, len(c.fields))
+	if cap(strs) >= len(c.fields) {
+		strs = strs[:len(c.fields)]
+	} else {
+		strs = make([]string, len(c.fields))
+	}
 	for i := range c.fields {
 		f := &c.fields[i]
 		k := f.key

@@ -18,9 +18,9 @@ func (c *conn) readRequest() (*exchange, *http.Request, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	hdr := make(http.Header, len(c.fields))
-	c.header(hdr)
 	x := new(exchange)
+	hdr := make(http.Header, len(c.fields))
+	c.header(hdr, x.vals[:0])
 	if err := parseURI(h.method, h.uri, &x.url); err != nil {
 		return nil, nil, err
 	}

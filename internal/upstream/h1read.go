@@ -14,6 +14,7 @@ import (
 type answer struct {
 	resp http.Response
 	body h1Body
+	vals [12]string // the header values of most answers
 }
 
 // readPlainResponse reads the head of the common answer: HTTP/1.1, a final
@@ -54,7 +55,10 @@ func readPlainResponse(br *bufio.Reader, req *http.Request) (a *answer, ok bool)
 	r.Status, r.StatusCode, r.Proto, r.ProtoMajor, r.ProtoMinor = s[9:eol], code, "HTTP/1.1", 1, 1
 	r.Request = req
 	hdr := make(http.Header, lines-1)
-	strs := make([]string, lines-1)
+	strs := a.vals[:]
+	if lines-1 > len(a.vals) {
+		strs = make([]string, lines-1)
+	}
 	for at := eol + 2; at < len(s); {
 		e := indexCRLF(s, at)
 		if e < 0 {
