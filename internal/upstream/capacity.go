@@ -53,6 +53,10 @@ func (p *Pool) release(t *target, resp *http.Response) {
 		t.inflight.Add(-1)
 		return
 	}
+	if hb, ok := resp.Body.(*h1Body); ok { // the h1 transport's body frees the slot itself
+		hb.slot = &t.inflight
+		return
+	}
 	rb := &releasingBody{rc: resp.Body, t: t}
 	if rwc, ok := resp.Body.(io.ReadWriteCloser); ok { // a 101 Switching Protocols body
 		resp.Body = releasingRWC{releasingBody: rb, w: rwc}

@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/interrupt"
@@ -254,6 +255,7 @@ func (c *h1Conn) release(watch interrupt.Watch, keep bool, now time.Time) {
 type h1Body struct {
 	rc     io.ReadCloser // nil: remain bytes from c.br
 	remain int64
+	slot   *atomic.Int64 // the target's requests in flight, decremented at Close (max_connections)
 	c      *h1Conn
 	watch  interrupt.Watch
 	keep   bool
@@ -293,6 +295,10 @@ func (b *h1Body) Close() error {
 		b.watch.Stop()
 		_ = b.c.Close()
 		b.c = nil
+	}
+	if b.slot != nil {
+		b.slot.Add(-1)
+		b.slot = nil
 	}
 	return nil
 }
