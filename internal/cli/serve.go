@@ -30,7 +30,7 @@ func serveCmd() *cobra.Command {
 			}
 			log := telemetry.NewLogger(cmd.ErrOrStderr(), cfg.Log)
 			if os.Getenv("GOGC") == "" { // an operator's GOGC wins
-				tuner, _ := gctune.New(gctune.DefaultHeadroom)
+				tuner, _ := gctune.New(gctune.DefaultMinGoal)
 				tuner.Start()
 				defer tuner.Stop()
 			}

@@ -8,8 +8,8 @@ import (
 	"sync"
 )
 
-// DefaultHeadroom is the least the heap may grow between collections.
-const DefaultHeadroom = 16 << 20
+// DefaultMinGoal is the heap size below which there is no collection.
+const DefaultMinGoal = 20 << 20
 
 // Bounds of the percent a Tuner sets: never below Go's default, and never
 // so high that a sudden jump of the live heap (a reload of a large
@@ -19,16 +19,17 @@ const (
 	maxPercent = 800
 )
 
-// PercentFor is the GOGC percent that gives a live heap of live bytes at
-// least headroom bytes of growth before the next collection, within
-// [100, 800]. A live heap not measured yet (0) gets Go's default: the
-// garbage of loading a large configuration must not pile up 8-fold
-// before the first collection measures it.
-func PercentFor(live, headroom uint64) int {
-	if live == 0 {
+// PercentFor is the GOGC percent that lets a live heap of live bytes grow
+// to minGoal bytes before the next collection, within [100, 800]: a heap
+// of more than half minGoal keeps Go's default, and so its footprint. A
+// live heap not measured yet (0) gets the default too: the garbage of
+// loading a large configuration must not pile up 8-fold before the first
+// collection measures it.
+func PercentFor(live, minGoal uint64) int {
+	if live == 0 || live >= minGoal {
 		return minPercent
 	}
-	p := headroom * 100 / live
+	p := (minGoal - live) * 100 / live
 	switch {
 	case p < minPercent:
 		return minPercent
@@ -44,7 +45,7 @@ func PercentFor(live, headroom uint64) int {
 // heap that jumped is paced for at once. A Tuner is started once and
 // stopped once; its methods are safe for concurrent use.
 type Tuner struct {
-	headroom uint64
+	minGoal uint64
 	set      func(int) int // debug.SetGCPercent
 
 	mu      sync.Mutex
@@ -54,12 +55,13 @@ type Tuner struct {
 	sample  []metrics.Sample
 }
 
-// New returns a Tuner that keeps headroom bytes of growth.
-func New(headroom uint64) (*Tuner, error) {
-	if headroom == 0 {
-		return nil, errors.New("gctune: headroom must be positive")
+// New returns a Tuner that lets the heap grow to minGoal bytes before a
+// collection.
+func New(minGoal uint64) (*Tuner, error) {
+	if minGoal == 0 {
+		return nil, errors.New("gctune: the minimum heap goal must be positive")
 	}
-	return &Tuner{headroom: headroom, set: debug.SetGCPercent,
+	return &Tuner{minGoal: minGoal, set: debug.SetGCPercent,
 		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}, nil
 }
 
@@ -72,7 +74,7 @@ func (t *Tuner) Start() {
 		return
 	}
 	t.running = true
-	t.percent = PercentFor(t.live(), t.headroom)
+	t.percent = PercentFor(t.live(), t.minGoal)
 	t.before = t.set(t.percent)
 	t.mu.Unlock()
 	arm(t)
@@ -106,7 +108,7 @@ func (t *Tuner) collected() bool {
 	if !t.running {
 		return false
 	}
-	p := PercentFor(t.live(), t.headroom)
+	p := PercentFor(t.live(), t.minGoal)
 	if d := p - t.percent; d*10 > t.percent || -d*10 > t.percent {
 		t.percent = p
 		t.set(p)

@@ -9,26 +9,27 @@ import (
 
 func TestPercentFor(t *testing.T) {
 	for _, tc := range []struct {
-		name           string
-		live, headroom uint64
-		want           int
+		name          string
+		live, minGoal uint64
+		want          int
 	}{
-		{"not measured yet", 0, DefaultHeadroom, 100},
-		{"tiny heap: capped", 1 << 20, DefaultHeadroom, 800},
-		{"4 MiB live: 16 MiB of growth", 4 << 20, DefaultHeadroom, 400},
-		{"10 MiB live", 10 << 20, DefaultHeadroom, 160},
-		{"headroom equals live: Go's default", 16 << 20, DefaultHeadroom, 100},
-		{"large heap keeps the default", 200 << 20, DefaultHeadroom, 100},
+		{"not measured yet", 0, DefaultMinGoal, 100},
+		{"tiny heap: capped", 1 << 20, DefaultMinGoal, 800},
+		{"4 MiB live: collect at 20", 4 << 20, DefaultMinGoal, 400},
+		{"8 MiB live", 8 << 20, DefaultMinGoal, 150},
+		{"half the goal live: Go's default", 10 << 20, DefaultMinGoal, 100},
+		{"15 MiB live (1,000 services): the default, no extra memory", 15 << 20, DefaultMinGoal, 100},
+		{"more than the goal live", 200 << 20, DefaultMinGoal, 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := PercentFor(tc.live, tc.headroom); got != tc.want {
-				t.Fatalf("PercentFor(%d, %d) = %d, want %d", tc.live, tc.headroom, got, tc.want)
+			if got := PercentFor(tc.live, tc.minGoal); got != tc.want {
+				t.Fatalf("PercentFor(%d, %d) = %d, want %d", tc.live, tc.minGoal, got, tc.want)
 			}
 		})
 	}
 }
 
-func TestNewRefusesNoHeadroom(t *testing.T) {
+func TestNewRefusesNoGoal(t *testing.T) {
 	if _, err := New(0); err == nil {
 		t.Fatal("New(0) succeeded")
 	}
@@ -39,12 +40,12 @@ var keep [][]byte
 
 // TestTunerFollowsTheLiveHeap runs a real Tuner in this process: with a
 // small live heap it sets a high percent; when the live heap grows past
-// the headroom, the next collections bring it back to 100; Stop restores
+// the goal, the next collections bring it back to 100; Stop restores
 // what was set before.
 func TestTunerFollowsTheLiveHeap(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
-	tu, err := New(8 << 20)
+	tu, err := New(16 << 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func TestTunerFollowsTheLiveHeap(t *testing.T) {
 	}
 
 	for i := 0; i < 32; i++ {
-		keep = append(keep, make([]byte, 1<<20)) // 32 MiB live: more than the headroom
+		keep = append(keep, make([]byte, 1<<20)) // 32 MiB live: more than the goal
 	}
 	waitPercent(t, tu, func(p int) bool { return p == 100 }, "100 with 32 MiB live")
 	keep = nil
