@@ -46,7 +46,7 @@ func PercentFor(live, minGoal uint64) int {
 // stopped once; its methods are safe for concurrent use.
 type Tuner struct {
 	minGoal uint64
-	set      func(int) int // debug.SetGCPercent
+	set     func(int) int // debug.SetGCPercent
 
 	mu      sync.Mutex
 	running bool
