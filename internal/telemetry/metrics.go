@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -42,10 +43,8 @@ var DurationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 
 type Metrics struct {
 	reg *prometheus.Registry
 
-	weight    *prometheus.GaugeVec
-	rollbacks *prometheus.CounterVec
-	mirror    *prometheus.CounterVec
-	reloads   *prometheus.CounterVec
+	mirror  *prometheus.CounterVec
+	reloads *prometheus.CounterVec
 	// violations counts contract violations by service, version and
 	// operation (the operations of the `from` document: bounded by it).
 	violations *prometheus.CounterVec
@@ -60,34 +59,20 @@ type Metrics struct {
 	// error) of the services that have a mirror block.
 	mirrors atomic.Pointer[map[string]*[3]prometheus.Counter]
 	mu      sync.Mutex
-	// states is the last rollout state and weight seen per service (under
-	// mu), so a transition into rolled_back is counted once and a weight
-	// gauge is set only when it changes.
-	states map[string]rolloutSeen
+	// rollouts holds the rollout weight gauge and rollbacks counter per
+	// service (under mu; see rolloutCollector), with the last state seen,
+	// so a transition into rolled_back is counted once.
+	rollouts map[string]rolloutSeen
 	// strayMirrors are the services whose mirror series ObserveMirror
 	// created without a configured mirror (under mu): Configure deletes
 	// them with the series of removed mirrors.
 	strayMirrors map[string]bool
 }
 
-// rolloutSeen is what the metrics last recorded of a service's rollout.
-type rolloutSeen struct {
-	state  string
-	weight float64 // the weight gauge's value
-}
-
 // NewMetrics returns Metrics with every metric registered on a new
 // registry. The series of configuration names appear with Configure.
 func NewMetrics() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), states: map[string]rolloutSeen{}, strayMirrors: map[string]bool{}}
-	m.weight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "turnout_rollout_weight",
-		Help: "Current rollout weight: percent of unpinned traffic sent to the rollout's `to` version.",
-	}, []string{"service"})
-	m.rollbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "turnout_rollbacks_total",
-		Help: "Rollouts that went to rolled_back, automatically or by abort.",
-	}, []string{"service"})
+	m := &Metrics{reg: prometheus.NewRegistry(), rollouts: map[string]rolloutSeen{}, strayMirrors: map[string]bool{}}
 	m.mirror = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "turnout_mirror_compared_total",
 		Help: "Mirrored responses compared with the primary's, by result (match, diff, error).",
@@ -100,7 +85,7 @@ func NewMetrics() *Metrics {
 		Name: "turnout_contract_violations_total",
 		Help: "Answers of a rollout's `to` version that broke the `from` version's OpenAPI response schema, by the operation they answered.",
 	}, []string{"service", "version", "operation"})
-	m.reg.MustRegister(requestCollector{m}, m.weight, m.rollbacks, m.mirror, m.reloads, m.violations,
+	m.reg.MustRegister(requestCollector{m}, rolloutCollector{m}, m.mirror, m.reloads, m.violations,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reloadOK = m.reloads.WithLabelValues(ReloadSuccess)
 	m.reloadFailed = m.reloads.WithLabelValues(ReloadFailure)
@@ -182,12 +167,13 @@ func (m *Metrics) ObserveContractViolation(service, version, operation string) {
 func (m *Metrics) ObserveRollout(st rollout.Status) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.weight.WithLabelValues(st.Service).Set(st.Weight)
-	prev, known := m.states[st.Service]
-	if st.State == rollout.RolledBack && known && prev.state != rollout.RolledBack {
-		m.rollbacks.WithLabelValues(st.Service).Inc()
+	r := m.rollouts[st.Service]
+	if st.State == rollout.RolledBack && r.seen && r.state != rollout.RolledBack {
+		r.ensureCounter(time.Now())
+		r.rollbacks++
 	}
-	m.states[st.Service] = rolloutSeen{st.State, st.Weight}
+	r.state, r.weight, r.seen = st.State, st.Weight, true
+	m.rollouts[st.Service] = r
 }
 
 // Configure adopts an applied configuration and the rollouts' statuses
@@ -223,13 +209,11 @@ func (m *Metrics) Configure(cfg *config.Config, statuses []rollout.Status) {
 			known, sm.configured = false, true
 		}
 		if sc.Rollout == nil {
-			if _, seen := m.states[name]; sm.rollout || !known || seen {
-				m.weight.DeleteLabelValues(name)
-				m.rollbacks.DeleteLabelValues(name)
-				delete(m.states, name)
-			}
+			delete(m.rollouts, name)
 		} else if !sm.rollout || !known {
-			m.rollbacks.WithLabelValues(name)
+			r := m.rollouts[name]
+			r.ensureCounter(time.Now())
+			m.rollouts[name] = r
 		}
 		sm.rollout = sc.Rollout != nil
 		if sc.Contract == nil || sc.Contract.ValidatePercent <= 0 {
@@ -257,10 +241,9 @@ func (m *Metrics) Configure(cfg *config.Config, statuses []rollout.Status) {
 	m.mirrors.Store(&mirrors)
 	for _, st := range statuses {
 		if _, ok := cfg.Services[st.Service]; ok {
-			if prev, seen := m.states[st.Service]; !seen || prev.weight != st.Weight {
-				m.weight.WithLabelValues(st.Service).Set(st.Weight)
-			}
-			m.states[st.Service] = rolloutSeen{st.State, st.Weight}
+			r := m.rollouts[st.Service]
+			r.state, r.weight, r.seen = st.State, st.Weight, true
+			m.rollouts[st.Service] = r
 		}
 	}
 }
@@ -269,10 +252,8 @@ func (m *Metrics) Configure(cfg *config.Config, statuses []rollout.Status) {
 // held.
 func (m *Metrics) forget(name string) {
 	l := prometheus.Labels{"service": name}
-	m.weight.DeletePartialMatch(l)
-	m.rollbacks.DeletePartialMatch(l)
 	m.mirror.DeletePartialMatch(l)
 	m.violations.DeletePartialMatch(l)
-	delete(m.states, name)
+	delete(m.rollouts, name)
 	delete(m.strayMirrors, name)
 }
