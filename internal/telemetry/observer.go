@@ -54,8 +54,11 @@ type serviceMetrics struct {
 	created time.Time // of the decision counters
 	// decisions is indexed by route.Reason; [ReasonNone] is not exposed.
 	decisions [route.ReasonFallback + 1]atomic.Uint64
-	versions  atomic.Pointer[map[string]*versionMetrics] // nil: none yet
-	mu        sync.Mutex                                 // serialises writers of versions
+	// versions is a copy-on-write list of the versions that served a
+	// request, searched linearly: a service has a handful, and a list of
+	// them costs a few dozen bytes where a map costs a few hundred.
+	versions atomic.Pointer[[]*versionMetrics] // nil: none yet
+	mu       sync.Mutex                        // serialises writers of versions
 	// configured and rollout say whether the last Configure had the
 	// service, and with a rollout (under Metrics.mu).
 	configured, rollout bool
@@ -165,31 +168,37 @@ func (m *Metrics) service(name string) *serviceMetrics {
 	return sm
 }
 
-// versionMap returns sm's versions; callers must not modify the map.
-func (sm *serviceMetrics) versionMap() map[string]*versionMetrics {
+// versionList returns sm's versions; callers must not modify the slice.
+func (sm *serviceMetrics) versionList() []*versionMetrics {
 	if p := sm.versions.Load(); p != nil {
 		return *p
 	}
 	return nil
 }
 
+// findVersion returns the metrics of version name in list, or nil.
+func findVersion(list []*versionMetrics, name string) *versionMetrics {
+	for _, vm := range list {
+		if vm.version == name {
+			return vm
+		}
+	}
+	return nil
+}
+
 // version returns the metrics of (sm, version), creating them on first use.
 func (sm *serviceMetrics) version(name string) *versionMetrics {
-	if vm := sm.versionMap()[name]; vm != nil {
+	if vm := findVersion(sm.versionList(), name); vm != nil {
 		return vm
 	}
 	sm.mu.Lock()
 	defer sm.mu.Unlock()
-	cur := sm.versionMap()
-	if vm := cur[name]; vm != nil {
+	cur := sm.versionList()
+	if vm := findVersion(cur, name); vm != nil {
 		return vm
 	}
-	next := make(map[string]*versionMetrics, len(cur)+1)
-	for k, v := range cur {
-		next[k] = v
-	}
 	vm := &versionMetrics{service: sm.name, version: name, duration: durationHist{created: time.Now()}}
-	next[name] = vm
+	next := append(slices.Clip(cur), vm)
 	sm.versions.Store(&next)
 	return vm
 }
@@ -198,21 +207,18 @@ func (sm *serviceMetrics) version(name string) *versionMetrics {
 func (sm *serviceMetrics) prune(sc *config.Service) {
 	sm.mu.Lock()
 	defer sm.mu.Unlock()
-	cur := sm.versionMap()
-	gone := false
-	for name := range cur {
-		if _, ok := sc.Versions[name]; !ok && name != NoVersion {
-			gone = true
-			break
-		}
+	declared := func(vm *versionMetrics) bool {
+		_, ok := sc.Versions[vm.version]
+		return ok || vm.version == NoVersion
 	}
-	if !gone {
+	cur := sm.versionList()
+	if !slices.ContainsFunc(cur, func(vm *versionMetrics) bool { return !declared(vm) }) {
 		return
 	}
-	next := make(map[string]*versionMetrics, len(cur))
-	for name, vm := range cur {
-		if _, ok := sc.Versions[name]; ok || name == NoVersion {
-			next[name] = vm
+	next := make([]*versionMetrics, 0, len(cur))
+	for _, vm := range cur {
+		if declared(vm) {
+			next = append(next, vm)
 		}
 	}
 	sm.versions.Store(&next)
@@ -283,7 +289,7 @@ func (c requestCollector) Collect(ch chan<- prometheus.Metric) {
 			s.setCreated(sm.created)
 			ch <- s
 		}
-		for _, vm := range sm.versionMap() {
+		for _, vm := range sm.versionList() {
 			version := &dto.LabelPair{Name: &labelVersion, Value: &vm.version}
 			if p := vm.codes.Load(); p != nil {
 				for _, cc := range *p {
