@@ -40,6 +40,8 @@
 //     232 bytes. A series that saw traffic for a few seconds holds a few
 //     chunks; a ring that has seen traffic in every chunk holds all 20
 //     (7.5 KiB, plus the dense histograms of its busy seconds).
+//   - The index costs some 50 bytes per series (a service's entry and its
+//     list; see Registry).
 //   - A ten-second record is 16 bytes plus 4 per histogram bucket that saw
 //     traffic in the interval, in a circular buffer per series sized to the
 //     live records plus a quarter, with a 720-byte slot table; nothing is
@@ -48,8 +50,8 @@
 //
 // Measured with lognormal latencies (σ = 1, so a second's samples spread
 // over several histogram buckets): 12 seconds at 8 requests/s cost about
-// 1.5 KB per series; 16 minutes at 0.8/s about 12.5 KB and at 8/s about
-// 16.5 KB; a hot series whose every second needs a dense histogram about
+// 1.3 KB per series; 16 minutes at 0.8/s about 12.3 KB and at 8/s about
+// 16.3 KB; a hot series whose every second needs a dense histogram about
 // 42 KB (TestSeriesMemory). The earlier fixed rings took 48,720 bytes per
 // series from its first request.
 //
@@ -83,10 +85,12 @@
 //
 // All methods are safe for concurrent use.
 //
-//   - The key → Series map is an immutable snapshot behind an
-//     [sync/atomic.Pointer]. Record looks it up without locks or allocations;
-//     only the first Record of a new key (and Forget) takes the registry
-//     mutex, copies the snapshot and publishes the copy.
+//   - The series are found by service in an immutable map snapshot behind
+//     an [sync/atomic.Pointer], then by (version, upstream) in the
+//     service's short copy-on-write list. Record looks them up without
+//     locks or allocations; only the first Record of a new key (and Forget)
+//     takes the registry mutex, copies the service's list or the snapshot
+//     and publishes the copy.
 //   - Record updates its bucket with atomic adds and compare-and-swaps. It
 //     never takes a lock shared with other keys. The one lock it takes is
 //     its series' mutex, and only to move a bucket to a new second — at

@@ -47,26 +47,50 @@ type Point struct {
 // ten-second history.
 const MaxHistory = coarseSlots * coarseRes * time.Second
 
-type versionKey struct{ service, version string }
-
 // Registry holds one Series per Key, created on first Record. It is safe for
 // concurrent use; see the package documentation for the concurrency rules.
 //
-// The series index has two parts, like sync.Map: read, an immutable map
-// published atomically that Record reads without a lock, and dirty, the
-// series created since read was last rebuilt, under mu. read is rebuilt
-// (read and dirty merged) after a number of slow lookups proportional to
-// its size, so creating n series costs O(n) copies in all, not O(n²), and a
-// new series takes the lock only until the next rebuild.
+// The series are indexed by service, then by (version, upstream) in the
+// service's serviceSeries. The service index has two parts, like
+// sync.Map: read, an immutable map published atomically that Record reads
+// without a lock, and dirty, the services created since read was last
+// rebuilt, under mu. read is rebuilt (read and dirty merged) after a
+// number of slow lookups proportional to its size, so creating n services
+// costs O(n) copies in all, not O(n²), and a new service takes the lock
+// only until the next rebuild.
 type Registry struct {
 	now  func() time.Time
-	read atomic.Pointer[map[Key]*Series]
+	read atomic.Pointer[map[string]*serviceSeries]
 
-	mu        sync.RWMutex // guards dirty, misses, byVersion and keys
-	dirty     map[Key]*Series
-	misses    int
-	byVersion map[versionKey][]*Series
-	keys      []Key // in creation order; Keys sorts a copy
+	mu     sync.Mutex // guards dirty and misses; serialises the writers of serviceSeries
+	dirty  map[string]*serviceSeries
+	misses int
+}
+
+// serviceSeries is the series of one service, one per (version, upstream):
+// a short copy-on-write list, searched linearly, which costs a few dozen
+// bytes per series where a map keyed by Key costs a few hundred. Writers
+// hold Registry.mu.
+type serviceSeries struct {
+	list atomic.Pointer[[]*Series]
+}
+
+// series returns the list; callers must not modify it.
+func (ss *serviceSeries) series() []*Series {
+	if p := ss.list.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// find returns the series of (version, upstream), or nil.
+func (ss *serviceSeries) find(version, upstream string) *Series {
+	for _, s := range ss.series() {
+		if s.key.Version == version && s.key.Upstream == upstream {
+			return s
+		}
+	}
+	return nil
 }
 
 // NewRegistry returns an empty registry reading time from now. A nil now
@@ -75,17 +99,20 @@ func NewRegistry(now func() time.Time) *Registry {
 	if now == nil {
 		now = time.Now
 	}
-	r := &Registry{now: now, dirty: map[Key]*Series{}, byVersion: map[versionKey][]*Series{}}
-	r.read.Store(&map[Key]*Series{})
+	r := &Registry{now: now, dirty: map[string]*serviceSeries{}}
+	r.read.Store(&map[string]*serviceSeries{})
 	return r
 }
 
 // Record adds one request outcome: failed is true for 5xx answers and
-// transport failures (timeouts included). Once the key's series is in the
-// read map it takes no lock and allocates nothing.
+// transport failures (timeouts included). Once the key's service is in the
+// read map and the key has a series it takes no lock and allocates nothing.
 func (r *Registry) Record(k Key, failed bool, latency time.Duration) {
 	ns := r.now().UnixNano()
-	s := (*r.read.Load())[k]
+	var s *Series
+	if ss := (*r.read.Load())[k.Service]; ss != nil {
+		s = ss.find(k.Version, k.Upstream)
+	}
 	if s == nil {
 		s = r.slowSeries(k, ns, true)
 	}
@@ -98,42 +125,56 @@ const promoteEvery = 8
 
 // series returns k's series or nil.
 func (r *Registry) series(k Key) *Series {
-	if s := (*r.read.Load())[k]; s != nil {
-		return s
+	if ss := (*r.read.Load())[k.Service]; ss != nil {
+		return ss.find(k.Version, k.Upstream)
 	}
 	return r.slowSeries(k, 0, false)
 }
 
-// slowSeries looks k up in dirty, creating its series there when create is
-// set, and promotes dirty into read when it has been missed enough.
+// slowSeries looks k up under the lock, its service in dirty if it is not
+// in read, creating the service and the series when create is set, and
+// promotes dirty into read when it has been missed enough.
 func (r *Registry) slowSeries(k Key, born int64, create bool) *Series {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	read := *r.read.Load()
-	if s := read[k]; s != nil {
-		return s
+	ss := r.slowService(k.Service, create)
+	if ss == nil {
+		return nil
 	}
-	s := r.dirty[k]
-	if s == nil {
+	s := ss.find(k.Version, k.Upstream)
+	if s == nil && create {
+		s = newSeries(k, born)
+		next := append(slices.Clip(ss.series()), s)
+		ss.list.Store(&next)
+	}
+	return s
+}
+
+// slowService returns the series of service, from read or else from dirty,
+// where it is created when create is set; r.mu is held.
+func (r *Registry) slowService(service string, create bool) *serviceSeries {
+	read := *r.read.Load()
+	if ss := read[service]; ss != nil {
+		return ss
+	}
+	ss := r.dirty[service]
+	if ss == nil {
 		if !create {
 			return nil
 		}
-		s = newSeries(k, born)
-		r.dirty[k] = s
-		vk := versionKey{k.Service, k.Version}
-		r.byVersion[vk] = append(slices.Clip(r.byVersion[vk]), s)
-		r.keys = append(r.keys, k)
+		ss = &serviceSeries{}
+		r.dirty[service] = ss
 	}
 	r.misses++
 	if r.misses*promoteEvery >= len(read)+len(r.dirty) {
-		next := make(map[Key]*Series, len(read)+len(r.dirty))
+		next := make(map[string]*serviceSeries, len(read)+len(r.dirty))
 		maps.Copy(next, read)
 		maps.Copy(next, r.dirty)
 		r.read.Store(&next)
-		r.dirty = map[Key]*Series{}
+		r.dirty = map[string]*serviceSeries{}
 		r.misses = 0
 	}
-	return s
+	return ss
 }
 
 // Forget drops every series of service, e.g. after it is removed from the
@@ -141,28 +182,40 @@ func (r *Registry) slowSeries(k Key, born int64, create bool) *Series {
 func (r *Registry) Forget(service string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	drop := func(k Key, _ *Series) bool { return k.Service == service }
-	next := maps.Clone(*r.read.Load())
-	maps.DeleteFunc(next, drop)
-	r.read.Store(&next)
-	maps.DeleteFunc(r.dirty, drop)
-	maps.DeleteFunc(r.byVersion, func(vk versionKey, _ []*Series) bool { return vk.service == service })
-	r.keys = slices.DeleteFunc(r.keys, func(k Key) bool { return k.Service == service })
+	if _, ok := (*r.read.Load())[service]; ok {
+		next := maps.Clone(*r.read.Load())
+		delete(next, service)
+		r.read.Store(&next)
+	}
+	delete(r.dirty, service)
 }
 
-// versionSeries returns the series of (service, version), shared: callers
-// must not modify the slice.
-func (r *Registry) versionSeries(service, version string) []*Series {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.byVersion[versionKey{service, version}]
+// serviceList returns the series of service, shared: callers must not
+// modify the slice.
+func (r *Registry) serviceList(service string) []*Series {
+	if ss := (*r.read.Load())[service]; ss != nil {
+		return ss.series()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ss := r.slowService(service, false); ss != nil {
+		return ss.series()
+	}
+	return nil
 }
 
 // Keys returns the keys of all series, sorted by service, version, upstream.
 func (r *Registry) Keys() []Key {
-	r.mu.RLock()
-	keys := slices.Clone(r.keys)
-	r.mu.RUnlock()
+	var keys []Key
+	r.mu.Lock()
+	for _, m := range [2]map[string]*serviceSeries{*r.read.Load(), r.dirty} {
+		for _, ss := range m {
+			for _, s := range ss.series() {
+				keys = append(keys, s.key)
+			}
+		}
+	}
+	r.mu.Unlock()
 	slices.SortFunc(keys, Key.compare)
 	return keys
 }
@@ -179,16 +232,17 @@ func (r *Registry) Window(k Key, window time.Duration, since time.Time) Summary 
 	if s == nil {
 		return Summary{}
 	}
-	return r.window([]*Series{s}, window, since)
+	return r.window([]*Series{s}, k.Version, window, since)
 }
 
 // VersionWindow is Window over every upstream of (service, version) merged.
 func (r *Registry) VersionWindow(service, version string, window time.Duration, since time.Time) Summary {
-	return r.window(r.versionSeries(service, version), window, since)
+	return r.window(r.serviceList(service), version, window, since)
 }
 
-func (r *Registry) window(ss []*Series, window time.Duration, since time.Time) Summary {
-	if len(ss) == 0 || window <= 0 {
+// window aggregates the series of ss that count version.
+func (r *Registry) window(ss []*Series, version string, window time.Duration, since time.Time) Summary {
+	if !slices.ContainsFunc(ss, func(s *Series) bool { return s.key.Version == version }) || window <= 0 {
 		return Summary{}
 	}
 	now := r.now().UnixNano()
@@ -206,8 +260,10 @@ func (r *Registry) window(ss []*Series, window time.Duration, since time.Time) S
 	a := newAgg()
 	born := int64(1<<63 - 1)
 	for _, s := range ss {
-		s.mergeInto(&a, p, p.from, p.to)
-		born = min(born, s.born.Load())
+		if s.key.Version == version {
+			s.mergeInto(&a, p, p.from, p.to)
+			born = min(born, s.born.Load())
+		}
 	}
 	start := max(p.from*1e9, born)
 	return a.summary(time.Duration(now - start))
@@ -225,7 +281,7 @@ func (r *Registry) History(service, version string, span, step time.Duration) []
 		return nil
 	}
 	span = min(span, MaxHistory)
-	ss := r.versionSeries(service, version)
+	ss := r.serviceList(service)
 	now := r.now()
 	nowNs := now.UnixNano()
 	nowSec := floorDiv(nowNs, 1e9)
@@ -242,7 +298,9 @@ func (r *Registry) History(service, version string, span, step time.Duration) []
 		at := last - (n-1-int64(i))*stepSec
 		a := newAgg()
 		for _, s := range ss {
-			s.mergeInto(&a, p, at, at+stepSec-res)
+			if s.key.Version == version {
+				s.mergeInto(&a, p, at, at+stepSec-res)
+			}
 		}
 		covered := min(time.Duration(stepSec)*time.Second, time.Duration(nowNs-at*1e9))
 		pt := Point{At: time.Unix(at, 0).In(now.Location()), Requests: a.requests, Errors: a.errors}

@@ -25,7 +25,7 @@ func TestSeriesMemory(t *testing.T) {
 		rps   float64
 		limit float64 // bytes per series
 	}{
-		{"12 s at 8/s", 12, 8, 2000},
+		{"12 s at 8/s", 12, 8, 1500},
 		{"16 min at 0.8/s", 16 * 60, 0.8, 14000},
 		{"16 min at 8/s", 16 * 60, 8, 20000},
 	} {
