@@ -31,15 +31,17 @@
 //
 // Memory follows the traffic, not the worst case:
 //
-//   - A ring bucket is 64 bytes: stamp, counts, range and 8 sparse
-//     histogram entries of (index, count). A second whose latencies spread
-//     over more than 8 histogram buckets allocates a dense histogram of
-//     48 × 4 = 192 bytes for its bucket, which keeps it (zeroed) from then on.
-//   - The ring is allocated in chunks of 6 buckets (384 bytes), each when a
+//   - A ring bucket is 48 bytes: stamp, counts, range and 8 sparse
+//     histogram entries of (index, count) in 16 bits each, which count up to
+//     1,023 samples. A second whose latencies spread over more than 8
+//     histogram buckets, or that counts more samples in one of them,
+//     allocates a dense histogram of 48 × 4 = 192 bytes for its bucket,
+//     which keeps it (zeroed) from then on.
+//   - The ring is allocated in chunks of 6 buckets (288 bytes), each when a
 //     Record first lands in it; the Series header with the chunk table is
 //     232 bytes. A series that saw traffic for a few seconds holds a few
 //     chunks; a ring that has seen traffic in every chunk holds all 20
-//     (7.5 KiB, plus the dense histograms of its busy seconds).
+//     (5.6 KiB, plus the dense histograms of its busy seconds).
 //   - The index costs some 50 bytes per series (a service's entry and its
 //     list; see Registry).
 //   - A ten-second record is 16 bytes plus 4 per histogram bucket that saw
@@ -50,9 +52,9 @@
 //
 // Measured with lognormal latencies (σ = 1, so a second's samples spread
 // over several histogram buckets): 12 seconds at 8 requests/s cost about
-// 1.3 KB per series; 16 minutes at 0.8/s about 12.3 KB and at 8/s about
-// 16.3 KB; a hot series whose every second needs a dense histogram about
-// 42 KB (TestSeriesMemory). The earlier fixed rings took 48,720 bytes per
+// 1 KB per series; 16 minutes at 0.8/s about 10.4 KB and at 8/s about
+// 14.4 KB; at 100/s, when every second needs a dense histogram, about
+// 39 KB (TestSeriesMemory). The earlier fixed rings took 48,720 bytes per
 // series from its first request.
 //
 // # Windows

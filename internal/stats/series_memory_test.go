@@ -15,9 +15,10 @@ import (
 )
 
 // TestSeriesMemory bounds what a series holds: a few seconds of traffic
-// cost about a kilobyte (the benchmark's load of 1,000 services for 10 s),
-// and a quarter of an hour at a handful of requests per second well under
-// the 48,720 bytes of the earlier fixed rings.
+// cost under a kilobyte (the benchmark's load of 1,000 services for 10 s),
+// a quarter of an hour at a handful of requests per second well under the
+// 48,720 bytes of the earlier fixed rings, and a hot series, whose every
+// second needs a dense histogram, under them too.
 func TestSeriesMemory(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -25,9 +26,10 @@ func TestSeriesMemory(t *testing.T) {
 		rps   float64
 		limit float64 // bytes per series
 	}{
-		{"12 s at 8/s", 12, 8, 1500},
-		{"16 min at 0.8/s", 16 * 60, 0.8, 14000},
-		{"16 min at 8/s", 16 * 60, 8, 20000},
+		{"12 s at 8/s", 12, 8, 1200},
+		{"16 min at 0.8/s", 16 * 60, 0.8, 11500},
+		{"16 min at 8/s", 16 * 60, 8, 15500},
+		{"16 min at 100/s", 16 * 60, 100, 41000}, // every second dense
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 200

@@ -274,31 +274,32 @@ func TestSparseAndDense(t *testing.T) {
 	}
 }
 
-// TestSparseLimit fills a sparse entry up to sparseLimit: later samples of
+// TestSparseLimit fills a sparse entry up to entryLimit: later samples of
 // its index go to the dense histogram instead of carrying into the index
-// bits.
+// bits, and the entry next to it in the word is left alone.
 func TestSparseLimit(t *testing.T) {
 	r, _ := newTestRegistry()
 	r.Record(kA, false, time.Millisecond)
 	s := r.series(kA)
 	b := s.peek(mod(t0.Unix(), fineSlots))
 	idx := histIndex(int64(time.Millisecond))
-	b.sparse[0].Store(uint32(idx+1)<<sparseCountBits | (sparseLimit - 1))
-	b.tally.Store(sparseLimit - 1)
+	other := uint32(idx+2)<<entryCountBits | 7 // the second entry of the word
+	b.sparse[0].Store(other<<entryBits | uint32(idx+1)<<entryCountBits | (entryLimit - 1))
+	b.tally.Store(entryLimit - 1 + 7)
 	recordN(r, kA, 3, 0, time.Millisecond)
-	if v := b.sparse[0].Load(); v != uint32(idx+1)<<sparseCountBits|sparseLimit {
-		t.Fatalf("sparse entry = %#x, want count %d", v, sparseLimit)
+	if v := b.sparse[0].Load(); v != other<<entryBits|uint32(idx+1)<<entryCountBits|entryLimit {
+		t.Fatalf("sparse word = %#x, want count %d next to %#x", v, entryLimit, other)
 	}
 	if d := b.dense.Load(); d == nil || d[idx].Load() != 2 {
 		t.Fatalf("dense histogram %v, want 2 samples of index %d", d, idx)
 	}
 	a := newAgg()
 	s.mergeFine(&a, t0.Unix(), t0.Unix())
-	if a.hist[idx] != sparseLimit+2 || a.requests != sparseLimit+2 {
-		t.Fatalf("merged %d in index %d of %d requests, want %d", a.hist[idx], idx, a.requests, sparseLimit+2)
+	if a.hist[idx] != entryLimit+2 || a.hist[idx+1] != 7 || a.requests != entryLimit+2+7 {
+		t.Fatalf("merged %d in index %d and %d in the next of %d requests, want %d and 7", a.hist[idx], idx, a.hist[idx+1], a.requests, entryLimit+2)
 	}
 	// A sealed record splits counts that do not fit an entry.
-	a.hist[idx] = 3*sparseCountMask + 5
+	a.hist[idx], a.hist[idx+1] = 3*sparseCountMask+5, 0
 	var buf [recMax]uint32
 	rec := encodeRecord(&a, buf[:])
 	back := newAgg()
@@ -471,8 +472,8 @@ func TestLayout(t *testing.T) {
 		name      string
 		got, want uintptr
 	}{
-		{"bucket", unsafe.Sizeof(bucket{}), 64},
-		{"chunk", unsafe.Sizeof(chunk{}), chunkSlots * 64},
+		{"bucket", unsafe.Sizeof(bucket{}), 48},
+		{"chunk", unsafe.Sizeof(chunk{}), chunkSlots * 48},
 		{"series", unsafe.Sizeof(Series{}), 232},
 		{"dense histogram", unsafe.Sizeof(denseHist{}), nHist * 4},
 		{"sealed slot table", unsafe.Sizeof(sealStore{}.slots), coarseSlots * 8},
