@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -169,7 +168,7 @@ func (m *Metrics) ObserveRollout(st rollout.Status) {
 	defer m.mu.Unlock()
 	r := m.rollouts[st.Service]
 	if st.State == rollout.RolledBack && r.seen && r.state != rollout.RolledBack {
-		r.ensureCounter(time.Now())
+		r.ensureCounter()
 		r.rollbacks++
 	}
 	r.state, r.weight, r.seen = st.State, st.Weight, true
@@ -212,7 +211,7 @@ func (m *Metrics) Configure(cfg *config.Config, statuses []rollout.Status) {
 			delete(m.rollouts, name)
 		} else if !sm.rollout || !known {
 			r := m.rollouts[name]
-			r.ensureCounter(time.Now())
+			r.ensureCounter()
 			m.rollouts[name] = r
 		}
 		sm.rollout = sc.Rollout != nil

@@ -51,7 +51,7 @@ func codeIndex(code int) int {
 // few hundred bytes.
 type serviceMetrics struct {
 	name    string
-	created time.Time // of the decision counters
+	created stamp // of the decision counters
 	// decisions is indexed by route.Reason; [ReasonNone] is not exposed.
 	decisions [route.ReasonFallback + 1]atomic.Uint64
 	// versions is a copy-on-write list of the versions that served a
@@ -72,10 +72,10 @@ type serviceMetrics struct {
 // them costs a few dozen bytes where an array with a slot for every code
 // 100..599 cost 4 KiB per version.
 type versionMetrics struct {
-	service, version string
-	duration         durationHist
-	codes            atomic.Pointer[[]codeCounter] // nil until the first request
-	mu               sync.Mutex                    // serialises writers of codes
+	version  string
+	duration durationHist
+	codes    atomic.Pointer[[]codeCounter] // nil until the first request
+	mu       sync.Mutex                    // serialises writers of codes
 }
 
 // codeCounter is the requests counter of one status code, by codeIndex.
@@ -88,7 +88,18 @@ type codeCounter struct {
 // timestamp, exposed in the protobuf format).
 type counter struct {
 	n       atomic.Uint64
-	created time.Time
+	created stamp
+}
+
+// stamp is a creation time in Unix nanoseconds: 8 bytes where a
+// time.Time takes 24, in every counter and histogram.
+type stamp int64
+
+func stampNow() stamp { return stamp(time.Now().UnixNano()) }
+
+// set writes the stamp to a protobuf timestamp.
+func (t stamp) set(ts *timestamppb.Timestamp) {
+	ts.Seconds, ts.Nanos = int64(t)/1e9, int32(int64(t)%1e9)
 }
 
 // findCode returns the counter of slot in codes (sorted by slot), or nil.
@@ -128,7 +139,7 @@ const nDurationBuckets = 14
 // flight in one and not the other; the count it reports is the buckets'
 // total, consistent with the buckets.
 type durationHist struct {
-	created time.Time
+	created stamp
 	counts  [nDurationBuckets + 1]atomic.Uint64
 	sumNs   atomic.Int64
 }
@@ -143,7 +154,7 @@ func (h *durationHist) observe(d time.Duration) {
 }
 
 func (m *Metrics) newService(name string) *serviceMetrics {
-	return &serviceMetrics{name: name, created: time.Now()}
+	return &serviceMetrics{name: name, created: stampNow()}
 }
 
 // service returns the metrics of service name, creating them on first
@@ -197,7 +208,7 @@ func (sm *serviceMetrics) version(name string) *versionMetrics {
 	if vm := findVersion(cur, name); vm != nil {
 		return vm
 	}
-	vm := &versionMetrics{service: sm.name, version: name, duration: durationHist{created: time.Now()}}
+	vm := &versionMetrics{version: name, duration: durationHist{created: stampNow()}}
 	next := append(slices.Clip(cur), vm)
 	sm.versions.Store(&next)
 	return vm
@@ -243,7 +254,7 @@ func (vm *versionMetrics) counter(code int) *counter {
 			return c
 		}
 	}
-	c := &counter{created: time.Now()}
+	c := &counter{created: stampNow()}
 	at, _ := slices.BinarySearchFunc(cur, i, func(e codeCounter, slot int) int { return cmp.Compare(e.slot, slot) })
 	next := slices.Insert(slices.Clip(cur), at, codeCounter{i, c})
 	vm.codes.Store(&next)
@@ -333,9 +344,7 @@ type counterSample struct {
 	counter dto.Counter
 }
 
-func (s *counterSample) setCreated(t time.Time) {
-	s.created.Seconds, s.created.Nanos = t.Unix(), int32(t.Nanosecond())
-}
+func (s *counterSample) setCreated(t stamp) { t.set(&s.created) }
 
 func (s *counterSample) Desc() *prometheus.Desc { return s.desc }
 
@@ -368,7 +377,7 @@ func newHistogramSample(h *durationHist, service, version *dto.LabelPair) *histo
 	}
 	s.count = n + h.counts[nDurationBuckets].Load()
 	s.sum = float64(h.sumNs.Load()) / 1e9
-	s.created.Seconds, s.created.Nanos = h.created.Unix(), int32(h.created.Nanosecond())
+	h.created.set(&s.created)
 	return s
 }
 

@@ -1,8 +1,6 @@
 package telemetry
 
 import (
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -20,13 +18,13 @@ type rolloutSeen struct {
 	// rollbacks is the counter's value; created is when it was created,
 	// zero while it does not exist.
 	rollbacks uint64
-	created   time.Time
+	created   stamp
 }
 
 // ensureCounter creates the rollbacks counter, at 0, unless it exists.
-func (r *rolloutSeen) ensureCounter(now time.Time) {
-	if r.created.IsZero() {
-		r.created = now
+func (r *rolloutSeen) ensureCounter() {
+	if r.created == 0 {
+		r.created = stampNow()
 	}
 }
 
@@ -59,7 +57,7 @@ func (c rolloutCollector) Collect(ch chan<- prometheus.Metric) {
 			g.labels[0] = service
 			samples = append(samples, g)
 		}
-		if !r.created.IsZero() {
+		if r.created != 0 {
 			s := &counterSample{desc: rollbacksDesc, value: float64(r.rollbacks), n: 1}
 			s.labels[0] = service
 			s.setCreated(r.created)
