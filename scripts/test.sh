@@ -42,6 +42,7 @@ echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
 echo "== heap measurements (without the race detector, which changes allocation sizes)"
 go test -count=1 -run 'TestSeriesMemory' ./internal/stats
+go test -count=1 -run 'TestServiceMemory' ./internal/gateway
 echo "== the data plane's raw-syscall sockets (internal/rawconn), which -race builds leave out"
 go test -count=1 -timeout 10m ./internal/rawconn ./internal/h1server ./internal/upstream ./internal/proxy \
 	./internal/gateway ./internal/e2e ./middleware
