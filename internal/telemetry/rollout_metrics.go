@@ -69,19 +69,3 @@ func (c rolloutCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- s
 	}
 }
-
-// gaugeSample is one gauge of a scrape with a single label.
-type gaugeSample struct {
-	desc   *prometheus.Desc
-	labels [1]*dto.LabelPair
-	value  float64
-	gauge  dto.Gauge
-}
-
-func (s *gaugeSample) Desc() *prometheus.Desc { return s.desc }
-
-func (s *gaugeSample) Write(out *dto.Metric) error {
-	s.gauge.Value = &s.value
-	out.Label, out.Gauge = s.labels[:], &s.gauge
-	return nil
-}
