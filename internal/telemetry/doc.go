@@ -38,7 +38,8 @@
 // turnout_rollout_weight follows the rollout engine (ObserveRollout, its
 // observer) and is set for every rollout after each load; a rollout that
 // enters rolled_back (automatic rollback or abort) counts once in
-// turnout_rollbacks_total. turnout_config_reloads_total counts reloads
+// turnout_rollbacks_total. Both are built by a collector too, from one
+// small entry per service. turnout_config_reloads_total counts reloads
 // after start (file, SIGHUP, admin API), not the load at start.
 //
 // # Traces
