@@ -5,15 +5,6 @@ import (
 	"sync/atomic"
 )
 
-// Sparse histogram entries of sealed records. An entry packs a histogram
-// index and a count into 32 bits: index+1 in the top 6 bits (0 means the
-// entry is unused) and the count in the low sparseCountBits bits. Sealed
-// records split larger counts over several entries of the same index.
-const (
-	sparseCountBits = 26
-	sparseCountMask = 1<<sparseCountBits - 1
-)
-
 // Sparse histogram entries of ring buckets: 16 bits each, two to a 32-bit
 // word, index+1 in the top 6 bits (0 means the entry is unused) and the
 // count in the low entryCountBits bits. An entry stops counting at
@@ -189,11 +180,11 @@ func (b *bucket) mergeInto(a *agg, sec int64) {
 	a.errors += int64(t / errorUnit)
 	a.min, a.max = min(a.min, spanNs(uint32(span))), max(a.max, spanNs(uint32(span>>32)))
 	for _, w := range sp {
-		for _, e := range [2]uint32{w & entryMask, w >> entryBits} {
-			if i := int(e>>entryCountBits) - 1; i >= 0 && i < nHist {
-				a.hist[i] += uint64(e & entryCountMask)
-			}
+		if w == 0 {
+			break // entries are claimed in order: the rest are free too
 		}
+		a.addEntry(w & entryMask)
+		a.addEntry(w >> entryBits)
 	}
 	if d != nil {
 		for i, c := range h {
@@ -202,11 +193,9 @@ func (b *bucket) mergeInto(a *agg, sec int64) {
 	}
 }
 
-// addSparse adds the sparse histogram entries of a sealed record to a.
-func addSparse(a *agg, entries []uint32) {
-	for _, v := range entries {
-		if i := int(v>>sparseCountBits) - 1; i >= 0 && i < nHist {
-			a.hist[i] += uint64(v & sparseCountMask)
-		}
+// addEntry adds a ring bucket's sparse entry e to a.
+func (a *agg) addEntry(e uint32) {
+	if i := int(e>>entryCountBits) - 1; uint(i) < nHist {
+		a.hist[i] += uint64(e & entryCountMask)
 	}
 }

@@ -44,17 +44,18 @@
 //     (5.6 KiB, plus the dense histograms of its busy seconds).
 //   - The index costs some 50 bytes per series (a service's entry and its
 //     list; see Registry).
-//   - A ten-second record is 16 bytes plus 4 per histogram bucket that saw
-//     traffic in the interval, in a circular buffer per series sized to the
+//   - A ten-second record is 16 bytes plus 2 per histogram bucket that saw
+//     traffic in the interval (4 for one that counted 1,022 samples or more,
+//     6 from 65,536), in a circular buffer per series sized to the
 //     live records plus a quarter, with a 720-byte slot table; nothing is
 //     allocated for it before a second first leaves the ring, 2 minutes
 //     after the series' first traffic.
 //
 // Measured with lognormal latencies (σ = 1, so a second's samples spread
 // over several histogram buckets): 12 seconds at 8 requests/s cost about
-// 1 KB per series; 16 minutes at 0.8/s about 10.4 KB and at 8/s about
-// 14.4 KB; at 100/s, when every second needs a dense histogram, about
-// 39 KB (TestSeriesMemory). The earlier fixed rings took 48,720 bytes per
+// 1 KB per series; 16 minutes at 0.8/s about 9.4 KB and at 8/s about
+// 11.5 KB; at 100/s, when every second needs a dense histogram, about
+// 35 KB (TestSeriesMemory). The earlier fixed rings took 48,720 bytes per
 // series from its first request.
 //
 // # Windows

@@ -10,11 +10,11 @@ import "sync/atomic"
 // once and then only read, so it is stored compactly, in 32-bit words:
 //
 //	count, errors, latency range lower bound, upper bound (float32 bits),
-//	then one sparse entry (index+1)<<26 | count per histogram index seen
+//	then one 16-bit entry per histogram index seen (record.go)
 //
-// — 16 bytes plus 4 per latency bucket that saw traffic, where a ring
-// bucket needs room for every latency bucket. Counts of 2^26 or more are
-// split over several entries of the same index.
+// — 16 bytes plus 2 per latency bucket that saw traffic (4 when it saw
+// 1,022 samples or more, 6 from 65,536), rounded up to whole words, where
+// a ring bucket needs room for every latency bucket.
 //
 // The records live in one circular buffer of words per series (sealStore),
 // located by a table of 90 slots, one per ten-second interval of a
@@ -35,9 +35,9 @@ import "sync/atomic"
 
 const (
 	recHeader = 4
-	// recMax bounds a record's length: every index once plus one more
-	// entry per 2^26-1 samples, with at most 2^32 samples in a record.
-	recMax = recHeader + nHist + 1<<32/sparseCountMask + 1
+	// recMax bounds a record's length: every index with a 32-bit count,
+	// three 16-bit halves each.
+	recMax = recHeader + (3*nHist+1)/2
 
 	minStoreWords = 64
 	// maxStoreWords bounds a store: 90 records of recMax words with the
@@ -100,24 +100,6 @@ func (s *Series) seal(start, now int64) {
 	}
 	var buf [recMax]uint32
 	s.store(st, start, hz, encodeRecord(&a, buf[:]))
-}
-
-// encodeRecord writes a's record to buf and returns it.
-func encodeRecord(a *agg, buf []uint32) []uint32 {
-	rec := buf[:recHeader]
-	rec[0] = uint32(min(a.requests, 1<<32-1))
-	rec[1] = uint32(min(a.errors, 1<<32-1))
-	lo, _ := spanBits(a.min)
-	_, hi := spanBits(a.max)
-	rec[2], rec[3] = lo, hi
-	for i, c := range a.hist {
-		for c > 0 && len(rec) < len(buf) {
-			n := min(c, sparseCountMask)
-			rec = append(rec, uint32(i+1)<<sparseCountBits|uint32(n))
-			c -= n
-		}
-	}
-	return rec
 }
 
 // store writes rec as the record of the interval starting at start; records
@@ -230,6 +212,6 @@ func (s *Series) mergeSealed(a *agg, start int64) bool {
 	a.requests += int64(rec[0])
 	a.errors += int64(rec[1])
 	a.min, a.max = min(a.min, spanNs(rec[2])), max(a.max, spanNs(rec[3]))
-	addSparse(a, rec[recHeader:])
+	addEntries(a, rec[recHeader:])
 	return true
 }

@@ -27,9 +27,9 @@ func TestSeriesMemory(t *testing.T) {
 		limit float64 // bytes per series
 	}{
 		{"12 s at 8/s", 12, 8, 1200},
-		{"16 min at 0.8/s", 16 * 60, 0.8, 11500},
-		{"16 min at 8/s", 16 * 60, 8, 15500},
-		{"16 min at 100/s", 16 * 60, 100, 41000}, // every second dense
+		{"16 min at 0.8/s", 16 * 60, 0.8, 10000},
+		{"16 min at 8/s", 16 * 60, 8, 12500},
+		{"16 min at 100/s", 16 * 60, 100, 37500}, // every second dense
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 200

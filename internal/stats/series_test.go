@@ -298,14 +298,46 @@ func TestSparseLimit(t *testing.T) {
 	if a.hist[idx] != entryLimit+2 || a.hist[idx+1] != 7 || a.requests != entryLimit+2+7 {
 		t.Fatalf("merged %d in index %d and %d in the next of %d requests, want %d and 7", a.hist[idx], idx, a.hist[idx+1], a.requests, entryLimit+2)
 	}
-	// A sealed record splits counts that do not fit an entry.
-	a.hist[idx], a.hist[idx+1] = 3*sparseCountMask+5, 0
-	var buf [recMax]uint32
-	rec := encodeRecord(&a, buf[:])
-	back := newAgg()
-	addSparse(&back, rec[recHeader:])
-	if back.hist != a.hist || len(rec) != recHeader+4 {
-		t.Fatalf("record %x decodes to %v, want %v", rec, back.hist, a.hist)
+}
+
+// TestRecordEntries encodes sealed records whose counts take each width of
+// entry, and decodes them back.
+func TestRecordEntries(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		hist  map[int]uint64
+		words int // after the header
+	}{
+		{"none", nil, 0},
+		{"one small", map[int]uint64{7: 1}, 1},
+		{"two small", map[int]uint64{0: 1021, 47: 3}, 1},
+		{"three small", map[int]uint64{1: 5, 2: 6, 3: 7}, 2},
+		{"wide", map[int]uint64{5: 1022, 6: 1<<16 - 1}, 2},
+		{"wider", map[int]uint64{5: 1 << 16, 9: 1<<32 - 1}, 3},
+		{"wider with a zero low half and a small one", map[int]uint64{0: 1 << 20, 1: 2}, 2},
+		{"capped", map[int]uint64{overflow: 1 << 40}, 2},
+		{"every index wider", func() map[int]uint64 {
+			m := map[int]uint64{}
+			for i := range nHist {
+				m[i] = 1<<32 - 1 - uint64(i)
+			}
+			return m
+		}(), recMax - recHeader},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, want := newAgg(), newAgg()
+			for i, c := range tc.hist {
+				a.hist[i] = c
+				want.hist[i] = min(c, 1<<32-1)
+			}
+			var buf [recMax]uint32
+			rec := encodeRecord(&a, buf[:])
+			back := newAgg()
+			addEntries(&back, rec[recHeader:])
+			if back.hist != want.hist || len(rec) != recHeader+tc.words {
+				t.Fatalf("record %x (%d words) decodes to %v, want %v in %d words", rec, len(rec), back.hist, want.hist, recHeader+tc.words)
+			}
+		})
 	}
 }
 
