@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -21,32 +22,54 @@ func (b *Batch) Len() int { return len(b.Rollouts) + len(b.Events) }
 // taken, so that a bad record fails the batch before anything is written.
 type encoded struct {
 	rollouts [][]byte
-	events   [][]byte // the events' JSON
+	events   [][]byte // the events' JSON, slices of one buffer
 	at       []Event  // the events with At set, in order
 }
 
+// Sizes of encoded records, to size the buffers of a batch.
+const (
+	rolloutSize = 384
+	eventSize   = 256
+)
+
 func encodeBatch(b Batch, clock func() time.Time) (encoded, error) {
 	enc := encoded{rollouts: make([][]byte, len(b.Rollouts)), events: make([][]byte, len(b.Events)), at: make([]Event, len(b.Events))}
+	var times timeCache
+	scratch := make([]byte, 0, rolloutSize)
 	for i, st := range b.Rollouts {
 		if st.UpdatedAt.IsZero() {
 			st.UpdatedAt = clock()
 		}
-		data, err := encodeRolloutChecked(st)
-		if err != nil {
+		if err := validateRollout(st); err != nil {
 			return enc, fmt.Errorf("rollout %d: %w", i, err)
 		}
-		enc.rollouts[i] = data
+		var err error
+		if scratch, err = appendRollout(scratch[:0], st, &times); err != nil {
+			return enc, fmt.Errorf("rollout %d: %w", i, err)
+		}
+		// Each state on its own: a store keeps the states of rollouts a
+		// later batch leaves alone, and must not keep this batch with them.
+		enc.rollouts[i] = bytes.Clone(scratch)
 	}
+	// The events share one buffer: stores drop events oldest first, so
+	// the buffer is released with the batch's last event.
+	buf := make([]byte, 0, eventSize*len(b.Events))
+	ends := make([]int, len(b.Events))
 	for i, e := range b.Events {
 		if e.At.IsZero() {
 			e.At = clock()
 		}
-		js, err := encodeEventJSON(e)
-		if err != nil {
+		var err error
+		if buf, err = appendEvent(buf, e, &times); err != nil {
 			return enc, fmt.Errorf("event %d: %w", i, err)
 		}
-		enc.events[i] = js
+		ends[i] = len(buf)
 		enc.at[i] = e
+	}
+	start := 0
+	for i, end := range ends {
+		enc.events[i] = buf[start:end:end]
+		start = end
 	}
 	return enc, nil
 }

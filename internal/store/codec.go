@@ -46,15 +46,17 @@ func validateRollout(s RolloutState) error {
 	return nil
 }
 
-func encodeRollout(s RolloutState) ([]byte, error) {
-	if b, ok := appendRolloutJSON(make([]byte, 0, 384), s); ok {
-		return b, nil
+// appendRollout appends the encoding of s to b (c, when not nil, remembers
+// the times it formats).
+func appendRollout(b []byte, s RolloutState, c *timeCache) ([]byte, error) {
+	if out, ok := appendRolloutJSON(b, s, c); ok {
+		return out, nil
 	}
-	b, err := json.Marshal(s)
+	js, err := json.Marshal(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: rollout %q: %w", ErrInvalid, s.Service, err)
+		return b, fmt.Errorf("%w: rollout %q: %w", ErrInvalid, s.Service, err)
 	}
-	return b, nil
+	return append(b, js...), nil
 }
 
 // encodeRolloutChecked validates and encodes a rollout for storage.
@@ -62,7 +64,7 @@ func encodeRolloutChecked(st RolloutState) ([]byte, error) {
 	if err := validateRollout(st); err != nil {
 		return nil, err
 	}
-	return encodeRollout(st)
+	return appendRollout(make([]byte, 0, 384), st, nil)
 }
 
 func decodeRollout(service string, data []byte) (RolloutState, error) {
@@ -77,21 +79,27 @@ func decodeRollout(service string, data []byte) (RolloutState, error) {
 // encodeEventJSON encodes e without its Seq: the key (or slot) holds the Seq,
 // so the JSON can be built before the write transaction assigns one.
 func encodeEventJSON(e Event) ([]byte, error) {
+	return appendEvent(make([]byte, 0, 256), e, nil)
+}
+
+// appendEvent appends the encoding of e without its Seq to b, as
+// encodeEventJSON (c, when not nil, remembers the times it formats).
+func appendEvent(b []byte, e Event, c *timeCache) ([]byte, error) {
 	if e.Type == "" {
-		return nil, fmt.Errorf("%w: event without a type", ErrInvalid)
+		return b, fmt.Errorf("%w: event without a type", ErrInvalid)
 	}
 	if len(e.Service) > maxKeyLen {
-		return nil, fmt.Errorf("%w: event service name longer than %d bytes", ErrInvalid, maxKeyLen)
+		return b, fmt.Errorf("%w: event service name longer than %d bytes", ErrInvalid, maxKeyLen)
 	}
 	e.Seq = 0
-	if b, ok := appendEventJSON(make([]byte, 0, 256), e); ok {
-		return b, nil
+	if out, ok := appendEventJSON(b, e, c); ok {
+		return out, nil
 	}
-	b, err := json.Marshal(e)
+	js, err := json.Marshal(e)
 	if err != nil {
-		return nil, fmt.Errorf("%w: event %s: %w", ErrInvalid, e.Type, err)
+		return b, fmt.Errorf("%w: event %s: %w", ErrInvalid, e.Type, err)
 	}
-	return b, nil
+	return append(b, js...), nil
 }
 
 func decodeEventJSON(seq uint64, data []byte) (Event, error) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // The encoders in this file write the JSON encoding/json writes for the
@@ -16,8 +17,17 @@ import (
 // then uses encoding/json. TestFastJSONMatchesEncodingJSON and
 // FuzzFastJSON hold them to that.
 
+// timeCache remembers the last two times appendTime formatted: the records
+// of one batch carry the same few (the reload's now, a rollout's start).
+// Its zero value is empty; a nil *timeCache remembers nothing.
+type timeCache struct {
+	t    [2]time.Time
+	text [2][]byte // quoted, as appendTime writes them; nil when unset
+	next int
+}
+
 // appendRolloutJSON appends s as json.Marshal encodes it.
-func appendRolloutJSON(b []byte, s RolloutState) ([]byte, bool) {
+func appendRolloutJSON(b []byte, s RolloutState, c *timeCache) ([]byte, bool) {
 	if len(s.LastAnalysis) > 0 {
 		return b, false
 	}
@@ -41,21 +51,21 @@ func appendRolloutJSON(b []byte, s RolloutState) ([]byte, bool) {
 	b = append(b, `,"reason":`...)
 	b, ok = appendPlainString(b, s.Reason, ok)
 	b = append(b, `,"started_at":`...)
-	b, ok = appendTime(b, s.StartedAt, ok)
+	b, ok = c.appendTime(b, s.StartedAt, ok)
 	b = append(b, `,"step_started_at":`...)
-	b, ok = appendTime(b, s.StepStartedAt, ok)
+	b, ok = c.appendTime(b, s.StepStartedAt, ok)
 	b = append(b, `,"updated_at":`...)
-	b, ok = appendTime(b, s.UpdatedAt, ok)
+	b, ok = c.appendTime(b, s.UpdatedAt, ok)
 	return append(b, '}'), ok
 }
 
 // appendEventJSON appends e as json.Marshal encodes it.
-func appendEventJSON(b []byte, e Event) ([]byte, bool) {
+func appendEventJSON(b []byte, e Event, c *timeCache) ([]byte, bool) {
 	ok := true
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, e.Seq, 10)
 	b = append(b, `,"at":`...)
-	b, ok = appendTime(b, e.At, ok)
+	b, ok = c.appendTime(b, e.At, ok)
 	if e.Service != "" {
 		b = append(b, `,"service":`...)
 		b, ok = appendPlainString(b, e.Service, ok)
@@ -100,13 +110,25 @@ func appendEventJSON(b []byte, e Event) ([]byte, bool) {
 	return append(b, '}'), ok
 }
 
-// appendPlainString appends s quoted when it holds only printable ASCII
-// that encoding/json leaves as it is (no quote, backslash, <, > or &).
+// appendPlainString appends s quoted when encoding/json leaves every
+// character of it as it is: printable ASCII other than quote, backslash,
+// <, > and &, and valid UTF-8 other than U+2028 and U+2029 ("→" in a
+// message).
 func appendPlainString(b []byte, s string, ok bool) ([]byte, bool) {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return b, false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || r == '\u2028' || r == '\u2029' {
 			return b, false
 		}
+		i += n
 	}
 	b = append(b, '"')
 	b = append(b, s...)
@@ -122,9 +144,24 @@ func appendPlainFloat(b []byte, x float64, ok bool) ([]byte, bool) {
 	return strconv.AppendFloat(b, x, 'f', -1, 64), ok
 }
 
-// appendTime appends t quoted, as time.Time's MarshalJSON writes it.
-func appendTime(b []byte, t time.Time, ok bool) ([]byte, bool) {
+// appendTime appends t quoted, as time.Time's MarshalJSON writes it. Equal
+// times (==: the same instant, monotonic reading and location) are written
+// alike, so c may give the text of one it formatted before.
+func (c *timeCache) appendTime(b []byte, t time.Time, ok bool) ([]byte, bool) {
+	if c != nil {
+		for i := range c.text {
+			if c.text[i] != nil && c.t[i] == t {
+				return append(b, c.text[i]...), ok
+			}
+		}
+	}
+	start := len(b)
 	b = append(b, '"')
 	b, err := t.AppendText(b)
-	return append(b, '"'), ok && err == nil
+	b = append(b, '"')
+	if c != nil && err == nil {
+		c.t[c.next], c.text[c.next] = t, append(c.text[c.next][:0], b[start:]...)
+		c.next = (c.next + 1) % len(c.text)
+	}
+	return b, ok && err == nil
 }
