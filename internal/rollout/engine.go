@@ -11,6 +11,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -185,8 +186,10 @@ func stepAtOrBelow(steps []float64, w float64) int {
 
 // reconcile decides the state of a configured rollout given what the store
 // holds; hash is SpecHash(ro). changed reports whether the stored state must
-// be written.
-func reconcile(name string, ro *config.Rollout, hash string, stored store.RolloutState, ok bool, now time.Time) (s store.RolloutState, started, changed bool) {
+// be written. A state that follows a new weight in the file has the reason
+// fileWeightReason(weight) when describe is set, none otherwise (Plan reads
+// only weights).
+func reconcile(name string, ro *config.Rollout, hash string, stored store.RolloutState, ok bool, now time.Time, describe bool) (s store.RolloutState, started, changed bool) {
 	if !ok || stored.SpecHash != hash {
 		return initial(name, ro, hash, now), true, true
 	}
@@ -197,11 +200,29 @@ func reconcile(name string, ro *config.Rollout, hash string, stored store.Rollou
 		n := initial(name, ro, hash, now)
 		if n.Weight != s.Weight || n.State != s.State {
 			n.StartedAt = s.StartedAt
-			n.Reason = fmt.Sprintf("weight %.4g from the configuration file", n.Weight)
+			n.Reason = ""
+			if describe {
+				n.Reason = fileWeightReason(n.Weight)
+			}
 			return n, false, true
 		}
 	}
 	return s, false, false
+}
+
+// fileWeightReason is the reason (and event message) of a rollout that
+// follows a weight the configuration file changed.
+func fileWeightReason(w float64) string {
+	return "weight " + formatWeight(w) + " from the configuration file"
+}
+
+// formatWeight formats w as fmt's %.4g does, without fmt for finite
+// weights (a reload may describe thousands).
+func formatWeight(w float64) string {
+	if math.IsInf(w, 0) || math.IsNaN(w) {
+		return fmt.Sprintf("%.4g", w)
+	}
+	return strconv.FormatFloat(w, 'g', 4, 64)
 }
 
 // Plan returns the weights the engine would apply for cfg, without changing
@@ -209,7 +230,7 @@ func reconcile(name string, ro *config.Rollout, hash string, stored store.Rollou
 func (e *Engine) Plan(cfg *config.Config) map[string]float64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := map[string]float64{}
+	out := make(map[string]float64, len(e.ro))
 	now := e.now()
 	for _, name := range cfg.ServiceNames() {
 		ro := cfg.Services[name].Rollout
@@ -217,7 +238,7 @@ func (e *Engine) Plan(cfg *config.Config) map[string]float64 {
 			continue
 		}
 		stored, ok := e.stored(name)
-		s, started, _ := reconcile(name, ro, e.specHash(name, ro), stored, ok, now)
+		s, started, _ := reconcile(name, ro, e.specHash(name, ro), stored, ok, now, false)
 		s, _ = e.hold(cfg, name, ro, s, started, now)
 		out[name] = s.Weight
 	}
@@ -257,7 +278,7 @@ func (e *Engine) Sync(cfg *config.Config) error {
 			continue
 		}
 		stored, ok := e.stored(name)
-		s, started, dirty := reconcile(name, ro, e.specHash(name, ro), stored, ok, now)
+		s, started, dirty := reconcile(name, ro, e.specHash(name, ro), stored, ok, now, true)
 		s, held := e.hold(cfg, name, ro, s, started, now)
 		dirty = dirty || held != ""
 		// A tracked rollout is updated in place (it is only touched under
@@ -272,10 +293,16 @@ func (e *Engine) Sync(cfg *config.Config) error {
 		}
 		next[name] = t
 		if dirty {
+			if batch.Rollouts == nil { // sized for the rest of the rollouts: a reload often changes all of them
+				batch.Rollouts = make([]store.RolloutState, 0, rollouts-len(next)+1)
+				batch.Events = make([]store.Event, 0, rollouts-len(next)+1)
+			}
 			batch.Rollouts = append(batch.Rollouts, s)
-			typ, msg := "weight_change", fmt.Sprintf("weight %.4g from the configuration file", s.Weight)
+			// Not started and not held, the state changed only by following
+			// the file's weight: its reason is the event's message.
+			typ, msg := "weight_change", s.Reason
 			if started {
-				typ, msg = "rollout_started", fmt.Sprintf("rollout %s → %s started at weight %.4g (%s)", ro.From, ro.To, s.Weight, s.State)
+				typ, msg = "rollout_started", "rollout "+ro.From+" → "+ro.To+" started at weight "+formatWeight(s.Weight)+" ("+s.State+")"
 			}
 			if typ != "weight_change" || held == "" {
 				batch.Events = append(batch.Events, store.Event{At: now, Service: name, Type: typ, Actor: SourceConfig, Message: msg,
@@ -314,12 +341,16 @@ func (e *Engine) record(b store.Batch) error {
 	if err != nil {
 		e.log.Error("writing rollout states and events", "rollouts", len(b.Rollouts), "events", len(b.Events), "error", err)
 	}
+	ctx := context.Background()
 	for i, ev := range b.Events {
 		level := slog.LevelInfo
 		if len(b.Events) > quietAfter && i >= quietAfter {
 			level = slog.LevelDebug
+			if !e.log.Enabled(ctx, level) {
+				break // the rest are at debug level too
+			}
 		}
-		e.log.Log(context.Background(), level, ev.Message, "service", ev.Service, "event", ev.Type, "actor", ev.Actor)
+		e.log.Log(ctx, level, ev.Message, "service", ev.Service, "event", ev.Type, "actor", ev.Actor)
 	}
 	if n := len(b.Events) - quietAfter; n > 0 {
 		e.log.Info("more rollout events from the configuration (at debug level)", "more", n, "events", len(b.Events))

@@ -3,6 +3,7 @@ package rollout
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -123,5 +124,16 @@ func BenchmarkSyncReload(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestFormatWeight: the messages a reload writes for thousands of rollouts
+// format weights as fmt's %.4g does.
+func TestFormatWeight(t *testing.T) {
+	for _, w := range []float64{0, 0.5, 1, 2.5, 10, 12.345, 33.33333, 99.99, 99.999, 100, 1e-7, 123456, -1,
+		math.Inf(1), math.Inf(-1), math.NaN(), math.SmallestNonzeroFloat64, math.MaxFloat64} {
+		if got, want := formatWeight(w), fmt.Sprintf("%.4g", w); got != want {
+			t.Errorf("formatWeight(%v) = %q, want %q", w, got, want)
+		}
 	}
 }
