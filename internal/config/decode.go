@@ -26,6 +26,29 @@ type decoder struct {
 	// keys is where the Metas of this document take their keys from: one
 	// allocation for many small Metas, which live as long as each other.
 	keys []keyEntry
+	// cells are the values decodeMap decodes entries into, by type.
+	cells map[reflect.Type][]reflect.Value
+}
+
+// cell returns a settable zero value of type t to decode into, reused
+// across mappings (release gives it back).
+func (d *decoder) cell(t reflect.Type) reflect.Value {
+	if free := d.cells[t]; len(free) > 0 {
+		v := free[len(free)-1]
+		d.cells[t] = free[:len(free)-1]
+		v.SetZero()
+		return v
+	}
+	return reflect.New(t).Elem()
+}
+
+// release gives back a value cell returned; the decoder may hand it out
+// again.
+func (d *decoder) release(t reflect.Type, v reflect.Value) {
+	if d.cells == nil {
+		d.cells = map[reflect.Type][]reflect.Value{}
+	}
+	d.cells[t] = append(d.cells[t], v)
 }
 
 // keyChunk is the number of Meta keys the decoder allocates at once.
@@ -267,8 +290,15 @@ func (d *decoder) decodeMap(n *node, v reflect.Value, ti *typeInfo) {
 		st = et.elem.st
 	}
 	c := d.t.children(n)
-	seen := make(map[string]*node, len(c)/2)
-	elem, key := reflect.New(et.t).Elem(), reflect.New(ti.t.Key()).Elem()
+	// Duplicates are looked for among the earlier names: in a map of
+	// them when there are many, one by one when there are a few.
+	var seen map[string]*node
+	if len(c) > 2*indexFrom {
+		seen = make(map[string]*node, len(c)/2)
+	}
+	elem, key := d.cell(et.t), d.cell(ti.t.Key())
+	defer d.release(et.t, elem)
+	defer d.release(ti.t.Key(), key)
 	for i := 0; i+1 < len(c); i += 2 {
 		k, val := &c[i], &c[i+1]
 		name := d.t.value(k)
@@ -276,11 +306,19 @@ func (d *decoder) decodeMap(n *node, v reflect.Value, ti *typeInfo) {
 			d.errorf(k, "names must be plain strings")
 			continue
 		}
-		if prev, dup := seen[name]; dup {
+		var prev *node
+		if seen != nil {
+			prev = seen[name]
+		} else {
+			prev = d.earlierKey(c, i)
+		}
+		if prev != nil {
 			d.errorf(k, "duplicate name %q (first defined at line %d)", name, prev.line)
 			continue
 		}
-		seen[name] = k
+		if seen != nil {
+			seen[name] = k
+		}
 		elem.SetZero()
 		d.path = append(d.path, pathSeg{key: name})
 		d.decode(val, elem, et)

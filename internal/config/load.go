@@ -5,7 +5,6 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"sort"
 )
 
 // MaxFileSize bounds the configuration files Load reads.
@@ -69,6 +68,11 @@ func Decode(file string, data []byte) (*Config, error) {
 	c.Meta.At = Pos{File: file, Line: 1, Col: 1}
 	placeUnwritten(reflect.ValueOf(c).Elem(), c.Meta.At) // an empty document
 	c.serviceNames = sortedKeys(c.Services)
+	for _, s := range c.Services {
+		if s != nil {
+			s.versionNames = sortedKeys(s.Versions)
+		}
+	}
 	if err := d.errs.err(); err != nil {
 		return nil, Flatten(err)
 	}
@@ -229,14 +233,20 @@ func (c *Config) ServiceNames() []string {
 // UpstreamNames returns the upstream names sorted.
 func (c *Config) UpstreamNames() []string { return sortedKeys(c.Upstreams) }
 
-// VersionNames returns the service's version names sorted.
-func (s *Service) VersionNames() []string { return sortedKeys(s.Versions) }
+// VersionNames returns the service's version names sorted. The slice is
+// shared (Decode sorts the names once): callers must not modify it.
+func (s *Service) VersionNames() []string {
+	if len(s.versionNames) == len(s.Versions) && s.versionNames != nil {
+		return s.versionNames[:len(s.versionNames):len(s.versionNames)]
+	}
+	return sortedKeys(s.Versions)
+}
 
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }

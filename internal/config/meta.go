@@ -64,7 +64,13 @@ const indexFrom = 16
 // refOf splits a key name ("match", "rules[2]", "versions.v2.1") into a
 // keyRef.
 func refOf(name string) keyRef {
-	i := strings.IndexAny(name, ".[")
+	i := 0
+	for i < len(name) && name[i] != '.' && name[i] != '[' {
+		i++
+	}
+	if i == len(name) {
+		i = -1
+	}
 	switch {
 	case i < 0:
 		return keyRef{key: name}
@@ -85,7 +91,7 @@ func (m *Meta) find(r keyRef) (int, bool) {
 		return int(i), ok
 	}
 	for i := range m.keys {
-		if m.keys[i].keyRef == r {
+		if k := &m.keys[i].keyRef; k.key == r.key && k.item == r.item && k.sub == r.sub {
 			return i, true
 		}
 	}

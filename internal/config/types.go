@@ -175,6 +175,10 @@ type Service struct {
 	Listen   string `yaml:"listen"`
 	// QN bounds the connections of a qn service; nil means the defaults.
 	QN *QNOptions `yaml:"qn"`
+
+	// versionNames are the keys of Versions, sorted once by Decode:
+	// validation and every compile of a reload iterate them in order.
+	versionNames []string
 }
 
 // QNOptions bounds the connections of a qn service. Zero values mean the
