@@ -22,7 +22,7 @@ func (b *Batch) Len() int { return len(b.Rollouts) + len(b.Events) }
 // taken, so that a bad record fails the batch before anything is written.
 type encoded struct {
 	rollouts [][]byte
-	events   [][]byte // the events' JSON, slices of one buffer
+	events   [][]byte // the events as packEvent packs them, slices of one buffer
 	at       []Event  // the events with At set, in order
 }
 
@@ -52,13 +52,16 @@ func encodeBatch(b Batch, clock func() time.Time) (encoded, error) {
 		enc.rollouts[i] = bytes.Clone(scratch)
 	}
 	// The events share one buffer: stores drop events oldest first, so
-	// the buffer is released with the batch's last event.
+	// the buffer is released with the batch's last event. Each holds its
+	// service's name (a copy: not a piece of the caller's configuration,
+	// which the store would keep alive).
 	buf := make([]byte, 0, eventSize*len(b.Events))
 	ends := make([]int, len(b.Events))
 	for i, e := range b.Events {
 		if e.At.IsZero() {
 			e.At = clock()
 		}
+		buf = appendPackHeader(buf, e.Service)
 		var err error
 		if buf, err = appendEvent(buf, e, &times); err != nil {
 			return enc, fmt.Errorf("event %d: %w", i, err)
@@ -97,7 +100,7 @@ func (s *boltStore) Write(b Batch) ([]Event, error) {
 			if seq, err = eb.NextSequence(); err != nil {
 				return err
 			}
-			if err := eb.Put(seqKey(seq), packEvent(enc.at[i].Service, enc.events[i])); err != nil {
+			if err := eb.Put(seqKey(seq), enc.events[i]); err != nil {
 				return err
 			}
 			enc.at[i].Seq = seq
@@ -127,12 +130,12 @@ func (m *memStore) Write(b Batch) ([]Event, error) {
 	}
 	defer m.mu.Unlock()
 	for i, st := range b.Rollouts {
-		m.rollouts[st.Service] = enc.rollouts[i]
+		m.putLocked(st.Service, enc.rollouts[i])
 	}
 	for i := range enc.at {
 		m.seq++
 		enc.at[i].Seq = m.seq
-		m.appendLocked(memEvent{seq: m.seq, service: enc.at[i].Service, js: enc.events[i]})
+		m.appendLocked(memEvent{seq: m.seq, rec: enc.events[i]})
 	}
 	return enc.at, nil
 }

@@ -115,9 +115,13 @@ func decodeEventJSON(seq uint64, data []byte) (Event, error) {
 // service filters without decoding JSON: uvarint len(service), service, JSON.
 func packEvent(service string, js []byte) []byte {
 	b := make([]byte, 0, binary.MaxVarintLen64+len(service)+len(js))
+	return append(appendPackHeader(b, service), js...)
+}
+
+// appendPackHeader appends what packEvent puts before the JSON.
+func appendPackHeader(b []byte, service string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(service)))
-	b = append(b, service...)
-	return append(b, js...)
+	return append(b, service...)
 }
 
 // unpackEvent splits a packed event value; the returned slices alias v.

@@ -116,13 +116,11 @@ func appendEventJSON(b []byte, e Event, c *timeCache) ([]byte, bool) {
 // message).
 func appendPlainString(b []byte, s string, ok bool) ([]byte, bool) {
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-				return b, false
-			}
+		if c := s[i]; plainASCII[c] {
 			i++
 			continue
+		} else if c < utf8.RuneSelf {
+			return b, false
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && n == 1 || r == '\u2028' || r == '\u2029' {
@@ -134,6 +132,14 @@ func appendPlainString(b []byte, s string, ok bool) ([]byte, bool) {
 	b = append(b, s...)
 	return append(b, '"'), ok
 }
+
+// plainASCII marks the bytes encoding/json writes as they are.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // appendPlainFloat appends x when encoding/json writes it without an
 // exponent: 0, or a magnitude from 1e-6 up to 1e21.

@@ -114,9 +114,9 @@ func TestBatchEncodingMatchesSingle(t *testing.T) {
 		if e.At.IsZero() {
 			e.At = at
 		}
-		want, err := encodeEventJSON(e)
-		if err != nil || string(enc.events[i]) != string(want) {
-			t.Fatalf("event %d:\nbatch %s\nalone %s (%v)", i, enc.events[i], want, err)
+		js, err := encodeEventJSON(e)
+		if want := packEvent(e.Service, js); err != nil || string(enc.events[i]) != string(want) {
+			t.Fatalf("event %d:\nbatch %q\nalone %q (%v)", i, enc.events[i], want, err)
 		}
 	}
 }

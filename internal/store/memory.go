@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -21,10 +22,11 @@ type memStore struct {
 	blobs    map[string]map[string][]byte
 }
 
+// memEvent is a stored event: its service and JSON packed as the bbolt
+// store packs them (packEvent), so that it holds no string of the caller's.
 type memEvent struct {
-	seq     uint64
-	service string
-	js      []byte
+	seq uint64
+	rec []byte
 }
 
 func newMemory(o options) *memStore {
@@ -85,8 +87,15 @@ func (m *memStore) PutRollout(st RolloutState) error {
 		return err
 	}
 	defer m.mu.Unlock()
-	m.rollouts[st.Service] = data
+	m.putLocked(st.Service, data)
 	return nil
+}
+
+// putLocked stores a rollout's record; m.mu must be held. The key is a
+// copy of service: a piece of a configuration would keep all of it alive
+// as long as the rollout is stored.
+func (m *memStore) putLocked(service string, data []byte) {
+	m.rollouts[strings.Clone(service)] = data
 }
 
 func (m *memStore) DeleteRollout(service string) error {
@@ -143,7 +152,7 @@ func (m *memStore) Append(e Event) (Event, error) {
 	defer m.mu.Unlock()
 	m.seq++
 	e.Seq = m.seq
-	m.appendLocked(memEvent{seq: e.Seq, service: e.Service, js: js})
+	m.appendLocked(memEvent{seq: e.Seq, rec: packEvent(e.Service, js)})
 	return e, nil
 }
 
@@ -166,17 +175,29 @@ func (m *memStore) Events(q EventQuery) ([]Event, error) {
 		return nil, err
 	}
 	floor := eventFloor(m.seq, m.o.maxEvents, q.AfterSeq)
-	var picked []memEvent
+	type pick struct {
+		seq uint64
+		js  []byte
+	}
+	var picked []pick
 	for i := len(m.events) - 1; i >= 0 && len(picked) < limit; i-- {
 		ev := m.events[i]
 		if ev.seq <= floor {
 			break
 		}
-		if q.Service == "" || ev.service == q.Service {
-			picked = append(picked, ev)
+		svc, js, uerr := unpackEvent(ev.seq, ev.rec)
+		if uerr != nil {
+			err = uerr
+			break
+		}
+		if q.Service == "" || string(svc) == q.Service {
+			picked = append(picked, pick{ev.seq, js})
 		}
 	}
 	m.mu.RUnlock()
+	if err != nil {
+		return nil, memErr("list events", err)
+	}
 	var out []Event
 	for _, ev := range slices.Backward(picked) {
 		e, err := decodeEventJSON(ev.seq, ev.js)
