@@ -287,6 +287,11 @@ func (e *Engine) Sync(cfg *config.Config) error {
 		if t == nil {
 			t = &tracked{}
 		}
+		if s.Service == name && s.From == ro.From && s.To == ro.To {
+			// The same names, from this configuration: the state must not
+			// keep an older configuration's text alive.
+			s.Service, s.From, s.To = name, ro.From, ro.To
+		}
 		t.spec, t.state = ro, s
 		if started {
 			t.last, t.lastEval = nil, time.Time{}
