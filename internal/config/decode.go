@@ -197,7 +197,7 @@ func (d *decoder) decodeStruct(n *node, v reflect.Value, st *structInfo) {
 		}
 		fi, f := &st.infos[idx], v.Field(idx)
 		if meta != nil {
-			meta.add(keyRef{key: fi.key}, d.pos(k), d.pos(val)) // keys are unique: duplicates were skipped
+			meta.add(keyRef{key: fi.id}, d.pos(k), d.pos(val)) // keys are unique: duplicates were skipped
 			d.markItems(meta, fi, val)
 		}
 		d.path = append(d.path, pathSeg{key: key})
@@ -256,14 +256,14 @@ func (d *decoder) markItems(meta *Meta, fi *fieldInfo, val *node) {
 	case fi.items == itemsList && val.kind == sequenceNode:
 		for i := range c {
 			p := d.pos(&c[i])
-			meta.add(keyRef{key: fi.key, item: int32(i + 1)}, p, p)
+			meta.add(keyRef{key: fi.id, item: int32(i + 1)}, p, p)
 		}
 	case fi.items == itemsList && val.kind == scalarNode && !isNull(val):
 		p := d.pos(val)
-		meta.add(keyRef{key: fi.key, item: 1}, p, p)
+		meta.add(keyRef{key: fi.id, item: 1}, p, p)
 	case fi.items == itemsMap && val.kind == mappingNode:
 		for i := 0; i+1 < len(c); i += 2 {
-			r := keyRef{key: fi.key, sub: d.t.value(&c[i])}
+			r := keyRef{key: fi.id, sub: d.t.value(&c[i])}
 			if _, dup := meta.find(r); !dup { // a duplicate keeps the first position
 				meta.add(r, d.pos(&c[i]), d.pos(&c[i+1]))
 			}

@@ -30,6 +30,7 @@ type structInfo struct {
 
 type fieldInfo struct {
 	key   string // the yaml key
+	id    keyID  // of key
 	ti    *typeInfo
 	items uint8 // itemsList or itemsMap: the positions of its items are recorded
 }
@@ -104,7 +105,7 @@ func buildStructInfo(t reflect.Type, building map[reflect.Type]*typeInfo) *struc
 		if (tag == "" || tag == "-") && !block {
 			continue
 		}
-		fi := fieldInfo{key: tag, ti: buildTypeInfo(f.Type, building)}
+		fi := fieldInfo{key: tag, id: internKey(tag), ti: buildTypeInfo(f.Type, building)}
 		ft := f.Type
 		if ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()

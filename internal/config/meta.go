@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Pos is a position in a configuration file. Line and Col are 1-based; a
@@ -49,8 +51,9 @@ type Meta struct {
 // hold neither '.' nor '[', so a name splits unambiguously at the first of
 // them.
 type keyRef struct {
-	key, sub string
-	item     int32 // list index + 1; 0 when the entry is not a list item
+	sub  string
+	key  keyID
+	item int32 // list index + 1; 0 when the entry is not a list item
 }
 
 type keyEntry struct {
@@ -58,31 +61,87 @@ type keyEntry struct {
 	keyLine, keyCol, valLine, valCol int32
 }
 
+// keyID stands for the KEY of Meta entries, a yaml key of a config struct:
+// a configuration's Metas hold hundreds of thousands of entries, whose
+// names would take 16 bytes each. The keyID of "" (the entry of the name a
+// node was written under) is 0.
+type keyID uint16
+
+// noKey is the keyID of a name no entry holds.
+const noKey keyID = math.MaxUint16
+
+// keyIDs maps key names to their keyIDs; the map is replaced, never
+// modified, under keyMu.
+var (
+	keyMu  sync.Mutex
+	keyIDs atomic.Pointer[map[string]keyID]
+)
+
+// lookupKey returns the keyID of name, or noKey when no entry can hold it.
+func lookupKey(name string) keyID {
+	if name == "" {
+		return 0
+	}
+	if m := keyIDs.Load(); m != nil {
+		if id, ok := (*m)[name]; ok {
+			return id
+		}
+	}
+	return noKey
+}
+
+// internKey returns the keyID of name, giving it one if it has none.
+func internKey(name string) keyID {
+	if id := lookupKey(name); id != noKey {
+		return id
+	}
+	keyMu.Lock()
+	defer keyMu.Unlock()
+	old := map[string]keyID{}
+	if m := keyIDs.Load(); m != nil {
+		old = *m
+	}
+	if id, ok := old[name]; ok {
+		return id
+	}
+	id := keyID(len(old) + 1)
+	if id == noKey {
+		panic("config: too many distinct key names")
+	}
+	next := make(map[string]keyID, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[name] = id
+	keyIDs.Store(&next)
+	return id
+}
+
 // indexFrom is the number of keys past which a Meta builds its index.
 const indexFrom = 16
 
 // refOf splits a key name ("match", "rules[2]", "versions.v2.1") into a
-// keyRef.
-func refOf(name string) keyRef {
+// keyRef; key names not held by any entry get noKey.
+func refOf(name string) keyRef { return splitRef(name, lookupKey) }
+
+// splitRef is refOf with the keyIDs of id.
+func splitRef(name string, id func(string) keyID) keyRef {
 	i := 0
 	for i < len(name) && name[i] != '.' && name[i] != '[' {
 		i++
 	}
-	if i == len(name) {
-		i = -1
-	}
 	switch {
-	case i < 0:
-		return keyRef{key: name}
+	case i == len(name):
+		return keyRef{key: id(name)}
 	case name[i] == '.':
-		return keyRef{key: name[:i], sub: name[i+1:]}
+		return keyRef{key: id(name[:i]), sub: name[i+1:]}
 	}
 	if j := len(name) - 1; j > i && name[j] == ']' {
 		if n, err := strconv.Atoi(name[i+1 : j]); err == nil && n >= 0 && n < math.MaxInt32 {
-			return keyRef{key: name[:i], item: int32(n) + 1}
+			return keyRef{key: id(name[:i]), item: int32(n) + 1}
 		}
 	}
-	return keyRef{key: name} // names nothing the decoder records
+	return keyRef{key: noKey} // names nothing the decoder records
 }
 
 func (m *Meta) find(r keyRef) (int, bool) {
@@ -136,7 +195,9 @@ func (m *Meta) KeyErrorf(key, format string, args ...any) *Error {
 
 // setKey records key's positions (decoding only: a Meta is read-only once
 // its Config is returned).
-func (m *Meta) setKey(key string, keyPos, valPos Pos) { m.set(refOf(key), keyPos, valPos) }
+func (m *Meta) setKey(key string, keyPos, valPos Pos) {
+	m.set(splitRef(key, internKey), keyPos, valPos)
+}
 
 // set records the positions of r (all positions of a Meta are in one file).
 func (m *Meta) set(r keyRef, keyPos, valPos Pos) {

@@ -64,10 +64,10 @@ func TestReserveKeepsNeighbours(t *testing.T) {
 	d.reserve(&a, 2)
 	d.reserve(&b, 2)
 	p := func(i int) Pos { return Pos{File: "f", Line: i, Col: 1} }
-	b.add(keyRef{key: "b0"}, p(10), p(10))
-	b.add(keyRef{key: "b1"}, p(11), p(11))
+	b.add(keyRef{key: internKey("b0")}, p(10), p(10))
+	b.add(keyRef{key: internKey("b1")}, p(11), p(11))
 	for i := 0; i < 5; i++ {
-		a.add(keyRef{key: "a" + string(rune('0'+i))}, p(i), p(i))
+		a.add(keyRef{key: internKey("a" + string(rune('0'+i)))}, p(i), p(i))
 	}
 	if !b.Has("b0") || !b.Has("b1") || b.Has("a2") || b.PosOf("b0").Line != 10 || b.PosOf("b1").Line != 11 {
 		t.Fatalf("b's keys were overwritten: %+v", b.keys)
