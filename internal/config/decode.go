@@ -28,6 +28,9 @@ type decoder struct {
 	keys []keyEntry
 	// cells are the values decodeMap decodes entries into, by type.
 	cells map[reflect.Type][]reflect.Value
+	// fields holds the field indexes of the keys of the mappings being
+	// decoded into structs, outermost first (see fieldsOf).
+	fields []int
 }
 
 // cell returns a settable zero value of type t to decode into, reused
@@ -172,13 +175,16 @@ func (d *decoder) decodeStruct(n *node, v reflect.Value, st *structInfo) {
 		d.errorf(n, "expected a mapping, got %s", d.kindName(n))
 		return
 	}
+	c := d.t.children(n)
+	base := len(d.fields)
+	fields := d.fieldsOf(c, st)
+	defer func() { d.fields = d.fields[:base] }()
 	var meta *Meta
 	if st.meta >= 0 {
 		meta = v.Field(st.meta).Addr().Interface().(*Meta)
 		meta.At = d.pos(n)
-		d.reserve(meta, d.keysFor(n, st))
+		d.reserve(meta, d.keysFor(c, st, fields))
 	}
-	c := d.t.children(n)
 	for i := 0; i+1 < len(c); i += 2 {
 		k, val := &c[i], &c[i+1]
 		key := d.t.value(k)
@@ -190,8 +196,8 @@ func (d *decoder) decodeStruct(n *node, v reflect.Value, st *structInfo) {
 			d.errorf(k, "duplicate key %q (first set at line %d)", key, prev.line)
 			continue
 		}
-		idx, ok := st.fields[key]
-		if !ok {
+		idx := fields[i/2]
+		if idx < 0 {
 			d.errorf(k, "unknown key %q (known keys: %s)", key, st.known)
 			continue
 		}
@@ -210,15 +216,29 @@ func (d *decoder) decodeStruct(n *node, v reflect.Value, st *structInfo) {
 	placeBlocks(v, st, d.pos(n))
 }
 
-// keysFor is how many keys the Meta of the struct written as mapping n
-// will hold: one per key, one per item of list and mapping values, and the
-// name it was written under.
-func (d *decoder) keysFor(n *node, st *structInfo) int {
-	c := d.t.children(n)
-	total := 1 + len(c)/2
+// fieldsOf appends to d.fields the field index of each key of a mapping's
+// keys and values c (-1 for a key that names no field) and returns them.
+// The caller truncates d.fields when it is done.
+func (d *decoder) fieldsOf(c []node, st *structInfo) []int {
+	base := len(d.fields)
 	for i := 0; i+1 < len(c); i += 2 {
 		idx, ok := st.fields[d.t.value(&c[i])]
 		if !ok {
+			idx = -1
+		}
+		d.fields = append(d.fields, idx)
+	}
+	return d.fields[base:len(d.fields):len(d.fields)]
+}
+
+// keysFor is how many keys the Meta of the struct written as mapping c
+// (whose keys name fields) will hold: one per key, one per item of list
+// and mapping values, and the name it was written under.
+func (d *decoder) keysFor(c []node, st *structInfo, fields []int) int {
+	total := 1 + len(c)/2
+	for i := 0; i+1 < len(c); i += 2 {
+		idx := fields[i/2]
+		if idx < 0 {
 			continue
 		}
 		switch val := d.t.resolve(&c[i+1]); {
