@@ -59,27 +59,38 @@ func (c *Config) Validate() error {
 			col.add(nest(join("upstreams", name), err))
 		}
 	}
-	for _, name := range names {
-		s := c.Services[name]
-		if s == nil {
-			col.add(&Error{Pos: c.PosOf("services"), Msg: join("services", name) + ": empty service; it needs versions and a default"})
-			continue
-		}
-		if msg := nameProblem("service", name); msg != "" {
-			col.add(&Error{Pos: s.KeyPos(""), Msg: join("services", name) + ": " + msg})
-		}
-		if err := s.Validate(); err != nil {
-			col.add(nest(join("services", name), err))
-		}
-		if err := c.validateUpstreamRefs(s); err != nil {
-			col.add(nest(join("services", name), err))
-		}
-		if err := c.validatePrometheus(s); err != nil {
-			col.add(nest(join("services", name), err))
-		}
+	// Each service is checked on its own (by several goroutines in a large
+	// configuration: the checks only read); the problems are collected in
+	// the order of the names.
+	cols := make([]collector, chunksFor(len(names)))
+	eachChunk(len(names), len(cols), func(chunk, i int) { c.validateService(&cols[chunk], names[i]) })
+	for _, sc := range cols {
+		col.errs = append(col.errs, sc.errs...)
 	}
 	col.add(c.validateServiceConflicts(names))
 	return col.err()
+}
+
+// validateService checks service name and its references to upstreams
+// and Prometheus into col. It only reads c.
+func (c *Config) validateService(col *collector, name string) {
+	s := c.Services[name]
+	if s == nil {
+		col.add(&Error{Pos: c.PosOf("services"), Msg: join("services", name) + ": empty service; it needs versions and a default"})
+		return
+	}
+	if msg := nameProblem("service", name); msg != "" {
+		col.add(&Error{Pos: s.KeyPos(""), Msg: join("services", name) + ": " + msg})
+	}
+	if err := s.Validate(); err != nil {
+		col.add(nest(join("services", name), err))
+	}
+	if err := c.validateUpstreamRefs(s); err != nil {
+		col.add(nest(join("services", name), err))
+	}
+	if err := c.validatePrometheus(s); err != nil {
+		col.add(nest(join("services", name), err))
+	}
 }
 
 // validateUpstreamRefs checks that every version of s names a declared
