@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -92,14 +93,30 @@ func appendEvent(b []byte, e Event, c *timeCache) ([]byte, error) {
 		return b, fmt.Errorf("%w: event service name longer than %d bytes", ErrInvalid, maxKeyLen)
 	}
 	e.Seq = 0
+	if len(e.Fields) == 0 && len(e.RawFields) > 0 {
+		if err := checkRawFields(e.RawFields); err != nil {
+			return b, fmt.Errorf("%w: event %s: %w", ErrInvalid, e.Type, err)
+		}
+	}
 	if out, ok := appendEventJSON(b, e, c); ok {
 		return out, nil
+	}
+	if len(e.Fields) == 0 && len(e.RawFields) > 0 {
+		_ = json.Unmarshal(e.RawFields, &e.Fields) // checked
 	}
 	js, err := json.Marshal(e)
 	if err != nil {
 		return b, fmt.Errorf("%w: event %s: %w", ErrInvalid, e.Type, err)
 	}
 	return append(b, js...), nil
+}
+
+// checkRawFields makes sure that Event.RawFields is a JSON object.
+func checkRawFields(raw json.RawMessage) error {
+	if raw[0] != '{' || !json.Valid(raw) {
+		return errors.New("raw fields are not a JSON object")
+	}
+	return nil
 }
 
 func decodeEventJSON(seq uint64, data []byte) (Event, error) {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 	"strconv"
@@ -106,8 +107,32 @@ func appendEventJSON(b []byte, e Event, c *timeCache) ([]byte, bool) {
 			}
 		}
 		b = append(b, '}')
+	} else if len(e.RawFields) > 0 {
+		b = append(b, `,"fields":`...)
+		b = append(b, e.RawFields...)
 	}
 	return append(b, '}'), ok
+}
+
+// AppendRolloutFields appends to buf the fields of a rollout event, from,
+// state, to and weight, encoded for Event.RawFields as encoding/json
+// encodes them in Fields, and returns buf and them. ok is false when it
+// cannot (a value it would have to escape): Fields must hold them then.
+func AppendRolloutFields(buf []byte, from, to, state string, weight float64) (out []byte, raw json.RawMessage, ok bool) {
+	start := len(buf)
+	b, ok := append(buf, `{"from":`...), true
+	b, ok = appendPlainString(b, from, ok)
+	b = append(b, `,"state":`...)
+	b, ok = appendPlainString(b, state, ok)
+	b = append(b, `,"to":`...)
+	b, ok = appendPlainString(b, to, ok)
+	b = append(b, `,"weight":`...)
+	b, ok = appendPlainFloat(b, weight, ok)
+	b = append(b, '}')
+	if !ok {
+		return buf, nil, false
+	}
+	return b, b[start:len(b):len(b)], true
 }
 
 // appendPlainString appends s quoted when encoding/json leaves every

@@ -2,8 +2,10 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +120,62 @@ func TestBatchEncodingMatchesSingle(t *testing.T) {
 		if want := packEvent(e.Service, js); err != nil || string(enc.events[i]) != string(want) {
 			t.Fatalf("event %d:\nbatch %q\nalone %q (%v)", i, enc.events[i], want, err)
 		}
+	}
+}
+
+// TestRawFields: an event whose fields come encoded (AppendRolloutFields)
+// is stored as the same event with the fields in a map, and reads back
+// with them in Fields; fields that are not a JSON object are refused, and
+// values that would need escaping are left to the map.
+func TestRawFields(t *testing.T) {
+	at := time.Date(2026, 11, 21, 7, 1, 2, 0, time.UTC)
+	buf, raw, ok := AppendRolloutFields([]byte("x"), "v1", "v2", "progressing", 12.5)
+	if !ok || string(buf) != `x`+string(raw) {
+		t.Fatalf("AppendRolloutFields: %q %q %v", buf, raw, ok)
+	}
+	asMap := Event{At: at, Service: "s", Type: "weight_change", Actor: "config", Message: "weight 12.5 → m",
+		Fields: map[string]any{"from": "v1", "to": "v2", "state": "progressing", "weight": 12.5}}
+	asRaw := asMap
+	asRaw.Fields, asRaw.RawFields = nil, raw
+	want, err := encodeEventJSON(asMap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, msg := range []string{asMap.Message, "needs <escaping>"} { // the fast path and encoding/json
+		asMap.Message, asRaw.Message = msg, msg
+		want, _ = encodeEventJSON(asMap)
+		if got, err := encodeEventJSON(asRaw); err != nil || string(got) != string(want) {
+			t.Fatalf("raw fields encode to\n%s (%v), the map to\n%s", got, err, want)
+		}
+	}
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			s := im.open(t)
+			if _, err := s.Write(Batch{Events: []Event{asRaw}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Append(asRaw); err != nil {
+				t.Fatal(err)
+			}
+			evs, err := s.Events(EventQuery{})
+			if err != nil || len(evs) != 2 {
+				t.Fatalf("events %+v, %v", evs, err)
+			}
+			for _, ev := range evs {
+				if !reflect.DeepEqual(ev.Fields, asMap.Fields) || ev.RawFields != nil {
+					t.Errorf("read back fields %v (raw %q), want %v", ev.Fields, ev.RawFields, asMap.Fields)
+				}
+			}
+			for _, bad := range []string{`[1]`, `{"a":`, ` {}`, `"x"`} {
+				ev := asRaw
+				ev.RawFields = json.RawMessage(bad)
+				if _, err := s.Append(ev); !errors.Is(err, ErrInvalid) {
+					t.Errorf("raw fields %q: %v, want ErrInvalid", bad, err)
+				}
+			}
+		})
+	}
+	if b, raw, ok := AppendRolloutFields([]byte("x"), "v\"1", "v2", "progressing", 1); ok || raw != nil || string(b) != "x" {
+		t.Errorf("a value to escape: %q %q %v", b, raw, ok)
 	}
 }

@@ -84,6 +84,10 @@ type Event struct {
 	Actor   string         `json:"actor"` // "engine", "config", "api", "api:<token name>", ...
 	Message string         `json:"message"`
 	Fields  map[string]any `json:"fields,omitempty"` // weight, from, to, check, value, threshold...
+	// RawFields, when Fields is empty, holds the fields already encoded as
+	// a JSON object (see AppendRolloutFields): a writer of thousands of
+	// events spares a map each. Stored events read back have Fields.
+	RawFields json.RawMessage `json:"-"`
 }
 
 // EventQuery selects events. Limit 0 means DefaultEventLimit and is capped at
