@@ -271,6 +271,7 @@ func (e *Engine) Sync(cfg *config.Config) error {
 	}
 	changed := make([]Status, 0, rollouts)
 	var batch store.Batch
+	var fields []byte // the events' fields, encoded side by side
 	e.mu.Lock()
 	now := e.now()
 	next := make(map[string]*tracked, rollouts)
@@ -305,6 +306,7 @@ func (e *Engine) Sync(cfg *config.Config) error {
 			if batch.Rollouts == nil { // sized for the rest of the rollouts: a reload often changes all of them
 				batch.Rollouts = make([]store.RolloutState, 0, rollouts-len(next)+1)
 				batch.Events = make([]store.Event, 0, rollouts-len(next)+1)
+				fields = make([]byte, 0, fieldsSize*(rollouts-len(next)+1))
 			}
 			batch.Rollouts = append(batch.Rollouts, s)
 			// Not started and not held, the state changed only by following
@@ -314,8 +316,12 @@ func (e *Engine) Sync(cfg *config.Config) error {
 				typ, msg = "rollout_started", "rollout "+ro.From+" → "+ro.To+" started at weight "+formatWeight(s.Weight)+" ("+s.State+")"
 			}
 			if typ != "weight_change" || held == "" {
-				batch.Events = append(batch.Events, store.Event{At: now, Service: name, Type: typ, Actor: SourceConfig, Message: msg,
-					Fields: map[string]any{"from": ro.From, "to": ro.To, "weight": s.Weight, "state": s.State}})
+				ev := store.Event{At: now, Service: name, Type: typ, Actor: SourceConfig, Message: msg}
+				var raw bool
+				if fields, ev.RawFields, raw = store.AppendRolloutFields(fields, ro.From, ro.To, s.State, s.Weight); !raw {
+					ev.Fields = map[string]any{"from": ro.From, "to": ro.To, "weight": s.Weight, "state": s.State}
+				}
+				batch.Events = append(batch.Events, ev)
 			}
 			if held != "" {
 				batch.Events = append(batch.Events, holdEvent(now, name, held, ro, s))
@@ -335,6 +341,9 @@ func (e *Engine) Sync(cfg *config.Config) error {
 	}
 	return err
 }
+
+// fieldsSize is about the size of a rollout event's encoded fields.
+const fieldsSize = 64
 
 // quietAfter is how many events of one batch are logged at info level;
 // beyond it (a reload that changes thousands of rollouts) they are logged

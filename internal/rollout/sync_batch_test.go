@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -79,6 +80,20 @@ func TestSyncWritesOneBatch(t *testing.T) {
 	evs, _ := mem.Events(store.EventQuery{Limit: store.MaxEventLimit})
 	if len(evs) != 2*n || evs[0].Type != "rollout_started" || evs[2*n-1].Type != "weight_change" || !evs[0].At.Equal(clock.Now()) {
 		t.Fatalf("%d events, first %+v, last %+v", len(evs), evs[0], evs[len(evs)-1])
+	}
+	for i, want := range []map[string]any{
+		{"from": "v1", "to": "v2", "weight": 10.0, "state": "progressing"},
+		{"from": "v1", "to": "v2", "weight": 20.0, "state": "progressing"},
+	} {
+		if ev := evs[i*n]; !reflect.DeepEqual(ev.Fields, want) {
+			t.Errorf("event %s fields %v, want %v", ev.Type, ev.Fields, want)
+		}
+	}
+	if ev := evs[n]; ev.Message != "weight 20 from the configuration file" {
+		t.Errorf("weight change message %q", ev.Message)
+	}
+	if ev := evs[0]; ev.Message != "rollout v1 → v2 started at weight 10 (progressing)" {
+		t.Errorf("start message %q", ev.Message)
 	}
 	// An unchanged configuration writes nothing.
 	cfg, _ := config.Parse("many.yaml", []byte(manyRollouts(n, 20)))
