@@ -65,12 +65,22 @@ func (e *Engine) Plan(cfg *config.Config) map[string]float64 {
 		if ro == nil {
 			continue
 		}
-		stored, ok := e.stored(name)
-		s, started, _ := reconcile(name, ro, e.specHash(name, ro), stored, ok, now, false)
-		s, _ = e.hold(cfg, name, ro, s, started, now)
+		s, _, _, _ := e.decide(cfg, name, ro, now, false)
 		out[name] = s.Weight
 	}
 	return out
+}
+
+// decide is the state the configured rollout of service name takes under
+// cfg (reconciled with what is tracked or stored, then held or released
+// by the blocker), whether it started and whether it must be written, and
+// the hold event type ("" for none); describe as for reconcile. e.mu must
+// be held.
+func (e *Engine) decide(cfg *config.Config, name string, ro *config.Rollout, now time.Time, describe bool) (s store.RolloutState, started, dirty bool, held string) {
+	stored, ok := e.stored(name)
+	s, started, dirty = reconcile(name, ro, e.specHash(name, ro), stored, ok, now, describe)
+	s, held = e.hold(cfg, name, ro, s, started, now)
+	return s, started, dirty || held != "", held
 }
 
 func (e *Engine) stored(name string) (store.RolloutState, bool) {
@@ -107,10 +117,7 @@ func (e *Engine) Sync(cfg *config.Config) error {
 		if ro == nil {
 			continue
 		}
-		stored, ok := e.stored(name)
-		s, started, dirty := reconcile(name, ro, e.specHash(name, ro), stored, ok, now, true)
-		s, held := e.hold(cfg, name, ro, s, started, now)
-		dirty = dirty || held != ""
+		s, started, dirty, held := e.decide(cfg, name, ro, now, true)
 		// A tracked rollout is updated in place (it is only touched under
 		// e.mu); a started one forgets its last analysis.
 		t := e.ro[name]
