@@ -28,6 +28,9 @@ type decoder struct {
 	keys []keyEntry
 	// cells are the values decodeMap decodes entries into, by type.
 	cells map[reflect.Type][]reflect.Value
+	// defaults makes the nodes that take defaults on their own
+	// (finishers) take them as they are decoded.
+	defaults bool
 	// fields holds the field indexes of the keys of the mappings being
 	// decoded into structs, outermost first (see fieldsOf); entries the
 	// entries of the mappings being decoded into maps (see mapEntries).

@@ -99,7 +99,16 @@ func (d *decoder) decodeEntry(k, val *node, elem reflect.Value, et *typeInfo) {
 		}
 		m.set(keyRef{}, d.pos(k), d.pos(k))
 	}
+	if et.kind == reflect.Pointer {
+		if f, ok := elem.Interface().(finisher); ok {
+			f.decoded(d.defaults)
+		}
+	}
 }
+
+// finisher is a node that completes itself once decoded as a map entry
+// (*Service sorts its version names and, with defaults, takes them).
+type finisher interface{ decoded(defaults bool) }
 
 // cell returns a settable zero value of type t to decode into, reused
 // across mappings (release gives it back).

@@ -68,6 +68,18 @@ func TestParallelDecodeMatchesSequential(t *testing.T) {
 			if !reflect.DeepEqual(seq, par) {
 				t.Fatal("the configurations differ")
 			}
+			// Parse gives each service its defaults as it decodes it: the
+			// same as defaults applied afterwards.
+			if !tc.problems {
+				c, err := Decode("many.yaml", []byte(text))
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.ApplyDefaults()
+				if !reflect.DeepEqual(c, par) {
+					t.Fatal("Parse differs from Decode and ApplyDefaults")
+				}
+			}
 			if want := 2 * (n / 7); tc.problems && len(Flatten(parErr)) < want {
 				t.Fatalf("%d problems, want at least %d:\n%v", len(Flatten(parErr)), want, parErr)
 			}

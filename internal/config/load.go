@@ -42,11 +42,11 @@ func ReadFile(path string) ([]byte, error) {
 // Parse decodes, defaults and validates configuration text; file names it in
 // error positions.
 func Parse(file string, data []byte) (*Config, error) {
-	c, err := Decode(file, data)
+	c, err := decode(file, data, true)
 	if err != nil {
 		return nil, err
 	}
-	c.ApplyDefaults()
+	c.applyDefaults(false) // each service got its defaults when it was decoded
 	if err := c.Validate(); err != nil {
 		return nil, Flatten(err)
 	}
@@ -55,24 +55,24 @@ func Parse(file string, data []byte) (*Config, error) {
 
 // Decode only decodes configuration text strictly, without defaults or
 // validation. It reports every decoding problem, not just the first.
-func Decode(file string, data []byte) (*Config, error) {
+func Decode(file string, data []byte) (*Config, error) { return decode(file, data, false) }
+
+// decode is Decode; with defaults, every service gets its defaults as soon
+// as it is decoded (while it is in the processor's cache).
+func decode(file string, data []byte, defaults bool) (*Config, error) {
 	root, aliases, perr := parseYAML(file, data)
 	if perr != nil {
 		return nil, Errors{perr}
 	}
 	c := &Config{File: file}
 	d := newDecoder(file, root, aliases)
+	d.defaults = defaults
 	if root.nodes[0].kind != 0 {
 		d.decode(&root.nodes[0], reflect.ValueOf(c).Elem(), typeInfoOf(reflect.TypeOf(c).Elem()))
 	}
 	c.Meta.At = Pos{File: file, Line: 1, Col: 1}
 	placeUnwritten(reflect.ValueOf(c).Elem(), c.Meta.At) // an empty document
 	c.serviceNames = sortedKeys(c.Services)
-	for _, s := range c.Services {
-		if s != nil {
-			s.versionNames = sortedKeys(s.Versions)
-		}
-	}
 	if err := d.errs.err(); err != nil {
 		return nil, Flatten(err)
 	}
@@ -80,7 +80,10 @@ func Decode(file string, data []byte) (*Config, error) {
 }
 
 // ApplyDefaults fills in every default SPEC.md documents. It is idempotent.
-func (c *Config) ApplyDefaults() {
+func (c *Config) ApplyDefaults() { c.applyDefaults(true) }
+
+// applyDefaults is ApplyDefaults, with or without the services'.
+func (c *Config) applyDefaults(services bool) {
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
@@ -124,7 +127,18 @@ func (c *Config) ApplyDefaults() {
 	for _, u := range c.Upstreams {
 		u.applyDefaults()
 	}
-	for _, s := range c.Services {
+	if services {
+		for _, s := range c.Services {
+			s.applyDefaults()
+		}
+	}
+}
+
+// decoded completes a service decoded as an entry of the services: its
+// version names sorted once, and, with defaults, its defaults.
+func (s *Service) decoded(defaults bool) {
+	s.versionNames = sortedKeys(s.Versions)
+	if defaults {
 		s.applyDefaults()
 	}
 }
