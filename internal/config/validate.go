@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
+
+	"github.com/turnout-gw/turnout/internal/chunks"
 )
 
 // Validation conventions. Every node's Validate checks the node and the
@@ -61,7 +63,11 @@ func (c *Config) Validate() error {
 	// configuration: the checks only read); the problems are collected in
 	// the order of the names.
 	cols := make([]collector, chunksFor(len(names)))
-	eachChunk(len(names), len(cols), func(chunk, i int) { c.validateService(&cols[chunk], names[i]) })
+	chunks.Run(len(names), len(cols), func(chunk, lo, hi int) {
+		for _, name := range names[lo:hi] {
+			c.validateService(&cols[chunk], name)
+		}
+	})
 	for _, sc := range cols {
 		col.errs = append(col.errs, sc.errs...)
 	}
