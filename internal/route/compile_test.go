@@ -3,6 +3,7 @@ package route
 import (
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -105,5 +106,58 @@ func TestCompileReusesUnchangedServices(t *testing.T) {
 	}
 	if s := again.Service("users"); s.Rollout.Weight != 55 || s.Version("v1") != old.Version("v1") {
 		t.Errorf("weight %v after WithWeights on a reused service, want 55", s.Rollout.Weight)
+	}
+}
+
+// TestRecompileManyServices: a table of thousands of services, compiled
+// with the previous one (the unchanged services rebound by several
+// goroutines), reuses each unchanged service at its new weight, compiles
+// the changed ones again, and decides as a table compiled from scratch.
+func TestRecompileManyServices(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
+	const n = 3 * parallelRebind
+	text := func(weight int, changed func(i int) bool) string {
+		var b strings.Builder
+		b.WriteString("upstreams:\n  u1: { targets: [http://127.0.0.1:9001] }\n  u2: { targets: [http://127.0.0.1:9002] }\nservices:\n")
+		for i := range n {
+			def := "v1"
+			if changed(i) {
+				def = "v2"
+			}
+			fmt.Fprintf(&b, "  s%d:\n    match: { path_prefix: /s%d }\n    default: %s\n    versions: { v1: { upstream: u1 }, v2: { upstream: u2 } }\n", i, i, def)
+			fmt.Fprintf(&b, "    rules: [{ name: canary, match: { header: { X-Canary: always } }, version: v2 }]\n    rollout: { from: v1, to: v2, weight: %d }\n", weight)
+		}
+		return b.String()
+	}
+	rnd := WithRand(func() uint64 { return 7 })
+	prev := mustTable(t, text(10, func(int) bool { return false }), rnd)
+	c, err := config.Parse("many.yaml", []byte(text(20, func(i int) bool { return i%97 == 0 })))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := Compile(c, rnd, WithPrevious(prev), WithWeights(map[string]float64{"s5": 33}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := Compile(c, rnd, WithWeights(map[string]float64{"s5": 33}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(next.Services()) != n {
+		t.Fatalf("%d services, want %d", len(next.Services()), n)
+	}
+	for _, s := range next.Services() {
+		name := s.Name
+		old, want := prev.Service(name), fresh.Service(name)
+		reused := s.Version("v1") == old.Version("v1")
+		if changed := s.Default.Name == "v2"; reused == changed || s.Spec != c.Services[name] || s.Rules[0].Spec != c.Services[name].Rules[0] {
+			t.Fatalf("%s: reused %v, default %s, spec of this configuration %v", name, reused, s.Default.Name, s.Spec == c.Services[name])
+		}
+		if a, b := s.Rollout.split.Arms[0], want.Rollout.split.Arms[0]; s.Rollout.Weight != want.Rollout.Weight || a.Weight != b.Weight || a.upto != b.upto || a.Version.Name != b.Version.Name {
+			t.Fatalf("%s: weight %v (arms %v), want %v (arms %v)", name, s.Rollout.Weight, s.Rollout.split.Arms, want.Rollout.Weight, want.Rollout.split.Arms)
+		}
+	}
+	if w := next.Service("s5").Rollout.Weight; w != 33 {
+		t.Errorf("s5 at weight %v, want the engine's 33", w)
 	}
 }

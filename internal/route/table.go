@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"github.com/turnout-gw/turnout/internal/chunks"
 	"github.com/turnout-gw/turnout/internal/config"
 )
 
@@ -87,31 +88,43 @@ func Compile(c *config.Config, opts ...Option) (*Table, error) {
 		}
 	}
 	names := c.ServiceNames()
-	t := &Table{Config: c, byName: make(map[string]*Service, len(names)), services: make([]*Service, 0, len(names)), rnd: o.rnd}
+	t := &Table{Config: c, byName: make(map[string]*Service, len(names)), services: make([]*Service, len(names)), rnd: o.rnd}
+	weight := func(name string, sc *config.Service) float64 {
+		if sc.Rollout == nil {
+			return 0
+		}
+		if w, ok := o.weights[name]; ok {
+			return w
+		}
+		return sc.Rollout.Weight
+	}
+	// The services configured as before (most of them, in a reload) are
+	// rebound, by several goroutines in a large table: it only reads the
+	// previous table and the configuration. The others are compiled after,
+	// one by one: they share what their version names compile to.
+	if o.prev != nil {
+		chunks.Run(len(names), chunks.Workers(len(names), parallelRebind), func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				sc := c.Services[names[i]]
+				if old := o.prev.Service(names[i]); old != nil && old.Spec.SameSpec(sc) {
+					t.services[i] = old.rebind(sc, weight(names[i], sc))
+				}
+			}
+		})
+	}
 	shared := map[string]*byNames{}
 	var errs []error
-	for _, name := range names {
-		sc := c.Services[name]
-		w := 0.0
-		if sc.Rollout != nil {
-			w = sc.Rollout.Weight
-			if ow, ok := o.weights[name]; ok {
-				w = ow
+	for i, name := range names {
+		if t.services[i] == nil {
+			sc := c.Services[name]
+			s, err := compileService(sc, weight(name, sc), shared)
+			if err != nil {
+				errs = append(errs, err)
+				continue
 			}
+			t.services[i] = s
 		}
-		if old := o.prev.Service(name); old != nil && old.Spec.SameSpec(sc) {
-			s := old.rebind(sc, w)
-			t.services = append(t.services, s)
-			t.byName[name] = s
-			continue
-		}
-		s, err := compileService(sc, w, shared)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		t.services = append(t.services, s)
-		t.byName[name] = s
+		t.byName[name] = t.services[i]
 	}
 	if len(errs) > 0 {
 		return nil, config.Flatten(errors.Join(errs...))
@@ -119,6 +132,10 @@ func Compile(c *config.Config, opts ...Option) (*Table, error) {
 	t.index()
 	return t, nil
 }
+
+// parallelRebind is the number of services from which each goroutine
+// rebinds at least as many, when a table is compiled with the previous one.
+const parallelRebind = 1024
 
 func (t *Table) index() {
 	t.hosts = map[string]*pathIndex{}
