@@ -82,7 +82,7 @@ func (h *Handler) serveDirect(w http.ResponseWriter, r *http.Request, x *exchang
 		dst["Trailer"] = []string{strings.Join(keys, ", ")}
 	}
 	w.WriteHeader(resp.StatusCode)
-	if err := copyBody(w, resp.Body, flushEach(resp)); err != nil {
+	if err := copyBody(w, resp.Body, resp.ContentLength, flushEach(resp)); err != nil {
 		_ = resp.Body.Close()
 		tap.done(err)
 		x.err = err
@@ -252,11 +252,17 @@ func flushEach(resp *http.Response) bool {
 	return base == "text/event-stream"
 }
 
-// copyBody copies the answer's body to the client with a pooled buffer.
-// An error either way is returned: the response is then aborted.
-func copyBody(w http.ResponseWriter, body io.Reader, flush bool) error {
-	bp := buffers.Get().(*[]byte)
-	defer buffers.Put(bp)
+// copyBody copies the answer's body, of size bytes (-1: unknown), to the
+// client with a pooled buffer: a small one for a small body, so that the
+// buffers of the requests in flight do not weigh on the heap. An error
+// either way is returned: the response is then aborted.
+func copyBody(w http.ResponseWriter, body io.Reader, size int64, flush bool) error {
+	pool := &buffers
+	if size >= 0 && size <= smallBuffer {
+		pool = &smallBuffers
+	}
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
 	buf := *bp
 	var rc *http.ResponseController
 	if flush {

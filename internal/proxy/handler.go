@@ -374,6 +374,12 @@ type bufferPool struct{}
 
 var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
+// smallBuffer is the size of the buffers that copy bodies known to be at
+// most that long: most API answers.
+const smallBuffer = 4 << 10
+
+var smallBuffers = sync.Pool{New: func() any { b := make([]byte, smallBuffer); return &b }}
+
 func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
 func (bufferPool) Put(b []byte) { buffers.Put(&b) }
 
