@@ -183,11 +183,19 @@ func TestTranslation(t *testing.T) {
 
 // TestRefusedTranslation: a v2 frame v1 cannot express without losing a
 // required_downgrade field is NACKed to its sender, in its version.
-func TestRefusedTranslation(t *testing.T) {
+// authRegistry is the core fields and an "auth" field a v1 frame cannot
+// carry (a translation to v1 refuses frames with it).
+func authRegistry(t *testing.T) *qn.Registry {
+	t.Helper()
 	reg, err := qn.NewRegistry(append(qn.CoreFields(), qn.FieldDef{NS: 1, ID: 1, Name: "auth", Type: qn.Bytes, Version: 1, RequiredDowngrade: true})...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return reg
+}
+
+func TestRefusedTranslation(t *testing.T) {
+	reg := authRegistry(t)
 	v1 := newServer(t, "server-v1", qn.V1)
 	f := newFixture(t, oneVersion(qn.V1, v1.addr(), "", ", translate: true"), reg)
 	d := dialDevice(t, f.addr("dev"), qn.V2, "gw-2")
@@ -503,5 +511,70 @@ func TestLostFlagsCounted(t *testing.T) {
 		if n := f.obs.get(f.obs.dropped, name); n != 1 {
 			t.Errorf("%s dropped %d times, want 1", name, n)
 		}
+	}
+}
+
+// TestPipelinedBurst: a device writes 300 frames at once, every seventh one
+// refused by translation. The gateway forwards each pump's frames in
+// batches (one write per read); the server still gets every translatable
+// frame once and in order, and the device gets exactly one answer per
+// frame: a NACK for the refused, an ACK for the others.
+func TestPipelinedBurst(t *testing.T) {
+	reg := authRegistry(t)
+	v1 := newServer(t, "server-v1", qn.V1)
+	f := newFixture(t, oneVersion(qn.V1, v1.addr(), "", ", translate: true"), reg)
+	d := dialDevice(t, f.addr("dev"), qn.V2, "burst-1")
+	const n = 300
+	refused := func(seq uint32) bool { return seq%7 == 0 }
+	var burst []byte
+	var err error
+	for seq := uint32(1); seq <= n; seq++ {
+		fields := []qn.Field{{NS: 0, ID: 1, Ver: 1, Value: []byte(d.id)}}
+		if refused(seq) {
+			fields = append(fields, qn.Field{NS: 1, ID: 1, Ver: 1, Value: []byte("secret")})
+		}
+		if burst, err = qn.Encode(burst, qn.Header{Version: qn.V2, Type: qn.TypeData, Seq: seq}, fields); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = d.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := d.c.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	answered := map[uint32]qn.Type{}
+	for range n {
+		fr, err := d.next()
+		if err != nil {
+			t.Fatalf("after %d answers: %v", len(answered), err)
+		}
+		if _, dup := answered[fr.Seq]; dup {
+			t.Fatalf("seq %d answered twice", fr.Seq)
+		}
+		answered[fr.Seq] = fr.Type
+	}
+	for seq := uint32(1); seq <= n; seq++ {
+		want := qn.TypeAck
+		if refused(seq) {
+			want = qn.TypeNack
+		}
+		if answered[seq] != want {
+			t.Fatalf("seq %d answered %v, want %v", seq, answered[seq], want)
+		}
+	}
+	var last uint32
+	got := 0
+	for _, raw := range v1.received() {
+		fr, _, err := qn.Parse(raw)
+		if err != nil || fr.Type != qn.TypeData {
+			continue
+		}
+		if refused(fr.Seq) || fr.Seq <= last {
+			t.Fatalf("server got seq %d after %d", fr.Seq, last)
+		}
+		last = fr.Seq
+		got++
+	}
+	if want := n - n/7; got != want {
+		t.Fatalf("server got %d DATA frames, want %d", got, want)
 	}
 }

@@ -1,6 +1,7 @@
 package qnproxy
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"log/slog"
@@ -34,8 +35,10 @@ type session struct {
 	count            func(qn.Type)
 
 	devMu, upMu sync.Mutex // one writer at a time per connection
-	// devWD, upWD: when each connection's write deadline was last set
-	// (under devMu, upMu).
+	// devBW, upBW buffer the frames each pump forwards until it is about
+	// to read again (see flushReader); devWD, upWD: when each connection's
+	// write deadline was last set. Under devMu, upMu.
+	devBW, upBW *bufio.Writer
 	devWD, upWD time.Time
 
 	pmu     sync.Mutex
@@ -94,7 +97,8 @@ func (l *listener) handle(c net.Conn) {
 	}
 	dec := qn.Decoder{MaxPayload: int(opts.MaxFrame)}
 	_ = c.SetReadDeadline(m.now().Add(opts.FirstFrameTimeout.D()))
-	dr := qn.NewReader(c, dec)
+	fr := &flushReader{Reader: c}
+	dr := qn.NewReader(fr, dec)
 	first, err := dr.Next()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -139,6 +143,8 @@ func (l *listener) handle(c net.Conn) {
 		return
 	}
 	s.up = up
+	s.devBW, s.upBW = bufio.NewWriterSize(c, frameBuffer), bufio.NewWriterSize(up, frameBuffer)
+	fr.flush = func() error { return s.flush(s.up, &s.upMu) }
 	if !l.add(s) {
 		s.close()
 		return
@@ -175,17 +181,58 @@ func nack(c net.Conn, v qn.Version, seq uint32) {
 	_, _ = c.Write(b)
 }
 
-// write sends one whole frame on c under mu.
-func (s *session) write(c net.Conn, mu *sync.Mutex, b []byte) error {
+// frameBuffer is the size of the buffers that gather the frames a pump
+// forwards between two reads.
+const frameBuffer = 16 << 10
+
+// write sends one whole frame on c (s.dev or s.up) under mu. A pump's own
+// frames wait in c's buffer until it is about to read again (later is
+// false): one system call then carries every frame it got from one read.
+// A frame one pump sends on the other's connection (a NACK) goes at once.
+func (s *session) write(c net.Conn, mu *sync.Mutex, b []byte, later bool) error {
 	mu.Lock()
 	defer mu.Unlock()
-	last := &s.upWD
+	bw, last := s.upBW, &s.upWD
 	if c == s.dev {
-		last = &s.devWD
+		bw, last = s.devBW, &s.devWD
 	}
 	s.refresh(c.SetWriteDeadline, last)
-	_, err := c.Write(b)
-	return err
+	if _, err := bw.Write(b); err != nil || later {
+		return err
+	}
+	return bw.Flush()
+}
+
+// flush sends what waits in c's buffer.
+func (s *session) flush(c net.Conn, mu *sync.Mutex) error {
+	mu.Lock()
+	defer mu.Unlock()
+	bw, last := s.upBW, &s.upWD
+	if c == s.dev {
+		bw, last = s.devBW, &s.devWD
+	}
+	if bw.Buffered() == 0 {
+		return nil
+	}
+	s.refresh(c.SetWriteDeadline, last)
+	return bw.Flush()
+}
+
+// flushReader is what a pump's qn.Reader reads: before each read of the
+// connection, which may wait, it sends the frames the pump has forwarded
+// so far (flush; nil before the session is set up).
+type flushReader struct {
+	io.Reader
+	flush func() error
+}
+
+func (r *flushReader) Read(p []byte) (int, error) {
+	if r.flush != nil {
+		if err := r.flush(); err != nil {
+			return 0, err
+		}
+	}
+	return r.Reader.Read(p)
 }
 
 // refresh moves a deadline to idle_timeout from now when it was last set
@@ -276,7 +323,7 @@ func (s *session) upstreamPump(dr *qn.Reader, f qn.Frame, log *slog.Logger) {
 			s.vc.refused.Add(1)
 			log.Debug("qn frame refused by translation; NACK to the device", "seq", f.Seq, "error", err)
 			if nb, e := qn.Encode(buf[:0], qn.Header{Version: s.devVer, Type: qn.TypeNack, Seq: f.Seq}, nil); e == nil {
-				if s.write(s.dev, &s.devMu, nb) != nil {
+				if s.write(s.dev, &s.devMu, nb, false) != nil {
 					return
 				}
 			}
@@ -292,7 +339,7 @@ func (s *session) upstreamPump(dr *qn.Reader, f qn.Frame, log *slog.Logger) {
 			if &out[0] != &f.Raw[0] {
 				buf = out
 			}
-			if s.write(s.up, &s.upMu, out) != nil {
+			if s.write(s.up, &s.upMu, out, true) != nil {
 				return
 			}
 		}
@@ -317,7 +364,7 @@ func (s *session) upstreamPump(dr *qn.Reader, f qn.Frame, log *slog.Logger) {
 // answers with the device's DATA frames.
 func (s *session) downstream(log *slog.Logger) {
 	defer s.close()
-	ur := qn.NewReader(s.up, s.dec)
+	ur := qn.NewReader(&flushReader{Reader: s.up, flush: func() error { return s.flush(s.dev, &s.devMu) }}, s.dec)
 	var buf []byte
 	var loss qn.Loss
 	var rd time.Time
@@ -371,7 +418,7 @@ func (s *session) downstream(log *slog.Logger) {
 			s.vc.refused.Add(1)
 			log.Debug("qn frame refused by translation; NACK to the server", "seq", f.Seq, "type", f.Type.String(), "error", err)
 			if nb, e := qn.Encode(buf[:0], qn.Header{Version: s.upVer, Type: qn.TypeNack, Seq: f.Seq}, nil); e == nil {
-				if s.write(s.up, &s.upMu, nb) != nil {
+				if s.write(s.up, &s.upMu, nb, false) != nil {
 					return
 				}
 			}
@@ -380,7 +427,7 @@ func (s *session) downstream(log *slog.Logger) {
 		if len(out) > 0 && &out[0] != &f.Raw[0] {
 			buf = out
 		}
-		if s.write(s.dev, &s.devMu, out) != nil {
+		if s.write(s.dev, &s.devMu, out, true) != nil {
 			return
 		}
 	}
