@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
 
@@ -110,7 +111,7 @@ func (m *Middleware) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 			return handler(ctx, req)
 		}
 		md, _ := metadata.FromIncomingContext(ctx)
-		c, impl, err := m.route(info.FullMethod, md)
+		c, impl, err := m.route(ctx, info.FullMethod, &md)
 		if c == nil {
 			return handler(ctx, req)
 		}
@@ -144,7 +145,7 @@ func (m *Middleware) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		}
 		ctx := ss.Context()
 		md, _ := metadata.FromIncomingContext(ctx)
-		c, impl, err := m.route(info.FullMethod, md)
+		c, impl, err := m.route(ctx, info.FullMethod, &md)
 		if c == nil {
 			return handler(srv, ss)
 		}
@@ -174,14 +175,20 @@ type call struct {
 	header metadata.MD
 }
 
-// route decides a call to fullMethod carrying md. A nil call means no
-// configured service matches: the call passes through. A non-nil error is
-// the call's answer (Turnout's own answers as gRPC statuses, or a version
-// without an implementation); impl is the chosen version's name.
-func (m *Middleware) route(fullMethod string, md metadata.MD) (*call, string, error) {
+// route decides a call to fullMethod carrying *md from ctx's peer. A nil
+// call means no configured service matches: the call passes through. A
+// non-nil error is the call's answer (Turnout's own answers as gRPC
+// statuses, or a version without an implementation); impl is the chosen
+// version's name. Colour the trust policy removed is removed from *md too
+// (a copy), so the implementation and the next hop do not see it.
+func (m *Middleware) route(ctx context.Context, fullMethod string, md *metadata.MD) (*call, string, error) {
 	c := &call{exchange: exchange{start: m.now()}}
-	r := callRequest(fullMethod, md)
-	c.d = m.table().Decide(r)
+	r := callRequest(fullMethod, *md)
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		r.RemoteAddr = p.Addr.String()
+	}
+	c.d = m.decide(r)
+	*md = keptMetadata(*md, r.Header)
 	if c.d.Status == http.StatusNotFound {
 		return nil, "", nil
 	}
@@ -230,6 +237,28 @@ func callRequest(fullMethod string, md metadata.MD) *http.Request {
 		}
 	}
 	return &http.Request{Method: http.MethodPost, URL: &url.URL{Path: fullMethod}, Header: h, Host: host, ProtoMajor: 2}
+}
+
+// keptMetadata is md without the keys the trust policy removed from h,
+// the headers callRequest made of md: md itself when none was.
+func keptMetadata(md metadata.MD, h http.Header) metadata.MD {
+	var kept metadata.MD
+	for k := range md {
+		if strings.HasPrefix(k, ":") || strings.HasSuffix(k, "-bin") {
+			continue
+		}
+		if _, ok := h[textproto.CanonicalMIMEHeaderKey(k)]; ok {
+			continue
+		}
+		if kept == nil {
+			kept = md.Copy()
+		}
+		delete(kept, k)
+	}
+	if kept == nil {
+		return md
+	}
+	return kept
 }
 
 // answerCode is the gRPC status of Turnout's own answers.

@@ -236,3 +236,12 @@ func (m *Middleware) Close() error { return m.core.Stop() }
 
 // table returns the live routing table.
 func (m *Middleware) table() *route.Table { return m.core.Gateway.Snapshot().Table }
+
+// decide routes r as the gateway does, trust policy first: from an
+// untrusted client, colour (and, where pins are refused, the pin) is
+// removed from r before the table decides. A configuration without a
+// trust block trusts every request.
+func (m *Middleware) decide(r *http.Request) route.Decision {
+	snap := m.core.Gateway.Snapshot()
+	return snap.Trust.Decide(snap.Table, r)
+}

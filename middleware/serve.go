@@ -19,7 +19,7 @@ import (
 // status and latency feed the stats the rollout engine analyses.
 func (m *Middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{start: m.now()}
-	x.d = m.table().Decide(r)
+	x.d = m.decide(r)
 	d := &x.d
 	if d.Status == http.StatusNotFound && m.next != nil {
 		m.next.ServeHTTP(w, r)
