@@ -192,10 +192,7 @@ const frameBuffer = 16 << 10
 func (s *session) write(c net.Conn, mu *sync.Mutex, b []byte, later bool) error {
 	mu.Lock()
 	defer mu.Unlock()
-	bw, last := s.upBW, &s.upWD
-	if c == s.dev {
-		bw, last = s.devBW, &s.devWD
-	}
+	bw, last := s.outbound(c)
 	s.refresh(c.SetWriteDeadline, last)
 	if _, err := bw.Write(b); err != nil || later {
 		return err
@@ -203,14 +200,20 @@ func (s *session) write(c net.Conn, mu *sync.Mutex, b []byte, later bool) error 
 	return bw.Flush()
 }
 
+// outbound is c's write buffer and when its write deadline was last set
+// (both under c's mutex).
+func (s *session) outbound(c net.Conn) (*bufio.Writer, *time.Time) {
+	if c == s.dev {
+		return s.devBW, &s.devWD
+	}
+	return s.upBW, &s.upWD
+}
+
 // flush sends what waits in c's buffer.
 func (s *session) flush(c net.Conn, mu *sync.Mutex) error {
 	mu.Lock()
 	defer mu.Unlock()
-	bw, last := s.upBW, &s.upWD
-	if c == s.dev {
-		bw, last = s.devBW, &s.devWD
-	}
+	bw, last := s.outbound(c)
 	if bw.Buffered() == 0 {
 		return nil
 	}

@@ -61,8 +61,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	case err != nil:
 		return n, err
 	case errno != 0:
-		return n, &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(),
-			Err: os.NewSyscallError("read", errno)}
+		return n, c.opError("read", errno)
 	case n == 0:
 		return 0, io.EOF
 	}
@@ -98,8 +97,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	case err != nil:
 		return n, err
 	case errno != 0:
-		return n, &net.OpError{Op: "write", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(),
-			Err: os.NewSyscallError("write", errno)}
+		return n, c.opError("write", errno)
 	}
 	return n, nil
 }
@@ -125,4 +123,9 @@ func (c *Conn) write(fd uintptr) bool {
 		return true
 	}
 	return true
+}
+
+// opError is the error of a failed read or write, as net.Conn reports it.
+func (c *Conn) opError(op string, errno syscall.Errno) error {
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError(op, errno)}
 }
