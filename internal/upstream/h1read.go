@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strings"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -66,7 +67,7 @@ func readPlainResponse(br *bufio.Reader, req *http.Request) (a *answer, ok bool)
 		}
 		line := s[at:e]
 		at = e + 2
-		colon := indexColon(line)
+		colon := strings.IndexByte(line, ':')
 		if colon <= 0 {
 			return nil, false
 		}
@@ -156,15 +157,6 @@ func indexCRLF(s string, at int) int {
 			return -1
 		case '\n':
 			return -1
-		}
-	}
-	return -1
-}
-
-func indexColon(line string) int {
-	for i := 0; i < len(line); i++ {
-		if line[i] == ':' {
-			return i
 		}
 	}
 	return -1
