@@ -3,8 +3,6 @@ package config
 import (
 	"fmt"
 	"reflect"
-	"strconv"
-	"strings"
 )
 
 // decoder turns a yaml.Node tree into the config struct tree strictly:
@@ -132,6 +130,10 @@ func (d *decoder) decode(n *node, v reflect.Value, ti *typeInfo) {
 			d.errorf(n, "expected a value, got %s", d.kindName(n))
 			return
 		}
+		if _, num := v.Addr().Interface().(numeric); num && quoted(n) {
+			d.errorf(n, "expected a number, got the string %q (write it without quotes)", d.t.value(n))
+			return
+		}
 		if err := v.Addr().Interface().(scalar).parseScalar(d.t.value(n)); err != nil {
 			d.errorf(n, "%v", err)
 		}
@@ -173,6 +175,10 @@ func (d *decoder) decodeStruct(n *node, v reflect.Value, st *structInfo) {
 		key := d.t.value(k)
 		if k.kind != scalarNode {
 			d.errorf(k, "keys must be plain strings, got %s", d.kindName(k))
+			continue
+		}
+		if k.tag == tagMerge {
+			d.errorf(k, mergeKeyRefused)
 			continue
 		}
 		if prev := d.earlierKey(c, i); prev != nil {
@@ -323,20 +329,8 @@ func (d *decoder) decodeScalar(n *node, v reflect.Value) {
 			return
 		}
 		v.SetBool(b)
-	case reflect.Int, reflect.Int64:
-		i, err := strconv.ParseInt(val, 10, 64)
-		if err != nil {
-			d.errorf(n, "expected a whole number, got %q", val)
-			return
-		}
-		v.SetInt(i)
-	case reflect.Float64:
-		f, err := strconv.ParseFloat(strings.TrimSuffix(val, "%"), 64)
-		if err != nil {
-			d.errorf(n, "expected a number, got %q", val)
-			return
-		}
-		v.SetFloat(f)
+	case reflect.Int, reflect.Int64, reflect.Float64:
+		d.decodeNumber(n, v, val)
 	default:
 		d.errorf(n, "unsupported value type %s", v.Type())
 	}

@@ -50,6 +50,10 @@ func (d *decoder) mapEntries(c []node) []int {
 			d.errorf(k, "names must be plain strings")
 			continue
 		}
+		if k.tag == tagMerge {
+			d.errorf(k, mergeKeyRefused)
+			continue
+		}
 		var prev *node
 		if seen != nil {
 			prev = seen[name]

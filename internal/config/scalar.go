@@ -27,7 +27,7 @@ func (d *Duration) parseScalar(s string) error {
 	if err != nil {
 		return fmt.Errorf("invalid duration %q (use Go syntax such as 500ms, 10s, 1m)", s)
 	}
-	if v < 0 {
+	if v < 0 || strings.HasPrefix(s, "-") { // "-0s" too
 		return fmt.Errorf("duration %q must not be negative", s)
 	}
 	*d = Duration(v)
@@ -51,7 +51,7 @@ func (z *Size) parseScalar(s string) error {
 		}
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n < 0 || n > (1<<62)/mult {
+	if err != nil || n < 0 || n > (1<<62)/mult || strings.HasPrefix(t, "-") { // "-0" too
 		return fmt.Errorf("invalid size %q (use a byte count such as 65536, 64KiB or 1MiB)", s)
 	}
 	*z = Size(n * mult)

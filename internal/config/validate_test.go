@@ -293,7 +293,7 @@ func TestExperimentValidate(t *testing.T) {
 			"arms.a: 150 is out of range; use a percentage from 0 to 100",
 			"arms.b: -50 is out of range; use a percentage from 0 to 100"}},
 		{"nan", "{arms: {a: nan, b: 100}}", []string{"arms.a: NaN is out of range; use a percentage from 0 to 100"}},
-		{"percent sign", `{arms: {a: 50%, b: "50%"}}`, nil},
+		{"percent sign", `{arms: {a: 50%, b: 50}}`, nil},
 	})
 	e := &Experiment{Sticky: StickyKey{Kind: "body", Name: "x"}, Arms: map[string]float64{"a": 50, "b": 50}}
 	if got := messages(e.Validate()); len(got) != 1 || !strings.HasPrefix(got[0], "NO POSITION: sticky: invalid sticky key") {
