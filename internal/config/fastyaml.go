@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -25,22 +26,40 @@ import (
 // Anchors, aliases, tags, block scalars (| and >), complex keys, document
 // markers and directives, tabs, carriage returns and multi-line scalars are
 // not in it. Every node's value is a substring of one copy of the text.
-func fastParse(data []byte) (t *tree, ok bool) {
+//
+// The parser gives up by panicking with fastBail, which fastParse recovers
+// as ok false. Any other panic is a bug in the parser: it is not hidden by
+// parsing the text again with yaml.v3 but returned as fault, which names the
+// line and column the parser was at, and parseYAML reports it as the
+// configuration's problem.
+func fastParse(data []byte) (t *tree, ok bool, fault *Error) {
 	p := &fastParser{src: string(data)}
 	if !p.scanLines() || len(p.lines) == 0 {
-		return nil, false
+		return nil, false, nil
 	}
 	// The root first, then the children of every collection side by side;
 	// about one node per 6 bytes of a typical configuration.
 	p.nodes = make([]node, 1, max(64, len(data)/6))
+	return p.guard(p.document)
+}
+
+// guard runs parse, turning the bail-out into ok false and any other panic
+// into a fault.
+func (p *fastParser) guard(parse func() (*tree, bool)) (t *tree, ok bool, fault *Error) {
 	defer func() {
 		if r := recover(); r != nil {
-			if _, bailed := r.(fastBail); !bailed && fastStrict {
-				panic(r)
-			}
 			t, ok = nil, false
+			if _, bailed := r.(fastBail); !bailed {
+				fault = p.fault(r)
+			}
 		}
 	}()
+	t, ok = parse()
+	return t, ok, nil
+}
+
+// document parses the whole text into a tree.
+func (p *fastParser) document() (*tree, bool) {
 	p.setLine(0)
 	var top node
 	switch {
@@ -64,12 +83,20 @@ func fastParse(data []byte) (t *tree, ok bool) {
 	return &tree{text: text, nodes: p.nodes}, true
 }
 
-// fastStrict makes fastParse re-panic on a panic that is not a bail-out
-// (set by tests, so that a bug shows instead of falling back to yaml.v3).
-var fastStrict = false
-
 // fastBail is the panic value with which the parser gives up.
 type fastBail struct{}
+
+// fault is the problem reported for a panic r that is not a bail-out: a bug
+// in the parser, placed where the parser was (the Pos names no file;
+// parseYAML sets it).
+func (p *fastParser) fault(r any) *Error {
+	at := Pos{Line: 1, Col: 1}
+	if p.li < len(p.lines) && p.pos >= p.lines[p.li].start && p.pos <= p.lines[p.li].end {
+		at = Pos{Line: p.lines[p.li].num, Col: p.col(p.li, p.pos)}
+	}
+	return &Error{Pos: at, Msg: "invalid YAML: the configuration parser failed here (a bug in turnout, please report it): " +
+		strings.Join(strings.Fields(fmt.Sprint(r)), " ")}
+}
 
 type fastParser struct {
 	src   string

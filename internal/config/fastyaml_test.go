@@ -13,8 +13,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-func init() { fastStrict = true }
-
 // slowParse is what parseYAML does without fastParse: yaml.v3, one
 // document, converted.
 func slowParse(data []byte) (*tree, bool) {
@@ -51,7 +49,10 @@ func sameTree(ta *tree, a *node, tb *tree, b *node, at string) string {
 // reads differently; it returns whether fastParse accepted it.
 func checkFast(t *testing.T, data []byte) bool {
 	t.Helper()
-	fast, ok := fastParse(data)
+	fast, ok, fault := fastParse(data)
+	if fault != nil {
+		t.Fatalf("fastParse failed: %v\n%s", fault, data)
+	}
 	if !ok {
 		return false
 	}
@@ -182,4 +183,41 @@ func FuzzFastParse(f *testing.F) {
 	}
 	f.Add([]byte("a: {b: [c, 'd', \"e\"], f: }\ng:\n- h: i\n  j: -1.5\n-\n"))
 	f.Fuzz(func(t *testing.T, data []byte) { checkFast(t, data) })
+}
+
+// TestMergeKeysOnBothPaths: the merge-key files of testdata/invalid are
+// read one by fastParse and one by yaml.v3 (an anchor is outside the
+// subset), so the golden files show the refusal on both paths.
+func TestMergeKeysOnBothPaths(t *testing.T) {
+	for file, fast := range map[string]bool{"testdata/invalid/merge_keys.yaml": true, "testdata/invalid/merge_keys_anchor.yaml": false} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, fault := fastParse(data); ok != fast || fault != nil {
+			t.Errorf("%s: fastParse ok = %v (fault %v), want %v", file, ok, fault, fast)
+		}
+	}
+}
+
+// TestFastParseFault: the parser's bail-out declines the text quietly, but
+// any other panic is a fault placed where the parser was, which parseYAML
+// reports instead of parsing the text again with yaml.v3.
+func TestFastParseFault(t *testing.T) {
+	p := &fastParser{src: "a: 1\nbb: é x\n"}
+	if !p.scanLines() {
+		t.Fatal("scanLines declined")
+	}
+	p.setLine(1)
+	p.pos += 4 // at "é"
+	if _, ok, fault := p.guard(func() (*tree, bool) { p.bail(); return nil, true }); ok || fault != nil {
+		t.Errorf("bail-out: ok %v, fault %v; want declined without fault", ok, fault)
+	}
+	_, ok, fault := p.guard(func() (*tree, bool) { panic("index out of\nrange") })
+	if ok || fault == nil {
+		t.Fatalf("panic: ok %v, fault %v; want a fault", ok, fault)
+	}
+	if fault.Pos.Line != 2 || fault.Pos.Col != 5 || !strings.HasSuffix(fault.Msg, "index out of range") {
+		t.Errorf("fault = %d:%d %q, want 2:5 ending in the panic on one line", fault.Pos.Line, fault.Pos.Col, fault.Msg)
+	}
 }

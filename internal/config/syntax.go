@@ -19,11 +19,15 @@ import (
 // into an error so that a bad file can never take the gateway down.
 //
 // Text in the plain subset that fastParse reads is parsed by it; anything
-// else, and every text with a syntax error, by yaml.v3. aliases reports
+// else, and every text with a syntax error, by yaml.v3 (a fault of
+// fastParse is reported, never retried with yaml.v3). aliases reports
 // that the tree came from yaml.v3 and may hold aliases.
 func parseYAML(file string, data []byte) (root *tree, aliases bool, perr *Error) {
-	if root, ok := fastParse(data); ok {
+	if root, ok, fault := fastParse(data); ok {
 		return root, false, nil
+	} else if fault != nil {
+		fault.Pos.File = file
+		return nil, false, fault
 	}
 	defer func() {
 		if r := recover(); r != nil {
