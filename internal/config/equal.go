@@ -26,7 +26,8 @@ func (s *Service) SameSpec(o *Service) bool {
 		samePtr(s.Contract, o.Contract, func(a, b *Contract) bool {
 			return a.ValidatePercent == b.ValidatePercent && a.MaxBody == b.MaxBody && a.ClientKey == b.ClientKey
 		}) &&
-		s.Protocol == o.Protocol && s.Listen == o.Listen && samePtr(s.QN, o.QN, (*QNOptions).sameAs)
+		s.Protocol == o.Protocol && s.Listen == o.Listen && samePtr(s.QN, o.QN, (*QNOptions).sameAs) &&
+		sameValueBy(s.Limits, o.Limits, func(l *ServiceLimits) int { return l.MaxInFlight })
 }
 
 func (q *QNOptions) sameAs(o *QNOptions) bool {

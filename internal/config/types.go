@@ -175,6 +175,9 @@ type Service struct {
 	Listen   string `yaml:"listen"`
 	// QN bounds the connections of a qn service; nil means the defaults.
 	QN *QNOptions `yaml:"qn"`
+	// Limits caps what one HTTP service may hold of the data plane; nil is
+	// no cap of its own (limits.max_in_flight still applies).
+	Limits *ServiceLimits `yaml:"limits"`
 
 	// versionNames are the keys of Versions, sorted once by Decode:
 	// validation and every compile of a reload iterate them in order.

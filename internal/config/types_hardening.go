@@ -83,6 +83,24 @@ type FaultAbort struct {
 	Status  int     `yaml:"status"`
 }
 
+// ServiceLimits caps one service's share of the data plane, so that one
+// slow service cannot take every slot of the global limits.max_in_flight.
+type ServiceLimits struct {
+	Meta `yaml:"-"`
+	// MaxInFlight caps the service's requests served at once; more are
+	// answered 503 with Retry-After. 0 is no cap of its own.
+	MaxInFlight int `yaml:"max_in_flight"`
+}
+
+// InFlightCap is the service's services.NAME.limits.max_in_flight, 0 when
+// it has none.
+func (s *Service) InFlightCap() int {
+	if s.Limits == nil {
+		return 0
+	}
+	return s.Limits.MaxInFlight
+}
+
 // Hardening defaults.
 const (
 	DefaultSignatureHeader = "X-Turnout-Colour-Sig"

@@ -119,6 +119,20 @@ func (f *Fault) Validate() error {
 	return col.err()
 }
 
+// validateLimits checks the service's own limits: a cap that is not
+// negative, on an HTTP service (a qn service caps its connections with
+// qn.max_connections).
+func (s *Service) validateLimits() error {
+	l := s.Limits
+	switch {
+	case l == nil:
+		return nil
+	case s.IsQN():
+		return s.keyProblem("limits", "not available for qn services: cap their connections with qn.max_connections")
+	}
+	return nest("limits", nonNegative(&l.Meta, "max_in_flight", int64(l.MaxInFlight)))
+}
+
 // validateFaults checks the faults of a service's versions and rules;
 // qn services take none (faults are applied by the HTTP proxy).
 func (s *Service) validateFaults() error {

@@ -23,6 +23,7 @@ func (s *Service) Validate() error {
 	}
 	col.add(s.validateRules())
 	col.add(s.validateFaults())
+	col.add(s.validateLimits())
 	if r := s.Rollout; r != nil {
 		col.add(nest("rollout", r.Validate()))
 		if msg := s.refProblem(r.From); r.From != "" && msg != "" {
