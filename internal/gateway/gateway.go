@@ -273,7 +273,12 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 		p.Start()
 	}
 	// Swap.
-	g.snap.Store(&proxy.Snapshot{Table: table, Pools: pools, FallbackBody: int64(cfg.Limits.FallbackBody), Trust: policy})
+	var prevFlights proxy.Flights
+	if cur := g.snap.Load(); cur != nil {
+		prevFlights = cur.Flights
+	}
+	g.snap.Store(&proxy.Snapshot{Table: table, Pools: pools, FallbackBody: int64(cfg.Limits.FallbackBody), Trust: policy,
+		Flights: serviceFlights(cfg, prevFlights)})
 	g.cfg.Store(cfg)
 	g.published(table)
 	g.contracts.live.Store(contracts)

@@ -36,7 +36,7 @@ func newHardening(reg prometheus.Registerer) *hardening {
 	}
 	limits := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "turnout_limit_rejections_total",
-		Help: "Requests refused or degraded by a limit: in_flight, header_bytes, framing, fallback_body, upstream_connections.",
+		Help: "Requests refused or degraded by a limit: in_flight, header_bytes, framing, fallback_body, upstream_connections, service_in_flight.",
 	}, []string{"limit"})
 	for _, l := range Limits {
 		h.limits[l] = limits.WithLabelValues(l)

@@ -7,22 +7,43 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/httperr"
+	"github.com/turnout-gw/turnout/internal/proxy"
 )
 
 // Names of the limits that refuse requests: the `limit` label of
 // turnout_limit_rejections_total. fallback_body (a body too large to keep
-// for a retry) and upstream_connections (every target at max_connections)
-// are counted by the proxy's events and attempts.
+// for a retry), upstream_connections (every target at max_connections) and
+// service_in_flight (a service at services.NAME.limits.max_in_flight,
+// known only once the request is routed) are counted by the proxy's events
+// and attempts.
 const (
 	LimitInFlight            = "in_flight"
 	LimitHeaderBytes         = "header_bytes"
 	LimitFraming             = "framing"
 	LimitFallbackBody        = "fallback_body"
 	LimitUpstreamConnections = "upstream_connections"
+	LimitServiceInFlight     = proxy.LimitServiceInFlight
 )
 
 // Limits lists every limit name, for pre-created series.
-var Limits = []string{LimitInFlight, LimitHeaderBytes, LimitFraming, LimitFallbackBody, LimitUpstreamConnections}
+var Limits = []string{LimitInFlight, LimitHeaderBytes, LimitFraming, LimitFallbackBody, LimitUpstreamConnections, LimitServiceInFlight}
+
+// serviceFlights are the in-flight caps of cfg's services for the snapshot
+// that replaces one with prev: each service's own cap is enforced by the
+// proxy once the request is routed (the limiter here runs before routing),
+// and a service keeps its counter across reloads.
+func serviceFlights(cfg *config.Config, prev proxy.Flights) proxy.Flights {
+	var caps map[string]int64
+	for name, s := range cfg.Services {
+		if c := s.InFlightCap(); c > 0 && !s.IsQN() {
+			if caps == nil {
+				caps = map[string]int64{}
+			}
+			caps[name] = int64(c)
+		}
+	}
+	return proxy.NextFlights(prev, caps)
+}
 
 // retryAfter is the Retry-After of a 503 for the in-flight cap, in seconds.
 const retryAfter = 1

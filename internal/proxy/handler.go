@@ -30,6 +30,8 @@ type Snapshot struct {
 	FallbackBody int64
 	// Trust removes untrusted colour before Decide; nil trusts every request.
 	Trust *trust.Policy
+	// Flights are the services' own in-flight caps; nil: none.
+	Flights Flights
 }
 
 // Handler is the data-plane http.Handler. It is safe for concurrent use and
@@ -167,10 +169,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.tracer != nil {
 		ctx, x.span = h.tracer.StartRequest(r, &x.d)
 	}
+	held, admitted := snap.Flights.take(&x.d)
+	if held != nil {
+		defer held.Add(-1)
+	}
 	abort := false
 	switch {
 	case x.d.Status != 0:
 		h.answer(w, r, x)
+	case !admitted:
+		h.refuseBusy(w, x)
 	case direct(r):
 		abort = h.serveDirect(w, r, x, ctx)
 	default:
