@@ -89,3 +89,28 @@ func TestServiceMaxInFlight(t *testing.T) {
 		t.Errorf("%d slow requests counted in flight after all finished, want 0", n)
 	}
 }
+
+// TestReloadRefusesStrictDecoding: a reload of a file with a quoted cap, a
+// negative-zero cap or a merge key is refused with each problem at its
+// FILE:LINE:COL, and the last good configuration keeps its cap. (Rewrite
+// writes the text as it is: the cap is on line 9.)
+func TestReloadRefusesStrictDecoding(t *testing.T) {
+	slow, fast := newSeen(t, "v1"), newSeen(t, "v1")
+	vars := map[string]string{"SLOW": slow.srv.URL, "FAST": fast.srv.URL, "CAP": "2"}
+	tt := testutil.StartWith(t, serviceLimitsYAML, vars, gateway.AppOptions{})
+	for cap, want := range map[string]string{
+		`"5"`:                  `:9:30: services.slow.limits.max_in_flight: expected a number, got the string "5"`,
+		"-0":                   `:9:30: services.slow.limits.max_in_flight: "-0" is negative zero`,
+		"5 }\n    <<: { x: 1 ": `:10:5: services.slow: merge keys ("<<") are not supported`,
+	} {
+		vars["CAP"] = cap
+		tt.Rewrite(t, serviceLimitsYAML, vars)
+		err := tt.App.Gateway.Reload("test")
+		if err == nil || !strings.Contains(err.Error(), tt.Path+want) {
+			t.Errorf("reload with max_in_flight: %s: %v, want an error at %s%s", cap, err, tt.Path, want)
+		}
+		if f := tt.App.Gateway.Snapshot().Flights["slow"]; f.Max != 2 {
+			t.Errorf("after the refused reload the cap is %d, want 2", f.Max)
+		}
+	}
+}
