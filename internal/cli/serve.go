@@ -23,7 +23,7 @@ func serveCmd() *cobra.Command {
 	var stateWait time.Duration
 	var takeover bool
 	cmd := &cobra.Command{
-		Use:   "serve -c FILE",
+		Use:   "serve -c FILE [--takeover]",
 		Short: "Run the gateway: data plane, admin API and dashboard",
 		Long: `Run the gateway: data plane, admin API and dashboard.
 
