@@ -9,10 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -20,7 +20,7 @@ import (
 const upgradeYAML = `
 listen: {{LISTEN}}
 admin: { listen: {{ADMIN}} }
-state: ./turnout.db
+state: {{STATE}}
 limits: { shutdown_grace: 20s }
 upstreams:
   v1: { targets: [{{UP}}] }
@@ -38,16 +38,24 @@ services:
 var (
 	waitingRE  = regexp.MustCompile(`state store locked by another turnout`)
 	releasedRE = regexp.MustCompile(`msg="state store released`)
+	toldRE     = regexp.MustCompile(`msg="takeover: told the old turnout to drain \(SIGTERM\)" pid=(\d+)`)
 )
 
 // TestProcessUpgradeUnderLoad replaces a running turnout (state in a file)
-// by a second process on the same ports while four keep-alive clients (two
-// HTTP/1.1, two h2c) keep sending requests: B binds the ports and waits for the state file, A gets
-// SIGTERM, stops accepting and hands over the file; B serves new requests
-// with the rollout state A left while A still finishes a slow POST (held by
-// the upstream until B has served 200 requests; a POST is never retried by
-// the client), then A exits 0. Not one request may fail.
-func TestProcessUpgradeUnderLoad(t *testing.T) {
+// by `turnout serve --takeover` on the same ports while four keep-alive
+// clients (two HTTP/1.1, two h2c) keep sending requests: B binds the ports
+// beside A, finds the state file locked and sends A SIGTERM itself; A stops
+// accepting and hands over the file; B serves new requests with the
+// rollout state A left while A still finishes a slow POST (held by the
+// upstream until B has served 200 requests; a POST is never retried by the
+// client), then A exits 0. Not one request may fail.
+func TestProcessUpgradeUnderLoad(t *testing.T) { upgradeUnderLoad(t, "./turnout.db") }
+
+// TestProcessUpgradeUnderLoadMemory is the same takeover with state:
+// memory: B serves beside A first and sends A SIGTERM once it serves.
+func TestProcessUpgradeUnderLoadMemory(t *testing.T) { upgradeUnderLoad(t, "memory") }
+
+func upgradeUnderLoad(t *testing.T, state string) {
 	release, arrived := make(chan struct{}), make(chan struct{}, 1)
 	var releaseOnce sync.Once
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -64,7 +72,7 @@ func TestProcessUpgradeUnderLoad(t *testing.T) {
 	defer up.Close()
 	defer releaseOnce.Do(func() { close(release) }) // before up.Close
 	dir := t.TempDir()
-	vars := map[string]string{"LISTEN": "127.0.0.1:0", "ADMIN": "127.0.0.1:0", "UP": up.URL}
+	vars := map[string]string{"LISTEN": "127.0.0.1:0", "ADMIN": "127.0.0.1:0", "UP": up.URL, "STATE": state}
 	a := startProc(t, writeConfig(t, dir, upgradeYAML, vars))
 	vars["LISTEN"], vars["ADMIN"] = strings.TrimPrefix(a.URL, "http://"), strings.TrimPrefix(a.AdminURL, "http://")
 	pathB := filepath.Join(dir, "turnout-b.yaml") // same directory: same ./turnout.db
@@ -91,11 +99,16 @@ func TestProcessUpgradeUnderLoad(t *testing.T) {
 	go func() { slow <- postOK(a.URL + "/users/slow") }()
 	<-arrived // the slow request is in A's hands
 
-	b := launchProc(t, []string{"serve", "-c", pathB})
-	b.waitLog(t, waitingRE, 30*time.Second)
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	b := launchProc(t, []string{"serve", "--takeover", "-c", pathB})
+	if state != "memory" {
+		b.waitLog(t, waitingRE, 30*time.Second)
+	} else {
+		b.waitLog(t, servingRE, 30*time.Second)
 	}
+	if m := b.waitLog(t, toldRE, 30*time.Second); m[1] != strconv.Itoa(a.cmd.Process.Pid) {
+		t.Fatalf("B signalled pid %s, want A's %d:\n%s", m[1], a.cmd.Process.Pid, b.logs())
+	}
+	a.waitLog(t, regexp.MustCompile(`msg=draining signal=terminated`), 10*time.Second)
 	a.waitLog(t, releasedRE, 10*time.Second)
 	b.waitLog(t, servingRE, 30*time.Second)
 	l.waitOK(t, l.ok.Load()+200) // B answers while A still drains
@@ -120,7 +133,7 @@ func TestProcessUpgradeUnderLoad(t *testing.T) {
 			len(f), l.ok.Load()+int64(len(f)), f[0], a.logs(), b.logs())
 	}
 	b.AdminURL = a.AdminURL
-	if s := b.status(t, "users"); s.Weight != 25 {
+	if s := b.status(t, "users"); state != "memory" && s.Weight != 25 {
 		t.Fatalf("weight after the upgrade = %v, want the 25 set on the old process", s.Weight)
 	}
 	t.Logf("%d requests, 0 failed; %d before the old process exited", l.ok.Load(), atA)

@@ -34,8 +34,9 @@ type App struct {
 	// xds.listen).
 	XDS *xds.Server
 
-	tracing *telemetry.Tracing   // nil when tracing is off
-	access  *telemetry.AccessLog // nil when log.access is not set
+	takeover *takeover            // nil unless AppOptions.Takeover
+	tracing  *telemetry.Tracing   // nil when tracing is off
+	access   *telemetry.AccessLog // nil when log.access is not set
 
 	stopOnce sync.Once
 	stopErr  error
@@ -61,6 +62,12 @@ type AppOptions struct {
 	// fails with store.ErrLocked; <= 0 keeps the store's DefaultLockTimeout.
 	// Start binds its listeners before it waits.
 	StateWait time.Duration
+	// Takeover binds every listener beside the Turnout that holds its
+	// address and tells that one to drain (`turnout serve --takeover`, see
+	// takeover); false refuses an address another Turnout holds.
+	Takeover bool
+
+	beforeStateWait func() // Start's: called before waiting for a locked state file
 }
 
 // StatePath resolves the config's `state:` value: "memory" stays, a
@@ -72,9 +79,10 @@ func StatePath(cfg *config.Config, path string) string {
 	return filepath.Join(filepath.Dir(path), cfg.State)
 }
 
-// Start binds every listener (SO_REUSEPORT: an old Turnout may still hold
-// them), opens the store (waiting up to o.StateWait for an old Turnout to
-// release it), compiles cfg and starts serving. path is the file later
+// Start binds every listener (exclusively, or with o.Takeover beside the
+// old Turnout, which it then tells to drain), opens the store (waiting up to
+// o.StateWait for an old Turnout to release it), compiles cfg and starts
+// serving. path is the file later
 // reloads read. A store that cannot be opened (locked, unreadable, corrupt)
 // is an error: Turnout refuses to start rather than forget its rollouts.
 func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
@@ -82,7 +90,15 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	srv := &Server{Log: log, Now: o.Now}
+	var to *takeover
+	if o.Takeover {
+		var err error
+		if to, err = planTakeover(cfg, log); err != nil {
+			return nil, err
+		}
+	}
+	o.beforeStateWait = to.handover
+	srv := &Server{Log: log, Now: o.Now, Bind: to.listen}
 	if err := srv.Listen(cfg); err != nil {
 		return nil, err
 	}
@@ -91,7 +107,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		srv.Close()
 		return nil, err
 	}
-	a := &App{Core: core, Server: srv}
+	a := &App{Core: core, Server: srv, takeover: to}
 	a.Mirror, err = mirror.New(mirror.Options{Snapshot: func() *proxy.Snapshot { return a.Gateway.Snapshot() },
 		Store: a.Store, Observe: a.Metrics.ObserveMirror, Log: a.Log, Now: a.now})
 	if err != nil {
@@ -154,6 +170,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		return nil, err
 	}
 	a.Log.Info("turnout serving", "data", a.Server.Addr(), "admin", a.Server.AdminAddr(), "services", len(cfg.Services), "state", cfg.State)
+	to.finish()
 	return a, nil
 }
 

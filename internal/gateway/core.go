@@ -71,7 +71,7 @@ func openCore(cfg *config.Config, path string, o AppOptions, srv *Server) (*Core
 	if c.now == nil {
 		c.now = time.Now
 	}
-	st, err := openState(StatePath(cfg, path), c.now, o.StateWait, c.Log, srv)
+	st, err := openState(StatePath(cfg, path), c.now, o.StateWait, c.Log, srv, o.beforeStateWait)
 	if err != nil {
 		return nil, fmt.Errorf("opening state store: %w", err)
 	}
@@ -232,7 +232,7 @@ func (c *Core) closeRest() {
 
 // openState opens the state store at path. When another process holds the
 // file and wait allows, it says so once and waits for the lock.
-func openState(path string, now func() time.Time, wait time.Duration, log *slog.Logger, srv *Server) (store.Store, error) {
+func openState(path string, now func() time.Time, wait time.Duration, log *slog.Logger, srv *Server, beforeWait func()) (store.Store, error) {
 	const probe = 100 * time.Millisecond
 	if wait <= probe {
 		return store.Open(path, store.WithClock(now), store.WithLockTimeout(wait))
@@ -246,6 +246,9 @@ func openState(path string, now func() time.Time, wait time.Duration, log *slog.
 		args = append(args, "data", srv.Addr(), "admin", srv.AdminAddr())
 	}
 	log.Info("state store locked by another turnout; waiting for it to stop (send it SIGTERM)", args...)
+	if beforeWait != nil {
+		beforeWait()
+	}
 	return store.Open(path, store.WithClock(now), store.WithLockTimeout(wait))
 }
 

@@ -23,6 +23,7 @@ func (a *App) newQN(now func() time.Time) error {
 		Observer: a.QNMetrics,
 		Log:      a.Log,
 		Now:      now,
+		Listen:   a.takeover.listen,
 	})
 	if err != nil {
 		return err

@@ -34,6 +34,10 @@ type Server struct {
 	// concurrent use.
 	Reject func(limit string)
 
+	// Bind binds each address (default reuseport.Listen: exclusive, with
+	// SO_REUSEPORT; a takeover binds beside the old Turnout).
+	Bind func(addr string) (net.Listener, error)
+
 	// Engine chooses the data plane's HTTP/1.x server: "" (from
 	// TURNOUT_HTTP_SERVER, default "turnout") is internal/h1server,
 	// "net/http" is net/http's (see dataServer).
@@ -61,25 +65,29 @@ func (s *Server) Start(cfg *config.Config) error {
 }
 
 // Listen binds every listener cfg names (data plane, extra TLS, admin) with
-// SO_REUSEPORT (internal/reuseport) without serving them yet: a new process
-// binds its addresses while an old one still serves them, then opens the
-// state store the old one releases when it stops accepting. Connections
-// that arrive in between wait in the kernel's accept queue. Close releases
-// listeners that are never served.
+// Bind without serving them yet: an address another Turnout holds is an
+// error (*reuseport.InUseError) unless Bind binds beside it (a takeover: the
+// new process binds its addresses while the old one still serves them, then
+// opens the state store the old one releases when it stops accepting).
+// Connections that arrive in between wait in the kernel's accept queue.
+// Close releases listeners that are never served.
 func (s *Server) Listen(cfg *config.Config) error {
-	ln, err := reuseport.Listen(cfg.Listen)
+	if s.Bind == nil {
+		s.Bind = reuseport.Listen
+	}
+	ln, err := s.Bind(cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("data plane listen %s: %w", cfg.Listen, err)
 	}
 	s.bound = bound{data: ln}
 	if cfg.TLS != nil && cfg.TLS.Listen != "" {
-		if s.bound.tls, err = reuseport.Listen(cfg.TLS.Listen); err != nil {
+		if s.bound.tls, err = s.Bind(cfg.TLS.Listen); err != nil {
 			s.Close()
 			return fmt.Errorf("TLS listen %s: %w", cfg.TLS.Listen, err)
 		}
 	}
 	if cfg.Admin.Listen != "" {
-		if s.bound.admin, err = reuseport.Listen(cfg.Admin.Listen); err != nil {
+		if s.bound.admin, err = s.Bind(cfg.Admin.Listen); err != nil {
 			s.Close()
 			return fmt.Errorf("admin listen %s: %w", cfg.Admin.Listen, err)
 		}

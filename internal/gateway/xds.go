@@ -21,6 +21,7 @@ func (a *App) newXDS(cfg *config.Config, now func() time.Time) error {
 	}
 	m := telemetry.NewXDSMetrics(a.Metrics.Registry())
 	s, err := xds.New(xds.WithLogger(a.Log), xds.WithClock(now), xds.WithEnvoyListen(cfg.XDS.EnvoyListen),
+		xds.WithListen(a.takeover.listen),
 		xds.WithNackObserver(func(n xds.Nack) {
 			typ := xds.ShortType(n.TypeURL)
 			m.Rejected(n.Kind.String(), typ)

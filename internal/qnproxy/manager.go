@@ -38,6 +38,10 @@ type Options struct {
 	// Tick is how often the table is checked for changes that move open
 	// connections to another version (default 200ms).
 	Tick time.Duration
+	// Listen binds a service's address (default reuseport.Listen,
+	// exclusive; a takeover binds beside the old Turnout). It must be safe
+	// for concurrent use.
+	Listen func(addr string) (net.Listener, error)
 }
 
 // Manager runs the listeners of every QN service of the configuration.
@@ -66,6 +70,9 @@ func New(o Options) (*Manager, error) {
 		listeners: map[string]*listener{}, stop: make(chan struct{}), done: make(chan struct{})}
 	if m.log == nil {
 		m.log = slog.Default()
+	}
+	if m.o.Listen == nil {
+		m.o.Listen = reuseport.Listen
 	}
 	if m.obs == nil {
 		m.obs = nopObserver{}
@@ -122,7 +129,7 @@ func (m *Manager) Update(cfg *config.Config) error {
 		}
 		l, err := m.listen(name, s.Listen)
 		if err != nil {
-			errs = append(errs, s.Errorf("listen", "services.%s.listen: %v", name, err))
+			errs = append(errs, fmt.Errorf("%s: services.%s.listen: %w", s.PosOf("listen"), name, err))
 			continue
 		}
 		m.listeners[name] = l
@@ -235,7 +242,7 @@ type listener struct {
 }
 
 func (m *Manager) listen(service, addr string) (*listener, error) {
-	ln, err := reuseport.Listen(addr)
+	ln, err := m.o.Listen(addr)
 	if err != nil {
 		return nil, err
 	}

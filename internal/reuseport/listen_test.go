@@ -1,16 +1,22 @@
 package reuseport
 
 import (
+	"bufio"
+	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// TestTwoListenersShareAnAddress: a second Listen on a bound address
-// succeeds; after the first closes, every connection reaches the second.
-func TestTwoListenersShareAnAddress(t *testing.T) {
+// TestListenBesideSharesAnAddress: ListenBeside binds an address a Listen
+// holds; after the first closes, every connection reaches the second.
+func TestListenBesideSharesAnAddress(t *testing.T) {
 	if !Supported() {
 		t.Fatal("SO_REUSEPORT is expected on linux (the only platform Turnout's CI runs)")
 	}
@@ -18,7 +24,7 @@ func TestTwoListenersShareAnAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Listen(a.Addr().String())
+	b, err := ListenBeside(a.Addr().String())
 	if err != nil {
 		a.Close()
 		t.Fatalf("second listener on %s: %v", a.Addr(), err)
@@ -35,22 +41,176 @@ func TestTwoListenersShareAnAddress(t *testing.T) {
 	}
 }
 
-// TestPlainListenerRefusesSharing: an address bound without SO_REUSEPORT
-// (another program) is still refused, with the address in the error.
-func TestPlainListenerRefusesSharing(t *testing.T) {
-	plain, err := net.Listen("tcp", "127.0.0.1:0")
+// TestListenIsExclusive: a second Listen on an address this process holds
+// is refused as in use by this process, and the first keeps its
+// connections.
+func TestListenIsExclusive(t *testing.T) {
+	a, err := Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer plain.Close()
-	ln, err := Listen(plain.Addr().String())
-	if err == nil {
-		ln.Close()
-		t.Fatal("Listen shared an address bound without SO_REUSEPORT")
+	defer a.Close()
+	go serveName(a, "a")
+	b, err := Listen(a.Addr().String())
+	var iu *InUseError
+	if !errors.As(err, &iu) || !iu.Self || !errors.Is(err, syscall.EADDRINUSE) {
+		if b != nil {
+			b.Close()
+		}
+		t.Fatalf("second Listen: %v, want an *InUseError by this process", err)
 	}
-	if !strings.Contains(err.Error(), plain.Addr().String()) {
-		t.Fatalf("error %q does not name the address", err)
+	if got := dialName(t, a.Addr().String()); got != "a" {
+		t.Fatalf("answered by %q", got)
 	}
+}
+
+// TestAloneSeesASharer: the check after the bind (two Turnouts that passed
+// the probe at the same instant) finds a socket bound beside.
+func TestAloneSeesASharer(t *testing.T) {
+	a, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := alone(a); err != nil {
+		t.Fatalf("alone on a single listener: %v", err)
+	}
+	b, err := ListenBeside(a.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var iu *InUseError
+	if err := alone(a); !errors.As(err, &iu) || !iu.Self {
+		t.Fatalf("alone with a listener beside: %v, want an *InUseError by this process", err)
+	}
+}
+
+// TestListenNamesTheHolder: Listen on an address another process holds
+// fails naming its pid, and says whether it is a Turnout (it listened with
+// this package) or another program (a plain socket, even with
+// SO_REUSEPORT); Holders agrees. ListenBeside shares only with a Turnout's
+// SO_REUSEPORT socket, never with a plain one.
+func TestListenNamesTheHolder(t *testing.T) {
+	for _, tc := range []struct {
+		mode    string
+		turnout bool
+		beside  bool
+	}{
+		{"turnout", true, true},
+		{"plain", false, false},
+		{"reuseport", false, true},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			pid, addr := startHolder(t, tc.mode)
+			ln, err := Listen(addr)
+			var iu *InUseError
+			if !errors.As(err, &iu) {
+				if ln != nil {
+					ln.Close()
+				}
+				t.Fatalf("Listen %s beside a %s holder: %v, want an *InUseError", addr, tc.mode, err)
+			}
+			if iu.Holder.PID != pid || iu.Holder.Turnout != tc.turnout || iu.Self {
+				t.Fatalf("holder %+v self=%v, want pid %d turnout=%v", iu.Holder, iu.Self, pid, tc.turnout)
+			}
+			want := fmt.Sprintf("address in use by pid %d (reuseport.test)", pid)
+			if tc.turnout {
+				want = fmt.Sprintf("address in use by another turnout (pid %d)", pid)
+			}
+			if err.Error() != want {
+				t.Fatalf("error %q, want %q", err, want)
+			}
+			hs, err := Holders(addr)
+			if err != nil || len(hs) != 1 || hs[0] != iu.Holder {
+				t.Fatalf("Holders = %+v, %v; want [%+v]", hs, err, iu.Holder)
+			}
+			b, err := ListenBeside(addr)
+			if err == nil {
+				b.Close()
+			}
+			if (err == nil) != tc.beside {
+				t.Fatalf("ListenBeside a %s holder: %v, want success %v", tc.mode, err, tc.beside)
+			}
+		})
+	}
+}
+
+// TestParseHexAddr reads /proc/net/tcp's address forms.
+func TestParseHexAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"0100007F:1F90":                         "127.0.0.1:8080",
+		"00000000:0050":                         "0.0.0.0:80",
+		"00000000000000000000000000000000:1F90": "[::]:8080",
+		"0000000000000000FFFF00000100007F:1F90": "127.0.0.1:8080",
+		"00000000000000000000000001000000:0016": "[::1]:22",
+	} {
+		got, ok := parseHexAddr(in)
+		if !ok || got.String() != want {
+			t.Errorf("parseHexAddr(%q) = %v %v, want %s", in, got, ok, want)
+		}
+	}
+}
+
+// TestHelperHolder is the process startHolder runs: it listens as
+// REUSEPORT_HOLDER says, prints the address and waits for stdin to close.
+func TestHelperHolder(t *testing.T) {
+	mode := os.Getenv("REUSEPORT_HOLDER")
+	if mode == "" {
+		t.Skip("helper process for TestListenNamesTheHolder")
+	}
+	var ln net.Listener
+	var err error
+	switch mode {
+	case "turnout":
+		ln, err = Listen("127.0.0.1:0")
+	case "plain":
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	case "reuseport":
+		ln, err = listenShared("127.0.0.1:0") // no marker
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println(ln.Addr())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+// startHolder runs TestHelperHolder in a child process and returns its pid
+// and address; the child ends at cleanup.
+func startHolder(t *testing.T, mode string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHolder$")
+	cmd.Env = append(os.Environ(), "REUSEPORT_HOLDER="+mode)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(stdout).ReadString('\n')
+		line <- strings.TrimSpace(s)
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case addr := <-line:
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			t.Fatalf("helper printed %q", addr)
+		}
+		return cmd.Process.Pid, addr
+	case <-time.After(30 * time.Second):
+		t.Fatal("helper did not print its address in 30s")
+	}
+	return 0, ""
 }
 
 func serveName(ln net.Listener, name string) {

@@ -61,6 +61,8 @@ type Server struct {
 	ln    net.Listener
 	done  chan struct{}
 
+	listen func(addr string) (net.Listener, error) // WithListen
+
 	mu       sync.Mutex // serialises Update
 	versions map[Kind]string
 
@@ -103,6 +105,18 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithListen sets how Start binds its address (default reuseport.Listen,
+// exclusive; a takeover passes reuseport.ListenBeside).
+func WithListen(f func(addr string) (net.Listener, error)) Option {
+	return func(s *Server) error {
+		if f == nil {
+			return errors.New("xds: nil listen function")
+		}
+		s.listen = f
+		return nil
+	}
+}
+
 // WithResourceHook lets f change the resources of every snapshot after
 // translation and before validation. It exists for tests that need a
 // resource a client rejects.
@@ -112,7 +126,8 @@ func WithResourceHook(f func(Kind, *Resources)) Option {
 
 // New returns a Server that is not listening yet.
 func New(opts ...Option) (*Server, error) {
-	s := &Server{log: slog.Default(), now: time.Now, versions: map[Kind]string{}, pending: make(chan *route.Table, 1)}
+	s := &Server{log: slog.Default(), now: time.Now, versions: map[Kind]string{}, pending: make(chan *route.Table, 1),
+		listen: reuseport.Listen}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err
@@ -125,10 +140,10 @@ func New(opts ...Option) (*Server, error) {
 }
 
 // Start binds addr (with SO_REUSEPORT, so a new Turnout can bind it while
-// an old one drains) and serves ADS (and the single-type xDS services) on
+// an old one drains; exclusive unless WithListen says otherwise) and serves ADS (and the single-type xDS services) on
 // it, state-of-the-world and delta.
 func (s *Server) Start(addr string) error {
-	ln, err := reuseport.Listen(addr)
+	ln, err := s.listen(addr)
 	if err != nil {
 		return fmt.Errorf("xds listen %s: %w", addr, err)
 	}
