@@ -2,12 +2,10 @@ package gateway_test
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/turnout-gw/turnout/internal/cli"
 	"github.com/turnout-gw/turnout/internal/rollout"
@@ -15,22 +13,10 @@ import (
 )
 
 // adminDo sends one admin API request as the CLI and the dashboard do (a
-// JSON body, Content-Type: application/json) and returns the status and
-// the body.
+// JSON Content-Type) and returns the status and the body.
 func adminDo(t *testing.T, method, url, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return webRequest(t, method, url, "", body, map[string]string{"Content-Type": "application/json"})
 }
 
 // TestContractGateAfterPromotion: the contract gate applies after
