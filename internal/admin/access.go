@@ -40,9 +40,8 @@ func hostName(hostport string) string {
 }
 
 // hostAllowed reports whether a request naming host may be served: an IP
-// literal, localhost (or a name under .localhost, which browsers resolve
-// to loopback themselves), a name of names, or no Host at all (HTTP/1.0,
-// never a browser).
+// literal, localhost, a name of names, or no Host at all (HTTP/1.0, never
+// a browser).
 func hostAllowed(host string, names []string) bool {
 	if host == "" {
 		return true
@@ -51,7 +50,7 @@ func hostAllowed(host string, names []string) bool {
 	if _, err := netip.ParseAddr(h); err == nil {
 		return true
 	}
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+	if h == "localhost" {
 		return true
 	}
 	return slices.ContainsFunc(names, func(n string) bool { return hostName(n) == h })

@@ -15,7 +15,7 @@ func TestHostAllowed(t *testing.T) {
 		"[fe80::1%25eth0]:9901":          true,
 		"localhost:9901":                 true,
 		"LocalHost.:9901":                true,
-		"app.localhost:9901":             true,
+		"app.localhost:9901":             false,
 		"turnout-admin.example.com:9901": true,
 		"TURNOUT-ADMIN.example.com":      true,
 		"ops.example.com":                true,
