@@ -632,7 +632,7 @@ if [[ $EXTRA == 1 && $ONLY != rss ]]; then
 		sleep $((dur_s / 3 > 0 ? dur_s / 3 : 1))
 		mv "$d/real/next.yaml" "$d/real/turnout.yaml"
 		reload=$(curl -sS -m 30 -o "$d/reload.json" -w '%{http_code} %{time_total}' \
-			-X POST "http://127.0.0.1:$admin/api/v1/reload" 2>&1) || true
+			-X POST -H 'Content-Type: application/json' "http://127.0.0.1:$admin/api/v1/reload" 2>&1) || true
 		rc=0
 		wait "$wrk_pid" || rc=$?
 		stop_pid "$wrk_pid"

@@ -109,7 +109,7 @@ func ExampleMiddleware_AdminHandler() {
 	mux.Handle("/", mw)
 
 	w := httptest.NewRecorder()
-	mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/turnout/api/v1/rollouts/users", nil))
+	mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://localhost:8080/turnout/api/v1/rollouts/users", nil))
 	var st struct {
 		State  string  `json:"state"`
 		Weight float64 `json:"weight"`

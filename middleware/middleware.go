@@ -222,7 +222,10 @@ func (m *Middleware) handler(service, version string) http.Handler {
 // their actions), /api/v1/reload, /api/v1/events, /api/v1/contracts and
 // the dashboard at /. Mount it on your own mux, e.g. under a prefix with
 // http.StripPrefix. Mutations need the bearer token named by
-// admin.token_env when that variable is set.
+// admin.token_env when that variable is set (without one, a JSON
+// Content-Type). Requests must name the server by IP address, localhost
+// or a name of admin.hosts (list your server's names there); others get
+// 403, against DNS rebinding.
 func (m *Middleware) AdminHandler() http.Handler { return m.core.Admin }
 
 // Reload reads the configuration file again and applies it, as a file

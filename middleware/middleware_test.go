@@ -100,7 +100,7 @@ func TestStickySplit(t *testing.T) {
 func weightOf(t *testing.T, h *harness) float64 {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.MW.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/rollouts/users", nil))
+	h.MW.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://localhost/api/v1/rollouts/users", nil))
 	var st struct {
 		Weight float64 `json:"weight"`
 	}

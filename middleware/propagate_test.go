@@ -57,7 +57,7 @@ func TestGRPCFailuresCount(t *testing.T) {
 		_, _ = client.UnaryCall(md(t, "x-api-version", "2"), &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: code}})
 	}
 	rec := httptest.NewRecorder()
-	h.MW.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	h.MW.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://localhost/metrics", nil))
 	for _, want := range []string{`turnout_requests_total{code="500",service="echo",version="v2"} 1`,
 		`turnout_requests_total{code="404",service="echo",version="v2"} 1`, `turnout_requests_total{code="200",service="echo",version="v2"} 1`,
 		`turnout_decisions_total{reason="pinned",service="echo"} 3`} {

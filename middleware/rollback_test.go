@@ -91,6 +91,7 @@ func TestRollbackInProcess(t *testing.T) {
 	failing.Store(false)
 	req := testutil.NewRequest(t, http.MethodPut, srv.URL+"/turnout/api/v1/rollouts/users/weight")
 	req.Body = io.NopCloser(strings.NewReader(`{"weight": 100}`))
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +165,7 @@ func TestReloadThroughAdmin(t *testing.T) {
 	h.rewrite(t, strings.Replace(rollbackYAML, "X-Env: canary", "X-Env: beta", 1), nil)
 	post := func() (int, string) {
 		rec := httptest.NewRecorder()
-		h.MW.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/v1/reload", nil))
+		h.MW.AdminHandler().ServeHTTP(rec, adminRequest(http.MethodPost, "/api/v1/reload"))
 		return rec.Code, rec.Body.String()
 	}
 	if code, body := post(); code != 200 {
@@ -183,4 +184,12 @@ func TestReloadThroughAdmin(t *testing.T) {
 	if _, served, _ := testutil.Get(t, c, h.URL+"/users/1", "X-Env: beta"); served != "v2" {
 		t.Fatalf("the last good configuration stopped serving: %s", served)
 	}
+}
+
+// adminRequest is an action on the mounted admin API as the CLI sends it:
+// to a loopback name, with a JSON Content-Type.
+func adminRequest(method, path string) *http.Request {
+	r := httptest.NewRequest(method, "http://localhost"+path, nil)
+	r.Header.Set("Content-Type", "application/json")
+	return r
 }

@@ -33,6 +33,7 @@ func (f ReloaderFunc) Reload(source string) error { return f(source) }
 type API struct {
 	mux      *http.ServeMux
 	tokens   func() *Tokens
+	hosts    func() []string
 	limiter  *authLimiter
 	reload   Reloader
 	ready    func() bool
@@ -59,7 +60,11 @@ type Options struct {
 	// mean DefaultAuthBurst and DefaultAuthRefill.
 	AuthBurst  int
 	AuthRefill time.Duration
-	Reload     Reloader
+	// Hosts returns the names, besides IP addresses and localhost, by
+	// which clients may address the admin port (admin.hosts and a name in
+	// admin.listen); requests naming another host are refused (nil: none).
+	Hosts  func() []string
+	Reload Reloader
 	// Ready reports readiness for /readyz (nil = always ready).
 	Ready func() bool
 	Log   *slog.Logger
@@ -82,7 +87,7 @@ func (a *API) SetQNTargets(f func(upstream string) []TargetView) { a.qnTarget = 
 
 // New builds the admin API.
 func New(o Options) *API {
-	a := &API{mux: http.NewServeMux(), tokens: o.Tokens, reload: o.Reload, ready: o.Ready, log: o.Log,
+	a := &API{mux: http.NewServeMux(), tokens: o.Tokens, hosts: o.Hosts, reload: o.Reload, ready: o.Ready, log: o.Log,
 		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats,
 		limiter: newAuthLimiter(o.Now, o.AuthBurst, o.AuthRefill)}
 	if a.tokens == nil {
@@ -92,13 +97,16 @@ func New(o Options) *API {
 		}
 		a.tokens = func() *Tokens { return NewTokens(nil, token()) }
 	}
+	if a.hosts == nil {
+		a.hosts = func() []string { return nil }
+	}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
-	a.handlePublic("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	a.handleProbe("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	a.handlePublic("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	a.handleProbe("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if a.ready != nil && !a.ready() {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
 			return
@@ -134,9 +142,20 @@ func (a *API) Mutation(pattern string, h http.HandlerFunc) {
 	a.mux.HandleFunc(pattern, a.guard(h, true))
 }
 
-// handlePublic registers an endpoint open to everyone (health, the
-// dashboard's static files).
-func (a *API) handlePublic(pattern string, h http.HandlerFunc) { a.mux.HandleFunc(pattern, h) }
+// handlePublic registers an endpoint open to everyone (the dashboard's
+// static files) that names the admin port by an allowed host.
+func (a *API) handlePublic(pattern string, h http.HandlerFunc) {
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if !a.misdirectedHost(w, r) {
+			h(w, r)
+		}
+	})
+}
+
+// handleProbe registers an endpoint open to everyone under any host name
+// (/healthz, /readyz: load balancers and probes address the port by names
+// of their own, and the answers say nothing).
+func (a *API) handleProbe(pattern string, h http.HandlerFunc) { a.mux.HandleFunc(pattern, h) }
 
 // ServeHTTP serves the admin API. Requests no pattern matches get the
 // mux's status (404, or 405 with Allow) as a JSON error.
@@ -144,6 +163,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := a.mux.Handler(r)
 	if pattern != "" {
 		a.mux.ServeHTTP(w, r)
+		return
+	}
+	if a.misdirectedHost(w, r) {
 		return
 	}
 	rec := &headerRecorder{header: http.Header{}}

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
 )
@@ -90,25 +92,33 @@ func actor(r *http.Request) string {
 	return "api"
 }
 
-// guard wraps an endpoint with authentication: reads are open unless a
-// tokens file is configured; mutations need an operator token whenever
-// any token is configured. Missing token → 401, a viewer acting → 403, a
-// client that failed too often → 429. Wrong tokens are counted per client
-// IP and logged.
+// guard wraps an endpoint with the admin port's checks: the Host must be
+// an address of the port (see access.go); a mutation must come from no
+// page or the port's own (Origin), and without any token it must declare
+// a JSON body. Then authentication: reads are open unless a tokens file is
+// configured; mutations need an operator token whenever any token is
+// configured. Missing token → 401, a viewer acting → 403. Wrong tokens are
+// logged and counted per source (authLimiter); a source past its budget
+// gets 429 for every wrong token, while a valid token is always let
+// through, so that no one can lock the operator out by guessing from the
+// operator's address.
 func (a *API) guard(h http.HandlerFunc, mutation bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if a.misdirectedHost(w, r) || (mutation && a.foreignOrigin(w, r)) {
+			return
+		}
 		toks := a.tokens()
-		if toks.open() || (!mutation && !toks.readsNeedToken) {
+		if toks.open() {
+			if !mutation || !notJSON(w, r) {
+				h(w, r)
+			}
+			return
+		}
+		if !mutation && !toks.readsNeedToken {
 			h(w, r)
 			return
 		}
-		ip := clientIP(r)
-		if wait := a.limiter.blocked(ip); wait > 0 {
-			a.log.Warn("admin: authentication refused, too many failures", "remote", ip, "method", r.Method, "path", r.URL.Path)
-			w.Header().Set("Retry-After", strconv.Itoa(int((wait+999_999_999)/1_000_000_000)))
-			WriteError(w, http.StatusTooManyRequests, errors.New("too many failed authentications from this address; try again later"))
-			return
-		}
+		src := source(r)
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		got = strings.TrimSpace(got)
 		if !ok || got == "" {
@@ -117,13 +127,19 @@ func (a *API) guard(h http.HandlerFunc, mutation bool) http.HandlerFunc {
 		}
 		p, ok := toks.lookup(got)
 		if !ok {
-			a.limiter.fail(ip)
-			a.log.Warn("admin: authentication failed", "remote", ip, "method", r.Method, "path", r.URL.Path)
+			if wait := a.limiter.blocked(src); wait > 0 {
+				a.log.Warn("admin: authentication refused, too many failures", "source", src, "method", r.Method, "path", r.URL.Path)
+				w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+				WriteError(w, http.StatusTooManyRequests, errors.New("too many failed authentications from this address; try again later"))
+				return
+			}
+			a.limiter.fail(src)
+			a.log.Warn("admin: authentication failed", "remote", clientIP(r), "method", r.Method, "path", r.URL.Path)
 			unauthorized(w, "invalid bearer token")
 			return
 		}
 		if mutation && p.Role != config.RoleOperator {
-			a.log.Warn("admin: viewer token refused an action", "token", p.Name, "remote", ip, "method", r.Method, "path", r.URL.Path)
+			a.log.Warn("admin: viewer token refused an action", "token", p.Name, "remote", clientIP(r), "method", r.Method, "path", r.URL.Path)
 			WriteError(w, http.StatusForbidden, fmt.Errorf("token %q has role %s; actions need an operator token", p.Name, p.Role))
 			return
 		}
@@ -144,4 +160,21 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// source is what failed authentications are counted by: the client's IPv4
+// address, or the /64 network of an IPv6 one (one host commonly holds a
+// whole /64, and could otherwise change address at every guess).
+func source(r *http.Request) string {
+	ip := clientIP(r)
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	addr = addr.Unmap().WithZone("")
+	if addr.Is4() {
+		return addr.String()
+	}
+	p, _ := addr.Prefix(64)
+	return p.String()
 }

@@ -80,14 +80,17 @@ func TestAuthLimiter(t *testing.T) {
 }
 
 // TestFailedAuthLogged: a wrong token is logged with the client address,
-// a missing one is not counted against it.
+// a missing one is not counted against it; past the burst a wrong token
+// gets 429, and the right one from the same address still acts.
 func TestFailedAuthLogged(t *testing.T) {
 	var buf bytes.Buffer
 	clk := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	reloads := 0
 	a := New(Options{Token: func() string { return "s3cret" }, Now: clk.Now, AuthBurst: 1,
-		Log: slog.New(slog.NewTextHandler(&buf, nil))})
+		Reload: ReloaderFunc(func(string) error { reloads++; return nil }),
+		Log:    slog.New(slog.NewTextHandler(&buf, nil))})
 	send := func(token string) int {
-		req := httptest.NewRequest("POST", "/api/v1/reload", nil)
+		req := httptest.NewRequest("POST", "http://127.0.0.1:9901/api/v1/reload", nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
@@ -103,10 +106,30 @@ func TestFailedAuthLogged(t *testing.T) {
 	if code := send("wrong"); code != http.StatusUnauthorized {
 		t.Fatalf("wrong token = %d, want 401", code)
 	}
-	if code := send("s3cret"); code != http.StatusTooManyRequests {
-		t.Fatalf("after the burst of 1 = %d, want 429", code)
+	if code := send("wrong"); code != http.StatusTooManyRequests {
+		t.Fatalf("wrong token after the burst of 1 = %d, want 429", code)
+	}
+	if code := send("s3cret"); code != http.StatusOK || reloads != 1 {
+		t.Fatalf("the right token after the burst = %d (%d reloads), want 200 and a reload", code, reloads)
 	}
 	if !strings.Contains(buf.String(), "authentication failed") || !strings.Contains(buf.String(), "remote=192.0.2.1") {
 		t.Errorf("log does not record the failure with the address:\n%s", buf.String())
+	}
+}
+
+// TestAuthSource: failures are counted per IPv4 address and per IPv6 /64.
+func TestAuthSource(t *testing.T) {
+	for remote, want := range map[string]string{
+		"192.0.2.7:1234":                "192.0.2.7",
+		"[2001:db8:1:2:aaaa::1]:1234":   "2001:db8:1:2::/64",
+		"[2001:db8:1:2:bbbb::9%eth0]:1": "2001:db8:1:2::/64",
+		"[::ffff:192.0.2.7]:1234":       "192.0.2.7",
+		"not an address":                "not an address",
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = remote
+		if got := source(req); got != want {
+			t.Errorf("source(%s) = %s, want %s", remote, got, want)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,11 +54,7 @@ const browserToken = "dash-s3cret"
 //
 // Set TURNOUT_DASHBOARD_SCREENSHOT=/some/file.png to keep a screenshot.
 func TestDashboardInBrowser(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium is not on PATH, and the dashboard's browser test needs it: "+
-			"install it with `apt-get install chromium` (scripts/test.sh does so when run as root): %v", err)
-	}
+	chromium := chromiumPath(t)
 	t.Setenv("TURNOUT_DASHBOARD_TEST_TOKEN", browserToken)
 	v1, v2 := testutil.VersionServer(t, "v1"), testutil.VersionServer(t, "v2")
 	tt := testutil.Start(t, browserYAML, map[string]string{"V1": v1.URL, "V2": v2.URL})
@@ -73,46 +70,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		<-traffic
 	}()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1366, 900))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-
-	var mu sync.Mutex
-	var problems []string
-	// Listen also starts the browser; its life is bounded by ctx.
-	err = chromedp.Listen(bctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			d := e.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			problems = append(problems, fmt.Sprintf("uncaught exception at %s:%d: %s", d.URL, d.LineNumber+1, msg))
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
-				var args []string
-				for _, a := range e.Args {
-					args = append(args, strings.TrimSpace(string(a.Value)+" "+a.Description))
-				}
-				problems = append(problems, "console."+string(e.Type)+": "+strings.Join(args, " "))
-			}
-		case *cdplog.EventEntryAdded:
-			// Browser-made errors (CSP violations, failed module loads). The
-			// network's own 401/404 answers are expected here.
-			if en := e.Entry; en.Level == cdplog.EntryLevelError && en.Source != cdplog.EntrySourceNetwork {
-				problems = append(problems, fmt.Sprintf("browser %s error: %s (%s)", en.Source, en.Text, en.URL))
-			}
-		}
-	})
-	if err != nil {
-		t.Fatalf("starting chromium (%s): %v", chromium, err)
-	}
+	bctx, problems := startBrowser(t, ctx, chromium)
 
 	card := `document.querySelector('[data-service="shop"]')`
 	ready := `(() => { const c = ` + card + `; if (!c) return false;
@@ -187,10 +145,71 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("after Resume the API says %q", st)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
+	for _, p := range problems() {
 		t.Errorf("browser: %s", p)
+	}
+}
+
+// chromiumPath finds Chromium, which the browser tests need.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium is not on PATH, and the dashboard's browser test needs it: "+
+			"install it with `apt-get install chromium` (scripts/test.sh does so when run as root): %v", err)
+	}
+	return chromium
+}
+
+// startBrowser starts headless Chromium for the life of ctx and returns
+// its context and what reports the uncaught exceptions, console errors
+// and browser-made errors seen so far.
+func startBrowser(t *testing.T, ctx context.Context, chromium string) (context.Context, func() []string) {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1366, 900))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+
+	var mu sync.Mutex
+	var problems []string
+	// Listen also starts the browser; its life is bounded by ctx.
+	err := chromedp.Listen(bctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			d := e.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			problems = append(problems, fmt.Sprintf("uncaught exception at %s:%d: %s", d.URL, d.LineNumber+1, msg))
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
+				var args []string
+				for _, a := range e.Args {
+					args = append(args, strings.TrimSpace(string(a.Value)+" "+a.Description))
+				}
+				problems = append(problems, "console."+string(e.Type)+": "+strings.Join(args, " "))
+			}
+		case *cdplog.EventEntryAdded:
+			// Browser-made errors (CSP violations, failed module loads). The
+			// network's own 401/404 answers are expected here.
+			if en := e.Entry; en.Level == cdplog.EntryLevelError && en.Source != cdplog.EntrySourceNetwork {
+				problems = append(problems, fmt.Sprintf("browser %s error: %s (%s)", en.Source, en.Text, en.URL))
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("starting chromium (%s): %v", chromium, err)
+	}
+	return bctx, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(problems)
 	}
 }
 

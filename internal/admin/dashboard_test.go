@@ -13,7 +13,7 @@ import (
 
 // serve runs one request through h and returns the recorded answer.
 func serve(h http.Handler, method, path string, header http.Header) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, nil)
+	req := httptest.NewRequest(method, "http://127.0.0.1:9901"+path, nil)
 	for k, v := range header {
 		req.Header[k] = v
 	}

@@ -32,6 +32,9 @@ func do(f *fixture, t *testing.T, method, path, token, body string) (int, []byte
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := f.Srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

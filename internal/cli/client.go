@@ -120,7 +120,9 @@ func (c *adminClient) do(ctx context.Context, method, path string, body any) ([]
 		return nil, fmt.Errorf("building the request for %s: %w", c.base, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
+	if method != http.MethodGet {
+		// An admin API without a token takes actions only as JSON (a web
+		// page cannot send that to another origin), with a body or not.
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {

@@ -68,6 +68,11 @@ type Admin struct {
 	// see package admin. With it every API read needs a token too.
 	TokensFile string    `yaml:"tokens_file"`
 	TLS        *AdminTLS `yaml:"tls"`
+	// Hosts are the host names, besides IP addresses and localhost, by
+	// which clients may address the admin port (a DNS name, the name
+	// behind a proxy); requests naming any other host are refused
+	// (DNS rebinding). A name in Listen is allowed as well.
+	Hosts []string `yaml:"hosts"`
 }
 
 // XDS configures the optional Envoy xDS (ADS) server.

@@ -203,6 +203,11 @@ func (a *Admin) Validate() error {
 	if a.Has("tokens_file") && strings.TrimSpace(a.TokensFile) == "" {
 		col.add(a.problem("tokens_file", "must not be empty; name the file of named tokens or leave tokens_file out"))
 	}
+	for i, h := range a.Hosts {
+		if h == "" || strings.ContainsAny(h, "/ *") {
+			col.add(a.problem("hosts", "hosts[%d] %q: want a host name such as turnout-admin.example.com (no scheme, path or wildcard)", i, h))
+		}
+	}
 	if a.TLS != nil {
 		col.add(nest("tls", a.TLS.Validate()))
 	}

@@ -257,6 +257,7 @@ func getOK(c *http.Client, url string) error {
 func setWeight(t *testing.T, adminURL string, w float64) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPut, adminURL+"/api/v1/rollouts/users/weight", strings.NewReader(fmt.Sprintf(`{"weight": %v}`, w)))
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

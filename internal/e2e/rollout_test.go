@@ -200,6 +200,7 @@ func TestProcessKill9Resumes(t *testing.T) {
 	}
 	// Roll it back by hand, kill again: it must stay rolled back.
 	req, _ := http.NewRequest(http.MethodPost, p2.AdminURL+"/api/v1/rollouts/users/abort", nil)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("abort: %v %v", err, resp)

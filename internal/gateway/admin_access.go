@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,6 +19,17 @@ import (
 // TokensPath resolves admin.tokens_file: a relative path is taken relative
 // to the configuration file's directory.
 func TokensPath(cfg *config.Config) string { return RelPath(cfg, cfg.Admin.TokensFile) }
+
+// AdminHosts are the host names, besides IP addresses and localhost, by
+// which cfg lets clients address the admin port: admin.hosts and the host
+// of admin.listen when it is a name.
+func AdminHosts(cfg *config.Config) []string {
+	host, _, err := net.SplitHostPort(cfg.Admin.Listen)
+	if err != nil || host == "" {
+		return cfg.Admin.Hosts
+	}
+	return append(slices.Clip(cfg.Admin.Hosts), host)
+}
 
 // adminTokens gives the admin API the tokens of the configuration in
 // force: admin.token_env's variable, read on every call, and the tokens

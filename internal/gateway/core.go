@@ -123,6 +123,7 @@ func (c *Core) start(cfg *config.Config, path string, gate rollout.Gate, onApply
 	}
 	c.Admin = admin.New(admin.Options{
 		Tokens:   tokens.Tokens,
+		Hosts:    func() []string { return AdminHosts(g.Config()) },
 		Now:      c.now,
 		Reload:   ReloaderFunc(g.Reload),
 		Log:      c.Log,

@@ -63,6 +63,7 @@ func TestXDSGatewayWeightsAndRollback(t *testing.T) {
 	// A weight set through the admin API reaches the client.
 	put := time.Now()
 	req, _ := http.NewRequest("PUT", tt.AdminURL+"/api/v1/rollouts/echo/weight", strings.NewReader(`{"weight": 50}`))
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

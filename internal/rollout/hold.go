@@ -17,18 +17,27 @@ const SourceHold = store.SourceHold
 // configuration being applied; it must not call back into the Engine.
 type Blocker func(cfg *config.Config, service string) string
 
-// WithBlocker sets the Blocker. A rollout it holds is pending at weight 0
-// with the blocker's reason, whatever its steps and weight say; manual
-// actions other than abort are refused while it holds. When a later
-// configuration load finds the blocker satisfied, the rollout starts again
-// from the configured weight or first step. Promoted and rolled back
-// rollouts are left as they are.
+// WithBlocker sets the Blocker. It applies in every state: a rollout it
+// holds is pending at weight 0 with the blocker's reason, whatever its
+// steps, weight or earlier promotion say (a promoted rollout whose `to`
+// stops satisfying the blocker goes back to `from`); a rolled back one stays
+// rolled back at weight 0, marked held. Manual actions other than abort are
+// refused while it holds, with its reason. When a later configuration load
+// finds the blocker satisfied, a held pending rollout starts again from the
+// configured weight or first step, and a held rolled back one stays rolled
+// back until a person resumes it.
 func WithBlocker(b Blocker) Option { return func(e *Engine) error { e.block = b; return nil } }
 
 // Hold event types.
 const (
 	eventHold    = "rollout_held"
 	eventRelease = "rollout_released"
+)
+
+// Reason prefixes of held rollouts.
+const (
+	heldPending    = "held pending: "
+	heldRolledBack = "rolled back and held: "
 )
 
 // hold applies the blocker's verdict to a reconciled state; e.mu is held.
@@ -40,17 +49,26 @@ func (e *Engine) hold(cfg *config.Config, name string, ro *config.Rollout, s sto
 	}
 	held := s.WeightSource == SourceHold
 	switch {
-	case reason != "":
-		if !started && !held && (s.State == Promoted || s.State == RolledBack) {
+	case reason != "" && !started && s.State == RolledBack:
+		// Already at weight 0: held so that no resume or weight reopens it.
+		msg := heldRolledBack + reason
+		if held && s.Reason == msg {
 			return s, ""
 		}
-		msg := "held pending: " + reason
+		s.WeightSource, s.Reason, s.UpdatedAt = SourceHold, msg, now
+		return s, eventHold
+	case reason != "":
+		msg := heldPending + reason
 		if held && s.Reason == msg {
 			return s, ""
 		}
 		s.State, s.Weight, s.Step = Pending, 0, -1
 		s.WeightSource, s.Reason, s.UpdatedAt, s.StepStartedAt = SourceHold, msg, now, now
 		return s, eventHold
+	case held && s.State == RolledBack:
+		s.WeightSource, s.UpdatedAt = SourceEngine, now
+		s.Reason = "no longer held: still rolled back at weight 0 until resumed"
+		return s, eventRelease
 	case held:
 		n := initial(name, ro, s.SpecHash, now)
 		n.Reason = fmt.Sprintf("no longer held: %s at weight %.4g", n.State, n.Weight)
@@ -69,7 +87,8 @@ func holdEvent(at time.Time, name, typ string, ro *config.Rollout, s store.Rollo
 		Fields: map[string]any{"from": ro.From, "to": ro.To, "weight": s.Weight, "state": s.State, "reason": s.Reason}}
 }
 
-// errHeld refuses a manual action on a held rollout.
+// errHeld refuses a manual action on a held rollout, with the hold's
+// reason.
 func errHeld(s store.RolloutState) error {
-	return fmt.Errorf("%w: the rollout is %s; only abort is possible until the configuration lets it go", ErrTransition, s.Reason)
+	return fmt.Errorf("%w: the rollout is %s; only abort is possible until a configuration load (a reload) finds the cause gone", ErrTransition, s.Reason)
 }

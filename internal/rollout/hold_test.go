@@ -144,17 +144,75 @@ func TestBlockerHoldsAProgressingRollout(t *testing.T) {
 	}
 }
 
-func TestBlockerLeavesPromotedAlone(t *testing.T) {
+// TestBlockerHoldsAPromotedRollout: the gate applies after promotion too:
+// a promoted rollout whose blocker starts holding goes pending at weight 0
+// with an event, a manual weight or resume is refused naming the reason,
+// and a release starts it again from its first step.
+func TestBlockerHoldsAPromotedRollout(t *testing.T) {
 	h, b := heldHarness(t, "")
 	if _, err := h.eng.Promote("users", "test"); err != nil {
 		t.Fatal(err)
 	}
-	b.set("breaking")
+	b.set("1 breaking change: GET /users: removed the required property `name`")
+	if w := h.eng.Plan(h.cfg)["users"]; w != 0 {
+		t.Fatalf("Plan weight %v for a held promoted rollout, want 0", w)
+	}
 	if err := h.eng.Sync(h.cfg); err != nil {
 		t.Fatal(err)
 	}
-	if s := h.status(); s.State != Promoted || s.Weight != 100 {
-		t.Fatalf("%s at %v, want promoted at 100", s.State, s.Weight)
+	if s := h.status(); s.State != Pending || s.Weight != 0 || !strings.HasPrefix(s.Reason, "held pending: 1 breaking change") {
+		t.Fatalf("%s at %v (%q), want held pending at 0", s.State, s.Weight, s.Reason)
+	}
+	if got := h.eventTypes(); got != "rollout_started,promotion,rollout_held" {
+		t.Fatalf("events %s", got)
+	}
+	if _, err := h.eng.SetWeight("users", 50, "test"); !errors.Is(err, ErrTransition) || !strings.Contains(err.Error(), "removed the required property") {
+		t.Fatalf("weight 50 while held: %v, want ErrTransition with the reason", err)
+	}
+	if _, err := h.eng.Resume("users", "test"); !errors.Is(err, ErrTransition) || !strings.Contains(err.Error(), "removed the required property") {
+		t.Fatalf("resume while held: %v, want ErrTransition with the reason", err)
+	}
+	b.set("")
+	if err := h.eng.Sync(h.cfg); err != nil {
+		t.Fatal(err)
+	}
+	if s := h.status(); s.State != Progressing || s.Weight != 10 {
+		t.Fatalf("released: %s at %v, want progressing at the first step 10", s.State, s.Weight)
+	}
+}
+
+// TestBlockerHoldsARolledBackRollout: a rolled back rollout stays rolled
+// back at weight 0 when held (one event, not one per reload), cannot be
+// resumed while held, and stays rolled back once released.
+func TestBlockerHoldsARolledBackRollout(t *testing.T) {
+	h, b := heldHarness(t, "")
+	if _, err := h.eng.Abort("users", "test"); err != nil {
+		t.Fatal(err)
+	}
+	b.set("breaking")
+	for range 2 {
+		if err := h.eng.Sync(h.cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := h.status(); s.State != RolledBack || s.Weight != 0 || s.Reason != "rolled back and held: breaking" {
+		t.Fatalf("%s at %v (%q), want rolled back and held", s.State, s.Weight, s.Reason)
+	}
+	if _, err := h.eng.Resume("users", "test"); !errors.Is(err, ErrTransition) || !strings.Contains(err.Error(), "breaking") {
+		t.Fatalf("resume while held: %v", err)
+	}
+	b.set("")
+	if err := h.eng.Sync(h.cfg); err != nil {
+		t.Fatal(err)
+	}
+	if s := h.status(); s.State != RolledBack || s.Weight != 0 {
+		t.Fatalf("released: %s at %v, want still rolled back at 0", s.State, s.Weight)
+	}
+	if got := h.eventTypes(); got != "rollout_started,abort,rollout_held,rollout_released" {
+		t.Fatalf("events %s", got)
+	}
+	if _, err := h.eng.Resume("users", "test"); err != nil {
+		t.Fatalf("resume once released: %v", err)
 	}
 }
 

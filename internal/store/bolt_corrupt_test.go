@@ -71,6 +71,8 @@ func TestCorruptFiles(t *testing.T) {
 		{"random bytes", writeFile(t, "random.db", random), ErrCorrupt, "not a valid Turnout state store"},
 		{"short garbage", writeFile(t, "garbage.db", []byte("hello, I am not a database\n")), ErrCorrupt, "not a valid Turnout state store"},
 		{"yaml by mistake", writeFile(t, "turnout.yaml", []byte("listen: :8080\nstate: ./turnout.db\n")), ErrCorrupt, "not a valid Turnout state store"},
+		{"zero-length file", writeFile(t, "empty.db", nil), ErrCorrupt, "the file is empty (0 bytes)"},
+		{"truncated to 100 bytes", writeFile(t, "trunc0.db", valid[:100]), ErrCorrupt, "not a valid Turnout state store"},
 		{"truncated to one page", writeFile(t, "trunc1.db", valid[:4096]), ErrCorrupt, "not a valid Turnout state store"},
 		{"truncated mid-file", writeFile(t, "trunc2.db", valid[:len(valid)/3]), ErrCorrupt, "not a valid Turnout state store"},
 		{"garbage data pages", writeFile(t, "pages.db", append(valid[:8192:8192], noise[8192:]...)), ErrCorrupt, "not a valid Turnout state store"},
@@ -126,6 +128,9 @@ func TestCorruptFiles(t *testing.T) {
 			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v; want %v naming %s and saying %q", err, tc.is, tc.path, tc.want)
 			}
+			if fresh := "mv " + tc.path + " " + tc.path + ".damaged"; errors.Is(err, ErrCorrupt) && !strings.Contains(err.Error(), fresh) {
+				t.Fatalf("err = %v; want the command to start fresh, %q", err, fresh)
+			}
 			after, _ := os.ReadFile(tc.path)
 			if !bytes.Equal(before, after) {
 				t.Fatal("Open modified the file")
@@ -144,7 +149,6 @@ func TestCorruptFiles(t *testing.T) {
 
 func TestFreshFiles(t *testing.T) {
 	for name, path := range map[string]string{
-		"zero-length file": writeFile(t, "empty.db", nil),
 		"empty bbolt file": boltFile(t, func(*bolt.Tx) error { return nil }),
 		"missing file":     filepath.Join(t.TempDir(), "new.db"),
 	} {

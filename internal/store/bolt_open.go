@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,22 +19,20 @@ func openBolt(path string, o options) (Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("open state store: %w: empty path", ErrInvalid)
 	}
-	size, err := checkPath(path)
+	exists, err := checkPath(path)
 	if err != nil {
 		return nil, err
 	}
-	if size > 0 {
-		// Validate read-only first, so that a foreign or damaged file is
-		// never written to (bbolt may commit on a read-write open).
-		db, err := openDB(path, o, true)
-		if err != nil {
+	if !exists {
+		if err := createFile(path, o); err != nil {
 			return nil, err
 		}
-		err = guarded(func() error { return db.View(verifyFile) })
-		_ = db.Close()
-		if err != nil {
-			return nil, openErr(path, err)
-		}
+	}
+	// Validate read-only first, so that a foreign or damaged file is never
+	// written to (bbolt may commit on a read-write open, and it formats a
+	// 0-byte file as a new database).
+	if err := verifyPath(path, o); err != nil {
+		return nil, err
 	}
 	db, err := openDB(path, o, false)
 	if err != nil {
@@ -47,36 +46,81 @@ func openBolt(path string, o options) (Store, error) {
 	return &boltStore{db: db, path: path, o: o}, nil
 }
 
+// verifyPath opens the existing file at path read-only and checks all of
+// it (verifyFile). A 0-byte file is damage like any other: Turnout never
+// leaves one (see createFile), so it is a file truncated or replaced
+// after the fact, and formatting it would forget every rollout's state.
+func verifyPath(path string, o options) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("open state store %s: %w", path, unwrapPath(err))
+	}
+	if fi.Size() == 0 {
+		return openErr(path, fmt.Errorf("%w: the file is empty (0 bytes), truncated or replaced since Turnout wrote it", ErrCorrupt))
+	}
+	db, err := openDB(path, o, true)
+	if err != nil {
+		return err
+	}
+	err = guarded(func() error { return db.View(verifyFile) })
+	_ = db.Close()
+	if err != nil {
+		return openErr(path, err)
+	}
+	return nil
+}
+
+// openErr wraps a failure to open path; damage (ErrCorrupt) says how to
+// start fresh, since Turnout never does so on its own.
 func openErr(path string, err error) error {
 	if errors.Is(err, ErrCorrupt) {
-		return fmt.Errorf("open state store %s: %w; the file was left untouched: move it aside or point state: elsewhere", path, err)
+		q := shellQuote(path)
+		return fmt.Errorf("open state store %s: %w; the file was left untouched; to start with an empty state "+
+			"(every rollout's state and event log forgotten), move it aside: mv %s %s, or point state: elsewhere",
+			path, err, q, shellQuote(path+".damaged"))
 	}
 	return fmt.Errorf("open state store %s: %w", path, err)
 }
 
+// shellQuote quotes s for a POSIX shell when it holds anything but the
+// characters of ordinary paths.
+func shellQuote(s string) string {
+	plain := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,:@%=", r)) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // checkPath turns the usual path mistakes into clear errors before bbolt
-// sees them and returns the file's size (0 when it does not exist yet).
-func checkPath(path string) (int64, error) {
+// sees them and reports whether the file exists.
+func checkPath(path string) (bool, error) {
 	fi, err := os.Stat(path)
 	switch {
 	case err == nil && fi.IsDir():
-		return 0, fmt.Errorf("open state store %s: is a directory; state: must name a database file such as %s", path, filepath.Join(path, "turnout.db"))
+		return false, fmt.Errorf("open state store %s: is a directory; state: must name a database file such as %s", path, filepath.Join(path, "turnout.db"))
 	case err == nil && !fi.Mode().IsRegular():
-		return 0, fmt.Errorf("open state store %s: not a regular file (%s)", path, fi.Mode().Type())
+		return false, fmt.Errorf("open state store %s: not a regular file (%s)", path, fi.Mode().Type())
 	case err == nil:
-		return fi.Size(), nil
+		return true, nil
 	case !errors.Is(err, fs.ErrNotExist):
-		return 0, fmt.Errorf("open state store %s: %w", path, unwrapPath(err))
+		return false, fmt.Errorf("open state store %s: %w", path, unwrapPath(err))
 	}
 	dir := filepath.Dir(path)
 	di, derr := os.Stat(dir)
 	switch {
 	case derr != nil:
-		return 0, fmt.Errorf("open state store %s: directory %s: %w", path, dir, unwrapPath(derr))
+		return false, fmt.Errorf("open state store %s: directory %s: %w", path, dir, unwrapPath(derr))
 	case !di.IsDir():
-		return 0, fmt.Errorf("open state store %s: %s is not a directory", path, dir)
+		return false, fmt.Errorf("open state store %s: %s is not a directory", path, dir)
 	}
-	return 0, nil
+	return false, nil
 }
 
 func unwrapPath(err error) error {

@@ -12,8 +12,10 @@
 // returned nil survives a crash, and a crash mid-call leaves the previous
 // state. Open never starts fresh over a file it cannot read as a Turnout
 // store: a file locked by another process fails with ErrLocked after a short
-// timeout (DefaultLockTimeout), and a damaged, truncated or foreign file fails
-// with ErrCorrupt and is left untouched. An existing file is first opened
+// timeout (DefaultLockTimeout), and a damaged, truncated, empty (0-byte) or
+// foreign file fails with ErrCorrupt, naming the command that starts fresh,
+// and is left untouched. A new file is formatted under a temporary name and
+// linked into place, so Open never leaves an empty or half-made one. An existing file is first opened
 // read-only and every record read once (checking the layout, the format
 // version and the file size against bbolt's high-water mark); bbolt panics
 // and faults on the mapped file are recovered and reported as ErrCorrupt,

@@ -10,7 +10,9 @@ const TOKEN_KEY = 'turnout.adminToken';
 // {ok: false, status: 0, error}.
 export async function request(method, path, body, token) {
   const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // Actions are always JSON: an admin API without a token refuses any
+  // other (a page of another site cannot send it), with a body or not.
+  if (method !== 'GET') headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
   let resp;
   try {
