@@ -59,8 +59,7 @@ func (h *Handler) serveDirect(w http.ResponseWriter, r *http.Request, x *exchang
 	x.mu.Unlock()
 	if err != nil {
 		tap.done(err)
-		h.fail(w, out, x, err)
-		return false
+		return h.fail(w, out, x, err) // a client gone mid-request gets no answer on a kept connection
 	}
 	removeHopByHop(resp.Header)
 	tap.response(resp, x.served)

@@ -259,24 +259,33 @@ func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error
 }
 
 // fail answers a request whose upstream exchange failed before an answer
-// arrived: 502, 504, or nothing for a client that went away (499 in the
-// books); gRPC calls get a gRPC status.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, x *exchange, err error) {
+// arrived: 502, 504, the client's own failure (400, 408, 413: a
+// *httperr.ClientError), or nothing for a client that went away (499 in
+// the books); gRPC calls get a gRPC status. It reports whether the client
+// went away, so that the direct path can abort the connection.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, x *exchange, err error) (gone bool) {
 	status := httperr.StatusOf(r.Context(), err)
 	x.status, x.err = status, err
 	if status == httperr.StatusClientClosed {
 		h.log.Info("client went away", "service", x.d.Service.Name, "version", x.d.Version.Name,
 			"path", r.URL.Path, "status", status, "error", err)
-		return
+		return true
 	}
-	h.log.Warn("upstream failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
-		"upstream", x.upstream, "status", status, "error", err)
 	msg := "upstream " + x.upstream + " failed: " + err.Error()
+	if httperr.ClientCaused(err) {
+		h.log.Info("client request failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
+			"path", r.URL.Path, "status", status, "error", err)
+		msg = err.Error()
+	} else {
+		h.log.Warn("upstream failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
+			"upstream", x.upstream, "status", status, "error", err)
+	}
 	if isGRPC(r) {
 		writeGRPCError(w, h.grpcCode(r, x, status), msg)
-		return
+		return false
 	}
 	httperr.Write(w, status, msg)
+	return false
 }
 
 // gRPC status codes Turnout answers upstream failures of gRPC calls with.
