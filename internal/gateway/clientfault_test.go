@@ -2,7 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
-	_ "fmt"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -22,7 +22,7 @@ import (
 // back, with short client-side bounds so that slow and large bodies are
 // refused quickly.
 const clientFaultYAML = `
-
+limits: { request_body_timeout: 300ms, max_request_body_bytes: 4KiB }
 upstreams:
   v1: { targets: [{{V1}}] }
   v2: { targets: [{{V2}}] }
@@ -96,6 +96,24 @@ var hostiles = []hostile{
 		wait()
 		return false
 	}},
+	{"slow-body", func(c net.Conn, _ func() bool) bool {
+		_, _ = io.WriteString(c, hostileHead+"Content-Length: 1000\r\n\r\n0123456789")
+		return true // nothing more: the body timeout must answer
+	}},
+	{"large-length", func(c net.Conn, _ func() bool) bool {
+		_, _ = io.WriteString(c, hostileHead+"Content-Length: 100000\r\n\r\n0123456789")
+		return true
+	}},
+	{"large-chunked", func(c net.Conn, _ func() bool) bool {
+		chunk := strings.Repeat("x", 1000)
+		_, _ = io.WriteString(c, hostileHead+"Transfer-Encoding: chunked\r\n\r\n")
+		for range 8 {
+			if _, err := fmt.Fprintf(c, "%x\r\n%s\r\n", len(chunk), chunk); err != nil {
+				break
+			}
+		}
+		return true
+	}},
 }
 
 // wantCodes are the answers each kind must get.
@@ -103,6 +121,10 @@ var wantCodes = map[string]int{
 	"bad-chunked": 400, "bad-chunked-late": 400, "aborted-upload": 400,
 	"slow-body": 408, "large-length": 413, "large-chunked": 413,
 }
+
+// neverForwarded are the kinds whose fault shows before any upstream is
+// chosen: framing that came with the head, a declared length over the cap.
+var neverForwarded = map[string]bool{"bad-chunked": true, "large-length": true}
 
 // TestClientFaultsDoNotRollBack: a few hundred requests that fail because
 // of their client (bad chunk framing, uploads cut short, clients leaving,
@@ -158,11 +180,15 @@ func clientFaults(t *testing.T, perKind int) {
 				run(h)
 			}
 		} else {
+			drain(v1.started, v2.started)
 			var wg sync.WaitGroup
 			for range perKind {
 				wg.Go(func() { run(h) })
 			}
 			wg.Wait()
+			if n := len(v1.started) + len(v2.started); neverForwarded[h.name] && n != 0 {
+				t.Errorf("%s: %d requests reached an upstream; want them refused before", h.name, n)
+			}
 		}
 		sent += perKind
 	}
@@ -219,6 +245,11 @@ func clientFaults(t *testing.T, perKind int) {
 			if got := testutil.Metric(t, tt, `turnout_requests_total{code="`+code+`",service="users",version="`+v+`"}`); got != "" && got != "0" {
 				t.Errorf("turnout_requests_total %s %s = %s", v, code, got)
 			}
+		}
+	}
+	for limit, want := range map[string]int{"body_timeout": perKind, "body_bytes": 2 * perKind} {
+		if got := testutil.Metric(t, tt, `turnout_limit_rejections_total{limit="`+limit+`"}`); got != fmt.Sprint(want) {
+			t.Errorf("turnout_limit_rejections_total{limit=%q} = %q, want %d", limit, got, want)
 		}
 	}
 	t.Logf("%d hostile requests: state %s, analysis of %s: %d requests, %d errors", sent, st.State, st.To,

@@ -4,9 +4,11 @@ import (
 	"net/http"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/httperr"
+	"github.com/turnout-gw/turnout/internal/proxy"
 )
 
 // Names of the limits that refuse requests: the `limit` label of
@@ -19,10 +21,18 @@ const (
 	LimitFraming             = "framing"
 	LimitFallbackBody        = "fallback_body"
 	LimitUpstreamConnections = "upstream_connections"
+	// LimitBodyBytes, LimitBodyTimeout and LimitWriteTimeout are the client
+	// bounds: a body over max_request_body_bytes (413), a body not in
+	// within request_body_timeout (408), an answer not written within
+	// write_timeout. The proxy counts those it sees mid-request.
+	LimitBodyBytes    = proxy.LimitBodyBytes
+	LimitBodyTimeout  = proxy.LimitBodyTimeout
+	LimitWriteTimeout = proxy.LimitWriteTimeout
 )
 
 // Limits lists every limit name, for pre-created series.
-var Limits = []string{LimitInFlight, LimitHeaderBytes, LimitFraming, LimitFallbackBody, LimitUpstreamConnections}
+var Limits = []string{LimitInFlight, LimitHeaderBytes, LimitFraming, LimitFallbackBody, LimitUpstreamConnections,
+	LimitBodyBytes, LimitBodyTimeout, LimitWriteTimeout}
 
 // retryAfter is the Retry-After of a 503 for the in-flight cap, in seconds.
 const retryAfter = 1
@@ -35,13 +45,18 @@ type limiter struct {
 	next      http.Handler
 	maxFlight int64 // 0: no cap
 	maxHeader int   // 0: no check
+	maxBody   int64 // 0: no cap
+	bodyTime  time.Duration
 	inFlight  atomic.Int64
 	reject    func(limit string)
 }
 
 func newLimiter(next http.Handler, lim config.Limits, reject func(string)) *limiter {
 	return &limiter{next: next, maxFlight: int64(lim.MaxInFlight),
-		maxHeader: int(orDefaultSize(lim.MaxHeaderBytes, config.DefaultMaxHeaderBytes)), reject: reject}
+		maxHeader: int(orDefaultSize(lim.MaxHeaderBytes, config.DefaultMaxHeaderBytes)),
+		maxBody:   int64(lim.MaxRequestBodyBytes),
+		bodyTime:  orDefault(lim.RequestBodyTimeout.D(), config.DefaultRequestBodyTimeout),
+		reject:    reject}
 }
 
 func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -59,6 +74,9 @@ func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer l.inFlight.Add(-1)
+	}
+	if r.Body != nil && r.Body != http.NoBody && !l.bound(w, r) {
+		return
 	}
 	l.next.ServeHTTP(w, r)
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"net/url"
+	"os"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
@@ -85,6 +87,9 @@ func (h *Handler) serveDirect(w http.ResponseWriter, r *http.Request, x *exchang
 		_ = resp.Body.Close()
 		tap.done(err)
 		x.err = err
+		if errors.Is(err, errWriteClient) && errors.Is(err, os.ErrDeadlineExceeded) {
+			h.events.Limit(LimitWriteTimeout)
+		}
 		h.log.Info("response body failed midway", "service", x.d.Service.Name, "version", x.served.Name,
 			"upstream", x.upstream, "error", err)
 		return true
@@ -251,6 +256,10 @@ func flushEach(resp *http.Response) bool {
 	return base == "text/event-stream"
 }
 
+// errWriteClient marks copyBody's errors writing to the client (not
+// reading from the upstream).
+var errWriteClient = errors.New("writing to the client")
+
 // copyBody copies the answer's body, of size bytes (-1: unknown), to the
 // client with a pooled buffer: a small one for a small body, so that the
 // buffers of the requests in flight do not weigh on the heap. An error
@@ -271,7 +280,7 @@ func copyBody(w http.ResponseWriter, body io.Reader, size int64, flush bool) err
 		n, err := body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
-				return fmt.Errorf("writing to the client: %w", werr)
+				return fmt.Errorf("%w: %w", errWriteClient, werr)
 			}
 			if flush {
 				_ = rc.Flush()

@@ -273,9 +273,20 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, x *exchange, err 
 	}
 	msg := "upstream " + x.upstream + " failed: " + err.Error()
 	if httperr.ClientCaused(err) {
+		switch status {
+		case http.StatusRequestEntityTooLarge:
+			h.events.Limit(LimitBodyBytes)
+		case http.StatusRequestTimeout:
+			h.events.Limit(LimitBodyTimeout)
+		}
 		h.log.Info("client request failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
 			"path", r.URL.Path, "status", status, "error", err)
 		msg = err.Error()
+		if r.ProtoMajor == 1 {
+			// What is left of a broken body is not waited for (over HTTP/2
+			// this would end every stream of the connection).
+			w.Header().Set("Connection", "close")
+		}
 	} else {
 		h.log.Warn("upstream failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
 			"upstream", x.upstream, "status", status, "error", err)
