@@ -186,6 +186,7 @@ func outboundHeader(r *http.Request, x *exchange) http.Header {
 		}
 	}
 	delete(hdr, "Forwarded")
+	dropUnforwarded(hdr, false) // the direct path serves no gRPC
 	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		if prior := hdr["X-Forwarded-For"]; len(prior) > 0 {
 			ip = strings.Join(prior, ", ") + ", " + ip
@@ -206,6 +207,27 @@ func outboundHeader(r *http.Request, x *exchange) http.Header {
 		hdr["User-Agent"] = noUA // no Go default User-Agent
 	}
 	return hdr
+}
+
+// dropUnforwarded deletes the request headers Turnout does not forward:
+// Expect (Turnout answers 100-continue itself, when the body is first read
+// to be sent; an upstream that never answers 100 would otherwise cost each
+// request the transport's one-second wait) and, but for gRPC calls (whose
+// metadata keys may contain underscores and whose servers are not CGI),
+// every header whose name contains an underscore, as nginx does by
+// default: CGI, WSGI, PHP and Rack read X_Forwarded_For as
+// X-Forwarded-For, so such a name would pass a forwarding or colour header
+// that Turnout replaces or checks.
+func dropUnforwarded(h http.Header, grpc bool) {
+	delete(h, "Expect")
+	if grpc {
+		return
+	}
+	for k := range h {
+		if strings.IndexByte(k, '_') >= 0 {
+			delete(h, k)
+		}
+	}
 }
 
 // maxQueryParams is where net/http/httputil re-encodes a query too.

@@ -159,7 +159,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	snap := h.load()
 	x := exchanges.Get().(*exchange)
 	x.reset(snap, r, start)
-	x.d = snap.Trust.Decide(snap.Table, r) // a nil policy trusts every request
+	connect := r.Method == http.MethodConnect
+	if !connect { // a CONNECT is never routed
+		x.d = snap.Trust.Decide(snap.Table, r) // a nil policy trusts every request
+	}
 	defer exchanges.Put(x)
 	h.obs.Decided(&x.d)
 
@@ -169,6 +172,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	abort := false
 	switch {
+	case connect:
+		x.status = http.StatusMethodNotAllowed
+		httperr.Write(w, x.status, "CONNECT is not served: Turnout is a reverse proxy, not a forward proxy or tunnel")
 	case x.d.Status != 0:
 		h.answer(w, r, x)
 	case direct(r):
@@ -210,6 +216,7 @@ func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 		out.Header["X-Forwarded-For"] = xff
 	}
 	pr.SetXForwarded()
+	dropUnforwarded(out.Header, isGRPC(pr.In))
 }
 
 func (h *Handler) modifyResponse(resp *http.Response) error {
