@@ -159,3 +159,33 @@ func TestExpectContinueAnsweredByTurnout(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteTimeoutCutsOffReaderThatStops: a client that asks for a large
+// answer and never reads it is cut off after limits.write_timeout without
+// progress, and counted, on both HTTP/1 engines.
+func TestWriteTimeoutCutsOffReaderThatStops(t *testing.T) {
+	for _, engine := range []string{"", gateway.EngineNetHTTP} {
+		t.Run("engine="+engine, func(t *testing.T) {
+			t.Setenv(gateway.EngineEnv, engine)
+			chunk := make([]byte, 32<<10)
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				for range 2048 { // 64 MiB, more than any socket buffers
+					if _, err := w.Write(chunk); err != nil {
+						return
+					}
+				}
+			}))
+			t.Cleanup(up.Close)
+			tt := testutil.Start(t, "limits: { write_timeout: 200ms }\n"+forwardYAML, map[string]string{"V1": up.URL})
+			c, err := net.Dial("tcp", tt.App.Server.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_, _ = io.WriteString(c, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
+			testutil.Eventually(t, 10*time.Second, "the write timeout", func() bool {
+				return testutil.Metric(t, tt, `turnout_limit_rejections_total{limit="write_timeout"}`) == "1"
+			})
+		})
+	}
+}
