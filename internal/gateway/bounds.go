@@ -31,13 +31,16 @@ func (l *limiter) bound(w http.ResponseWriter, r *http.Request) bool {
 		}
 	}
 	if l.bodyTime > 0 && !streaming(r) {
-		rc := http.NewResponseController(w)
-		if rc.SetReadDeadline(time.Now().Add(l.bodyTime)) == nil {
-			r.Body = &timedBody{ReadCloser: r.Body, rc: rc}
+		if rd, ok := w.(readDeadliner); ok && rd.SetReadDeadline(time.Now().Add(l.bodyTime)) == nil {
+			r.Body = &timedBody{ReadCloser: r.Body, rd: rd}
 		}
 	}
 	return true
 }
+
+// readDeadliner is the server's ResponseWriter, both servers' (what
+// http.ResponseController calls, without its allocation).
+type readDeadliner interface{ SetReadDeadline(time.Time) error }
 
 // streaming reports whether r's body is a stream with no end in sight: a
 // gRPC call (of any kind) or a protocol upgrade.
@@ -56,7 +59,7 @@ func streaming(r *http.Request) bool {
 // read by one goroutine at a time, as every request body.
 type timedBody struct {
 	io.ReadCloser
-	rc   *http.ResponseController
+	rd   readDeadliner
 	done bool
 }
 
@@ -64,7 +67,7 @@ func (b *timedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF && !b.done {
 		b.done = true
-		_ = b.rc.SetReadDeadline(time.Time{})
+		_ = b.rd.SetReadDeadline(time.Time{})
 	}
 	return n, err
 }
@@ -111,3 +114,6 @@ func (w *deadlineWriter) FlushError() error {
 
 // Unwrap lets http.ResponseController reach the server's writer.
 func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// SetReadDeadline sets the request body's read deadline (readDeadliner).
+func (w *deadlineWriter) SetReadDeadline(t time.Time) error { return w.rc.SetReadDeadline(t) }

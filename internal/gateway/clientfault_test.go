@@ -22,7 +22,7 @@ import (
 // back, with short client-side bounds so that slow and large bodies are
 // refused quickly.
 const clientFaultYAML = `
-limits: { request_body_timeout: 300ms, max_request_body_bytes: 4KiB }
+limits: { request_body_timeout: 2s, max_request_body_bytes: 4KiB }
 upstreams:
   v1: { targets: [{{V1}}] }
   v2: { targets: [{{V2}}] }
