@@ -285,3 +285,30 @@ func drain(chs ...chan struct{}) {
 		}
 	}
 }
+
+// TestSlowBodyOverH2: an h2c request whose body stalls gets 408 from the
+// body deadline, per stream, and counts against no version.
+func TestSlowBodyOverH2(t *testing.T) {
+	v1, v2 := newBodyUpstream(t), newBodyUpstream(t)
+	tt := testutil.Start(t, strings.Replace(clientFaultYAML, "2s", "300ms", 1), map[string]string{"V1": v1.srv.URL, "V2": v2.srv.URL})
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	c := &http.Client{Transport: &http.Transport{Protocols: p}, Timeout: 10 * time.Second}
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { _, _ = io.WriteString(pw, "0123456789") }() // then nothing
+	resp, err := c.Post(tt.URL+"/users/1", "text/plain", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("HTTP/%d %d, want HTTP/2 408", resp.ProtoMajor, resp.StatusCode)
+	}
+	if got := testutil.Metric(t, tt, `turnout_limit_rejections_total{limit="body_timeout"}`); got != "1" {
+		t.Errorf("body_timeout rejections %q, want 1", got)
+	}
+	if st, err := tt.App.Engine.Status("users"); err != nil || st.LastAnalysis != nil && st.LastAnalysis.Errors != 0 {
+		t.Errorf("analysis %+v, %v", st.LastAnalysis, err)
+	}
+}
