@@ -115,6 +115,16 @@ type Limits struct {
 	// MaxInFlight caps the data-plane requests served at once; more are
 	// answered 503 with Retry-After.
 	MaxInFlight int `yaml:"max_in_flight"`
+	// RequestBodyTimeout bounds receiving a request body, from the end of
+	// its head (DefaultRequestBodyTimeout); a body not in by then is
+	// answered 408, the client's failure. gRPC calls and upgrades are exempt.
+	RequestBodyTimeout Duration `yaml:"request_body_timeout"`
+	// WriteTimeout bounds each write of an answer to a client that does not
+	// read (DefaultWriteTimeout); the connection is then closed.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// MaxRequestBodyBytes caps request bodies (0: no cap); a larger one is
+	// answered 413, the client's failure.
+	MaxRequestBodyBytes Size `yaml:"max_request_body_bytes"`
 }
 
 // Upstream is a named pool of targets.

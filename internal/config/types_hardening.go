@@ -110,6 +110,12 @@ const (
 	DefaultReadHeader      = 10 * time.Second
 	DefaultIdleTimeout     = 120 * time.Second
 	DefaultMaxHeaderBytes  = 1 << 20
+	// DefaultRequestBodyTimeout bounds receiving a request body: 1 MiB/s
+	// for a minute is 60 MiB.
+	DefaultRequestBodyTimeout = 60 * time.Second
+	// DefaultWriteTimeout bounds each write to a client (nginx's
+	// send_timeout is 60 s).
+	DefaultWriteTimeout = 60 * time.Second
 	// MaxFaultDelay bounds a fault's delay.
 	MaxFaultDelay = 10 * time.Minute
 )

@@ -275,6 +275,9 @@ func (l *Limits) Validate() error {
 	col.add(nonNegative(&l.Meta, "idle_timeout", int64(l.IdleTimeout)))
 	col.add(nonNegative(&l.Meta, "max_in_flight", int64(l.MaxInFlight)))
 	col.add(nonNegative(&l.Meta, "shutdown_grace", int64(l.ShutdownGrace)))
+	col.add(nonNegative(&l.Meta, "request_body_timeout", int64(l.RequestBodyTimeout)))
+	col.add(nonNegative(&l.Meta, "write_timeout", int64(l.WriteTimeout)))
+	col.add(nonNegative(&l.Meta, "max_request_body_bytes", int64(l.MaxRequestBodyBytes)))
 	return col.err()
 }
 

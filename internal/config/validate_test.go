@@ -134,11 +134,12 @@ func TestConfigValidateServiceConflicts(t *testing.T) {
 
 func TestLimitsValidate(t *testing.T) {
 	runValidate[Limits](t, []vcase{
-		{"ok", "fallback_body: 1MiB\nmax_header_bytes: 0\nidle_timeout: 1m\nshutdown_grace: 5s", nil},
+		{"ok", "fallback_body: 1MiB\nmax_header_bytes: 0\nidle_timeout: 1m\nshutdown_grace: 5s\n" +
+			"request_body_timeout: 30s\nwrite_timeout: 10s\nmax_request_body_bytes: 10MiB", nil},
 	})
-	l := Limits{FallbackBody: -1, IdleTimeout: -1, ShutdownGrace: -1}
-	if got := messages(l.Validate()); len(got) != 3 {
-		t.Errorf("negative limits: got %q, want 3 problems", got)
+	l := Limits{FallbackBody: -1, IdleTimeout: -1, ShutdownGrace: -1, RequestBodyTimeout: -1, WriteTimeout: -1, MaxRequestBodyBytes: -1}
+	if got := messages(l.Validate()); len(got) != 6 {
+		t.Errorf("negative limits: got %q, want 6 problems", got)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/turnout-gw/turnout/internal/h1server"
 )
@@ -52,11 +53,16 @@ func (s *Server) serveData(srv *http.Server, ln net.Listener, tlsCfg *tls.Config
 // ambiguous Content-Length/Transfer-Encoding framing, LimitFraming; it
 // needs no framing guard.
 func (s *Server) leanServer(srv *http.Server, tlsCfg *tls.Config) *h1server.Server {
+	h, wt := srv.Handler, time.Duration(0)
+	if wb, ok := h.(writeBounded); ok { // h1server bounds its writes itself
+		h, wt = wb.next, wb.d
+	}
 	return &h1server.Server{
-		Handler:           srv.Handler,
+		Handler:           h,
 		ReadHeaderTimeout: srv.ReadHeaderTimeout,
 		IdleTimeout:       srv.IdleTimeout,
 		MaxHeaderBytes:    srv.MaxHeaderBytes,
+		WriteTimeout:      wt,
 		TLSConfig:         tlsCfg,
 		H2:                srv,
 		Log:               s.Log,

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/httperr"
@@ -23,10 +24,18 @@ const (
 	LimitFallbackBody        = "fallback_body"
 	LimitUpstreamConnections = "upstream_connections"
 	LimitServiceInFlight     = proxy.LimitServiceInFlight
+	// LimitBodyBytes, LimitBodyTimeout and LimitWriteTimeout are the client
+	// bounds: a body over max_request_body_bytes (413), a body not in
+	// within request_body_timeout (408), an answer not written within
+	// write_timeout. The proxy counts those it sees mid-request.
+	LimitBodyBytes    = proxy.LimitBodyBytes
+	LimitBodyTimeout  = proxy.LimitBodyTimeout
+	LimitWriteTimeout = proxy.LimitWriteTimeout
 )
 
 // Limits lists every limit name, for pre-created series.
-var Limits = []string{LimitInFlight, LimitHeaderBytes, LimitFraming, LimitFallbackBody, LimitUpstreamConnections, LimitServiceInFlight}
+var Limits = []string{LimitInFlight, LimitHeaderBytes, LimitFraming, LimitFallbackBody, LimitUpstreamConnections,
+	LimitServiceInFlight, LimitBodyBytes, LimitBodyTimeout, LimitWriteTimeout}
 
 // serviceFlights are the in-flight caps of cfg's services for the snapshot
 // that replaces one with prev: each service's own cap is enforced by the
@@ -56,13 +65,18 @@ type limiter struct {
 	next      http.Handler
 	maxFlight int64 // 0: no cap
 	maxHeader int   // 0: no check
+	maxBody   int64 // 0: no cap
+	bodyTime  time.Duration
 	inFlight  atomic.Int64
 	reject    func(limit string)
 }
 
 func newLimiter(next http.Handler, lim config.Limits, reject func(string)) *limiter {
 	return &limiter{next: next, maxFlight: int64(lim.MaxInFlight),
-		maxHeader: int(orDefaultSize(lim.MaxHeaderBytes, config.DefaultMaxHeaderBytes)), reject: reject}
+		maxHeader: int(orDefaultSize(lim.MaxHeaderBytes, config.DefaultMaxHeaderBytes)),
+		maxBody:   int64(lim.MaxRequestBodyBytes),
+		bodyTime:  orDefault(lim.RequestBodyTimeout.D(), config.DefaultRequestBodyTimeout),
+		reject:    reject}
 }
 
 func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -80,6 +94,9 @@ func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer l.inFlight.Add(-1)
+	}
+	if r.Body != nil && r.Body != http.NoBody && !l.bound(w, r) {
+		return
 	}
 	l.next.ServeHTTP(w, r)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/httperr"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/telemetry"
@@ -16,13 +17,15 @@ import (
 
 // statsObserver records every upstream attempt in the stats registry, keyed
 // by (service, version, upstream). A failure is a 5xx answer or a transport
-// error; a client that went away is not the upstream's failure and is not
-// recorded, nor is a request refused by the upstream's max_connections
-// (it never reached the version).
+// error; a request that failed because of its client (went away, or sent a
+// body that was malformed, cut short, too slow or too large:
+// httperr.ClientCaused) is not the upstream's failure and is not recorded,
+// nor is a request refused by the upstream's max_connections (it never
+// reached the version).
 func statsObserver(reg *stats.Registry) proxy.Observer {
 	return proxy.ObserverFuncs{
 		AttemptedFunc: func(a *proxy.Attempt) {
-			if a.Err != nil && (errors.Is(a.Err, context.Canceled) || errors.Is(a.Err, upstream.ErrAtCapacity)) {
+			if a.Err != nil && (httperr.ClientCaused(a.Err) || errors.Is(a.Err, upstream.ErrAtCapacity)) {
 				return
 			}
 			failed := a.Err != nil || a.Status >= 500

@@ -126,7 +126,8 @@ func (s *Server) Serve(cfg *config.Config) error {
 		s.Reject = func(string) {}
 	}
 	lim := cfg.Limits
-	data := newLimiter(s.Data, lim, s.Reject)
+	writeTimeout := orDefault(lim.WriteTimeout.D(), config.DefaultWriteTimeout)
+	data := writeBounded{next: newLimiter(s.Data, lim, s.Reject), d: writeTimeout}
 	newSrv := func(h http.Handler, tlsOn bool) *http.Server {
 		srv := &http.Server{
 			Handler:           h,
@@ -134,6 +135,7 @@ func (s *Server) Serve(cfg *config.Config) error {
 			IdleTimeout:       orDefault(lim.IdleTimeout.D(), config.DefaultIdleTimeout),
 			MaxHeaderBytes:    int(orDefaultSize(lim.MaxHeaderBytes, config.DefaultMaxHeaderBytes)),
 			ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug),
+			HTTP2:             &http.HTTP2Config{WriteByteTimeout: writeTimeout},
 		}
 		p := new(http.Protocols)
 		p.SetHTTP1(true)

@@ -139,6 +139,11 @@ func (b *body) chunkSize() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return parseChunkSize(line)
+}
+
+// parseChunkSize parses a chunk-size line without its CRLF.
+func parseChunkSize(line []byte) (int64, error) {
 	var size int64
 	i := 0
 	for ; i < len(line); i++ {
@@ -239,6 +244,17 @@ func (b *body) finish() (reusable bool) {
 		b.reusable = b.drain()
 	}
 	return b.reusable
+}
+
+// abandon ends the body without reading what is left of it, for an answer
+// that closes the connection anyway. From then on it is closed to everyone.
+func (b *body) abandon() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.finished {
+		b.closed, b.finished = true, true
+		b.reusable = b.eof
+	}
 }
 
 // status is the refusal a framing error in the body calls for, if any.

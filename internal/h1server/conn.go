@@ -114,6 +114,13 @@ func (s *Server) idleTimeout() time.Duration {
 	return DefaultIdleTimeout
 }
 
+func (s *Server) writeTimeout() time.Duration {
+	if s.WriteTimeout == 0 {
+		return DefaultWriteTimeout
+	}
+	return s.WriteTimeout
+}
+
 func (s *Server) maxHeaderBytes() int {
 	if s.MaxHeaderBytes > 0 {
 		return s.MaxHeaderBytes
@@ -135,7 +142,7 @@ func (c *conn) serve() {
 	c.br = readers.Get().(*bufio.Reader)
 	c.br.Reset(connReader{c})
 	c.bw = writers.Get().(*bufio.Writer)
-	c.bw.Reset(c.rwc)
+	c.bw.Reset(connWriter{c})
 	for first := true; ; first = false {
 		if !c.await(first) {
 			return
@@ -240,6 +247,10 @@ func (c *conn) h2Preface() (bool, error) {
 // It reports whether the connection can carry another request.
 func (c *conn) serveOne() bool {
 	x, r, err := c.readRequest()
+	if err == nil && x.body.chunked {
+		buffered, _ := c.br.Peek(c.br.Buffered())
+		err = precheckChunks(buffered)
+	}
 	if err != nil {
 		c.refuse(err)
 		return false
@@ -268,7 +279,10 @@ func (c *conn) serveOne() bool {
 	if r.Body != http.NoBody {
 		b = &x.body
 		_ = c.rwc.SetReadDeadline(time.Now().Add(c.srv.readHeaderTimeout())) // bounds the drain
-		if !w.committed && !b.finish() {
+		if !w.committed && connectionClose(w.hdr) {
+			b.abandon() // the answer closes the connection: what is left of the body is not waited for
+			w.closeAfter = true
+		} else if !w.committed && !b.finish() {
 			w.closeAfter = true
 		}
 		if se := b.status(); se != nil && !w.wroteHeader {
@@ -349,6 +363,7 @@ func (c *conn) linger() {
 
 func (c *conn) hijack() {
 	c.hijacked = true
+	_ = c.rwc.SetWriteDeadline(time.Time{}) // the new protocol's writes have no deadline of ours
 	c.srv.remove(c)
 }
 
@@ -369,20 +384,4 @@ func (c *conn) close() {
 		c.bw.Reset(nil)
 		writers.Put(c.bw)
 	}
-}
-
-// peekedConn is a connection whose first bytes were read into r.
-type peekedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (p *peekedConn) Read(b []byte) (int, error) {
-	if p.r != nil {
-		if p.r.Buffered() > 0 {
-			return p.r.Read(b)
-		}
-		p.r = nil
-	}
-	return p.Conn.Read(b)
 }

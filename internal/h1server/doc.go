@@ -18,7 +18,14 @@
 // Transfer-Encoding, differing Content-Length values, any
 // Transfer-Encoding but "chunked", header names or values with control
 // characters or whitespace before the colon, folded header lines and bad
-// chunk sizes; a header section over the limit gets 431.
+// chunk sizes; a header section over the limit gets 431. Chunk framing
+// that arrived with the head is checked before the handler runs (bad
+// framing is refused then, before a proxy picks an upstream); the rest as
+// the body is read, whose errors carry their status (HTTPStatus) for the
+// handler to answer.
+//
+// Each write to the connection has a deadline (WriteTimeout): a client
+// that stops reading is cut off instead of holding the handler.
 //
 // A request's context ends when the handler returns. A client that goes
 // away while the handler runs is noticed for requests without a body once

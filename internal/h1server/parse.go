@@ -334,3 +334,7 @@ var isPlain = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// HTTPStatus is the status the refusal is answered with; the proxy reads
+// it from a body read error (httperr.ClientBody).
+func (e *statusError) HTTPStatus() int { return e.code }

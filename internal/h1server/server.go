@@ -1,6 +1,7 @@
 package h1server
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -17,6 +18,7 @@ const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultMaxHeaderBytes    = 1 << 20
+	DefaultWriteTimeout      = 60 * time.Second
 )
 
 // Server serves HTTP/1.x connections with Handler. The fields are set
@@ -33,6 +35,11 @@ type Server struct {
 	// MaxHeaderBytes bounds the request line and header section; a larger
 	// one is answered 431.
 	MaxHeaderBytes int
+	// WriteTimeout bounds each write to the connection (every flush of the
+	// answer's buffer): a client that does not read for that long is cut
+	// off and the handler's Write fails. Zero is DefaultWriteTimeout,
+	// negative none. A hijacked connection has no write deadline.
+	WriteTimeout time.Duration
 	// TLSConfig, when set, makes every accepted connection a TLS server
 	// connection; those that negotiate "h2" go to H2.
 	TLSConfig *tls.Config
@@ -286,3 +293,19 @@ func (q *connQueue) Close() error {
 
 // Addr is the data-plane listener's address.
 func (q *connQueue) Addr() net.Addr { return q.addr }
+
+// peekedConn is a connection whose first bytes were read into r.
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p *peekedConn) Read(b []byte) (int, error) {
+	if p.r != nil {
+		if p.r.Buffered() > 0 {
+			return p.r.Read(b)
+		}
+		p.r = nil
+	}
+	return p.Conn.Read(b)
+}

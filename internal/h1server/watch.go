@@ -125,3 +125,16 @@ func (r connReader) Read(p []byte) (int, error) {
 	}
 	return r.c.rwc.Read(p)
 }
+
+// connWriter is what the connection's bufio.Writer writes to: the
+// connection, each write under the WriteTimeout deadline until the
+// connection is hijacked. It runs on the goroutine writing the answer.
+type connWriter struct{ c *conn }
+
+func (w connWriter) Write(p []byte) (int, error) {
+	c := w.c
+	if d := c.srv.writeTimeout(); d > 0 && !c.hijacked {
+		_ = c.rwc.SetWriteDeadline(time.Now().Add(d))
+	}
+	return c.rwc.Write(p)
+}

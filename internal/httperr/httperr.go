@@ -1,6 +1,7 @@
 // Package httperr owns Turnout's one typed HTTP error and the one function
 // that maps upstream failures to a status (502, 504, or 499 when the client
-// went away). The data plane, the middleware and the admin API all answer
+// went away), and ClientError, the failures that are the client's doing
+// (400, 408, 413, 499) and never count against a version. The data plane, the middleware and the admin API all answer
 // errors through it, as JSON.
 package httperr
 
@@ -35,13 +36,17 @@ func (e *Error) Error() string {
 // Unwrap returns the wrapped error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// StatusOf returns the status err should be answered with: an *Error's own
-// status; 499 when ctx (the client's) was cancelled; 504 for timeouts; 502
-// for every other upstream failure.
+// StatusOf returns the status err should be answered with: an *Error's or
+// a *ClientError's own status; 499 when ctx (the client's) was cancelled;
+// 504 for timeouts; 502 for every other upstream failure.
 func StatusOf(ctx context.Context, err error) int {
 	var he *Error
 	if errors.As(err, &he) {
 		return he.Status
+	}
+	var ce *ClientError
+	if errors.As(err, &ce) {
+		return ce.Status
 	}
 	if ctx != nil && errors.Is(ctx.Err(), context.Canceled) {
 		return StatusClientClosed

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"net/url"
+	"os"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
@@ -59,8 +61,7 @@ func (h *Handler) serveDirect(w http.ResponseWriter, r *http.Request, x *exchang
 	x.mu.Unlock()
 	if err != nil {
 		tap.done(err)
-		h.fail(w, out, x, err)
-		return false
+		return h.fail(w, out, x, err) // a client gone mid-request gets no answer on a kept connection
 	}
 	removeHopByHop(resp.Header)
 	tap.response(resp, x.served)
@@ -86,6 +87,9 @@ func (h *Handler) serveDirect(w http.ResponseWriter, r *http.Request, x *exchang
 		_ = resp.Body.Close()
 		tap.done(err)
 		x.err = err
+		if errors.Is(err, errWriteClient) && errors.Is(err, os.ErrDeadlineExceeded) {
+			h.events.Limit(LimitWriteTimeout)
+		}
 		h.log.Info("response body failed midway", "service", x.d.Service.Name, "version", x.served.Name,
 			"upstream", x.upstream, "error", err)
 		return true
@@ -182,6 +186,7 @@ func outboundHeader(r *http.Request, x *exchange) http.Header {
 		}
 	}
 	delete(hdr, "Forwarded")
+	dropUnforwarded(hdr, false) // the direct path serves no gRPC
 	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		if prior := hdr["X-Forwarded-For"]; len(prior) > 0 {
 			ip = strings.Join(prior, ", ") + ", " + ip
@@ -202,6 +207,27 @@ func outboundHeader(r *http.Request, x *exchange) http.Header {
 		hdr["User-Agent"] = noUA // no Go default User-Agent
 	}
 	return hdr
+}
+
+// dropUnforwarded deletes the request headers Turnout does not forward:
+// Expect (Turnout answers 100-continue itself, when the body is first read
+// to be sent; an upstream that never answers 100 would otherwise cost each
+// request the transport's one-second wait) and, but for gRPC calls (whose
+// metadata keys may contain underscores and whose servers are not CGI),
+// every header whose name contains an underscore, as nginx does by
+// default: CGI, WSGI, PHP and Rack read X_Forwarded_For as
+// X-Forwarded-For, so such a name would pass a forwarding or colour header
+// that Turnout replaces or checks.
+func dropUnforwarded(h http.Header, grpc bool) {
+	delete(h, "Expect")
+	if grpc {
+		return
+	}
+	for k := range h {
+		if strings.IndexByte(k, '_') >= 0 {
+			delete(h, k)
+		}
+	}
 }
 
 // maxQueryParams is where net/http/httputil re-encodes a query too.
@@ -252,6 +278,10 @@ func flushEach(resp *http.Response) bool {
 	return base == "text/event-stream"
 }
 
+// errWriteClient marks copyBody's errors writing to the client (not
+// reading from the upstream).
+var errWriteClient = errors.New("writing to the client")
+
 // copyBody copies the answer's body, of size bytes (-1: unknown), to the
 // client with a pooled buffer: a small one for a small body, so that the
 // buffers of the requests in flight do not weigh on the heap. An error
@@ -272,7 +302,7 @@ func copyBody(w http.ResponseWriter, body io.Reader, size int64, flush bool) err
 		n, err := body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
-				return fmt.Errorf("writing to the client: %w", werr)
+				return fmt.Errorf("%w: %w", errWriteClient, werr)
 			}
 			if flush {
 				_ = rc.Flush()

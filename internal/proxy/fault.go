@@ -145,3 +145,13 @@ func abortResponse(out *http.Request, status int) *http.Response {
 // buffer for a fallback retry (limits.fallback_body): it streams and is not
 // retried.
 const LimitFallbackBody = "fallback_body"
+
+// Events.Limit names of the client-side bounds the proxy sees hit: a
+// request body over limits.max_request_body_bytes (answered 413) or not
+// received within limits.request_body_timeout (408), and an answer whose
+// write to the client did not progress within limits.write_timeout.
+const (
+	LimitBodyBytes    = "body_bytes"
+	LimitBodyTimeout  = "body_timeout"
+	LimitWriteTimeout = "write_timeout"
+)

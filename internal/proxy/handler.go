@@ -161,7 +161,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	snap := h.load()
 	x := exchanges.Get().(*exchange)
 	x.reset(snap, r, start)
-	x.d = snap.Trust.Decide(snap.Table, r) // a nil policy trusts every request
+	connect := r.Method == http.MethodConnect
+	if !connect { // a CONNECT is never routed
+		x.d = snap.Trust.Decide(snap.Table, r) // a nil policy trusts every request
+	}
 	defer exchanges.Put(x)
 	h.obs.Decided(&x.d)
 
@@ -175,6 +178,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	abort := false
 	switch {
+	case connect:
+		x.status = http.StatusMethodNotAllowed
+		httperr.Write(w, x.status, "CONNECT is not served: Turnout is a reverse proxy, not a forward proxy or tunnel")
 	case x.d.Status != 0:
 		h.answer(w, r, x)
 	case !admitted:
@@ -218,6 +224,7 @@ func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 		out.Header["X-Forwarded-For"] = xff
 	}
 	pr.SetXForwarded()
+	dropUnforwarded(out.Header, isGRPC(pr.In))
 }
 
 func (h *Handler) modifyResponse(resp *http.Response) error {
@@ -267,24 +274,44 @@ func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error
 }
 
 // fail answers a request whose upstream exchange failed before an answer
-// arrived: 502, 504, or nothing for a client that went away (499 in the
-// books); gRPC calls get a gRPC status.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, x *exchange, err error) {
+// arrived: 502, 504, the client's own failure (400, 408, 413: a
+// *httperr.ClientError), or nothing for a client that went away (499 in
+// the books); gRPC calls get a gRPC status. It reports whether the client
+// went away, so that the direct path can abort the connection.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, x *exchange, err error) (gone bool) {
 	status := httperr.StatusOf(r.Context(), err)
 	x.status, x.err = status, err
 	if status == httperr.StatusClientClosed {
 		h.log.Info("client went away", "service", x.d.Service.Name, "version", x.d.Version.Name,
 			"path", r.URL.Path, "status", status, "error", err)
-		return
+		return true
 	}
-	h.log.Warn("upstream failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
-		"upstream", x.upstream, "status", status, "error", err)
 	msg := "upstream " + x.upstream + " failed: " + err.Error()
+	if httperr.ClientCaused(err) {
+		switch status {
+		case http.StatusRequestEntityTooLarge:
+			h.events.Limit(LimitBodyBytes)
+		case http.StatusRequestTimeout:
+			h.events.Limit(LimitBodyTimeout)
+		}
+		h.log.Info("client request failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
+			"path", r.URL.Path, "status", status, "error", err)
+		msg = err.Error()
+		if r.ProtoMajor == 1 {
+			// What is left of a broken body is not waited for (over HTTP/2
+			// this would end every stream of the connection).
+			w.Header().Set("Connection", "close")
+		}
+	} else {
+		h.log.Warn("upstream failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
+			"upstream", x.upstream, "status", status, "error", err)
+	}
 	if isGRPC(r) {
 		writeGRPCError(w, h.grpcCode(r, x, status), msg)
-		return
+		return false
 	}
 	httperr.Write(w, status, msg)
+	return false
 }
 
 // gRPC status codes Turnout answers upstream failures of gRPC calls with.

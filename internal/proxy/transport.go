@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/turnout-gw/turnout/internal/httperr"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/upstream"
 )
@@ -42,7 +43,7 @@ func (h *Handler) send(x *exchange, out *http.Request) (*http.Response, error) {
 		default:
 			b, err := io.ReadAll(io.LimitReader(out.Body, limit+1))
 			if err != nil {
-				return nil, fmt.Errorf("reading request body: %w", err)
+				return nil, httperr.ClientBody(err)
 			}
 			if int64(len(b)) > limit {
 				// Too large to keep: stream what was read plus the rest.
@@ -106,6 +107,16 @@ func (h *Handler) attempt(x *exchange, v *route.Version, out *http.Request) (*ht
 	}
 	start := h.now()
 	resp, err := h.roundTrip(x, v, pool, out)
+	if sb, ok := out.Body.(*streamBody); ok {
+		if ce := sb.clientErr(); ce != nil {
+			// The client's body failed: whatever the upstream did with the
+			// part it got is not the version's doing.
+			if resp != nil {
+				_ = resp.Body.Close()
+			}
+			resp, err = nil, ce
+		}
+	}
 	a := &x.att // the observers' pointer is valid only during the call
 	*a = Attempt{Service: x.d.Service.Name, Version: v.Name, Upstream: v.Upstream, Err: err, Duration: h.now().Sub(start)}
 	if resp != nil {
@@ -137,6 +148,7 @@ type streamBody struct {
 	mu     sync.Mutex
 	read   bool
 	closed bool
+	cerr   *httperr.ClientError // the first error reading the client's body
 }
 
 var errBodyClosed = errors.New("proxy: read on closed request body")
@@ -149,7 +161,27 @@ func (b *streamBody) Read(p []byte) (int, error) {
 	}
 	b.read = true
 	b.mu.Unlock()
-	return b.rc.Read(p)
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF {
+		// Every error reading the client's body is the client's (or its
+		// network's): marked so, it is answered 4xx and never counted
+		// against the upstream the body was going to.
+		ce := httperr.ClientBody(err)
+		b.mu.Lock()
+		if b.cerr == nil {
+			b.cerr = ce
+		}
+		b.mu.Unlock()
+		return n, ce
+	}
+	return n, err
+}
+
+// clientErr is the error the client's body failed with, if it did.
+func (b *streamBody) clientErr() *httperr.ClientError {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cerr
 }
 
 // Close closes the client's body when this body was read from and the
