@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/turnout-gw/turnout/internal/h1server"
 )
@@ -60,14 +59,14 @@ func (s *Server) leanServer(srv *http.Server, tlsCfg *tls.Config) *h1server.Serv
 		TLSConfig:         tlsCfg,
 		H2:                srv,
 		Log:               s.Log,
-		Refused: func(status int, reason string) {
-			switch {
-			case status == http.StatusRequestHeaderFieldsTooLarge:
+		Refused: func(status int, reason h1server.Reason, msg string) {
+			switch reason {
+			case h1server.ReasonHeaderTooLarge:
 				s.Reject(LimitHeaderBytes)
-			case strings.Contains(reason, "Content-Length") || strings.Contains(reason, "Transfer-Encoding"):
+			case h1server.ReasonFraming:
 				s.Reject(LimitFraming)
 			}
-			s.Log.Debug("request refused", "status", status, "reason", reason)
+			s.Log.Debug("request refused", "status", status, "reason", reason.String(), "msg", msg)
 		},
 	}
 }

@@ -41,7 +41,8 @@ func (c *conn) readRequest() (*exchange, *http.Request, error) {
 	expectCont := false
 	if ex := hdr["Expect"]; len(ex) > 0 {
 		if len(ex) != 1 || !strings.EqualFold(ex[0], "100-continue") {
-			return nil, nil, &statusError{http.StatusExpectationFailed, "unsupported expectation"}
+			return nil, nil, &statusError{code: http.StatusExpectationFailed,
+				msg: "unsupported expectation", reason: ReasonExpectation}
 		}
 		expectCont = h.minor == 1 && cl != 0
 	}
@@ -111,11 +112,11 @@ func framing(h head, hdr http.Header) (cl int64, chunked bool, err error) {
 	if hasTE {
 		switch {
 		case len(cls) > 0:
-			return 0, false, badRequest("both Transfer-Encoding and Content-Length")
+			return 0, false, badFraming("both Transfer-Encoding and Content-Length")
 		case h.minor == 0:
-			return 0, false, badRequest("Transfer-Encoding in an HTTP/1.0 request")
+			return 0, false, badFraming("Transfer-Encoding in an HTTP/1.0 request")
 		case len(te) != 1 || !strings.EqualFold(te[0], "chunked"):
-			return 0, false, badRequest("unsupported Transfer-Encoding")
+			return 0, false, badFraming("unsupported Transfer-Encoding")
 		}
 		delete(hdr, "Transfer-Encoding")
 		return -1, true, nil
@@ -125,12 +126,12 @@ func framing(h head, hdr http.Header) (cl int64, chunked bool, err error) {
 	}
 	for _, v := range cls[1:] {
 		if v != cls[0] {
-			return 0, false, badRequest("differing Content-Length values")
+			return 0, false, badFraming("differing Content-Length values")
 		}
 	}
 	n, ok := parseLength(cls[0])
 	if !ok {
-		return 0, false, badRequest("malformed Content-Length")
+		return 0, false, badFraming("malformed Content-Length")
 	}
 	if len(cls) > 1 {
 		hdr["Content-Length"] = cls[:1]
