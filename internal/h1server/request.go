@@ -50,7 +50,9 @@ func (c *conn) readRequest() (*exchange, *http.Request, error) {
 	if tr, ok := hdr["Trailer"]; ok {
 		delete(hdr, "Trailer")
 		if chunked {
-			trailer = declaredTrailers(tr)
+			if trailer, err = declaredTrailers(tr); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 
@@ -155,14 +157,18 @@ func parseLength(s string) (int64, bool) {
 }
 
 // declaredTrailers is the request's Trailer map: the declared names with
-// no values yet (the body's end fills them).
-func declaredTrailers(decl []string) http.Header {
+// no values yet (the body's end fills them). Like net/http, it refuses a
+// declaration of Content-Length, Transfer-Encoding or Trailer.
+func declaredTrailers(decl []string) (http.Header, error) {
 	var t http.Header
 	for _, v := range decl {
 		for k := range strings.SplitSeq(v, ",") {
-			k = http.CanonicalHeaderKey(strings.TrimSpace(k))
-			if k == "" || !allowedTrailer(k) {
+			k = http.CanonicalHeaderKey(trimSpace(k))
+			switch k {
+			case "":
 				continue
+			case "Content-Length", "Transfer-Encoding", "Trailer":
+				return nil, badRequest("bad trailer key")
 			}
 			if t == nil {
 				t = make(http.Header)
@@ -170,5 +176,11 @@ func declaredTrailers(decl []string) http.Header {
 			t[k] = nil
 		}
 	}
-	return t
+	return t, nil
+}
+
+// trimSpace trims the spaces and tabs around a list element, as net/http
+// does (strings.TrimSpace would also trim non-ASCII spaces).
+func trimSpace(s string) string {
+	return strings.Trim(s, " \t")
 }
