@@ -47,12 +47,10 @@ func (c *conn) readRequest() (*exchange, *http.Request, error) {
 		expectCont = h.minor == 1 && cl != 0
 	}
 	var trailer http.Header
-	if tr, ok := hdr["Trailer"]; ok {
+	if tr, ok := hdr["Trailer"]; ok && chunked { // without a chunked body it stays a header, as in net/http
 		delete(hdr, "Trailer")
-		if chunked {
-			if trailer, err = declaredTrailers(tr); err != nil {
-				return nil, nil, err
-			}
+		if trailer, err = declaredTrailers(tr); err != nil {
+			return nil, nil, err
 		}
 	}
 
