@@ -35,6 +35,9 @@ func (c *conn) readRequest() (*exchange, *http.Request, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if p := hdr["Pragma"]; len(p) > 0 && p[0] == "no-cache" && hdr["Cache-Control"] == nil {
+		hdr["Cache-Control"] = []string{"no-cache"} // HTTP/1.0's Pragma, as net/http reads it
+	}
 	conns := hdr["Connection"]
 	keepAlive10 := h.minor == 0 && httpguts.HeaderValuesContainsToken(conns, "keep-alive")
 	closeReq := h.minor == 0 && !keepAlive10 || len(conns) > 0 && httpguts.HeaderValuesContainsToken(conns, "close")
