@@ -77,6 +77,8 @@ type conn struct {
 	fields  []field
 	pending []byte // response body held back before its head
 	watch   watcher
+
+	lastPOST bool // the last request was a POST (see readHead)
 }
 
 // exchange is what one request allocates besides the *http.Request.

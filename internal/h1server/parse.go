@@ -116,6 +116,14 @@ func trimCRLF(line []byte) ([]byte, error) {
 func (c *conn) readHead() (head, error) {
 	var h head
 	c.left = c.srv.maxHeaderBytes()
+	if c.lastPOST { // like net/http, up to 4 CR or LF an old client sends after a POST body
+		b, _ := c.br.Peek(4)
+		n := 0
+		for n < len(b) && (b[n] == '\r' || b[n] == '\n') {
+			n++
+		}
+		_, _ = c.br.Discard(n)
+	}
 	line, err := c.readLine()
 	if err != nil {
 		return h, err
@@ -168,7 +176,9 @@ func (c *conn) readHead() (head, error) {
 		f.ve = len(c.block)
 		c.fields = append(c.fields, f)
 	}
-	return c.parseRequestLine(n)
+	h, err = c.parseRequestLine(n)
+	c.lastPOST = err == nil && h.method == http.MethodPost
+	return h, err
 }
 
 // parseRequestLine splits c.block[:n], the request line, into method,
