@@ -13,7 +13,11 @@ import (
 // EngineEnv names the environment variable that chooses the data plane's
 // HTTP/1.x server when Server.Engine is empty: "net/http" for net/http's
 // server (a fallback for diagnosis), anything else for Turnout's own
-// (internal/h1server).
+// (internal/h1server). The fallback stays because it is what h1server is
+// measured against end to end (bench/run.sh's turnout-nethttp target) and
+// a way to tell an h1server fault from any other; it costs serveData's
+// switch, and on cleartext the framing guard (internal/framing, which the
+// admin port needs anyway).
 const EngineEnv = "TURNOUT_HTTP_SERVER"
 
 // EngineNetHTTP is the Engine value that keeps net/http's server.
