@@ -6,8 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
-	"strings"
 	"testing"
 	_ "unsafe" // for go:linkname
 
@@ -67,7 +67,7 @@ func (s *stdReader) read() (*http.Request, error) {
 		}
 	}
 	delete(r.Header, "Host")
-	if ex := r.Header["Expect"]; len(ex) > 0 && !strings.EqualFold(ex[0], "100-continue") {
+	if ex := r.Header["Expect"]; len(ex) > 0 && !httpguts.HeaderValuesContainsToken(ex[:1], "100-continue") {
 		return nil, errors.New("unsupported expectation") // net/http answers 417 before the handler
 	}
 	return r, nil
@@ -77,7 +77,7 @@ func (s *stdReader) read() (*http.Request, error) {
 type parsed struct {
 	Method, RequestURI, Proto string
 	ProtoMinor                int
-	URL                       string
+	URL                       url.URL
 	Host                      string
 	Header, Trailer           http.Header
 	ContentLength             int64
@@ -86,7 +86,7 @@ type parsed struct {
 }
 
 func parsedOf(r *http.Request) parsed {
-	return parsed{r.Method, r.RequestURI, r.Proto, r.ProtoMinor, r.URL.String(), r.Host,
+	return parsed{r.Method, r.RequestURI, r.Proto, r.ProtoMinor, *r.URL, r.Host,
 		r.Header, r.Trailer, r.ContentLength, r.TransferEncoding, r.Close, r.Body == http.NoBody}
 }
 
@@ -114,8 +114,8 @@ func strictRefusal(se *statusError, raw []byte, std *http.Request, afterPOST boo
 	case "unsupported expectation":
 		return std != nil && len(std.Header["Expect"]) > 0
 	case "malformed request line":
-		return afterPOST && len(raw) > 0 && (raw[0] == '\r' || raw[0] == '\n')
-	case "malformed chunk size", "chunk size too large", "malformed chunked encoding":
+		return afterPOST && len(raw) > 0 && (raw[0] == '\r' || raw[0] == '\n') || std != nil && std.RequestURI == ""
+	case "malformed chunk size", "chunk size too large", "malformed chunked encoding", "malformed trailer":
 		return std != nil && len(std.TransferEncoding) > 0
 	}
 	return false

@@ -14,14 +14,15 @@
 //
 // The parser is strict, so that no request can be framed differently by
 // Turnout and an upstream (request smuggling): it refuses with 400 and
-// closes the connection a request with both Content-Length and
-// Transfer-Encoding, differing Content-Length values, any
-// Transfer-Encoding but "chunked" (or any in HTTP/1.0), header names or
-// values with control characters or whitespace before the colon, folded
-// header lines, bare-LF line ends, and chunk sizes that are not 1 to 15
-// hex digits followed by CRLF or ";" extensions; a header section over the
-// limit gets 431, a version other than HTTP/1.0 and HTTP/1.1 505, an
-// Expect other than one "100-continue" 417. Trailer fields that may not be
+// closes the connection a request with an empty target, both
+// Content-Length and Transfer-Encoding, differing Content-Length values,
+// any Transfer-Encoding but "chunked" (or any in HTTP/1.0), header names
+// or values with control characters or whitespace before the colon, folded
+// header lines, bare-LF line ends, chunk sizes that are not 1 to 15
+// hex digits followed by CRLF or ";" extensions, and a trailer section
+// that breaks the header section's rules; a header section over the limit
+// gets 431, a version other than HTTP/1.0 and HTTP/1.1 505, an Expect
+// other than one "100-continue" 417. Trailer fields that may not be
 // trailers (Content-Length, Transfer-Encoding, Host, Trailer) are dropped.
 // These are the only requests net/http's server takes that h1server
 // refuses or reads differently: otherwise both read the same method,
