@@ -1,6 +1,7 @@
 package h1server
 
 import (
+	"math"
 	"net/http"
 	"strings"
 
@@ -142,9 +143,10 @@ func framing(h head, hdr http.Header) (cl int64, chunked bool, err error) {
 	return n, false, nil
 }
 
-// parseLength parses a Content-Length: 1 to 18 decimal digits.
+// parseLength parses a Content-Length as net/http does: decimal digits
+// only, leading zeros allowed, at most math.MaxInt64.
 func parseLength(s string) (int64, bool) {
-	if s == "" || len(s) > 18 {
+	if s == "" {
 		return 0, false
 	}
 	var n int64
@@ -152,7 +154,11 @@ func parseLength(s string) (int64, bool) {
 		if s[i] < '0' || s[i] > '9' {
 			return 0, false
 		}
-		n = n*10 + int64(s[i]-'0')
+		d := int64(s[i] - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
 	}
 	return n, true
 }
