@@ -98,7 +98,7 @@ var forbiddenTrailers = []string{"Content-Length", "Transfer-Encoding", "Host", 
 // the request is one of the documented strict cases (doc.go), with a
 // witness in the input for each: raw is the input from the start of the
 // request.
-func strictRefusal(se *statusError, raw []byte, std *http.Request, afterPOST bool) bool {
+func strictRefusal(se *statusError, raw []byte, std *http.Request) bool {
 	lower := bytes.ToLower(raw)
 	switch se.msg {
 	case "bare LF line end":
@@ -114,7 +114,7 @@ func strictRefusal(se *statusError, raw []byte, std *http.Request, afterPOST boo
 	case "unsupported expectation":
 		return std != nil && len(std.Header["Expect"]) > 0
 	case "malformed request line":
-		return afterPOST && len(raw) > 0 && (raw[0] == '\r' || raw[0] == '\n') || std != nil && std.RequestURI == ""
+		return std != nil && std.RequestURI == ""
 	case "malformed chunk size", "chunk size too large", "malformed chunked encoding", "malformed trailer":
 		return std != nil && len(std.TransferEncoding) > 0
 	}
@@ -142,11 +142,10 @@ func diffRequests(t *testing.T, in []byte) int {
 		if at == len(in) {
 			return n
 		}
-		afterPOST := std.lastPOST
 		_, hreq, herr := c.readRequest()
 		sreq, serr := std.read()
 		if herr != nil {
-			if serr == nil && !allowedRefusal(herr, in[at:], sreq, afterPOST) {
+			if serr == nil && !allowedRefusal(herr, in[at:], sreq) {
 				t.Fatalf("request %d %q: h1server refuses (%v), net/http takes it: %+v", n, in[at:], herr, parsedOf(sreq))
 			}
 			return n
@@ -160,7 +159,7 @@ func diffRequests(t *testing.T, in []byte) int {
 		hb, hberr := io.ReadAll(hreq.Body)
 		sb, sberr := io.ReadAll(sreq.Body)
 		if hberr != nil {
-			if sberr == nil && !allowedRefusal(hberr, in[at:], sreq, false) {
+			if sberr == nil && !allowedRefusal(hberr, in[at:], sreq) {
 				t.Fatalf("request %d %q: h1server refuses the body (%v), net/http reads %q", n, in[at:], hberr, sb)
 			}
 			return n
@@ -192,12 +191,12 @@ func diffRequests(t *testing.T, in []byte) int {
 	return maxDiffRequests
 }
 
-func allowedRefusal(err error, raw []byte, std *http.Request, afterPOST bool) bool {
+func allowedRefusal(err error, raw []byte, std *http.Request) bool {
 	var se *statusError
 	if !errors.As(err, &se) {
 		return false // an EOF or read error where net/http took the request
 	}
-	return strictRefusal(se, raw, std, afterPOST)
+	return strictRefusal(se, raw, std)
 }
 
 // FuzzParseDifferential holds h1server's request parser to net/http's
