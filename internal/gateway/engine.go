@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/h1server"
@@ -15,7 +14,11 @@ import (
 // EngineEnv names the environment variable that chooses the data plane's
 // HTTP/1.x server when Server.Engine is empty: "net/http" for net/http's
 // server (a fallback for diagnosis), anything else for Turnout's own
-// (internal/h1server).
+// (internal/h1server). The fallback stays because it is what h1server is
+// measured against end to end (bench/run.sh's turnout-nethttp target) and
+// a way to tell an h1server fault from any other; it costs serveData's
+// switch, and on cleartext the framing guard (internal/framing, which the
+// admin port needs anyway).
 const EngineEnv = "TURNOUT_HTTP_SERVER"
 
 // EngineNetHTTP is the Engine value that keeps net/http's server.
@@ -66,14 +69,14 @@ func (s *Server) leanServer(srv *http.Server, tlsCfg *tls.Config) *h1server.Serv
 		TLSConfig:         tlsCfg,
 		H2:                srv,
 		Log:               s.Log,
-		Refused: func(status int, reason string) {
-			switch {
-			case status == http.StatusRequestHeaderFieldsTooLarge:
+		Refused: func(status int, reason h1server.Reason, msg string) {
+			switch reason {
+			case h1server.ReasonHeaderTooLarge:
 				s.Reject(LimitHeaderBytes)
-			case strings.Contains(reason, "Content-Length") || strings.Contains(reason, "Transfer-Encoding"):
+			case h1server.ReasonFraming:
 				s.Reject(LimitFraming)
 			}
-			s.Log.Debug("request refused", "status", status, "reason", reason)
+			s.Log.Debug("request refused", "status", status, "reason", reason.String(), "msg", msg)
 		},
 	}
 }

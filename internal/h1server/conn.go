@@ -77,6 +77,8 @@ type conn struct {
 	fields  []field
 	pending []byte // response body held back before its head
 	watch   watcher
+
+	lastPOST bool // the last request was a POST (see readHead)
 }
 
 // exchange is what one request allocates besides the *http.Request.
@@ -331,7 +333,7 @@ func (c *conn) refuse(err error) {
 		return
 	}
 	if c.srv.Refused != nil {
-		c.srv.Refused(se.code, se.msg)
+		c.srv.Refused(se.code, se.reason, se.msg)
 	}
 	msg := fmt.Sprintf("%d %s: %s", se.code, http.StatusText(se.code), se.msg)
 	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",

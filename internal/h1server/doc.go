@@ -14,15 +14,25 @@
 //
 // The parser is strict, so that no request can be framed differently by
 // Turnout and an upstream (request smuggling): it refuses with 400 and
-// closes the connection a request with both Content-Length and
-// Transfer-Encoding, differing Content-Length values, any
-// Transfer-Encoding but "chunked", header names or values with control
-// characters or whitespace before the colon, folded header lines and bad
-// chunk sizes; a header section over the limit gets 431. Chunk framing
-// that arrived with the head is checked before the handler runs (bad
-// framing is refused then, before a proxy picks an upstream); the rest as
-// the body is read, whose errors carry their status (HTTPStatus) for the
-// handler to answer.
+// closes the connection a request with an empty target, both
+// Content-Length and Transfer-Encoding, differing Content-Length values,
+// any Transfer-Encoding but "chunked" (or any in HTTP/1.0), header names
+// or values with control characters or whitespace before the colon, folded
+// header lines, bare-LF line ends, chunk sizes that are not 1 to 15
+// hex digits followed by CRLF or ";" extensions, and a trailer section
+// that breaks the header section's rules; a header section over the limit
+// gets 431, a version other than HTTP/1.0 and HTTP/1.1 505, an Expect
+// other than one "100-continue" 417. Trailer fields that may not be
+// trailers (Content-Length, Transfer-Encoding, Host, Trailer) are dropped.
+// These are the only requests net/http's server takes that h1server
+// refuses or reads differently: otherwise both read the same method,
+// target, headers, body, trailers and next request, which
+// FuzzParseDifferential checks against net/http's parser.
+//
+// Chunk framing that arrived with the head is checked before the handler
+// runs (bad framing is refused then, before a proxy picks an upstream); the
+// rest as the body is read, whose errors carry their status (HTTPStatus)
+// for the handler to answer.
 //
 // Each write to the connection has a deadline (WriteTimeout): a client
 // that stops reading is cut off instead of holding the handler.

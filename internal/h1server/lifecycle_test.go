@@ -213,15 +213,36 @@ func TestTLS(t *testing.T) {
 	}
 }
 
-// TestRefusedHook: the server reports its own refusals.
+// TestRefusedHook: the server reports its own refusals with their status
+// and kind.
 func TestRefusedHook(t *testing.T) {
-	got := make(chan int, 1)
-	_, addr := start(t, &echo{}, func(s *Server) { s.Refused = func(code int, _ string) { got <- code } })
-	c := dial(t, addr)
-	c.send("GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n")
-	c.response("GET")
-	if code := <-got; code != 400 {
-		t.Errorf("reported %d", code)
+	type refusal struct {
+		code   int
+		reason Reason
+	}
+	got := make(chan refusal, 1)
+	_, addr := start(t, &echo{}, func(s *Server) {
+		s.MaxHeaderBytes = 512
+		s.Refused = func(code int, reason Reason, _ string) { got <- refusal{code, reason} }
+	})
+	for _, tc := range []struct {
+		raw  string
+		want refusal
+	}{
+		{"GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", refusal{400, ReasonMalformed}},
+		{"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", refusal{400, ReasonFraming}},
+		{"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", refusal{400, ReasonFraming}},
+		{"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", refusal{400, ReasonFraming}},
+		{"GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", 600) + "\r\n\r\n", refusal{431, ReasonHeaderTooLarge}},
+		{"GET / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n", refusal{417, ReasonExpectation}},
+		{"GET / HTTP/1.2\r\nHost: x\r\n\r\n", refusal{505, ReasonVersion}},
+	} {
+		c := dial(t, addr)
+		c.send(tc.raw)
+		c.response("GET")
+		if r := <-got; r != tc.want {
+			t.Errorf("%q: reported %d %v, want %d %v", tc.raw, r.code, r.reason, tc.want.code, tc.want.reason)
+		}
 	}
 }
 

@@ -10,18 +10,55 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
+// Reason is the kind of a request the server refuses itself, given to
+// Server.Refused so that callers count refusals without reading messages.
+type Reason uint8
+
+const (
+	// ReasonMalformed is a head that breaks the syntax: request line,
+	// header names and values, folded or bare-LF lines, Host.
+	ReasonMalformed Reason = iota
+	// ReasonFraming is an ambiguous or malformed body length:
+	// Content-Length with Transfer-Encoding, differing or malformed
+	// Content-Length values, a Transfer-Encoding other than one "chunked"
+	// or in HTTP/1.0 (400).
+	ReasonFraming
+	// ReasonHeaderTooLarge is a head over MaxHeaderBytes (431).
+	ReasonHeaderTooLarge
+	// ReasonVersion is an HTTP version other than 1.0 and 1.1 (505).
+	ReasonVersion
+	// ReasonExpectation is an Expect other than 100-continue (417).
+	ReasonExpectation
+)
+
+var reasonNames = [...]string{"malformed", "framing", "header_too_large", "version", "expectation"}
+
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
 // statusError is a request the server answers itself, then closes the
 // connection.
 type statusError struct {
-	code int
-	msg  string
+	code   int
+	msg    string
+	reason Reason
 }
 
 func (e *statusError) Error() string { return e.msg }
 
-func badRequest(msg string) error { return &statusError{http.StatusBadRequest, msg} }
+func badRequest(msg string) error { return &statusError{code: http.StatusBadRequest, msg: msg} }
 
-var errHeaderTooLarge = &statusError{http.StatusRequestHeaderFieldsTooLarge, "request header fields too large"}
+// badFraming refuses a request whose body length is ambiguous.
+func badFraming(msg string) error {
+	return &statusError{code: http.StatusBadRequest, msg: msg, reason: ReasonFraming}
+}
+
+var errHeaderTooLarge = &statusError{code: http.StatusRequestHeaderFieldsTooLarge,
+	msg: "request header fields too large", reason: ReasonHeaderTooLarge}
 
 // field is one parsed header line: the key (interned, or an offset range
 // in the header block) and the value's range in the header block.
@@ -79,6 +116,14 @@ func trimCRLF(line []byte) ([]byte, error) {
 func (c *conn) readHead() (head, error) {
 	var h head
 	c.left = c.srv.maxHeaderBytes()
+	if c.lastPOST { // like net/http, up to 4 CR or LF an old client sends after a POST body
+		b, _ := c.br.Peek(4)
+		n := 0
+		for n < len(b) && (b[n] == '\r' || b[n] == '\n') {
+			n++
+		}
+		_, _ = c.br.Discard(n)
+	}
 	line, err := c.readLine()
 	if err != nil {
 		return h, err
@@ -131,7 +176,9 @@ func (c *conn) readHead() (head, error) {
 		f.ve = len(c.block)
 		c.fields = append(c.fields, f)
 	}
-	return c.parseRequestLine(n)
+	h, err = c.parseRequestLine(n)
+	c.lastPOST = err == nil && h.method == http.MethodPost
+	return h, err
 }
 
 // parseRequestLine splits c.block[:n], the request line, into method,
@@ -167,7 +214,8 @@ func (c *conn) parseRequestLine(n int) (head, error) {
 		h.minor = 0
 	default:
 		if strings.HasPrefix(h.proto, "HTTP/") {
-			return h, &statusError{http.StatusHTTPVersionNotSupported, "unsupported protocol version"}
+			return h, &statusError{code: http.StatusHTTPVersionNotSupported,
+				msg: "unsupported protocol version", reason: ReasonVersion}
 		}
 		return h, badRequest("malformed HTTP version")
 	}

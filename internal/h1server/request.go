@@ -1,6 +1,7 @@
 package h1server
 
 import (
+	"math"
 	"net/http"
 	"strings"
 
@@ -35,21 +36,25 @@ func (c *conn) readRequest() (*exchange, *http.Request, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if p := hdr["Pragma"]; len(p) > 0 && p[0] == "no-cache" && hdr["Cache-Control"] == nil {
+		hdr["Cache-Control"] = []string{"no-cache"} // HTTP/1.0's Pragma, as net/http reads it
+	}
 	conns := hdr["Connection"]
 	keepAlive10 := h.minor == 0 && httpguts.HeaderValuesContainsToken(conns, "keep-alive")
 	closeReq := h.minor == 0 && !keepAlive10 || len(conns) > 0 && httpguts.HeaderValuesContainsToken(conns, "close")
 	expectCont := false
 	if ex := hdr["Expect"]; len(ex) > 0 {
 		if len(ex) != 1 || !strings.EqualFold(ex[0], "100-continue") {
-			return nil, nil, &statusError{http.StatusExpectationFailed, "unsupported expectation"}
+			return nil, nil, &statusError{code: http.StatusExpectationFailed,
+				msg: "unsupported expectation", reason: ReasonExpectation}
 		}
 		expectCont = h.minor == 1 && cl != 0
 	}
 	var trailer http.Header
-	if tr, ok := hdr["Trailer"]; ok {
+	if tr, ok := hdr["Trailer"]; ok && chunked { // without a chunked body it stays a header, as in net/http
 		delete(hdr, "Trailer")
-		if chunked {
-			trailer = declaredTrailers(tr)
+		if trailer, err = declaredTrailers(tr); err != nil {
+			return nil, nil, err
 		}
 	}
 
@@ -111,11 +116,11 @@ func framing(h head, hdr http.Header) (cl int64, chunked bool, err error) {
 	if hasTE {
 		switch {
 		case len(cls) > 0:
-			return 0, false, badRequest("both Transfer-Encoding and Content-Length")
+			return 0, false, badFraming("both Transfer-Encoding and Content-Length")
 		case h.minor == 0:
-			return 0, false, badRequest("Transfer-Encoding in an HTTP/1.0 request")
+			return 0, false, badFraming("Transfer-Encoding in an HTTP/1.0 request")
 		case len(te) != 1 || !strings.EqualFold(te[0], "chunked"):
-			return 0, false, badRequest("unsupported Transfer-Encoding")
+			return 0, false, badFraming("unsupported Transfer-Encoding")
 		}
 		delete(hdr, "Transfer-Encoding")
 		return -1, true, nil
@@ -125,12 +130,12 @@ func framing(h head, hdr http.Header) (cl int64, chunked bool, err error) {
 	}
 	for _, v := range cls[1:] {
 		if v != cls[0] {
-			return 0, false, badRequest("differing Content-Length values")
+			return 0, false, badFraming("differing Content-Length values")
 		}
 	}
 	n, ok := parseLength(cls[0])
 	if !ok {
-		return 0, false, badRequest("malformed Content-Length")
+		return 0, false, badFraming("malformed Content-Length")
 	}
 	if len(cls) > 1 {
 		hdr["Content-Length"] = cls[:1]
@@ -138,9 +143,10 @@ func framing(h head, hdr http.Header) (cl int64, chunked bool, err error) {
 	return n, false, nil
 }
 
-// parseLength parses a Content-Length: 1 to 18 decimal digits.
+// parseLength parses a Content-Length as net/http does: decimal digits
+// only, leading zeros allowed, at most math.MaxInt64.
 func parseLength(s string) (int64, bool) {
-	if s == "" || len(s) > 18 {
+	if s == "" {
 		return 0, false
 	}
 	var n int64
@@ -148,20 +154,28 @@ func parseLength(s string) (int64, bool) {
 		if s[i] < '0' || s[i] > '9' {
 			return 0, false
 		}
-		n = n*10 + int64(s[i]-'0')
+		d := int64(s[i] - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
 	}
 	return n, true
 }
 
 // declaredTrailers is the request's Trailer map: the declared names with
-// no values yet (the body's end fills them).
-func declaredTrailers(decl []string) http.Header {
+// no values yet (the body's end fills them). Like net/http, it refuses a
+// declaration of Content-Length, Transfer-Encoding or Trailer.
+func declaredTrailers(decl []string) (http.Header, error) {
 	var t http.Header
 	for _, v := range decl {
 		for k := range strings.SplitSeq(v, ",") {
-			k = http.CanonicalHeaderKey(strings.TrimSpace(k))
-			if k == "" || !allowedTrailer(k) {
+			k = http.CanonicalHeaderKey(trimSpace(k))
+			switch k {
+			case "":
 				continue
+			case "Content-Length", "Transfer-Encoding", "Trailer":
+				return nil, badRequest("bad trailer key")
 			}
 			if t == nil {
 				t = make(http.Header)
@@ -169,5 +183,11 @@ func declaredTrailers(decl []string) http.Header {
 			t[k] = nil
 		}
 	}
-	return t
+	return t, nil
+}
+
+// trimSpace trims the spaces and tabs around a list element, as net/http
+// does (strings.TrimSpace would also trim non-ASCII spaces).
+func trimSpace(s string) string {
+	return strings.Trim(s, " \t")
 }

@@ -56,9 +56,9 @@ type Server struct {
 	// Now is the clock for the Date header; nil is time.Now.
 	Now func() time.Time
 	// Refused, when set, is told of every request the server refuses
-	// itself (400, 417, 431, 505) with the status and the reason; it must
-	// be safe for concurrent use.
-	Refused func(status int, reason string)
+	// itself (400, 417, 431, 505) with the status, the kind of refusal and
+	// a message for logs; it must be safe for concurrent use.
+	Refused func(status int, reason Reason, msg string)
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
