@@ -13,6 +13,15 @@ const maxPrecheckChunks = 1024
 // before the handler runs, so that no upstream ever sees a head whose body
 // turns out broken. What is not yet buffered is checked as it is read.
 func precheckChunks(buf []byte) error {
+	err := walkChunks(buf)
+	if se, ok := err.(*statusError); ok {
+		se.reason = ReasonFraming // a broken body: counted as framing, like CL/TE
+	}
+	return err
+}
+
+// walkChunks is precheckChunks' walk.
+func walkChunks(buf []byte) error {
 	for range maxPrecheckChunks {
 		nl := bytes.IndexByte(buf, '\n')
 		if nl < 0 || nl+1 > maxChunkLine {
