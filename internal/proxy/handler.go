@@ -137,6 +137,13 @@ type exchange struct {
 	trace  httptrace.ClientTrace // Got1xxResponse bound to this exchange once
 	mu     sync.Mutex            // guards rtDone against a late 1xx callback
 	rtDone bool
+
+	// held is set when an upstream transport may still read the outbound
+	// request after its round trip returned (upstream.Pool.Send): the
+	// request points into this exchange (URL, X-Forwarded-* values, the
+	// trace), so the exchange is then left to the garbage collector
+	// instead of going back to the pool.
+	held bool
 }
 
 type exchangeKey struct{}
@@ -153,6 +160,14 @@ func (x *exchange) reset(snap *Snapshot, r *http.Request, start time.Time) {
 	*x = exchange{snap: snap, in: r, start: start, trace: trace}
 }
 
+// recycle returns x to the pool unless a transport may still read the
+// request built from it.
+func (x *exchange) recycle() {
+	if !x.held {
+		exchanges.Put(x)
+	}
+}
+
 // ServeHTTP routes and proxies one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
@@ -160,7 +175,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := exchanges.Get().(*exchange)
 	x.reset(snap, r, start)
 	x.d = snap.Trust.Decide(snap.Table, r) // a nil policy trusts every request
-	defer exchanges.Put(x)
+	defer x.recycle()
 	h.obs.Decided(&x.d)
 
 	ctx := r.Context()

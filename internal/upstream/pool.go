@@ -202,23 +202,39 @@ func (p *Pool) Name() string { return p.name }
 // their response bodies are closed) is passed over for the next one; when
 // every target is full the request fails at once with ErrAtCapacity (503).
 func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, _, err := p.Send(req)
+	return resp, err
+}
+
+// Send is RoundTrip that also reports whether the transport may still read
+// req after Send returned. It may when req went through net/http's
+// Transport: its writer goroutine can still be writing the request (the
+// body, or the end of the head after an Expect: 100-continue answered at
+// once) when the answer is handed back, and it reads req's URL, header
+// values and context (a ClientTrace) meanwhile. The caller must then never
+// reuse what req refers to. When held is false (the h1 transport, which
+// writes and reads on the caller's goroutine, or no round trip at all) the
+// transport is done with req once Send returns.
+func (p *Pool) Send(req *http.Request) (resp *http.Response, held bool, err error) {
 	t, list := p.pick()
 	if t = p.acquire(t, list); t == nil {
-		return nil, p.capacityError()
+		return nil, false, p.capacityError()
 	}
 	t.apply(req.URL)
-	resp, err := p.tr.pick(req).RoundTrip(req)
+	rt := p.tr.pick(req)
+	_, inline := rt.(*h1Transport)
+	resp, err = rt.RoundTrip(req)
 	p.release(t, resp)
 	if err != nil {
 		if IsConnectError(err) && req.Context().Err() == nil {
 			p.connectFailed(t, err)
 		}
-		return nil, &targetError{pool: p.name, target: t.raw, err: err}
+		return nil, !inline, &targetError{pool: p.name, target: t.raw, err: err}
 	}
 	if t.fails.Load() != 0 {
 		t.fails.Store(0)
 	}
-	return resp, nil
+	return resp, !inline, nil
 }
 
 // pick selects the next target. It takes no lock and does not allocate
