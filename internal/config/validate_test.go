@@ -135,10 +135,11 @@ func TestConfigValidateServiceConflicts(t *testing.T) {
 func TestLimitsValidate(t *testing.T) {
 	runValidate[Limits](t, []vcase{
 		{"ok", "fallback_body: 1MiB\nmax_header_bytes: 0\nidle_timeout: 1m\nshutdown_grace: 5s", nil},
+		{"response headers", "max_response_header_bytes: 64KiB", nil},
 	})
-	l := Limits{FallbackBody: -1, IdleTimeout: -1, ShutdownGrace: -1}
-	if got := messages(l.Validate()); len(got) != 3 {
-		t.Errorf("negative limits: got %q, want 3 problems", got)
+	l := Limits{FallbackBody: -1, IdleTimeout: -1, ShutdownGrace: -1, MaxResponseHeaderBytes: -1}
+	if got := messages(l.Validate()); len(got) != 4 {
+		t.Errorf("negative limits: got %q, want 4 problems", got)
 	}
 }
 

@@ -11,18 +11,22 @@ import (
 
 // Names of the limits that refuse requests: the `limit` label of
 // turnout_limit_rejections_total. fallback_body (a body too large to keep
-// for a retry) and upstream_connections (every target at max_connections)
-// are counted by the proxy's events and attempts.
+// for a retry), upstream_connections (every target at max_connections)
+// and response_header_bytes (an upstream answer's head over
+// limits.max_response_header_bytes) are counted by the proxy's events and
+// attempts.
 const (
 	LimitInFlight            = "in_flight"
 	LimitHeaderBytes         = "header_bytes"
 	LimitFraming             = "framing"
 	LimitFallbackBody        = "fallback_body"
 	LimitUpstreamConnections = "upstream_connections"
+	LimitResponseHeaderBytes = "response_header_bytes"
 )
 
 // Limits lists every limit name, for pre-created series.
-var Limits = []string{LimitInFlight, LimitHeaderBytes, LimitFraming, LimitFallbackBody, LimitUpstreamConnections}
+var Limits = []string{LimitInFlight, LimitHeaderBytes, LimitFraming, LimitFallbackBody, LimitUpstreamConnections,
+	LimitResponseHeaderBytes}
 
 // retryAfter is the Retry-After of a 503 for the in-flight cap, in seconds.
 const retryAfter = 1

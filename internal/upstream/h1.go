@@ -42,6 +42,7 @@ const maxFastBody = 64 << 10
 type h1Transport struct {
 	dial          dialFunc
 	headerTimeout time.Duration
+	maxHeader     int64 // bytes of an answer's head (limits.max_response_header_bytes)
 	idleTimeout   time.Duration
 	maxIdle       int
 	now           func() time.Time
@@ -59,19 +60,52 @@ type idleStack struct {
 // h1Conn is one upstream connection with its buffers. bw writes through
 // cw, which counts the bytes handed to the connection: whether any byte
 // of a request left decides whether it may be sent again (see exchange).
+// br reads through lr, which bounds what an answer's head may take.
 type h1Conn struct {
 	net.Conn
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	cw     countingWriter
+	lr     headLimit
 	stack  *idleStack
 	idleAt time.Time
 }
 
 func newH1Conn(nc net.Conn, st *idleStack) *h1Conn {
-	c := &h1Conn{Conn: nc, br: bufio.NewReaderSize(nc, 4096), cw: countingWriter{w: nc}, stack: st}
+	c := &h1Conn{Conn: nc, cw: countingWriter{w: nc}, lr: headLimit{r: nc, left: -1}, stack: st}
+	c.br = bufio.NewReaderSize(&c.lr, 4096)
 	c.bw = bufio.NewWriterSize(&c.cw, 4096)
 	return c
+}
+
+// headLimit reads from r at most left bytes (-1: no limit) and then
+// fails with errHeadTooLarge, as net/http's Transport bounds a response's
+// head: the limit is set while a head is read and lifted for the body.
+// br's read-ahead never makes a head within the limit fail: its reads are
+// capped at what is left, and it reads again only when the head it
+// parses is incomplete.
+type headLimit struct {
+	r        io.Reader
+	left     int64
+	exceeded bool
+}
+
+var errHeadTooLarge = errors.New("answer head larger than the limit")
+
+func (l *headLimit) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return l.r.Read(p)
+	}
+	if l.left == 0 {
+		l.exceeded = true
+		return 0, errHeadTooLarge
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
 }
 
 // countingWriter counts the bytes w accepted, including those of a write
@@ -87,8 +121,11 @@ func (cw *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func newH1Transport(dial dialFunc, headerTimeout time.Duration, hosts []string) *h1Transport {
-	t := &h1Transport{dial: dial, headerTimeout: headerTimeout, idleTimeout: idleConnTimeout,
+func newH1Transport(dial dialFunc, headerTimeout time.Duration, maxHeader int64, hosts []string) *h1Transport {
+	if maxHeader <= 0 {
+		maxHeader = -1 // no bound
+	}
+	t := &h1Transport{dial: dial, headerTimeout: headerTimeout, maxHeader: maxHeader, idleTimeout: idleConnTimeout,
 		maxIdle: maxIdleConnsPerHost, now: time.Now, stacks: make(map[string]*idleStack, len(hosts))}
 	for _, h := range hosts {
 		addr := h
@@ -171,6 +208,9 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr, false
 		}
+		if c.lr.exceeded {
+			return nil, headerTooLarge(t.maxHeader, e), false
+		}
 		if reused && beforeAnswer && !isTimeout(e) && resendable(req, c.cw.n-sent) {
 			return nil, nil, true
 		}
@@ -185,11 +225,13 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 	if t.headerTimeout > 0 {
 		_ = c.SetReadDeadline(now.Add(t.headerTimeout))
 	}
+	c.lr.left = t.maxHeader
 	if _, err := c.br.Peek(1); err != nil {
 		// The upstream closed the connection as the request went out.
 		return fail(fmt.Errorf("reading response: %w", err), true)
 	}
 	if a, ok := readPlainResponse(c.br, req); ok {
+		c.lr.left = -1
 		return t.answered(c, req, &a.resp, &a.body, watch, now), nil, false
 	}
 	trace := httptrace.ContextClientTrace(ctx)
@@ -203,8 +245,10 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 		}
 		code := resp.StatusCode
 		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
+			c.lr.left = -1 // the body is not a head
 			break
 		}
+		c.lr.left = t.maxHeader // the next answer's head
 		// An informational answer (103 Early Hints): tell the caller (the
 		// ReverseProxy forwards it) and read the final answer.
 		if trace != nil && trace.Got1xxResponse != nil {

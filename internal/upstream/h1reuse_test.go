@@ -199,7 +199,7 @@ func smallSendBuffer(ctx context.Context, network, addr string) (net.Conn, error
 // (here a POST with an Idempotency-Key) is sent again on a new connection.
 func TestH1ResetMidBody(t *testing.T) {
 	u := startIdleUpstream(t, func(*http.Request) time.Duration { return time.Minute }, 1024)
-	tr := newH1Transport(smallSendBuffer, 10*time.Second, []string{u.addr})
+	tr := newH1Transport(smallSendBuffer, 10*time.Second, 1<<20, []string{u.addr})
 	t.Cleanup(tr.close)
 	body := bytes.Repeat([]byte("x"), 60<<10)
 	roundTrip := func(method, id string, body []byte, hdr ...string) (int, error) {
