@@ -127,6 +127,14 @@ func (h *Handler) roundTrip(x *exchange, v *route.Version, pool *upstream.Pool, 
 	return h.send1(x, pool, out)
 }
 
+// recycle returns x to the pool unless a transport may still read the
+// request built from it.
+func (x *exchange) recycle() {
+	if !x.held {
+		exchanges.Put(x)
+	}
+}
+
 // send1 sends out to pool and notes in x when the pool's transport may
 // still read out afterwards (see exchange.held).
 func (h *Handler) send1(x *exchange, pool *upstream.Pool, out *http.Request) (*http.Response, error) {

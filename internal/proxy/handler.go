@@ -160,14 +160,6 @@ func (x *exchange) reset(snap *Snapshot, r *http.Request, start time.Time) {
 	*x = exchange{snap: snap, in: r, start: start, trace: trace}
 }
 
-// recycle returns x to the pool unless a transport may still read the
-// request built from it.
-func (x *exchange) recycle() {
-	if !x.held {
-		exchanges.Put(x)
-	}
-}
-
 // ServeHTTP routes and proxies one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
