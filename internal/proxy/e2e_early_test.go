@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/testutil"
+	"github.com/turnout-gw/turnout/internal/testutil/rawserver"
 )
 
 // earlyUpstream answers every request as soon as its head has arrived,
@@ -21,61 +22,27 @@ import (
 // connection; any other it then reads the body of, keeping the
 // connection.
 func earlyUpstream(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	conns := map[net.Conn]bool{}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
+	return "http://" + rawserver.Start(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for range 10000 {
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for range 10000 {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					if req.Header.Get("Expect") != "" {
-						// Refused without a 100: the connection closes, and
-						// net/http's writer skips the body.
-						_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-						return
-					}
-					if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
-						return
-					}
-					if _, err := io.Copy(io.Discard, req.Body); err != nil {
-						return
-					}
-				}
-			}()
+			if req.Header.Get("Expect") != "" {
+				// Refused without a 100: the connection closes, and
+				// net/http's writer skips the body.
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+				return
+			}
+			if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
+				return
+			}
+			if _, err := io.Copy(io.Discard, req.Body); err != nil {
+				return
+			}
 		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
 	})
-	return "http://" + ln.Addr().String()
 }
 
 // TestE2EEarlyAnswerStdTransport: uploads that take net/http's Transport

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/turnout-gw/turnout/internal/testutil/rawserver"
 )
 
 // idleUpstream is an HTTP/1.1 upstream on a real socket that counts the
@@ -44,45 +46,8 @@ func startIdleUpstream(t *testing.T, idleFor func(last *http.Request) time.Durat
 		_ = rc.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
 		return err
 	}}
-	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &idleUpstream{addr: ln.Addr().String(), idleFor: idleFor, resetAt: resetAt,
-		closed: make(chan struct{}, 1024), count: map[string]int{}}
-	var wg sync.WaitGroup
-	conns := map[net.Conn]bool{}
-	var mu sync.Mutex
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				u.serve(c)
-				mu.Lock()
-				delete(conns, c)
-				mu.Unlock()
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
+	u := &idleUpstream{idleFor: idleFor, resetAt: resetAt, closed: make(chan struct{}, 1024), count: map[string]int{}}
+	u.addr = rawserver.StartWith(t, lc, u.serve)
 	return u
 }
 

@@ -1,65 +1,23 @@
 package upstream
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"net/http"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/turnout-gw/turnout/internal/testutil/rawserver"
 )
 
-// hugeHeadUpstream answers every request with a head of about size bytes
-// of header lines (then an empty body) and records how many bytes of it
-// the client let it write before closing the connection.
+// hugeHeadUpstream answers every request with a head of about size
+// bytes of header lines and records how many bytes of it the client let
+// it write.
 func hugeHeadUpstream(t *testing.T, size int64) (url string, wrote *atomic.Int64) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	wrote = new(atomic.Int64)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				_, _ = io.Copy(io.Discard, req.Body)
-				line := "X-Pad: " + strings.Repeat("a", 1000) + "\r\n"
-				bw := bufio.NewWriterSize(c, 64<<10)
-				n, _ := bw.WriteString("HTTP/1.1 200 OK\r\n")
-				for int64(n) < size {
-					m, err := bw.WriteString(line)
-					n += m
-					if err != nil {
-						break
-					}
-				}
-				_, _ = bw.WriteString("Content-Length: 0\r\n\r\n")
-				_ = bw.Flush()
-				wrote.Store(int64(n) - int64(bw.Buffered()))
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String(), wrote
+	return "http://" + rawserver.Start(t, rawserver.HugeHead(size, wrote)), wrote
 }
 
 // headCase is a request sent by the h1 transport (no body) or by
