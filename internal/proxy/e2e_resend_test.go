@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,10 +19,7 @@ import (
 // time it receives a POST of an X-Id, reads 1 KB of its body and resets
 // the connection; it answers everything else 200, keeping the
 // connection.
-type resetter struct {
-	mu    sync.Mutex
-	count map[string]int
-}
+type resetter struct{ rawserver.Recorder }
 
 func (u *resetter) serve(c net.Conn) {
 	br := bufio.NewReader(c)
@@ -32,20 +28,11 @@ func (u *resetter) serve(c net.Conn) {
 		if err != nil {
 			return
 		}
-		id := req.Header.Get("X-Id")
-		u.mu.Lock()
-		u.count[id]++
-		first := u.count[id] == 1
-		u.mu.Unlock()
-		if req.Method == http.MethodPost && first {
-			_, _ = io.CopyN(io.Discard, req.Body, 1024)
-			_ = c.(*net.TCPConn).SetLinger(0)
+		if u.Seen(req) == 1 && req.Method == http.MethodPost {
+			rawserver.ResetMidBody(c, req, 1024)
 			return
 		}
-		if _, err := io.Copy(io.Discard, req.Body); err != nil {
-			return
-		}
-		if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
+		if !rawserver.AnswerOK(c, req) {
 			return
 		}
 	}
@@ -57,7 +44,7 @@ func (u *resetter) serve(c net.Conn) {
 // have been acted on: it reaches the upstreams once, neither resent on a
 // new connection nor on the fallback version, and the client gets 502.
 func TestE2EResetMidBodyNeverResent(t *testing.T) {
-	u := &resetter{count: map[string]int{}}
+	u := &resetter{}
 	addr := "http://" + rawserver.Start(t, u.serve)
 	yaml := strings.Replace(fallbackYAML, "fallback_body: 1KiB", "fallback_body: 64KiB", 1)
 	tt := testutil.Start(t, yaml, map[string]string{"V1": addr, "V2": addr})
@@ -86,11 +73,8 @@ func TestE2EResetMidBodyNeverResent(t *testing.T) {
 		}
 		id := fmt.Sprint("post", i)
 		code := do(http.MethodPost, id, body)
-		u.mu.Lock()
-		n := u.count[id]
-		u.mu.Unlock()
-		if n != 1 || code != http.StatusBadGateway {
-			t.Errorf("POST %d: client got %d, the upstreams received it %d times; want 502 and once", i, code, n)
+		if n := u.Count(id); n != 1 || code != http.StatusBadGateway {
+			t.Errorf("POST %d: client got %d, the upstreams received it %d times; want 502 and once", i, code, u.Count(id))
 		}
 	}
 }

@@ -29,9 +29,7 @@ type idleUpstream struct {
 	idleFor func(last *http.Request) time.Duration
 	resetAt int64
 	closed  chan struct{} // one value per idle connection it closed (buffered)
-
-	mu    sync.Mutex
-	count map[string]int
+	rawserver.Recorder
 }
 
 func startIdleUpstream(t *testing.T, idleFor func(last *http.Request) time.Duration, resetAt int64) *idleUpstream {
@@ -46,7 +44,7 @@ func startIdleUpstream(t *testing.T, idleFor func(last *http.Request) time.Durat
 		_ = rc.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
 		return err
 	}}
-	u := &idleUpstream{idleFor: idleFor, resetAt: resetAt, closed: make(chan struct{}, 1024), count: map[string]int{}}
+	u := &idleUpstream{idleFor: idleFor, resetAt: resetAt, closed: make(chan struct{}, 1024)}
 	u.addr = rawserver.StartWith(t, lc, u.serve)
 	return u
 }
@@ -74,29 +72,14 @@ func (u *idleUpstream) serve(c net.Conn) {
 			return
 		}
 		last = req
-		id := req.Header.Get("X-Id")
-		u.mu.Lock()
-		u.count[id]++
-		first := u.count[id] == 1
-		u.mu.Unlock()
-		if u.resetAt > 0 && first && req.ContentLength > 0 {
-			_, _ = io.CopyN(io.Discard, req.Body, u.resetAt)
-			_ = c.(*net.TCPConn).SetLinger(0)
+		if u.Seen(req) == 1 && u.resetAt > 0 && req.ContentLength > 0 {
+			rawserver.ResetMidBody(c, req, u.resetAt)
 			return
 		}
-		if _, err := io.Copy(io.Discard, req.Body); err != nil {
-			return
-		}
-		if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
+		if !rawserver.AnswerOK(c, req) {
 			return
 		}
 	}
-}
-
-func (u *idleUpstream) received(id string) int {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.count[id]
 }
 
 // sendID sends method with X-Id id and body through p and reports the
@@ -141,7 +124,7 @@ func TestH1IdleCloseBeforeReuse(t *testing.T) {
 		if err != nil || code != 200 {
 			t.Errorf("POST %d after the upstream closed the idle connection: %d %v", i, code, err)
 		}
-		if n := u.received(id); n != 1 {
+		if n := u.Count(id); n != 1 {
 			t.Errorf("POST %d received %d times", i, n)
 		}
 	}
@@ -197,7 +180,7 @@ func TestH1ResetMidBody(t *testing.T) {
 		}
 		id := fmt.Sprint("post", i)
 		code, err := roundTrip(http.MethodPost, id, body)
-		if n := u.received(id); n != 1 {
+		if n := u.Count(id); n != 1 {
 			t.Errorf("POST %d received %d times (client: %d %v)", i, n, code, err)
 		}
 		if err == nil {
@@ -250,7 +233,7 @@ func TestH1IdleClosesAtRandom(t *testing.T) {
 	close(out)
 	failed := map[string]int{}
 	for o := range out {
-		n := u.received(o.id)
+		n := u.Count(o.id)
 		switch {
 		case n > 1:
 			t.Errorf("%s %s received %d times", o.method, o.id, n)
