@@ -250,3 +250,26 @@ func TestH1IdleClosesAtRandom(t *testing.T) {
 	}
 	t.Logf("%d requests, failed with an error: %v", clients*each, failed)
 }
+
+// TestResendable is the rule for sending a request again on a new
+// connection after the one it went out on failed before any answer.
+func TestResendable(t *testing.T) {
+	keyed := func(r *http.Request) *http.Request { r.Header.Set("Idempotency-Key", "k"); return r }
+	for _, tc := range []struct {
+		req     *http.Request
+		written int64
+		want    bool
+	}{
+		{newReq(t, http.MethodPost, "/"), 0, true}, // nothing left: the upstream saw nothing
+		{newReq(t, http.MethodPost, "/"), 1, false},
+		{newReq(t, http.MethodPatch, "/"), 60 << 10, false},
+		{newReq(t, http.MethodPut, "/"), 1, false}, // idempotent, but not replayable for net/http either
+		{newReq(t, http.MethodGet, "/"), 100, true},
+		{newReq(t, http.MethodHead, "/"), 100, true},
+		{keyed(newReq(t, http.MethodPost, "/")), 100, true},
+	} {
+		if got := resendable(tc.req, tc.written); got != tc.want {
+			t.Errorf("%s with %d bytes written (%v): resendable %v, want %v", tc.req.Method, tc.written, tc.req.Header, got, tc.want)
+		}
+	}
+}
