@@ -112,6 +112,10 @@ type Limits struct {
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
 	// MaxHeaderBytes bounds the size of request headers (431).
 	MaxHeaderBytes Size `yaml:"max_header_bytes"`
+	// MaxResponseHeaderBytes bounds the size of an upstream answer's
+	// status line and headers (DefaultMaxResponseHeaderBytes); a larger
+	// one is answered 502.
+	MaxResponseHeaderBytes Size `yaml:"max_response_header_bytes"`
 	// MaxInFlight caps the data-plane requests served at once; more are
 	// answered 503 with Retry-After.
 	MaxInFlight int `yaml:"max_in_flight"`

@@ -119,3 +119,7 @@ const (
 	// MaxFaultDelay bounds a fault's delay.
 	MaxFaultDelay = 10 * time.Minute
 )
+
+// DefaultMaxResponseHeaderBytes is limits.max_response_header_bytes when
+// it is not set.
+const DefaultMaxResponseHeaderBytes = 1 << 20

@@ -271,6 +271,7 @@ func (l *Limits) Validate() error {
 	var col collector
 	col.add(nonNegative(&l.Meta, "fallback_body", int64(l.FallbackBody)))
 	col.add(nonNegative(&l.Meta, "max_header_bytes", int64(l.MaxHeaderBytes)))
+	col.add(nonNegative(&l.Meta, "max_response_header_bytes", int64(l.MaxResponseHeaderBytes)))
 	col.add(nonNegative(&l.Meta, "read_header_timeout", int64(l.ReadHeaderTimeout)))
 	col.add(nonNegative(&l.Meta, "idle_timeout", int64(l.IdleTimeout)))
 	col.add(nonNegative(&l.Meta, "max_in_flight", int64(l.MaxInFlight)))

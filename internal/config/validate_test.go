@@ -136,10 +136,12 @@ func TestLimitsValidate(t *testing.T) {
 	runValidate[Limits](t, []vcase{
 		{"ok", "fallback_body: 1MiB\nmax_header_bytes: 0\nidle_timeout: 1m\nshutdown_grace: 5s\n" +
 			"request_body_timeout: 30s\nwrite_timeout: 10s\nmax_request_body_bytes: 10MiB", nil},
+		{"response headers", "max_response_header_bytes: 64KiB", nil},
 	})
-	l := Limits{FallbackBody: -1, IdleTimeout: -1, ShutdownGrace: -1, RequestBodyTimeout: -1, WriteTimeout: -1, MaxRequestBodyBytes: -1}
-	if got := messages(l.Validate()); len(got) != 6 {
-		t.Errorf("negative limits: got %q, want 6 problems", got)
+	l := Limits{FallbackBody: -1, IdleTimeout: -1, ShutdownGrace: -1, RequestBodyTimeout: -1, WriteTimeout: -1,
+		MaxRequestBodyBytes: -1, MaxResponseHeaderBytes: -1}
+	if got := messages(l.Validate()); len(got) != 7 {
+		t.Errorf("negative limits: got %q, want 7 problems", got)
 	}
 }
 

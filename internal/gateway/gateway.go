@@ -48,9 +48,17 @@ type Gateway struct {
 	noPools   bool           // WithoutPools: tables only
 }
 
+// pooled is a live pool and what it was built from: a reload keeps it
+// when both are unchanged.
 type pooled struct {
-	spec config.Upstream
-	pool *upstream.Pool
+	spec      config.Upstream
+	maxHeader int64 // limits.max_response_header_bytes
+	pool      *upstream.Pool
+}
+
+// poolLimits is the pool option of cfg's limits on upstream answers.
+func poolLimits(cfg *config.Config) upstream.Option {
+	return upstream.WithMaxResponseHeaderBytes(int64(cfg.Limits.MaxResponseHeaderBytes))
 }
 
 // ReloadEvent reports the outcome of one configuration load.
@@ -199,7 +207,7 @@ func compileCheck(cfg *config.Config) error {
 		if cfg.Upstreams[name].IsTCP() {
 			continue // dialled by internal/qnproxy
 		}
-		p, err := upstream.New(upstreamPaths(cfg, cfg.Upstreams[name]))
+		p, err := upstream.New(upstreamPaths(cfg, cfg.Upstreams[name]), poolLimits(cfg))
 		if err != nil {
 			return cfg.Upstreams[name].Errorf("targets", "upstream %q: %v", name, err)
 		}
@@ -249,11 +257,12 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 			continue // the tcp:// upstreams of qn services are dialled by internal/qnproxy
 		}
 		spec := comparable(cfg.Upstreams[name])
-		if old := g.pools[name]; old != nil && reflect.DeepEqual(old.spec, spec) {
+		maxHeader := int64(cfg.Limits.MaxResponseHeaderBytes)
+		if old := g.pools[name]; old != nil && reflect.DeepEqual(old.spec, spec) && old.maxHeader == maxHeader {
 			next[name] = old
 			continue
 		}
-		p, err := upstream.New(upstreamPaths(cfg, cfg.Upstreams[name]), upstream.WithLogger(g.log), upstream.WithClock(g.now))
+		p, err := upstream.New(upstreamPaths(cfg, cfg.Upstreams[name]), upstream.WithLogger(g.log), upstream.WithClock(g.now), poolLimits(cfg))
 		if err != nil {
 			for _, c := range created {
 				c.Close()
@@ -263,7 +272,7 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 			return err
 		}
 		created = append(created, p)
-		next[name] = &pooled{spec: spec, pool: p}
+		next[name] = &pooled{spec: spec, maxHeader: maxHeader, pool: p}
 	}
 	pools := make(map[string]*upstream.Pool, len(next))
 	for name, p := range next {

@@ -64,11 +64,16 @@ func (h *hardening) events() proxy.Events {
 	}
 }
 
-// observer counts attempts refused by an upstream's max_connections.
+// observer counts attempts refused by an upstream's max_connections and
+// answers refused by limits.max_response_header_bytes.
 func (h *hardening) observer() proxy.Observer {
 	return proxy.ObserverFuncs{AttemptedFunc: func(a *proxy.Attempt) {
-		if a.Err != nil && errors.Is(a.Err, upstream.ErrAtCapacity) {
+		switch {
+		case a.Err == nil:
+		case errors.Is(a.Err, upstream.ErrAtCapacity):
 			h.reject(LimitUpstreamConnections)
+		case errors.Is(a.Err, upstream.ErrResponseHeaderTooLarge):
+			h.reject(LimitResponseHeaderBytes)
 		}
 	}}
 }

@@ -13,10 +13,11 @@ import (
 
 // Names of the limits that refuse requests: the `limit` label of
 // turnout_limit_rejections_total. fallback_body (a body too large to keep
-// for a retry), upstream_connections (every target at max_connections) and
+// for a retry), upstream_connections (every target at max_connections),
 // service_in_flight (a service at services.NAME.limits.max_in_flight,
-// known only once the request is routed) are counted by the proxy's events
-// and attempts.
+// known only once the request is routed) and response_header_bytes (an
+// upstream answer's head over limits.max_response_header_bytes) are
+// counted by the proxy's events and attempts.
 const (
 	LimitInFlight            = "in_flight"
 	LimitHeaderBytes         = "header_bytes"
@@ -28,14 +29,15 @@ const (
 	// bounds: a body over max_request_body_bytes (413), a body not in
 	// within request_body_timeout (408), an answer not written within
 	// write_timeout. The proxy counts those it sees mid-request.
-	LimitBodyBytes    = proxy.LimitBodyBytes
-	LimitBodyTimeout  = proxy.LimitBodyTimeout
-	LimitWriteTimeout = proxy.LimitWriteTimeout
+	LimitBodyBytes           = proxy.LimitBodyBytes
+	LimitBodyTimeout         = proxy.LimitBodyTimeout
+	LimitWriteTimeout        = proxy.LimitWriteTimeout
+	LimitResponseHeaderBytes = "response_header_bytes"
 )
 
 // Limits lists every limit name, for pre-created series.
 var Limits = []string{LimitInFlight, LimitHeaderBytes, LimitFraming, LimitFallbackBody, LimitUpstreamConnections,
-	LimitServiceInFlight, LimitBodyBytes, LimitBodyTimeout, LimitWriteTimeout}
+	LimitServiceInFlight, LimitBodyBytes, LimitBodyTimeout, LimitWriteTimeout, LimitResponseHeaderBytes}
 
 // serviceFlights are the in-flight caps of cfg's services for the snapshot
 // that replaces one with prev: each service's own cap is enforced by the

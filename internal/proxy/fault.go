@@ -111,7 +111,7 @@ func faultOf(x *exchange, v *route.Version) *fault.Spec {
 func (h *Handler) roundTrip(x *exchange, v *route.Version, pool *upstream.Pool, out *http.Request) (*http.Response, error) {
 	f := faultOf(x, v)
 	if f == nil {
-		return pool.RoundTrip(out)
+		return h.send1(x, pool, out)
 	}
 	o := f.Pick(h.rnd())
 	if o.Delay > 0 {
@@ -124,7 +124,25 @@ func (h *Handler) roundTrip(x *exchange, v *route.Version, pool *upstream.Pool, 
 		h.events.Fault(x.d.Service.Name, v.Name, fault.KindAbort)
 		return abortResponse(out, o.Abort), nil
 	}
-	return pool.RoundTrip(out)
+	return h.send1(x, pool, out)
+}
+
+// recycle returns x to the pool unless a transport may still read the
+// request built from it.
+func (x *exchange) recycle() {
+	if !x.held {
+		exchanges.Put(x)
+	}
+}
+
+// send1 sends out to pool and notes in x when the pool's transport may
+// still read out afterwards (see exchange.held).
+func (h *Handler) send1(x *exchange, pool *upstream.Pool, out *http.Request) (*http.Response, error) {
+	resp, held, err := pool.Send(out)
+	if held {
+		x.held = true
+	}
+	return resp, err
 }
 
 // abortResponse is the answer to a request aborted by a fault.

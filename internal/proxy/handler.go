@@ -139,6 +139,13 @@ type exchange struct {
 	trace  httptrace.ClientTrace // Got1xxResponse bound to this exchange once
 	mu     sync.Mutex            // guards rtDone against a late 1xx callback
 	rtDone bool
+
+	// held is set when an upstream transport may still read the outbound
+	// request after its round trip returned (upstream.Pool.Send): the
+	// request points into this exchange (URL, X-Forwarded-* values, the
+	// trace), so the exchange is then left to the garbage collector
+	// instead of going back to the pool.
+	held bool
 }
 
 type exchangeKey struct{}
@@ -165,7 +172,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !connect { // a CONNECT is never routed
 		x.d = snap.Trust.Decide(snap.Table, r) // a nil policy trusts every request
 	}
-	defer exchanges.Put(x)
+	defer x.recycle()
 	h.obs.Decided(&x.d)
 
 	ctx := r.Context()

@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +41,7 @@ const maxFastBody = 64 << 10
 type h1Transport struct {
 	dial          dialFunc
 	headerTimeout time.Duration
+	maxHeader     int64 // bytes of an answer's head (limits.max_response_header_bytes)
 	idleTimeout   time.Duration
 	maxIdle       int
 	now           func() time.Time
@@ -56,17 +56,11 @@ type idleStack struct {
 	closed bool
 }
 
-// h1Conn is one upstream connection with its buffers.
-type h1Conn struct {
-	net.Conn
-	br     *bufio.Reader
-	bw     *bufio.Writer
-	stack  *idleStack
-	idleAt time.Time
-}
-
-func newH1Transport(dial dialFunc, headerTimeout time.Duration, hosts []string) *h1Transport {
-	t := &h1Transport{dial: dial, headerTimeout: headerTimeout, idleTimeout: idleConnTimeout,
+func newH1Transport(dial dialFunc, headerTimeout time.Duration, maxHeader int64, hosts []string) *h1Transport {
+	if maxHeader <= 0 {
+		maxHeader = -1 // no bound
+	}
+	t := &h1Transport{dial: dial, headerTimeout: headerTimeout, maxHeader: maxHeader, idleTimeout: idleConnTimeout,
 		maxIdle: maxIdleConnsPerHost, now: time.Now, stacks: make(map[string]*idleStack, len(hosts))}
 	for _, h := range hosts {
 		addr := h
@@ -95,10 +89,14 @@ func (t *h1Transport) fits(req *http.Request) bool {
 	return req.ContentLength > 0 && req.ContentLength <= maxFastBody && req.GetBody != nil
 }
 
-// RoundTrip sends req on an idle or new connection. A reused connection
-// that turns out to have been closed by the upstream before it answered is
-// replaced by a new one and the request sent again (the request is
-// replayable: fits admits only bodies with GetBody).
+// RoundTrip sends req on an idle or new connection. An idle connection
+// the upstream closed, reset or wrote to meanwhile is never used (see
+// idleStack.get). One that fails nonetheless before any byte of an answer
+// arrived (the upstream closed it as the request went out) is replaced by
+// a new one and the request sent again, but only when none of its bytes
+// were written or it is replayable: a request the upstream may have
+// received is never sent twice. (fits admits only bodies with GetBody,
+// so a body can be sent again.)
 func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	if err := ctx.Err(); err != nil {
@@ -124,19 +122,20 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc = rawconn.Wrap(nc)
-	c = &h1Conn{Conn: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096), stack: st}
+	c = newH1Conn(rawconn.Wrap(nc), st)
 	resp, err, _ := t.exchange(ctx, c, req, now)
 	return resp, err
 }
 
 // exchange writes req on c and reads the answer's header. stale reports a
-// reused connection that failed before any byte of an answer arrived; c is
-// closed then and the caller may try a fresh one. now is when the round
-// trip began: the response-header deadline counts from it, and a kept
-// connection counts as idle from it.
+// reused connection that failed before any byte of an answer arrived when
+// the request may be sent again (see resendable); c is closed then and the
+// caller may try a fresh one. now is when the round trip began: the
+// response-header deadline counts from it, and a kept connection counts
+// as idle from it.
 func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request, now time.Time) (resp *http.Response, err error, stale bool) {
 	reused := !c.idleAt.IsZero()
+	sent := c.cw.n
 	watch := interrupt.Start(ctx, c.Conn)
 	fail := func(e error, beforeAnswer bool) (*http.Response, error, bool) {
 		watch.Stop()
@@ -144,7 +143,10 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr, false
 		}
-		if reused && beforeAnswer && !isTimeout(e) {
+		if c.lr.exceeded {
+			return nil, headerTooLarge(t.maxHeader, e), false
+		}
+		if reused && beforeAnswer && !isTimeout(e) && resendable(req, c.cw.n-sent) {
 			return nil, nil, true
 		}
 		return nil, e, false
@@ -158,12 +160,13 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 	if t.headerTimeout > 0 {
 		_ = c.SetReadDeadline(now.Add(t.headerTimeout))
 	}
+	c.lr.left = t.maxHeader
 	if _, err := c.br.Peek(1); err != nil {
-		// The upstream closed an idle connection as the request went out;
-		// sending it again is safe only for a replayable request.
-		return fail(fmt.Errorf("reading response: %w", err), replayable(req))
+		// The upstream closed the connection as the request went out.
+		return fail(fmt.Errorf("reading response: %w", err), true)
 	}
 	if a, ok := readPlainResponse(c.br, req); ok {
+		c.lr.left = -1
 		return t.answered(c, req, &a.resp, &a.body, watch, now), nil, false
 	}
 	trace := httptrace.ContextClientTrace(ctx)
@@ -177,8 +180,10 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 		}
 		code := resp.StatusCode
 		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
+			c.lr.left = -1 // the body is not a head
 			break
 		}
+		c.lr.left = t.maxHeader // the next answer's head
 		// An informational answer (103 Early Hints): tell the caller (the
 		// ReverseProxy forwards it) and read the final answer.
 		if trace != nil && trace.Got1xxResponse != nil {
@@ -222,6 +227,16 @@ func (t *h1Transport) answered(c *h1Conn, req *http.Request, resp *http.Response
 
 // maxInformational bounds the 1xx answers read before the final one.
 const maxInformational = 5
+
+// resendable reports whether req, of which written bytes went out on a
+// connection that failed before any answer, may be sent again on another:
+// when no byte left (the upstream cannot have seen it), or when it is
+// replayable. net/http's Transport follows the same rule; a
+// non-idempotent request the upstream may have received part of is never
+// sent twice, its client gets the error instead.
+func resendable(req *http.Request, written int64) bool {
+	return written == 0 || replayable(req)
+}
 
 // replayable reports whether req may be sent again after it may have
 // reached the upstream: an idempotent method, or an Idempotency-Key.
@@ -303,21 +318,28 @@ func (b *h1Body) Close() error {
 	return nil
 }
 
-// get pops the most recently used idle connection, closing those idle
-// longer than maxIdle.
+// get pops the most recently used idle connection that is still usable,
+// closing those idle longer than maxIdle and those the upstream closed,
+// reset or wrote to while they were idle (rawconn.Reusable: a look
+// without waiting, before any byte of a request goes out, so that a
+// request is not written into a connection the upstream already left).
 func (s *idleStack) get(now time.Time, maxIdle time.Duration) *h1Conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for len(s.conns) > 0 {
-		c := s.conns[len(s.conns)-1]
-		s.conns[len(s.conns)-1] = nil
-		s.conns = s.conns[:len(s.conns)-1]
-		if now.Sub(c.idleAt) < maxIdle {
+	for {
+		s.mu.Lock()
+		n := len(s.conns)
+		if n == 0 {
+			s.mu.Unlock()
+			return nil
+		}
+		c := s.conns[n-1]
+		s.conns[n-1] = nil
+		s.conns = s.conns[:n-1]
+		s.mu.Unlock()
+		if now.Sub(c.idleAt) < maxIdle && c.br.Buffered() == 0 && rawconn.Reusable(c.Conn) {
 			return c
 		}
 		_ = c.Close()
 	}
-	return nil
 }
 
 func (s *idleStack) put(c *h1Conn) {

@@ -163,8 +163,8 @@ func rawServer(t *testing.T, answers int, handle func(req *http.Request) string)
 }
 
 // TestH1StaleConnection: an upstream that closes a kept-alive connection
-// without saying so. The next idempotent request is sent again on a new
-// connection; a POST is not, because it may have been processed.
+// without saying so. The next request goes on a new connection. (Requests
+// caught by the close as they go out: h1reuse_test.go.)
 func TestH1StaleConnection(t *testing.T) {
 	ok := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 	url, conns := rawServer(t, 1, func(*http.Request) string { return ok })
@@ -176,16 +176,6 @@ func TestH1StaleConnection(t *testing.T) {
 	}
 	if got := conns.Load(); got != 2 {
 		t.Fatalf("%d connections, want 2", got)
-	}
-	time.Sleep(50 * time.Millisecond)
-	req := newReq(t, "POST", "/3")
-	if _, _, err := send(p, req); err == nil {
-		t.Fatal("POST on a stale connection was sent again")
-	}
-	req = newReq(t, "POST", "/4")
-	req.Header.Set("Idempotency-Key", "k1")
-	if code, _, err := send(p, req); err != nil || code != 200 {
-		t.Fatalf("POST with Idempotency-Key: %d %v", code, err)
 	}
 }
 

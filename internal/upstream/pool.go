@@ -27,6 +27,7 @@ type Pool struct {
 	ejectFor   time.Duration
 	health     *healthSpec // nil without active health checks
 	maxConns   int64       // in-flight requests per target; 0 is no cap
+	maxHeader  int64       // bytes of an answer's head (WithMaxResponseHeaderBytes)
 
 	next  atomic.Uint64            // round-robin counter
 	avail atomic.Pointer[rotation] // targets in rotation; replaced under mu
@@ -87,6 +88,22 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithMaxResponseHeaderBytes bounds the status line and headers of an
+// answer (limits.max_response_header_bytes; default
+// config.DefaultMaxResponseHeaderBytes): a larger answer fails the
+// request with ErrResponseHeaderTooLarge once n bytes were read.
+func WithMaxResponseHeaderBytes(n int64) Option {
+	return func(p *Pool) error {
+		if n < 0 {
+			return fmt.Errorf("negative max_response_header_bytes %d", n)
+		}
+		if n > 0 {
+			p.maxHeader = n
+		}
+		return nil
+	}
+}
+
 // New builds the pool described by spec; spec.Name is the pool name. Target
 // URLs must be http or https with a host and no user info, query or
 // fragment; h2c pools take http targets and h2 pools https targets. Zero
@@ -143,6 +160,7 @@ func newPool(spec *config.Upstream, opts []Option) (*Pool, error) {
 		ejectAfter: int64(ejectAfter),
 		ejectFor:   ejectFor,
 		maxConns:   int64(spec.MaxConnections),
+		maxHeader:  config.DefaultMaxResponseHeaderBytes,
 	}
 	if spec.Health != nil {
 		hs, err := newHealthSpec(spec.Health)
@@ -183,7 +201,7 @@ func newPool(spec *config.Upstream, opts []Option) (*Pool, error) {
 			plain = append(plain, t.host)
 		}
 	}
-	p.tr = newTransports(protocol, tlsConf, timeout, plain)
+	p.tr = newTransports(protocol, tlsConf, timeout, p.maxHeader, plain)
 	p.avail.Store(&rotation{targets: p.targets})
 	return p, nil
 }
@@ -202,23 +220,42 @@ func (p *Pool) Name() string { return p.name }
 // their response bodies are closed) is passed over for the next one; when
 // every target is full the request fails at once with ErrAtCapacity (503).
 func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, _, err := p.Send(req)
+	return resp, err
+}
+
+// Send is RoundTrip that also reports whether the transport may still read
+// req after Send returned. It may when req went through net/http's
+// Transport: its writer goroutine can still be writing the request (the
+// body, or the end of the head after an Expect: 100-continue answered at
+// once) when the answer is handed back, and it reads req's URL, header
+// values and context (a ClientTrace) meanwhile. The caller must then never
+// reuse what req refers to. When held is false (the h1 transport, which
+// writes and reads on the caller's goroutine, or no round trip at all) the
+// transport is done with req once Send returns.
+func (p *Pool) Send(req *http.Request) (resp *http.Response, held bool, err error) {
 	t, list := p.pick()
 	if t = p.acquire(t, list); t == nil {
-		return nil, p.capacityError()
+		return nil, false, p.capacityError()
 	}
 	t.apply(req.URL)
-	resp, err := p.tr.pick(req).RoundTrip(req)
+	rt := p.tr.pick(req)
+	_, inline := rt.(*h1Transport)
+	resp, err = rt.RoundTrip(req)
 	p.release(t, resp)
 	if err != nil {
 		if IsConnectError(err) && req.Context().Err() == nil {
 			p.connectFailed(t, err)
 		}
-		return nil, &targetError{pool: p.name, target: t.raw, err: err}
+		if !inline && stdHeaderTooLarge(err) {
+			err = headerTooLarge(p.maxHeader, err)
+		}
+		return nil, !inline, &targetError{pool: p.name, target: t.raw, err: err}
 	}
 	if t.fails.Load() != 0 {
 		t.fails.Store(0)
 	}
-	return resp, nil
+	return resp, !inline, nil
 }
 
 // pick selects the next target. It takes no lock and does not allocate

@@ -57,8 +57,9 @@ type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // newTransports builds the transports for protocol (already validated).
 // tlsConf is the base client TLS configuration for https targets; plainHosts
-// are the host:port of the pool's http targets.
-func newTransports(protocol string, tlsConf *tls.Config, headerTimeout time.Duration, plainHosts []string) *transports {
+// are the host:port of the pool's http targets. maxHeader bounds every
+// transport's answer heads.
+func newTransports(protocol string, tlsConf *tls.Config, headerTimeout time.Duration, maxHeader int64, plainHosts []string) *transports {
 	dial := (&net.Dialer{Timeout: dialTimeout, KeepAlive: dialKeepAlive}).DialContext
 
 	var h1 http.Protocols
@@ -80,42 +81,44 @@ func newTransports(protocol string, tlsConf *tls.Config, headerTimeout time.Dura
 	}
 
 	s := &transports{
-		std:           newTransport(dial, tlsConf, proto, protoALPN, headerTimeout),
-		grpc:          newTransport(dial, tlsConf, proto, protoALPN, 0),
+		std:           newTransport(dial, tlsConf, proto, protoALPN, headerTimeout, maxHeader),
+		grpc:          newTransport(dial, tlsConf, proto, protoALPN, 0, maxHeader),
 		healthTracker: &connTracker{conns: make(map[*trackedConn]struct{})},
 	}
 	if protocol == config.ProtocolH2 || protocol == config.ProtocolH2C {
-		s.upgrade = newTransport(dial, tlsConf, h1, h1ALPN, headerTimeout)
+		s.upgrade = newTransport(dial, tlsConf, h1, h1ALPN, headerTimeout, maxHeader)
 	} else {
 		s.upgrade = s.std
 	}
 	if protocol == config.ProtocolHTTP1 && len(plainHosts) > 0 {
-		s.fast = newH1Transport(dial, headerTimeout, plainHosts)
+		s.fast = newH1Transport(dial, headerTimeout, maxHeader, plainHosts)
 	}
-	s.health = newTransport(s.healthTracker.wrap(dial), tlsConf, proto, protoALPN, 0)
+	s.health = newTransport(s.healthTracker.wrap(dial), tlsConf, proto, protoALPN, 0, maxHeader)
 	s.health.DisableKeepAlives = true
 	return s
 }
 
 // newTransport returns one proxy-tuned transport. TLS is done by our own
 // DialTLSContext so that handshake failures are recognisable (see
-// handshakeError); alpn is what it offers in the handshake.
-func newTransport(dial dialFunc, tlsConf *tls.Config, protos http.Protocols, alpn []string, headerTimeout time.Duration) *http.Transport {
+// handshakeError); alpn is what it offers in the handshake. maxHeader
+// bounds an answer's head (MaxResponseHeaderBytes).
+func newTransport(dial dialFunc, tlsConf *tls.Config, protos http.Protocols, alpn []string, headerTimeout time.Duration, maxHeader int64) *http.Transport {
 	cfg := tlsConf.Clone()
 	cfg.NextProtos = alpn
 	td := &tlsDialer{dial: dial, cfg: cfg}
 	return &http.Transport{
-		Proxy:                 nil, // a gateway does not follow HTTP_PROXY from its environment
-		DialContext:           dial,
-		DialTLSContext:        td.dialTLS,
-		MaxIdleConns:          maxIdleConns,
-		MaxIdleConnsPerHost:   maxIdleConnsPerHost,
-		IdleConnTimeout:       idleConnTimeout,
-		TLSHandshakeTimeout:   tlsHandshakeTimeout, // enforced by tlsDialer; kept for readers
-		DisableCompression:    true,                // a proxy must not add Accept-Encoding
-		ResponseHeaderTimeout: headerTimeout,
-		ExpectContinueTimeout: expectContinueTimeout,
-		Protocols:             &protos,
+		Proxy:                  nil, // a gateway does not follow HTTP_PROXY from its environment
+		DialContext:            dial,
+		DialTLSContext:         td.dialTLS,
+		MaxIdleConns:           maxIdleConns,
+		MaxIdleConnsPerHost:    maxIdleConnsPerHost,
+		IdleConnTimeout:        idleConnTimeout,
+		TLSHandshakeTimeout:    tlsHandshakeTimeout, // enforced by tlsDialer; kept for readers
+		DisableCompression:     true,                // a proxy must not add Accept-Encoding
+		ResponseHeaderTimeout:  headerTimeout,
+		MaxResponseHeaderBytes: maxHeader,
+		ExpectContinueTimeout:  expectContinueTimeout,
+		Protocols:              &protos,
 		HTTP2: &http.HTTP2Config{
 			SendPingTimeout: h2ReadIdleTimeout,
 			PingTimeout:     h2PingTimeout,

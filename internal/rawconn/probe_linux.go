@@ -1,0 +1,41 @@
+//go:build linux
+
+package rawconn
+
+import (
+	"net"
+	"syscall"
+)
+
+// Reusable reports whether an idle connection c may carry another
+// request: the peer has not closed or reset it and has sent nothing
+// unasked. It looks without waiting, with one recv(2) of MSG_PEEK |
+// MSG_DONTWAIT that consumes nothing, and ignores c's deadlines. A
+// connection it cannot look at (not a syscall.Conn) is reported reusable.
+// It must not be called while another goroutine reads c.
+func Reusable(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	reusable := false
+	var buf [1]byte
+	err = rc.Control(func(fd uintptr) {
+		for {
+			_, _, e := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			if e == syscall.EINTR {
+				continue
+			}
+			// EAGAIN: nothing to read and no end, the peer still listens.
+			// Anything else is an end (0 bytes), a reset, or bytes nobody
+			// asked for: the connection is out of step.
+			reusable = e == syscall.EAGAIN
+			return
+		}
+	})
+	return err == nil && reusable
+}
