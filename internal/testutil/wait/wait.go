@@ -11,6 +11,8 @@ package wait
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -63,4 +65,25 @@ func Poll(timeout time.Duration, check func() error) error {
 		<-tick.C
 	}
 	return fmt.Errorf("%w after %v (last: %w)", ErrTimeout, timeout, last)
+}
+
+// GoroutineIn returns a condition for For that holds while some goroutine's
+// own frames (its creator's excluded) name every one of frames, e.g.
+// "runtime_pollWait" and a function: a goroutine blocked in that function's
+// network read is a state a test can wait for before it acts.
+func GoroutineIn(frames ...string) func() bool {
+	return func() bool {
+		buf := make([]byte, 1<<20)
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			g, _, _ = strings.Cut(g, "\ncreated by ")
+			all := true
+			for _, f := range frames {
+				all = all && strings.Contains(g, f)
+			}
+			if all {
+				return true
+			}
+		}
+		return false
+	}
 }

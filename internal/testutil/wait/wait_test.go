@@ -3,6 +3,7 @@ package wait
 import (
 	"errors"
 	"fmt"
+	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,4 +61,33 @@ func (r *recorder) Helper() {}
 func (r *recorder) Fatalf(format string, args ...any) {
 	r.failed = fmt.Sprintf(format, args...)
 	panic("fatal")
+}
+
+// TestGoroutineIn sees a goroutine blocked in a network read, and no longer
+// once the read has ended.
+func TestGoroutineIn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if c, err := ln.Accept(); err == nil {
+			_, _ = c.Read(make([]byte, 1))
+			c.Close()
+		}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reading := GoroutineIn("runtime_pollWait", "net.(*conn).Read", "wait.TestGoroutineIn.func")
+	For(t, 10*time.Second, "the reader blocked", reading)
+	c.Close()
+	<-done
+	if reading() {
+		t.Fatal("a goroutine still reads after its read ended")
+	}
 }
