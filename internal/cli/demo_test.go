@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/testutil/syncbuf"
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
 // demoMain runs `turnout demo` with args (flags only) until ctx is done,
@@ -47,17 +48,19 @@ func TestDemoCommand(t *testing.T) {
 	go func() {
 		done <- demoMain(ctx, []string{"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--rate", "20", "--fail-after", "1h"}, &stdout, &stderr)
 	}()
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(stdout.String(), "Press Ctrl-C") {
+	err := wait.Poll(15*time.Second, func() error {
 		select {
 		case code := <-done:
 			t.Fatalf("demo exited with %d before printing the banner\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no banner within 15s\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		if !strings.Contains(stdout.String(), "Press Ctrl-C") {
+			return errors.New("no banner")
 		}
-		time.Sleep(10 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	banner := stdout.String()
 	m := regexp.MustCompile(`gateway +(http://127\.0\.0\.1:\d+)\n`).FindStringSubmatch(banner)

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
 var binary string
@@ -98,25 +100,26 @@ func launchProc(t *testing.T, args []string, env ...string) *proc {
 // the match; the process exiting first or timeout fails the test.
 func (p *proc) waitLog(t *testing.T, re *regexp.Regexp, timeout time.Duration) []string {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	var m []string
+	err := wait.Poll(timeout, func() error {
 		exited := false
 		select {
 		case <-p.exited:
 			exited = true
 		default:
 		}
-		if m := re.FindStringSubmatch(p.logs()); m != nil {
-			return m
+		if m = re.FindStringSubmatch(p.logs()); m != nil {
+			return nil
 		}
-		switch {
-		case exited:
+		if exited {
 			t.Fatalf("turnout exited before logging %q:\n%s", re, p.logs())
-		case time.Now().After(deadline):
-			t.Fatalf("turnout did not log %q within %v:\n%s", re, timeout, p.logs())
 		}
-		time.Sleep(10 * time.Millisecond)
+		return fmt.Errorf("no line matches %q", re)
+	})
+	if err != nil {
+		t.Fatalf("turnout did not log %q: %v\n%s", re, err, p.logs())
 	}
+	return m
 }
 
 func (p *proc) logs() string {
@@ -163,20 +166,22 @@ func (p *proc) status(t *testing.T, service string) rolloutStatus {
 	return s
 }
 
-// waitStatus polls until cond holds; it returns the time it took.
+// waitStatus polls until cond holds; it returns the time it took, for the
+// log only.
 func (p *proc) waitStatus(t *testing.T, service string, timeout time.Duration, what string, cond func(rolloutStatus) bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	var last rolloutStatus
-	for time.Since(start) < timeout {
-		last = p.status(t, service)
-		if cond(last) {
-			return time.Since(start)
+	err := wait.Poll(timeout, func() error {
+		if last = p.status(t, service); !cond(last) {
+			return fmt.Errorf("last status %+v", last)
 		}
-		time.Sleep(25 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("waiting for %s: %v\n%s", what, err, p.logs())
 	}
-	t.Fatalf("timed out after %v waiting for %s; last status %+v\n%s", timeout, what, last, p.logs())
-	return 0
+	return time.Since(start)
 }
 
 // load sends unpinned requests with distinct user keys from a few workers

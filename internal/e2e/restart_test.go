@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
 const upgradeYAML = `
@@ -214,11 +216,12 @@ func (l *upgradeLoad) failures() []string {
 // waitOK waits until n requests have succeeded (at most 30 s).
 func (l *upgradeLoad) waitOK(t *testing.T, n int64) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); l.ok.Load() < n; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d requests succeeded in 30s; failures: %q", l.ok.Load(), n, l.failures())
+	wait.ForErr(t, 30*time.Second, fmt.Sprintf("%d requests to succeed", n), func() error {
+		if ok := l.ok.Load(); ok < n {
+			return fmt.Errorf("only %d succeeded; failures: %q", ok, l.failures())
 		}
-	}
+		return nil
+	})
 }
 
 // postOK is one POST on a fresh connection (so it is never retried) that

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
 // upstream is a real HTTP upstream whose behaviour a test can switch.
@@ -86,10 +89,7 @@ func TestProcessRollbackOnErrors(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	l := startLoad(ctx, p.URL, 4)
-	deadline := time.Now().Add(20 * time.Second)
-	for v2.hits.Load() < 50 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	wait.For(t, 20*time.Second, "50 requests at v2", func() bool { return v2.hits.Load() >= 50 })
 	if s := p.status(t, "users"); s.State != "progressing" || s.Weight != 10 {
 		t.Fatalf("before the failure: %+v", s)
 	}
@@ -102,14 +102,33 @@ func TestProcessRollbackOnErrors(t *testing.T) {
 	if !strings.Contains(s.Reason, "error_rate") || !strings.Contains(s.Reason, "max 0.05") {
 		t.Fatalf("reason %q must name the check, its value and the threshold", s.Reason)
 	}
-	time.Sleep(300 * time.Millisecond) // requests already in flight finish
+	// Each of the 4 workers sends one request at a time: 100 answers after
+	// the rollback, those in flight at the rollback have finished; 500
+	// more answers must then leave v2 alone.
+	l.waitAnswers(t, 100)
 	after := v2.hits.Load()
-	time.Sleep(time.Second)
+	l.waitAnswers(t, 500)
 	cancel()
 	l.wg.Wait()
 	if extra := v2.hits.Load() - after; extra != 0 {
 		t.Fatalf("%d requests reached v2 after the rollback", extra)
 	}
+}
+
+// waitAnswers waits (at most 30 s) until the load has had n more answers.
+func (l *load) waitAnswers(t *testing.T, n int) {
+	t.Helper()
+	answers := func() int {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		sum := 0
+		for _, c := range l.status {
+			sum += c
+		}
+		return sum
+	}
+	from := answers()
+	wait.For(t, 30*time.Second, fmt.Sprintf("%d more answers", n), func() bool { return answers() >= from+n })
 }
 
 // TestProcessRollbackOnLatency: `to` becomes slow (p95 over 300ms).
@@ -123,9 +142,7 @@ func TestProcessRollbackOnLatency(t *testing.T) {
 	l := startLoad(ctx, p.URL, 8)
 	defer l.wg.Wait()
 	defer cancel()
-	for v2.hits.Load() < 30 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	wait.For(t, 20*time.Second, "30 requests at v2", func() bool { return v2.hits.Load() >= 30 })
 	v2.delay.Store(int64(800 * time.Millisecond))
 	delay := p.waitStatus(t, "users", 30*time.Second, "rollback on latency", func(s rolloutStatus) bool {
 		return s.State == "rolled_back" && s.Weight == 0

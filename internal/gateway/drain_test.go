@@ -99,16 +99,14 @@ func TestStopDrains(t *testing.T) {
 // waitRefused waits (at most 10 s) until addr refuses connections.
 func waitRefused(t *testing.T, addr string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	testutil.Eventually(t, 10*time.Second, addr+" to refuse connections while draining", func() bool {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
-			return
+			return true
 		}
 		conn.Close()
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still accepts connections while draining", addr)
-		}
-	}
+		return false
+	})
 }
 
 func getBody(c *http.Client, url string) (string, error) {

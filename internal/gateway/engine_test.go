@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,7 +78,9 @@ func TestClientGoneCancelsUpstream(t *testing.T) {
 		t.Run("engine="+engine, func(t *testing.T) {
 			t.Setenv(gateway.EngineEnv, engine)
 			gone := make(chan bool, 1)
+			var arrived atomic.Bool
 			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				arrived.Store(true)
 				select {
 				case <-r.Context().Done():
 					gone <- true
@@ -92,7 +95,7 @@ func TestClientGoneCancelsUpstream(t *testing.T) {
 				t.Fatal(err)
 			}
 			io.WriteString(nc, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-			time.Sleep(100 * time.Millisecond)
+			testutil.Eventually(t, 5*time.Second, "the request at the upstream", arrived.Load)
 			nc.Close()
 			if !<-gone {
 				t.Error("the upstream request outlived the client")

@@ -135,8 +135,12 @@ func TestFaultRehearsalRollsBack(t *testing.T) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if i%50 == 49 {
-			time.Sleep(60 * time.Millisecond) // let the engine analyse
+		if i%50 == 49 { // let the engine analyse this batch
+			sent := time.Now()
+			testutil.Eventually(t, 5*time.Second, "an analysis after the batch", func() bool {
+				st := state()
+				return st.State == rollout.RolledBack || st.LastAnalysis != nil && st.LastAnalysis.At.After(sent)
+			})
 		}
 	}
 	testutil.Eventually(t, 5*time.Second, "rollback", func() bool { return state().State == rollout.RolledBack })

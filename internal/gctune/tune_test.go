@@ -1,10 +1,13 @@
 package gctune
 
 import (
+	"fmt"
 	"runtime"
 	"runtime/debug"
 	"testing"
 	"time"
+
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
 func TestPercentFor(t *testing.T) {
@@ -68,16 +71,15 @@ func TestTunerFollowsTheLiveHeap(t *testing.T) {
 	}
 }
 
-// waitPercent collects until the tuner's percent satisfies ok, for at most
-// 200 collections.
+// waitPercent collects until the tuner's percent satisfies ok (at most
+// 10 s, one collection per poll).
 func waitPercent(t *testing.T, tu *Tuner, ok func(int) bool, what string) {
 	t.Helper()
-	for i := 0; i < 200; i++ {
-		if ok(tu.Percent()) {
-			return
+	wait.ForErr(t, 10*time.Second, "the percent to be "+what, func() error {
+		if p := tu.Percent(); !ok(p) {
+			runtime.GC() // the tuner runs from the finalizer of a collection
+			return fmt.Errorf("percent %d", p)
 		}
-		runtime.GC()
-		time.Sleep(time.Millisecond) // let the finalizer goroutine run
-	}
-	t.Fatalf("percent %d, want %s", tu.Percent(), what)
+		return nil
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/interrupt"
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
 var _ interrupt.Source = (*reqCtx)(nil)
@@ -105,8 +106,13 @@ func TestReqCtx(t *testing.T) {
 		if c.conn != nc {
 			t.Fatal("the request context does not watch the connection")
 		}
-		go func() {
-			time.Sleep(10 * time.Millisecond)
+		go func() { // once the read below waits
+			_ = wait.Poll(10*time.Second, func() error {
+				if !wait.GoroutineIn("runtime_pollWait", "net.(*conn).Read", "h1server.Test")() {
+					return errors.New("not reading yet")
+				}
+				return nil
+			})
 			c.cancel()
 		}()
 		if _, err := nc.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
 var timeZero time.Time
@@ -251,6 +253,7 @@ func TestRefusedHook(t *testing.T) {
 // request meanwhile is served in order, the watcher's byte included.
 func TestClientGone(t *testing.T) {
 	cancelled := make(chan bool, 1)
+	release := make(chan struct{})
 	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/wait":
@@ -260,24 +263,30 @@ func TestClientGone(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				cancelled <- false
 			}
-		case "/slow":
-			time.Sleep(150 * time.Millisecond) // long enough to be watched
+		case "/slow": // runs until the watcher has taken the next request's byte
+			select {
+			case <-release:
+			case <-time.After(10 * time.Second):
+			}
 			io.WriteString(w, "slow")
 		default:
 			io.WriteString(w, r.URL.Path)
 		}
 	}), func(s *Server) { s.ClientGoneAfter = 20 * time.Millisecond })
+	watching := wait.GoroutineIn("runtime_pollWait", "h1server.(*conn).fire")
 	c := dial(t, addr)
 	c.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
-	time.Sleep(50 * time.Millisecond)
+	wait.For(t, 10*time.Second, "the watcher reading", watching)
 	c.nc.Close()
 	if !<-cancelled {
 		t.Error("the context was not cancelled when the client went away")
 	}
 	c = dial(t, addr)
 	c.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-	time.Sleep(60 * time.Millisecond)
+	wait.For(t, 10*time.Second, "the watcher reading", watching)
 	c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+	wait.For(t, 10*time.Second, "the watcher to take a byte", func() bool { return !watching() })
+	close(release)
 	for _, want := range []string{"slow", "/next"} {
 		if _, body := c.response("GET"); body != want {
 			t.Errorf("got %q, want %q", body, want)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/testutil/syncbuf"
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
 // promServer is a real Prometheus server (Debian's prometheus package) run
@@ -93,18 +94,19 @@ scrape_configs:
 	case <-time.After(30 * time.Second):
 		t.Fatalf("prometheus did not report its address within 30s:\n%s", p.log.String())
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	err = wait.Poll(30*time.Second, func() error {
 		resp, err := http.Get(p.URL + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready within 30s (%v):\n%s", err, p.log.String())
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
 		}
-		time.Sleep(50 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("prometheus not ready: %v\n%s", err, p.log.String())
 	}
+	return p
 }

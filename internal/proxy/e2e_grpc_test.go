@@ -140,10 +140,10 @@ func TestE2EGRPC(t *testing.T) {
 
 	t.Run("server streaming is flushed per message", func(t *testing.T) {
 		// The second message comes 30s after the first: the first must
-		// arrive on its own, and cancelling must not hang.
+		// arrive on its own (a buffered answer meets the 5s deadline
+		// first), and cancelling must not hang.
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
-		start := time.Now()
 		stream, err := c.StreamingOutputCall(ctx, &testpb.StreamingOutputCallRequest{
 			Payload:            payload("f"),
 			ResponseParameters: []*testpb.ResponseParameters{{Size: 1}, {Size: 1, IntervalUs: 30_000_000}},
@@ -157,9 +157,6 @@ func TestE2EGRPC(t *testing.T) {
 		}
 		if got := string(resp.GetPayload().GetBody()); got != "v1:f:0" {
 			t.Fatalf("first message = %q", got)
-		}
-		if el := time.Since(start); el > 2*time.Second {
-			t.Errorf("first message took %v: response buffered?", el)
 		}
 		cancel()
 		if _, err := stream.Recv(); status.Code(err) != codes.Canceled {
@@ -242,14 +239,9 @@ func TestE2EGRPC(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 		defer cancel()
 		ctx = metadata.AppendToOutgoingContext(ctx, grpcecho.MDSleep, "2s")
-		start := time.Now()
 		_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
-		el := time.Since(start)
 		if status.Code(err) != codes.DeadlineExceeded {
 			t.Fatalf("UnaryCall = %v, want DeadlineExceeded", err)
-		}
-		if el > 1500*time.Millisecond {
-			t.Fatalf("DeadlineExceeded after %v, want about 200ms", el)
 		}
 		// The deadline reached the upstream handler too.
 		testutil.Eventually(t, 3*time.Second, "upstream handler cancelled", func() bool {
@@ -350,18 +342,14 @@ func TestE2EGRPCFallbackOnConnectFailure(t *testing.T) {
 }
 
 // TestE2EGRPCUpstreamDown: a gRPC call to a version whose upstream is down
-// fails promptly with Unavailable (Turnout answers 502).
+// fails with Unavailable (Turnout answers 502) within the call's deadline.
 func TestE2EGRPCUpstreamDown(t *testing.T) {
 	v1 := grpcecho.Start(t, "v1")
 	tt := testutil.Start(t, protoGRPCYAML, map[string]string{"V1": v1.Addr, "V2": testutil.ClosedAddr(t)})
 	c := protoDial(t, tt.URL)
-	start := time.Now()
 	_, err := c.UnaryCall(protoCtx(t, 5*time.Second, "x-api-version", "2"), &testpb.SimpleRequest{})
 	if st := status.Convert(err); st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "g-v2") {
 		t.Fatalf("UnaryCall to a down upstream = %v, want Unavailable naming g-v2", err)
-	}
-	if el := time.Since(start); el > 3*time.Second {
-		t.Errorf("took %v", el)
 	}
 }
 
@@ -387,15 +375,13 @@ func TestE2EGRPCDeadlineAtUpstream(t *testing.T) {
 	req.Header.Set("Content-Type", "application/grpc")
 	req.Header.Set("Te", "trailers")
 	req.Header.Set("Grpc-Timeout", "150m")
-	req.Header.Set(grpcecho.MDSleep, "3s")
-	start := time.Now()
+	req.Header.Set(grpcecho.MDSleep, "3s") // an answer after the deadline would carry grpc-status 0
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	el := time.Since(start)
 	code := resp.Header.Get("Grpc-Status")
 	if code == "" {
 		code = resp.Trailer.Get("Grpc-Status")
@@ -403,9 +389,6 @@ func TestE2EGRPCDeadlineAtUpstream(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || code != strconv.Itoa(int(codes.DeadlineExceeded)) {
 		t.Fatalf("HTTP %d, grpc-status %q (header %v, trailer %v), want 200 with grpc-status 4",
 			resp.StatusCode, code, resp.Header, resp.Trailer)
-	}
-	if el > 2*time.Second {
-		t.Errorf("answered after %v, want about 150ms", el)
 	}
 }
 

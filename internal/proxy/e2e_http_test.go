@@ -289,10 +289,9 @@ services:
 	for _, tc := range []struct {
 		name, pin string
 		want      int
-		within    time.Duration
 	}{
-		{"upstream down", "1", http.StatusBadGateway, 3 * time.Second},
-		{"upstream slower than its timeout", "2", http.StatusGatewayTimeout, 2 * time.Second},
+		{"upstream down", "1", http.StatusBadGateway},
+		{"upstream slower than its timeout", "2", http.StatusGatewayTimeout}, // not the late 200
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := http.NewRequest(http.MethodGet, tt.URL+"/x", nil)
@@ -300,19 +299,14 @@ services:
 				t.Fatal(err)
 			}
 			req.Header.Set("X-API-Version", tc.pin)
-			start := time.Now()
 			resp, err := c.Do(req)
 			if err != nil {
 				t.Fatalf("client: %v", err)
 			}
 			defer resp.Body.Close()
-			el := time.Since(start)
 			b, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tc.want {
 				t.Fatalf("status %d (%s), want %d", resp.StatusCode, b, tc.want)
-			}
-			if el > tc.within {
-				t.Errorf("answered after %v, want within %v", el, tc.within)
 			}
 			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				t.Errorf("Content-Type %q, want JSON", ct)

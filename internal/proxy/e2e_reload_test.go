@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/store"
 	"github.com/turnout-gw/turnout/internal/testutil"
 )
 
@@ -184,7 +185,10 @@ func TestE2EReloadUnderLoad(t *testing.T) {
 		testutil.Eventually(t, 5*time.Second, "weight applied", func() bool {
 			return tt.App.Gateway.Snapshot().Table.Service("users").Rollout.Weight == want
 		})
-		time.Sleep(20 * time.Millisecond)
+		served := ok.Load() + failed.Load()
+		testutil.Eventually(t, 10*time.Second, "requests on the new table", func() bool {
+			return ok.Load()+failed.Load() >= served+4
+		})
 	}
 	cancel()
 	wg.Wait()
@@ -206,11 +210,28 @@ func TestE2EInvalidReloadKeepsServing(t *testing.T) {
 	vars := map[string]string{"V1": v1.URL, "V2": v2.URL, "WEIGHT": "100"}
 	tt := testutil.Start(t, reloadYAML, vars)
 	before := tt.App.Gateway.Snapshot()
+	// rejected counts the configuration rejections recorded from source.
+	rejected := func(source string) int {
+		evs, err := tt.App.Store.Events(store.EventQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ev := range evs {
+			if ev.Type == "config_rejected" && ev.Actor == source {
+				n++
+			}
+		}
+		return n
+	}
 
 	broken := strings.Replace(reloadYAML, "weight: {{WEIGHT}}", "weight: {{WEIGHT}}, bogus: 1", 1)
 	vars["WEIGHT"] = "0"
 	tt.Rewrite(t, broken, vars)
-	time.Sleep(300 * time.Millisecond) // let the watcher try (debounce 50ms)
+	testutil.Eventually(t, 5*time.Second, "the watcher to reject the broken file", func() bool { return rejected("file") > 0 })
+	if tt.App.Gateway.Snapshot() != before {
+		t.Fatal("the watcher applied an invalid configuration")
+	}
 
 	resp, err := http.Post(tt.AdminURL+"/api/v1/reload", "application/json", nil)
 	if err != nil {
@@ -233,7 +254,7 @@ func TestE2EInvalidReloadKeepsServing(t *testing.T) {
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	testutil.Eventually(t, 5*time.Second, "SIGHUP's reload to reject the file", func() bool { return rejected("sighup") > 0 })
 	if tt.App.Gateway.Snapshot() != before {
 		t.Fatal("an invalid configuration replaced the running snapshot")
 	}

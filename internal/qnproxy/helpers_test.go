@@ -15,6 +15,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/stats"
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 	"github.com/turnout-gw/turnout/qn"
 )
 
@@ -202,6 +203,7 @@ type fixture struct {
 	tab   atomic.Pointer[route.Table]
 	stats *stats.Registry
 	obs   *recorder
+	reads atomic.Int64 // the manager's reads of the table: one per watcher tick and per new connection
 }
 
 func newFixture(t testing.TB, yaml string, reg *qn.Registry) *fixture {
@@ -226,7 +228,8 @@ func newFixtureAt(t testing.TB, yaml string, reg *qn.Registry, now func() time.T
 	if testing.Verbose() {
 		log = slog.Default()
 	}
-	f.m, err = New(Options{Table: f.tab.Load, Stats: f.stats, Observer: f.obs, Registry: reg, Tick: 10 * time.Millisecond, Log: log, Now: now})
+	table := func() *route.Table { f.reads.Add(1); return f.tab.Load() }
+	f.m, err = New(Options{Table: table, Stats: f.stats, Observer: f.obs, Registry: reg, Tick: 10 * time.Millisecond, Log: log, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,6 +241,16 @@ func newFixtureAt(t testing.TB, yaml string, reg *qn.Registry, now func() time.T
 }
 
 func (f *fixture) addr(service string) string { return f.m.Addr(service).String() }
+
+// waitTicks waits until the watcher has completed at least one tick that
+// began after the call (with the table and the clock of then): with no
+// connection opening meanwhile, every read of the table is a tick, and a
+// tick's review ends before the next one reads.
+func (f *fixture) waitTicks(t testing.TB) {
+	t.Helper()
+	from := f.reads.Load()
+	waitFor(t, "two watcher ticks", func() bool { return f.reads.Load() >= from+2 })
+}
 
 func (f *fixture) setWeight(t testing.TB, service string, w float64) {
 	t.Helper()
@@ -273,15 +286,10 @@ func (r *recorder) get(m map[string]int, k string) int {
 	return m[k]
 }
 
-// waitFor polls cond for up to 5s.
+// waitFor is wait.For with a deadline of 5s.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	wait.For(t, 5*time.Second, what, cond)
 }
 
 // closedByPeer reports whether reading c ends (EOF or reset) within 5s.

@@ -328,32 +328,39 @@ func TestGarbageClosesOnlyThatConnection(t *testing.T) {
 
 // TestGraceAndNewConnections: when the weight drops to 0 (a rollback), new
 // connections go to from at once and connections on to are closed after
-// grace.
+// grace, by the manager's clock.
 func TestGraceAndNewConnections(t *testing.T) {
 	v1, v2 := newServer(t, "server-v1", qn.V1), newServer(t, "server-v2", qn.V2)
 	cfg := twoVersions(v1, v2, rolloutExtra+", steps: [100], step_interval: 1h") + "    qn: { grace: 300ms }\n"
 	cfg = bytes.NewBuffer([]byte(cfg)).String()
-	f := newFixture(t, cfg, nil)
+	clock := testclock.New(time.Now())
+	f := newFixtureAt(t, cfg, nil, clock.Now)
 	f.setWeight(t, "dev", 100)
-	time.Sleep(30 * time.Millisecond)
+	f.waitTicks(t)
 	d := dialDevice(t, f.addr("dev"), qn.V1, "dev-a")
 	if got, _ := d.roundTrip(); got != "server-v2" {
 		t.Fatal(got)
 	}
 	f.setWeight(t, "dev", 0)
-	start := time.Now()
 	if got, _ := dialDevice(t, f.addr("dev"), qn.V1, "dev-a").roundTrip(); got != "server-v1" {
 		t.Fatalf("new connection after rollback went to %s", got)
 	}
+	f.waitTicks(t) // the watcher saw the rollback: grace starts at the clock's now
+	clock.Advance(250 * time.Millisecond)
+	f.waitTicks(t)
 	// Still served during grace.
 	if got, _ := d.roundTrip(); got != "server-v2" {
 		t.Fatal(got)
 	}
+	if n := f.obs.get(f.obs.rejected, RejectGrace); n != 0 {
+		t.Fatalf("%d connections closed before grace ran out", n)
+	}
+	clock.Advance(50 * time.Millisecond)
 	if !closedByPeer(d.c) {
 		t.Fatal("connection on the rolled-back version not closed")
 	}
-	if el := time.Since(start); el < 250*time.Millisecond {
-		t.Fatalf("closed after %v, before grace", el)
+	if n := f.obs.get(f.obs.rejected, RejectGrace); n != 1 {
+		t.Fatalf("%d connections closed after grace, want 1", n)
 	}
 }
 
@@ -467,7 +474,7 @@ func TestUnansweredDataIsAFailure(t *testing.T) {
 	d.send()
 	waitFor(t, "the server to get both frames", func() bool { return len(v1.received()) == 2 })
 	clock.Advance(time.Second)
-	time.Sleep(50 * time.Millisecond) // several watcher ticks
+	f.waitTicks(t)
 	if st := f.m.Stats("dev")["v1"]; st.Unanswered != 0 {
 		t.Fatalf("unanswered before the timeout: %+v", st)
 	}
@@ -479,7 +486,7 @@ func TestUnansweredDataIsAFailure(t *testing.T) {
 	}
 	// Each frame is counted once.
 	clock.Advance(10 * time.Second)
-	time.Sleep(50 * time.Millisecond)
+	f.waitTicks(t)
 	if st := f.m.Stats("dev")["v1"]; st.Unanswered != 2 {
 		t.Fatalf("unanswered = %d, want 2", st.Unanswered)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/rawconn"
 	"github.com/turnout-gw/turnout/internal/testutil"
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
 // pair is a loopback TCP connection: a wrapped by Wrap, b plain.
@@ -92,14 +93,14 @@ func TestReadWrite(t *testing.T) {
 		_ = a.SetReadDeadline(time.Time{})
 	})
 	t.Run("a past deadline wakes a blocked read", func(t *testing.T) {
-		go func() {
-			time.Sleep(20 * time.Millisecond)
-			_ = a.SetDeadline(time.Unix(1, 0))
-		}()
+		blocked := whenBlocked(func() { _ = a.SetDeadline(time.Unix(1, 0)) })
 		if _, err := a.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("read: %v", err)
 		}
 		_ = a.SetDeadline(time.Time{})
+		if err := <-blocked; err != nil {
+			t.Fatalf("the read never blocked: %v", err)
+		}
 	})
 	t.Run("EOF and close", func(t *testing.T) {
 		b.Close()
@@ -118,24 +119,43 @@ func TestReadWrite(t *testing.T) {
 
 func TestCloseWakesABlockedRead(t *testing.T) {
 	a, _ := pair(t)
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		a.Close()
-	}()
+	blocked := whenBlocked(func() { a.Close() })
 	if _, err := a.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("read: %v", err)
 	}
+	if err := <-blocked; err != nil {
+		t.Fatalf("the read never blocked: %v", err)
+	}
+}
+
+// whenBlocked runs wake, on a goroutine of its own, once a test goroutine
+// waits in the network poller (or after 10 s), and sends on the channel it
+// returns nil or why it did not see the wait.
+func whenBlocked(wake func()) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		blocked := wait.GoroutineIn("runtime_pollWait", "rawconn_test.Test")
+		err := wait.Poll(10*time.Second, func() error {
+			if !blocked() {
+				return errors.New("no test goroutine waits in the poller")
+			}
+			return nil
+		})
+		wake()
+		done <- err
+	}()
+	return done
 }
 
 func TestWriteToAResetPeer(t *testing.T) {
 	a, b := pair(t)
 	b.(*net.TCPConn).SetLinger(0)
 	b.Close() // RST
-	time.Sleep(20 * time.Millisecond)
 	var err error
-	for i := 0; i < 100 && err == nil; i++ {
+	wait.For(t, 10*time.Second, "a write to fail", func() bool {
 		_, err = a.Write(make([]byte, 1024))
-	}
+		return err != nil
+	})
 	var se *os.SyscallError
 	if !errors.As(err, &se) {
 		t.Fatalf("write to a reset peer: %v, want a system call error", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/store"
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
 // TestNotifierRetriesAndDelivers: a webhook that fails twice receives the
@@ -34,13 +35,7 @@ func TestNotifierRetriesAndDelivers(t *testing.T) {
 	n := NewNotifier(nil, 16, 5, 10*time.Millisecond)
 	defer n.Close()
 	n.Send([]string{srv.URL}, store.Event{Seq: 7, Service: "users", Type: "rollback", Message: "rolled back from weight 10 to 0: error_rate 0.5 > max 0.05"})
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if sent, _, _ := n.Stats(); sent == 1 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	wait.For(t, 10*time.Second, "the event sent", func() bool { sent, _, _ := n.Stats(); return sent == 1 })
 	sent, failed, dropped := n.Stats()
 	if sent != 1 || failed != 0 || dropped != 0 || calls.Load() != 3 {
 		t.Fatalf("sent %d failed %d dropped %d after %d calls", sent, failed, dropped, calls.Load())
@@ -66,13 +61,14 @@ func TestNotifierNeverBlocks(t *testing.T) {
 	defer close(release)
 	n := NewNotifier(nil, 2, 1, time.Millisecond)
 	defer n.Close()
-	start := time.Now()
-	for i := 0; i < 50; i++ {
-		n.Send([]string{srv.URL}, store.Event{Service: "users", Type: "step"})
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("Send blocked for %v", d)
-	}
+	var returned atomic.Bool
+	go func() { // the webhook stays hung until the test ends
+		for i := 0; i < 50; i++ {
+			n.Send([]string{srv.URL}, store.Event{Service: "users", Type: "step"})
+		}
+		returned.Store(true)
+	}()
+	wait.For(t, 10*time.Second, "50 Sends to return while the webhook hangs", returned.Load)
 	if _, _, dropped := n.Stats(); dropped < 40 {
 		t.Fatalf("dropped %d of 50 with a queue of 2 and a hung webhook", dropped)
 	}

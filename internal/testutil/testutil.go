@@ -20,6 +20,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/gateway"
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
 // Turnout is a running Turnout started by Start.
@@ -159,17 +160,12 @@ func NewRequest(t testing.TB, method, url string, headers ...string) *http.Reque
 	return req
 }
 
-// Eventually polls cond every 20ms until it holds or timeout passes.
+// Eventually is wait.For, the one shared wait of the tests: it polls cond
+// until it holds and fails t naming what after timeout (bounded in time and
+// in polls; it never asserts how long the wait took).
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s", timeout, what)
+	wait.For(t, timeout, what, cond)
 }
 
 // ClosedAddr returns host:port of a loopback port that was just listened

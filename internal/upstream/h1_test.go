@@ -124,14 +124,15 @@ func TestH1ForwardsInformational(t *testing.T) {
 }
 
 // rawServer answers each request on a connection with handle's bytes and
-// closes the connection after answers answers (0: never).
-func rawServer(t *testing.T, answers int, handle func(req *http.Request) string) (string, *atomic.Int64) {
+// closes the connection after answers answers (0: never). It counts the
+// connections accepted and those it closed.
+func rawServer(t *testing.T, answers int, handle func(req *http.Request) string) (url string, conns, closed *atomic.Int64) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var conns atomic.Int64
+	conns, closed = new(atomic.Int64), new(atomic.Int64)
 	done := make(chan struct{})
 	t.Cleanup(func() { ln.Close(); <-done })
 	go func() {
@@ -143,6 +144,7 @@ func rawServer(t *testing.T, answers int, handle func(req *http.Request) string)
 			}
 			conns.Add(1)
 			go func() {
+				defer closed.Add(1)
 				defer c.Close()
 				br := bufio.NewReader(c)
 				for n := 1; ; n++ {
@@ -159,7 +161,7 @@ func rawServer(t *testing.T, answers int, handle func(req *http.Request) string)
 			}()
 		}
 	}()
-	return "http://" + ln.Addr().String(), &conns
+	return "http://" + ln.Addr().String(), conns, closed
 }
 
 // TestH1StaleConnection: an upstream that closes a kept-alive connection
@@ -167,10 +169,10 @@ func rawServer(t *testing.T, answers int, handle func(req *http.Request) string)
 // caught by the close as they go out: h1reuse_test.go.)
 func TestH1StaleConnection(t *testing.T) {
 	ok := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-	url, conns := rawServer(t, 1, func(*http.Request) string { return ok })
+	url, conns, closed := rawServer(t, 1, func(*http.Request) string { return ok })
 	p := mustPool(t, upstreamSpec("http1", url))
 	mustGet(t, p, "/1")
-	time.Sleep(50 * time.Millisecond) // let the server's close arrive
+	eventually(t, 5*time.Second, "the server's close", func() bool { return closed.Load() == 1 })
 	if body := mustGet(t, p, "/2"); body != "ok" {
 		t.Fatalf("second GET %q", body)
 	}
@@ -182,7 +184,7 @@ func TestH1StaleConnection(t *testing.T) {
 // TestH1WritesRequest checks the bytes the lean writer sends.
 func TestH1WritesRequest(t *testing.T) {
 	var got atomic.Pointer[http.Request]
-	url, _ := rawServer(t, 0, func(r *http.Request) string {
+	url, _, _ := rawServer(t, 0, func(r *http.Request) string {
 		got.Store(r)
 		return "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 	})
@@ -273,9 +275,13 @@ func withTarget(p *Pool, req *http.Request) *http.Request {
 func TestH1Timeouts(t *testing.T) {
 	block := make(chan struct{})
 	t.Cleanup(func() { close(block) })
+	var cancelled atomic.Bool // the request to cancel arrived
 	srv, conns := connCounting(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case "/slow":
+		case "/slow", "/cancel":
+			if r.URL.Path == "/cancel" {
+				cancelled.Store(true)
+			}
 			select {
 			case <-block:
 			case <-r.Context().Done():
@@ -297,10 +303,10 @@ func TestH1Timeouts(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(t.Context())
-	req := newReq(t, "GET", "/slow").WithContext(ctx)
+	req := newReq(t, "GET", "/cancel").WithContext(ctx)
 	errc := make(chan error, 1)
 	go func() { _, _, err := send(p, req); errc <- err }()
-	time.Sleep(20 * time.Millisecond)
+	eventually(t, 5*time.Second, "the request at the upstream", cancelled.Load)
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled request: %v, want context.Canceled", err)

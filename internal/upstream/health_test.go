@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
 // toggleServer answers /healthz with 200 or 500 as ok says and counts the
@@ -127,17 +129,13 @@ func TestCloseStopsHealthChecks(t *testing.T) {
 	p.Close() // idempotent
 	p.Start() // no restart after Close
 
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > base {
-		if time.Now().After(deadline) {
+	// Back to the baseline, no checker goroutine is left (nor one restarted
+	// by Start) and no check is in flight: none can land after Close.
+	wait.ForErr(t, 5*time.Second, "the checker's goroutines to end", func() error {
+		if n := runtime.NumGoroutine(); n > base {
 			buf := make([]byte, 1<<20)
-			t.Fatalf("goroutines %d > baseline %d after Close:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+			return fmt.Errorf("goroutines %d > baseline %d after Close:\n%s", n, base, buf[:runtime.Stack(buf, true)])
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	after := checks.Load() // a check cancelled by Close may still have landed
-	time.Sleep(20 * time.Millisecond)
-	if got := checks.Load(); got != after {
-		t.Errorf("%d checks after Close", got-after)
-	}
+		return nil
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/config"
 
 	"github.com/turnout-gw/turnout/internal/testutil/testclock"
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
 // quiet is a logger that discards everything.
@@ -138,16 +139,10 @@ func deadAddr(t *testing.T) string {
 	return addr
 }
 
-// eventually polls cond every 5ms for up to d.
+// eventually is wait.For, the shared bounded wait.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	wait.For(t, d, what, cond)
 }
 
 // newFakeClock is a settable clock for WithClock.

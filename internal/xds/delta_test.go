@@ -2,6 +2,7 @@ package xds
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 	"github.com/turnout-gw/turnout/internal/testutil/xdsclient"
 )
 
@@ -64,19 +66,14 @@ func TestDeltaEnvoyStream(t *testing.T) {
 		ErrorDetail: &statuspb.Status{Code: 3, Message: "route turnout_routes: no"}}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	wait.ForErr(t, 5*time.Second, "one rejection recorded", func() error {
 		mu.Lock()
-		n := len(nacks)
-		mu.Unlock()
-		if n == 1 {
-			break
+		defer mu.Unlock()
+		if n := len(nacks); n != 1 {
+			return fmt.Errorf("%d rejections recorded", n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d rejections recorded, want 1", n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	if !xdsclient.Quiet(func() error { _, err := stream.Recv(); return err }, 300*time.Millisecond) {
 		t.Error("the rejected route configuration was sent again")
 	}

@@ -11,6 +11,7 @@ import (
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 	"github.com/turnout-gw/turnout/internal/testutil/xdsclient"
 )
 
@@ -48,23 +49,16 @@ func TestNACKHeldNoStorm(t *testing.T) {
 		t.Fatal(err)
 	}
 	badVersion := s.Version(GRPC)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	wait.For(t, 10*time.Second, "the client to reject the bad snapshot", func() bool {
 		mu.Lock()
-		n := len(nacks)
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the client never rejected the bad snapshot")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(nacks) > 0
+	})
 	// A resend storm is a request every few milliseconds; holding leaves the
-	// stream quiet.
+	// stream quiet. What is tested is an absence, so it is watched for a
+	// fixed window (a slower machine only sees fewer requests).
 	before := s.Requests()
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond) // the observation window, not a wait for an event
 	if extra := s.Requests() - before; extra > 2 {
 		t.Errorf("%d requests in the 500ms after the rejection: the rejected version is being resent", extra)
 	}
@@ -84,14 +78,8 @@ func TestNACKHeldNoStorm(t *testing.T) {
 		t.Fatal(err)
 	}
 	xdsclient.WaitFor(t, c, 10*time.Second, func(m map[string]int) bool { return m["v1"] == 20 })
-	deadline = time.Now().Add(10 * time.Second)
-	for {
-		if _, ok := s.Acked(GRPC, s.Version(GRPC)); ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the good snapshot after the rejection was never acknowledged")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	wait.For(t, 10*time.Second, "the good snapshot after the rejection acknowledged", func() bool {
+		_, ok := s.Acked(GRPC, s.Version(GRPC))
+		return ok
+	})
 }
