@@ -176,6 +176,8 @@ func TestWeightValidation(t *testing.T) {
 		{"null weight", `{"weight": null}`, 400, `needs "weight"`},
 		{"above 100", `{"weight": 100.5}`, 400, "outside 0..100"},
 		{"negative", `{"weight": -1}`, 400, "outside 0..100"},
+		{"negative zero", `{"weight": -0}`, 400, "outside 0..100"},
+		{"negative zero decimal", `{"weight": -0.0}`, 400, "outside 0..100"},
 		{"string", `{"weight": "25"}`, 400, "invalid JSON"},
 		{"unknown field", `{"weight": 5, "step": 1}`, 400, `unknown field "step"`},
 		{"not json", `weight=5`, 400, "invalid JSON"},

@@ -62,7 +62,7 @@ func (a *API) handleWeight(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wt := *req.Weight
-	if math.IsNaN(wt) || wt < 0 || wt > 100 {
+	if math.IsNaN(wt) || wt < 0 || math.Signbit(wt) || wt > 100 { // -0 is not a weight either
 		WriteError(w, http.StatusBadRequest, fmt.Errorf("weight %v is outside 0..100", wt))
 		return
 	}

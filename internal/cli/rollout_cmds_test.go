@@ -147,7 +147,7 @@ func TestActions(t *testing.T) {
 
 func TestWeightArgument(t *testing.T) {
 	f := newFixture(t, "")
-	for _, arg := range []string{"abc", "-5", "101", "100.5%", "25%%", "1e2", "0x10", "inf", "NaN", "", "%", "25 %"} {
+	for _, arg := range []string{"abc", "-5", "-0", "-0.0%", "101", "100.5%", "25%%", "1e2", "0x10", "inf", "NaN", "", "%", "25 %"} {
 		code, out, errOut := run(t, "weight", "--admin", f.Srv.URL, "users", "--", arg)
 		if code != 2 || out != "" || !strings.Contains(errOut, "invalid PERCENT") {
 			t.Errorf("weight %q: exit %d, stdout %q, stderr %q; want a usage error", arg, code, out, errOut)
