@@ -14,6 +14,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/qnproxy"
 	"github.com/turnout-gw/turnout/internal/telemetry"
+	"github.com/turnout-gw/turnout/internal/upstream"
 	"github.com/turnout-gw/turnout/internal/xds"
 )
 
@@ -108,7 +109,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		return nil, err
 	}
 	a := &App{Core: core, Server: srv, takeover: to}
-	a.Mirror, err = mirror.New(mirror.Options{Snapshot: func() *proxy.Snapshot { return a.Gateway.Snapshot() },
+	a.Mirror, err = mirror.New(mirror.Options{Pool: func(u string) *upstream.Pool { return a.Gateway.Snapshot().Pools[u] },
 		Store: a.Store, Observe: a.Metrics.ObserveMirror, Log: a.Log, Now: a.now})
 	if err != nil {
 		a.closeEarly()

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/turnout-gw/turnout/internal/httperr"
+	"github.com/turnout-gw/turnout/internal/pipeline"
 )
 
 // Report is the body of GET /api/v1/diffs/{service}: a service's mirror
@@ -71,20 +72,20 @@ func (m *Manager) Report(name string, samples int) (Report, bool) {
 	}
 	r := s.res
 	rep := Report{Service: name, To: s.to, Percent: s.spec.Percent, Compare: s.comparer != nil,
-		Dropped: r.dropped.Load(), TooLarge: r.tooLarge.Load(), Pending: r.pending.Load(), Endpoints: []EndpointReport{}, Noise: []string{}}
-	r.mu.Lock()
-	rep.Sent, rep.Compared, rep.Match, rep.Diff, rep.Error, rep.Noisy = r.sent, r.compared, r.match, r.diff, r.errs, r.noisy
-	rep.LastError = r.lastError
-	for key, e := range r.endpoints {
-		er := EndpointReport{Endpoint: key, Compared: e.compared, Match: e.match, Diff: e.diff, Error: e.errs,
-			DiffRate: ratio(e.diff, e.compared), Paths: make([]PathReport, 0, len(e.paths))}
-		for p, n := range e.paths {
-			er.Paths = append(er.Paths, PathReport{Path: p, Count: n})
+		Dropped: r.Dropped(), TooLarge: r.tooLarge.Load(), Pending: r.Pending(), Endpoints: []EndpointReport{}, Noise: []string{}}
+	r.With(func(t *tally, ring *pipeline.Ring[Sample]) {
+		rep.Sent, rep.Compared, rep.Match, rep.Diff, rep.Error, rep.Noisy = t.sent, t.compared, t.match, t.diff, t.errs, t.noisy
+		rep.LastError = t.lastError
+		for key, e := range t.endpoints {
+			er := EndpointReport{Endpoint: key, Compared: e.compared, Match: e.match, Diff: e.diff, Error: e.errs,
+				DiffRate: ratio(e.diff, e.compared), Paths: make([]PathReport, 0, len(e.paths))}
+			for p, n := range e.paths {
+				er.Paths = append(er.Paths, PathReport{Path: p, Count: n})
+			}
+			rep.Endpoints = append(rep.Endpoints, er)
 		}
-		rep.Endpoints = append(rep.Endpoints, er)
-	}
-	rep.Samples = r.samples.list(samples)
-	r.mu.Unlock()
+		rep.Samples = ring.List(samples)
+	})
 	rep.DiffRate = ratio(rep.Diff, rep.Compared)
 	noise := map[string]bool{}
 	for i := range rep.Endpoints {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/mirror"
-	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/testutil"
+	"github.com/turnout-gw/turnout/internal/upstream"
 )
 
 // benchBody is the 1 KiB JSON document the benchmark upstreams answer with.
@@ -115,7 +115,7 @@ func BenchmarkMirrorTap(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := mirror.New(mirror.Options{Snapshot: func() *proxy.Snapshot { return &proxy.Snapshot{Table: table} },
+	m, err := mirror.New(mirror.Options{Pool: func(string) *upstream.Pool { return nil },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)

@@ -5,14 +5,14 @@
 // counts, learned noise, and a ring of recent differing samples persisted in
 // the state store.
 //
-// The data plane hands requests over through proxy.Mirror: Manager.Start
+// The data plane hands requests over through pipeline.Tap: Manager.Start
 // decides on the request's goroutine whether a request is mirrored (method
 // allowed, percent, sticky on the rollout's key so a user's whole session is
 // mirrored or none of it), buffers its body once up to mirror.max_body, and
 // returns a tap that copies the primary's answer as it streams to the client.
-// Once the client's answer is complete the tap queues a job on a bounded
-// queue (a full queue drops the copy and counts it) served by a fixed worker
-// pool. Workers send the copy with X-Turnout-Mirror: 1, detached from the
+// Once the client's answer is complete the tap queues a job on the bounded
+// queue of a pipeline.Pipeline (a full queue drops the copy and counts it)
+// served by a fixed worker pool. Workers send the copy with X-Turnout-Mirror: 1, detached from the
 // client's context and bounded by mirror.timeout; the client never waits for
 // a copy, whatever the mirror target does.
 //

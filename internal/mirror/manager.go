@@ -14,9 +14,10 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/mirror/compare"
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/pipeline"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/store"
+	"github.com/turnout-gw/turnout/internal/upstream"
 )
 
 // Defaults of Options.
@@ -24,14 +25,13 @@ const (
 	DefaultQueue      = 1024
 	DefaultSamples    = 50
 	DefaultSampleBody = 2 << 10
-	// flushEvery is how often changed sample rings are written to the store.
-	flushEvery = time.Second
 )
 
 // Options configure a Manager.
 type Options struct {
-	// Snapshot returns the live snapshot; workers send copies to its pools.
-	Snapshot func() *proxy.Snapshot
+	// Pool returns the live pool of an upstream, nil when there is none;
+	// workers send copies to it.
+	Pool func(upstream string) *upstream.Pool
 	// Store keeps the sample rings across restarts (nil = memory only).
 	Store store.Store
 	// Observe counts one comparison with result match, diff or error
@@ -55,24 +55,19 @@ type Options struct {
 }
 
 // Manager mirrors requests of the services that have a mirror block. It
-// implements proxy.Mirror and is safe for concurrent use.
+// is the pipeline.Tap of shadow traffic and is safe for concurrent use.
 type Manager struct {
 	o        Options
 	log      *slog.Logger
 	services atomic.Pointer[map[string]*service]
-	queue    chan *tap
-	closed   atomic.Bool
-	// perService caps the workers one service's copies occupy at once.
-	perService int
+	// p queues the copies for its workers, which send and compare them;
+	// its Close aborts copies in flight.
+	p *pipeline.Pipeline[*tap]
 
 	mu sync.Mutex // serialises Update and Close
-
-	ctx    context.Context // cancelled by Close: aborts copies in flight
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
 }
 
-var _ proxy.Mirror = (*Manager)(nil)
+var _ pipeline.Tap = (*Manager)(nil)
 
 // service is one service's compiled mirror block and its results.
 type service struct {
@@ -91,8 +86,8 @@ type service struct {
 
 // New starts a Manager's workers. It mirrors nothing until Update.
 func New(o Options) (*Manager, error) {
-	if o.Snapshot == nil {
-		return nil, errors.New("mirror: nil snapshot loader")
+	if o.Pool == nil {
+		return nil, errors.New("mirror: nil pool lookup")
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -115,15 +110,15 @@ func New(o Options) (*Manager, error) {
 	if o.SampleBody <= 0 {
 		o.SampleBody = DefaultSampleBody
 	}
-	m := &Manager{o: o, log: o.Log, queue: make(chan *tap, o.Queue), perService: max(1, o.Workers*3/4)}
-	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m := &Manager{o: o, log: o.Log}
 	empty := map[string]*service{}
 	m.services.Store(&empty)
-	m.wg.Add(o.Workers + 1)
-	for range o.Workers {
-		go m.work()
+	p, err := pipeline.New(pipeline.Options{Name: "mirror", Workers: o.Workers, Queue: o.Queue,
+		PerLane: max(1, o.Workers*3/4), Flush: m.flushAll}, m.process)
+	if err != nil {
+		return nil, fmt.Errorf("mirror: %w", err)
 	}
-	go m.flushLoop()
+	m.p = p
 	return m, nil
 }
 
@@ -172,7 +167,7 @@ func (m *Manager) compile(name string, sc *config.Service, prev *service) (*serv
 	}
 	if prev != nil && reflect.DeepEqual(prev.spec.Compare, spec.Compare) && prev.to == spec.To {
 		s.comparer, s.noise, s.res = prev.comparer, prev.noise, prev.res
-		s.res.resize(win)
+		s.res.Resize(win)
 		return s, nil
 	}
 	s.res = newResults(win, m.o.Samples)
@@ -217,23 +212,5 @@ func (m *Manager) lookup(name string) *service { return (*m.services.Load())[nam
 func (m *Manager) Close(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed.Swap(true) {
-		return nil
-	}
-	m.cancel()
-	done := make(chan struct{})
-	go func() {
-		m.wg.Wait()
-		close(done)
-	}()
-	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = fmt.Errorf("mirror: stopping workers: %w", ctx.Err())
-	}
-	for _, s := range *m.services.Load() {
-		m.flush(s)
-	}
-	return err
+	return m.p.Close(ctx)
 }

@@ -2,12 +2,13 @@ package mirror
 
 import (
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/mirror/compare"
-	"github.com/turnout-gw/turnout/internal/stats"
+	"github.com/turnout-gw/turnout/internal/pipeline"
+	"github.com/turnout-gw/turnout/internal/rollout"
 )
 
 // Caps that keep one service's results bounded whatever its traffic.
@@ -22,22 +23,20 @@ const (
 	OtherPath = "(other)"
 )
 
-// results are one service's comparison outcomes. dropped and tooLarge are
-// counted on the request path; the rest by workers, under mu.
+// results are one service's mirror outcomes: the lane of its copies in
+// the pipeline (dropped, pending), tooLarge counted on the request path,
+// and the comparisons' tally, diff window and samples, counted by workers.
 type results struct {
-	dropped, tooLarge atomic.Uint64
-	pending           atomic.Int64 // copies queued or being sent
+	pipeline.Lane[*tap]
+	tooLarge atomic.Uint64
+	*pipeline.Results[Sample, tally]
+}
 
-	laneMu sync.Mutex
-	busy   int    // workers on this service's copies
-	lane   []*tap // copies waiting for one of them
-
-	mu                                       sync.Mutex
+// tally counts a service's copies; its Results' lock guards it.
+type tally struct {
 	sent, compared, match, diff, errs, noisy uint64
 	lastError                                string
 	endpoints                                map[string]*endpointStats
-	win                                      stats.RatioWindow
-	samples                                  ring
 }
 
 // endpointStats are one endpoint's outcomes.
@@ -47,47 +46,40 @@ type endpointStats struct {
 }
 
 func newResults(win time.Duration, samples int) *results {
-	return &results{endpoints: map[string]*endpointStats{}, win: stats.NewRatioWindow(win), samples: newRing(samples)}
-}
-
-func (r *results) resize(win time.Duration) {
-	r.mu.Lock()
-	r.win.Resize(win)
-	r.mu.Unlock()
+	return &results{Results: pipeline.NewResults[Sample](win, samples, tally{endpoints: map[string]*endpointStats{}})}
 }
 
 // adoptSamples copies prev's samples: they stay relevant when the mirror's
 // comparison changes.
 func (r *results) adoptSamples(prev *results) {
-	prev.mu.Lock()
-	list := prev.samples.list(len(prev.samples.items))
-	prev.mu.Unlock()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := len(list) - 1; i >= 0; i-- {
-		r.samples.push(list[i])
-	}
-	r.samples.dirty = false
+	var list []Sample
+	prev.With(func(_ *tally, ring *pipeline.Ring[Sample]) { list = ring.List(ring.Cap()) })
+	r.With(func(_ *tally, ring *pipeline.Ring[Sample]) {
+		for i := len(list) - 1; i >= 0; i-- {
+			ring.Push(list[i])
+		}
+		ring.Changed()
+	})
 }
 
 // admit returns the endpoint's key as results count it: itself, or
 // OtherEndpoint once MaxEndpoints others are known.
 func (r *results) admit(key string) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.endpoints[key]; !ok && len(r.endpoints) >= MaxEndpoints {
-		key = OtherEndpoint
-	}
-	r.endpointLocked(key)
+	r.With(func(t *tally, _ *pipeline.Ring[Sample]) {
+		if _, ok := t.endpoints[key]; !ok && len(t.endpoints) >= MaxEndpoints {
+			key = OtherEndpoint
+		}
+		t.endpoint(key)
+	})
 	return key
 }
 
-// endpointLocked returns an admitted key's stats.
-func (r *results) endpointLocked(key string) *endpointStats {
-	e := r.endpoints[key]
+// endpoint returns an admitted key's stats.
+func (t *tally) endpoint(key string) *endpointStats {
+	e := t.endpoints[key]
 	if e == nil {
 		e = &endpointStats{paths: map[string]uint64{}}
-		r.endpoints[key] = e
+		t.endpoints[key] = e
 	}
 	return e
 }
@@ -95,64 +87,53 @@ func (r *results) endpointLocked(key string) *endpointStats {
 // record counts one comparison (after noise was filtered out) and keeps its
 // sample when it differed.
 func (r *results) record(now time.Time, ep string, res compare.Result, noisy bool, smp *Sample) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e := r.endpointLocked(ep)
-	r.sent++
-	r.compared++
-	e.compared++
-	if noisy {
-		r.noisy++
-	}
-	r.win.Add(now, !res.Match)
-	if res.Match {
-		r.match++
-		e.match++
-		return
-	}
-	r.diff++
-	e.diff++
-	seen := make(map[string]bool, len(res.Diffs))
-	for _, d := range res.Diffs {
-		p := pathPattern(d.Path)
-		if seen[p] {
-			continue
+	r.Record(now, !res.Match, func(t *tally, ring *pipeline.Ring[Sample]) {
+		e := t.endpoint(ep)
+		t.sent++
+		t.compared++
+		e.compared++
+		if noisy {
+			t.noisy++
 		}
-		seen[p] = true
-		if _, ok := e.paths[p]; !ok && len(e.paths) >= MaxPaths {
-			p = OtherPath
+		if res.Match {
+			t.match++
+			e.match++
+			return
 		}
-		e.paths[p]++
-	}
-	if smp != nil {
-		r.samples.push(*smp)
-	}
+		t.diff++
+		e.diff++
+		seen := make(map[string]bool, len(res.Diffs))
+		for _, d := range res.Diffs {
+			p := pathPattern(d.Path)
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			if _, ok := e.paths[p]; !ok && len(e.paths) >= MaxPaths {
+				p = OtherPath
+			}
+			e.paths[p]++
+		}
+		if smp != nil {
+			ring.Push(*smp)
+		}
+	})
 }
 
 // recordError counts a copy that got no answer.
 func (r *results) recordError(now time.Time, ep string, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e := r.endpointLocked(ep)
-	r.sent++
-	r.errs++
-	e.errs++
-	r.lastError = now.UTC().Format(time.RFC3339) + ": " + err.Error()
+	r.With(func(t *tally, _ *pipeline.Ring[Sample]) {
+		e := t.endpoint(ep)
+		t.sent++
+		t.errs++
+		e.errs++
+		t.lastError = now.UTC().Format(time.RFC3339) + ": " + err.Error()
+	})
 }
 
 // recordSent counts a copy of a mirror without compare.
 func (r *results) recordSent() {
-	r.mu.Lock()
-	r.sent++
-	r.mu.Unlock()
-}
-
-// rate returns the diff rate and the comparisons it rests on over the
-// window ending at now (not before since).
-func (r *results) rate(now time.Time, d time.Duration, since time.Time) (float64, int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.win.Rate(now, d, since)
+	r.With(func(t *tally, _ *pipeline.Ring[Sample]) { t.sent++ })
 }
 
 // endpointOf names the endpoint of a request: the method, the service's
@@ -219,4 +200,25 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// GateName is the name of the analysis check Gate adds.
+const GateName = "diff_rate"
+
+// Gate returns the rollout analysis check max_diff_rate: the share of a
+// service's mirrored comparisons that differed over the analysis window,
+// noise excluded. Fewer comparisons than analysis.min_requests give no
+// verdict (the rollout waits for traffic).
+func (m *Manager) Gate() rollout.Gate {
+	return pipeline.Gate[Sample, tally]{
+		Check: GateName,
+		Limit: func(a *config.Analysis) *float64 { return a.MaxDiffRate },
+		Results: func(service string) *pipeline.Results[Sample, tally] {
+			if s := m.lookup(service); s != nil {
+				return s.res.Results
+			}
+			return nil
+		},
+		Now: func() time.Time { return m.o.Now() },
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/turnout-gw/turnout/internal/mirror/compare"
+	"github.com/turnout-gw/turnout/internal/pipeline"
 	"github.com/turnout-gw/turnout/internal/store"
 )
 
@@ -85,38 +86,6 @@ func cut(s string, n int) string {
 	return s
 }
 
-// ring keeps the last samples of a service; dirty says it changed since
-// it was last written to the store. It is guarded by its results' lock.
-type ring struct {
-	items []Sample
-	next  int
-	full  bool
-	dirty bool
-}
-
-func newRing(n int) ring { return ring{items: make([]Sample, n)} }
-
-func (r *ring) push(s Sample) {
-	r.items[r.next] = s
-	r.next = (r.next + 1) % len(r.items)
-	r.full = r.full || r.next == 0
-	r.dirty = true
-}
-
-// list returns up to n samples, newest first.
-func (r *ring) list(n int) []Sample {
-	size := r.next
-	if r.full {
-		size = len(r.items)
-	}
-	n = min(n, size)
-	out := make([]Sample, 0, n)
-	for i := 1; i <= n; i++ {
-		out = append(out, r.items[(r.next-i+len(r.items))%len(r.items)])
-	}
-	return out
-}
-
 // persisted is the stored form of a ring.
 type persisted struct {
 	Samples []Sample `json:"samples"` // oldest first
@@ -161,12 +130,12 @@ func (m *Manager) loadSamples(s *service) {
 		m.log.Warn("mirror: stored samples unreadable; starting afresh", "service", s.name, "error", err)
 		return
 	}
-	s.res.mu.Lock()
-	for _, smp := range p.Samples {
-		s.res.samples.push(smp)
-	}
-	s.res.samples.dirty = false
-	s.res.mu.Unlock()
+	s.res.With(func(_ *tally, ring *pipeline.Ring[Sample]) {
+		for _, smp := range p.Samples {
+			ring.Push(smp)
+		}
+		ring.Changed()
+	})
 }
 
 // flush writes a service's ring to the store when it changed.
@@ -174,14 +143,15 @@ func (m *Manager) flush(s *service) {
 	if m.o.Store == nil {
 		return
 	}
-	s.res.mu.Lock()
-	if !s.res.samples.dirty {
-		s.res.mu.Unlock()
+	var list []Sample
+	s.res.With(func(_ *tally, ring *pipeline.Ring[Sample]) {
+		if ring.Changed() {
+			list = ring.List(ring.Cap())
+		}
+	})
+	if list == nil {
 		return
 	}
-	list := s.res.samples.list(len(s.res.samples.items))
-	s.res.samples.dirty = false
-	s.res.mu.Unlock()
 	b, err := encodeSamples(list)
 	if err == nil {
 		err = m.o.Store.PutBlob(SamplesBucket, s.name, b)
@@ -191,19 +161,10 @@ func (m *Manager) flush(s *service) {
 	}
 }
 
-// flushLoop writes changed rings every flushEvery until Close.
-func (m *Manager) flushLoop() {
-	defer m.wg.Done()
-	tick := time.NewTicker(flushEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-m.ctx.Done():
-			return
-		case <-tick.C:
-			for _, s := range *m.services.Load() {
-				m.flush(s)
-			}
-		}
+// flushAll writes every changed ring; the pipeline runs it every second
+// and at Close.
+func (m *Manager) flushAll() {
+	for _, s := range *m.services.Load() {
+		m.flush(s)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/pipeline"
 	"github.com/turnout-gw/turnout/internal/route"
 )
 
@@ -30,21 +30,21 @@ type tap struct {
 	status   int
 	respHdr  http.Header
 	traceID  string
-	rc       io.ReadCloser
-	buf      []byte
-	trunc    bool
 	finished bool
+	// Tee copies the primary's answer as the client reads it, up to
+	// max_body; the tap is the client's body.
+	pipeline.Tee
 }
 
-// Start implements proxy.Mirror: it returns a tap when the request is
+// Start implements pipeline.Tap: it returns a tap when the request is
 // mirrored, nil otherwise.
-func (m *Manager) Start(out *http.Request, d *route.Decision) proxy.MirrorTap {
+func (m *Manager) Start(out *http.Request, d *route.Decision) pipeline.Exchange {
 	rs := d.Service
 	if rs == nil || rs.Spec.Mirror == nil || d.Version == nil {
 		return nil
 	}
 	s := m.lookup(rs.Name)
-	if s == nil || d.Version.Name == s.to || !s.allows(out.Method) || !s.selected(out, rs, m.o.Rand) || m.closed.Load() {
+	if s == nil || d.Version.Name == s.to || !s.allows(out.Method) || !s.selected(out, rs, m.o.Rand) || m.p.Closed() {
 		return nil
 	}
 	body, ok := s.buffer(out)
@@ -127,14 +127,12 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
-// Response implements proxy.MirrorTap: it keeps the primary's status and
+// Response implements pipeline.Exchange: it keeps the primary's status and
 // headers and returns the tap as the body, which copies what the client
 // reads, up to max_body.
 func (t *tap) Response(resp *http.Response, served *route.Version) io.ReadCloser {
-	t.served, t.status, t.respHdr, t.rc = served, resp.StatusCode, resp.Header.Clone(), resp.Body
-	if n := resp.ContentLength; n > 0 {
-		t.buf = make([]byte, 0, min(n, t.svc.maxBody))
-	}
+	t.served, t.status, t.respHdr = served, resp.StatusCode, resp.Header.Clone()
+	t.Follow(resp.Body, resp.ContentLength, t.svc.maxBody)
 	t.traceID = traceID(t.header)
 	if resp.Request != nil {
 		if id := traceID(resp.Request.Header); id != "" {
@@ -144,42 +142,18 @@ func (t *tap) Response(resp *http.Response, served *route.Version) io.ReadCloser
 	return t
 }
 
-// Read copies the primary's body to the client and into the tap's buffer,
-// which stops growing at max_body (the copy is then marked truncated).
-func (t *tap) Read(p []byte) (int, error) {
-	n, err := t.rc.Read(p)
-	if n > 0 && !t.trunc {
-		room := int(t.svc.maxBody) - len(t.buf)
-		if n > room {
-			t.buf = append(t.buf, p[:room]...)
-			t.trunc = true
-		} else {
-			t.buf = append(t.buf, p[:n]...)
-		}
-	}
-	return n, err
-}
-
-// Close closes the primary's body.
-func (t *tap) Close() error { return t.rc.Close() }
-
-// Done implements proxy.MirrorTap: a primary that answered whole queues the
-// copy for a worker; a full queue drops it (and counts it). It never blocks.
+// Done implements pipeline.Exchange: a primary that answered whole queues
+// the copy for a worker; a full queue drops it (and counts it). It never
+// blocks.
 func (t *tap) Done(err error) {
 	if t.finished {
 		return
 	}
 	t.finished = true
-	if err != nil || t.served == nil || t.m.closed.Load() {
+	if err != nil || t.served == nil {
 		return
 	}
-	t.svc.res.pending.Add(1)
-	select {
-	case t.m.queue <- t:
-	default:
-		t.svc.res.pending.Add(-1)
-		t.svc.res.dropped.Add(1)
-	}
+	t.m.p.Submit(&t.svc.res.Lane, t)
 }
 
 // traceID returns the trace id of a W3C traceparent header, or "".

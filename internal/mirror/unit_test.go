@@ -11,9 +11,10 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/mirror/compare"
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/pipeline"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/store"
+	"github.com/turnout-gw/turnout/internal/upstream"
 )
 
 func TestEndpointOf(t *testing.T) {
@@ -48,12 +49,12 @@ func TestPathPattern(t *testing.T) {
 }
 
 func TestRingAndEncoding(t *testing.T) {
-	r := newRing(3)
+	r := pipeline.NewRing[Sample](3)
 	for i := range 5 {
-		r.push(Sample{Request: string(rune('a' + i))})
+		r.Push(Sample{Request: string(rune('a' + i))})
 	}
 	got := ""
-	for _, s := range r.list(10) {
+	for _, s := range r.List(10) {
 		got += s.Request
 	}
 	if got != "edc" {
@@ -87,7 +88,7 @@ func newTestManager(t *testing.T, m *config.Mirror, n int) (*Manager, *route.Tab
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgr, err := New(Options{Snapshot: func() *proxy.Snapshot { return &proxy.Snapshot{Table: table} }, Queue: n, Workers: 1})
+	mgr, err := New(Options{Pool: func(string) *upstream.Pool { return nil }, Queue: n, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func newTestManager(t *testing.T, m *config.Mirror, n int) (*Manager, *route.Tab
 
 func TestStartSelects(t *testing.T) {
 	mgr, table := newTestManager(t, &config.Mirror{To: "v2", MaxBody: 8}, 1)
-	start := func(method, path, body string, hdr ...string) proxy.MirrorTap {
+	start := func(method, path, body string, hdr ...string) pipeline.Exchange {
 		r := httptest.NewRequest(method, path, strings.NewReader(body))
 		for _, h := range hdr {
 			k, v, _ := strings.Cut(h, ": ")
@@ -126,8 +127,7 @@ func TestStartSelects(t *testing.T) {
 
 func TestTapTeeAndQueue(t *testing.T) {
 	mgr, table := newTestManager(t, &config.Mirror{To: "v2", MaxBody: 4}, 1)
-	mgr.cancel() // workers stop: queued taps stay queued
-	mgr.wg.Wait()
+	mgr.p.StopWorkers() // workers stop: queued taps stay queued
 	run := func() *tap {
 		r := httptest.NewRequest("GET", "/s/1", nil)
 		d := table.Decide(r)
@@ -144,11 +144,11 @@ func TestTapTeeAndQueue(t *testing.T) {
 		return mt.(*tap)
 	}
 	tp := run()
-	if string(tp.buf) != "0123" || !tp.trunc {
-		t.Errorf("tee kept %q, truncated %v", tp.buf, tp.trunc)
+	if string(tp.Buf) != "0123" || !tp.Truncated {
+		t.Errorf("tee kept %q, truncated %v", tp.Buf, tp.Truncated)
 	}
 	run() // the queue (1) is full: dropped
-	if got := mgr.lookup("s").res.dropped.Load(); got != 1 {
+	if got := mgr.lookup("s").res.Dropped(); got != 1 {
 		t.Errorf("dropped = %d, want 1", got)
 	}
 }

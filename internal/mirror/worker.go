@@ -2,7 +2,6 @@ package mirror
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/turnout-gw/turnout/internal/mirror/compare"
+	"github.com/turnout-gw/turnout/internal/pipeline"
 	"github.com/turnout-gw/turnout/internal/route"
 )
 
@@ -21,62 +21,16 @@ const (
 	headerVersion = "X-Turnout-Version"
 )
 
-// work serves the queue until Close.
-func (m *Manager) work() {
-	defer m.wg.Done()
-	for {
-		select {
-		case <-m.ctx.Done():
-			return
-		case t := <-m.queue:
-			m.serve(t)
-		}
-	}
-}
-
-// serve processes t unless its service's copies already occupy their share
-// of the workers: t then waits in the service's lane (or is dropped when the
-// lane is full), and the workers on that service take it in turn. A worker
-// never waits for another service's slow target.
-func (m *Manager) serve(t *tap) {
-	r := t.svc.res
-	r.laneMu.Lock()
-	if r.busy >= m.perService {
-		if len(r.lane) < m.o.Queue {
-			r.lane = append(r.lane, t)
-		} else {
-			r.dropped.Add(1)
-			r.pending.Add(-1)
-		}
-		r.laneMu.Unlock()
-		return
-	}
-	r.busy++
-	r.laneMu.Unlock()
-	for t != nil {
-		m.process(t)
-		r.pending.Add(-1)
-		r.laneMu.Lock()
-		if len(r.lane) > 0 && m.ctx.Err() == nil {
-			t = r.lane[0]
-			r.lane[0] = nil
-			r.lane = r.lane[1:]
-		} else {
-			t = nil
-			r.busy--
-		}
-		r.laneMu.Unlock()
-	}
-}
-
-// process sends one copy, compares the answers and records the outcome.
-func (m *Manager) process(t *tap) {
+// process sends one copy, compares the answers and records the outcome:
+// the pipeline's job function, run by its workers. ctx is cancelled by
+// Close.
+func (m *Manager) process(ctx context.Context, t *tap) {
 	s := t.svc
 	t.endpoint = s.res.admit(t.endpoint)
-	primary := &compare.Response{Status: t.status, Header: t.respHdr, Body: t.buf, Truncated: t.trunc}
+	primary := &compare.Response{Status: t.status, Header: t.respHdr, Body: t.Buf, Truncated: t.Truncated}
 	decode(primary, s.maxBody)
-	cand, err := m.send(t, t.rsvc.Version(s.to))
-	if m.ctx.Err() != nil {
+	cand, err := m.send(ctx, t, t.rsvc.Version(s.to))
+	if ctx.Err() != nil {
 		return // stopping: an abandoned copy is no outcome
 	}
 	if err != nil {
@@ -92,9 +46,9 @@ func (m *Manager) process(t *tap) {
 	res := s.comparer.Compare(primary, cand)
 	var noisy []compare.Diff
 	if s.noise != nil {
-		if again, err := m.send(t, t.served); err == nil {
+		if again, err := m.send(ctx, t, t.served); err == nil {
 			s.noise.Learn(t.endpoint, primary, again, s.comparer)
-		} else if m.ctx.Err() == nil {
+		} else if ctx.Err() == nil {
 			m.log.Debug("mirror: second primary call failed", "service", s.name, "endpoint", t.endpoint, "error", err)
 		}
 		res, noisy = s.noise.Filter(t.endpoint, res)
@@ -121,20 +75,20 @@ func (m *Manager) observe(service, result string) {
 // marked as a copy, within the mirror's timeout, and reads the answer up to
 // max_body.
 //
-// The copy's context derives from the manager's (cancelled by Close), not
+// The copy's context derives from the pipeline's (cancelled by Close), not
 // from the client's request: besides its cancellation, the request's
 // context carries the proxy's per-request state (its pooled client-trace
 // hooks), which must not outlive the request. What a copy needs of the
 // request (traceparent, baggage) travels in its headers.
-func (m *Manager) send(t *tap, v *route.Version) (*compare.Response, error) {
+func (m *Manager) send(ctx context.Context, t *tap, v *route.Version) (*compare.Response, error) {
 	if v == nil {
 		return nil, fmt.Errorf("version %s is no longer declared", t.svc.to)
 	}
-	pool := m.o.Snapshot().Pools[v.Upstream]
+	pool := m.o.Pool(v.Upstream)
 	if pool == nil {
 		return nil, fmt.Errorf("no upstream pool %q for version %s", v.Upstream, v.Name)
 	}
-	ctx, cancel := context.WithTimeout(m.ctx, t.svc.timeout)
+	ctx, cancel := context.WithTimeout(ctx, t.svc.timeout)
 	defer cancel()
 	h := t.header.Clone()
 	h[HeaderMirror] = []string{"1"}
@@ -172,11 +126,7 @@ func decode(r *compare.Response, max int64) {
 	if r.Truncated || len(r.Body) == 0 || !strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
 		return
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(r.Body))
-	if err != nil {
-		return
-	}
-	b, err := io.ReadAll(io.LimitReader(zr, max+1))
+	b, err := pipeline.Gunzip(r.Body, max)
 	if err != nil {
 		return
 	}

@@ -5,8 +5,8 @@
 // upgrades and trailers keep working), retries a failed idempotent request
 // once on the fallback version, and propagates versions: X-Turnout-Version
 // upstream, X-Served-Version and lifecycle headers downstream. With
-// WithMirror, ordinary requests are offered to a Mirror, whose tap sees the
-// primary's answer as it streams to the client and takes the copy from there.
+// WithMirror and WithTap, ordinary requests are offered to a pipeline.Tap,
+// whose exchange sees the primary's answer as it streams to the client and takes the copy from there.
 //
 // The Handler reads the current Snapshot once per request, so a reload or a
 // weight change never splits one request across two tables. It is safe for

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/httperr"
+	"github.com/turnout-gw/turnout/internal/pipeline"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/trust"
 	"github.com/turnout-gw/turnout/internal/upstream"
@@ -43,7 +44,7 @@ type Handler struct {
 	// tracer is nil when tracing is off.
 	tracer Tracer
 	// taps are the hooks of WithMirror and WithTap.
-	taps []Mirror
+	taps []pipeline.Tap
 	// events, rnd and sleep serve fault injection and limits (fault.go).
 	events Events
 	rnd    func() uint64

@@ -3,52 +3,27 @@ package proxy
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
+	"github.com/turnout-gw/turnout/internal/pipeline"
 	"github.com/turnout-gw/turnout/internal/route"
 )
-
-// Mirror is the data plane's hand-off to shadow traffic (internal/mirror).
-// Only requests on the direct path are offered: WebSocket upgrades and gRPC
-// calls are never mirrored.
-type Mirror interface {
-	// Start is called on the request's goroutine once the request was
-	// routed and the outbound request out is ready to be sent to d's
-	// version. It returns nil when the request is not mirrored; that
-	// answer must be cheap. When it mirrors, it may replace out.Body (and
-	// out.ContentLength) with a buffered copy of the same bytes. d is only
-	// valid during the call.
-	Start(out *http.Request, d *route.Decision) MirrorTap
-}
-
-// MirrorTap follows one mirrored request through its primary exchange.
-// Its methods are called on the request's goroutine and must never block.
-type MirrorTap interface {
-	// Response is called once the primary's answer arrived from served,
-	// before Turnout adds its own headers; the returned body replaces
-	// resp.Body and is what the client's answer is copied from.
-	Response(resp *http.Response, served *route.Version) io.ReadCloser
-	// Done ends the tap, exactly once: err is nil when the primary's answer
-	// reached the client whole, otherwise why it did not.
-	Done(err error)
-}
 
 // MaxTaps is how many hooks (WithMirror, WithTap) a Handler takes.
 const MaxTaps = 4
 
-// WithMirror offers every ordinary request to m (default: none, at no
-// cost).
-func WithMirror(m Mirror) Option { return WithTap(m) }
+// WithMirror offers every ordinary request to m, the shadow traffic's tap
+// (internal/mirror; default: none, at no cost).
+func WithMirror(m pipeline.Tap) Option { return WithTap(m) }
 
 // WithTap offers every ordinary request to t as well, after the hooks given
 // before it: any feature that follows the primary's answer as it streams to
 // the client (shadow traffic, response validation, deprecated-usage
-// tracking) takes the Mirror interface. Each hook that starts gets its own
-// MirrorTap; their Response methods are called in the order the hooks were
+// tracking) is a pipeline.Tap. Each hook that starts gets its own
+// pipeline.Exchange; their Response methods are called in the order the hooks were
 // given, each wrapping the body the previous one returned, so every tap
 // reads what the client gets.
-func WithTap(t Mirror) Option {
+func WithTap(t pipeline.Tap) Option {
 	return func(h *Handler) error {
 		if t == nil {
 			return errors.New("proxy: nil tap")
@@ -61,14 +36,14 @@ func WithTap(t Mirror) Option {
 	}
 }
 
-// taps are the MirrorTaps one request started, without allocating.
+// taps are the exchanges one request started, without allocating.
 type taps struct {
-	list [MaxTaps]MirrorTap
+	list [MaxTaps]pipeline.Exchange
 	n    int
 }
 
 // start offers the outbound request to every hook.
-func (ts *taps) start(hooks []Mirror, out *http.Request, d *route.Decision) {
+func (ts *taps) start(hooks []pipeline.Tap, out *http.Request, d *route.Decision) {
 	for _, m := range hooks {
 		if t := m.Start(out, d); t != nil {
 			ts.list[ts.n] = t

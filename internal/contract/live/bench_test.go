@@ -39,7 +39,7 @@ func BenchmarkValidate(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				f.m.process(tp)
+				f.m.process(b.Context(), tp)
 			}
 		})
 	}
@@ -79,10 +79,9 @@ func BenchmarkStart(b *testing.B) {
 				}
 			}
 			tp.Done(nil)
-			if len(f.m.queue) == cap(f.m.queue) {
+			if f.m.p.Queued() == f.m.o.Queue {
 				b.StopTimer()
-				for len(f.m.queue) > 0 {
-					<-f.m.queue
+				for _, ok := f.m.p.Take(); ok; _, ok = f.m.p.Take() {
 				}
 				b.StartTimer()
 			}

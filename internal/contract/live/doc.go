@@ -21,8 +21,9 @@
 //     state store every second when they changed (and at Close), so they
 //     survive restarts.
 //
-// Manager implements proxy.Mirror: the proxy offers it every ordinary
-// request (proxy.WithTap). Update adopts a configuration and its documents;
-// routers and matchers are built once per document and reused while the
-// document is unchanged. All methods are safe for concurrent use.
+// Manager is a pipeline.Tap: the proxy offers it every ordinary request
+// (proxy.WithTap), and the copied answers go through a pipeline.Pipeline.
+// Update adopts a configuration and its documents; routers and matchers
+// are built once per document and reused while the document is unchanged.
+// All methods are safe for concurrent use.
 package live

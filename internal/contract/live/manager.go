@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -10,7 +11,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/contract"
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/pipeline"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/store"
 )
@@ -49,22 +50,19 @@ type Options struct {
 type Documents func(service, version string) *contract.Document
 
 // Manager validates answers and tracks deprecated usage for the services
-// whose versions have documents. It implements proxy.Mirror.
+// whose versions have documents. It is a pipeline.Tap.
 type Manager struct {
 	o        Options
 	services atomic.Pointer[map[string]*service]
-	queue    chan *tap
-	closed   atomic.Bool
+	// p queues the copied answers for its workers, which validate them, and
+	// writes the deprecated usage every second.
+	p *pipeline.Pipeline[*tap]
 
 	mu       sync.Mutex // serialises Update and Close
 	compiled map[*contract.Document]*compiled
-
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
 }
 
-var _ proxy.Mirror = (*Manager)(nil)
+var _ pipeline.Tap = (*Manager)(nil)
 
 // service is one service's compiled contract block.
 type service struct {
@@ -107,15 +105,14 @@ func New(o Options) (*Manager, error) {
 	if o.MaxClients <= 0 {
 		o.MaxClients = DefaultMaxClients
 	}
-	m := &Manager{o: o, queue: make(chan *tap, o.Queue), compiled: map[*contract.Document]*compiled{}}
-	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m := &Manager{o: o, compiled: map[*contract.Document]*compiled{}}
 	empty := map[string]*service{}
 	m.services.Store(&empty)
-	m.wg.Add(o.Workers + 1)
-	for range o.Workers {
-		go m.work()
+	p, err := pipeline.New(pipeline.Options{Name: "contract", Workers: o.Workers, Queue: o.Queue, Flush: m.flushAll}, m.process)
+	if err != nil {
+		return nil, fmt.Errorf("contract: %w", err)
 	}
-	go m.flushLoop()
+	m.p = p
 	return m, nil
 }
 
@@ -193,7 +190,7 @@ func (m *Manager) compileService(name string, sc *config.Service, docs Documents
 	}
 	if prev != nil && prev.res != nil && prev.from == s.from && prev.to == s.to && prev.check == s.check {
 		s.res = prev.res
-		s.res.resize(win)
+		s.res.Resize(win)
 	} else {
 		s.res = newResults(win, m.o.Samples)
 	}
@@ -211,16 +208,10 @@ func (m *Manager) lookup(name string) *service { return (*m.services.Load())[nam
 
 // Close stops validating: new answers are no longer copied, the workers
 // stop once the answer each is validating is done (validation is in
-// memory: that wait is short and needs no deadline), and the deprecated
-// usage is written to the store.
-func (m *Manager) Close(context.Context) error {
+// memory: that wait is short; ctx bounds it all the same), and the
+// deprecated usage is written to the store.
+func (m *Manager) Close(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed.Swap(true) {
-		return nil
-	}
-	m.cancel()
-	m.wg.Wait()
-	m.flushAll()
-	return nil
+	return m.p.Close(ctx)
 }

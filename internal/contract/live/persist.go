@@ -2,7 +2,6 @@ package live
 
 import (
 	"encoding/json"
-	"time"
 
 	"github.com/turnout-gw/turnout/internal/store"
 )
@@ -10,9 +9,6 @@ import (
 // UsageBucket is the store bucket of each service's deprecated usage (key:
 // the service name), so "who still calls what" survives restarts.
 const UsageBucket = "contract.deprecations"
-
-// flushEvery is how often changed usage is written to the store.
-const flushEvery = time.Second
 
 // persistedUsage is the stored form of a service's usage.
 type persistedUsage struct {
@@ -63,21 +59,8 @@ func (m *Manager) flushUsage(s *service) {
 	}
 }
 
-// flushLoop writes changed usage every flushEvery until Close.
-func (m *Manager) flushLoop() {
-	defer m.wg.Done()
-	tick := time.NewTicker(flushEvery)
-	defer tick.Stop()
-	for m.ctx.Err() == nil {
-		select {
-		case <-tick.C:
-			m.flushAll()
-		case <-m.ctx.Done():
-		}
-	}
-}
-
-// flushAll writes every service's changed usage.
+// flushAll writes every service's changed usage; the pipeline runs it
+// every second and at Close.
 func (m *Manager) flushAll() {
 	for _, s := range *m.services.Load() {
 		m.flushUsage(s)

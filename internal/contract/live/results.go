@@ -2,25 +2,28 @@ package live
 
 import (
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/turnout-gw/turnout/internal/stats"
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/pipeline"
+	"github.com/turnout-gw/turnout/internal/rollout"
 )
 
-// results are one service's validation outcomes. dropped and tooLarge are
-// counted on the request path, unmatched by workers; the rest under mu.
+// results are one service's validation outcomes: the lane of its copies
+// in the pipeline (dropped), tooLarge counted on the request path and by
+// workers, unmatched by workers, and the tally, violation window and
+// samples under the Results' lock.
 type results struct {
-	dropped, tooLarge, unmatched atomic.Uint64
+	pipeline.Lane[*tap]
+	tooLarge, unmatched atomic.Uint64
+	*pipeline.Results[Sample, tally]
+}
 
-	mu                    sync.Mutex
+// tally counts a service's validated answers.
+type tally struct {
 	validated, violations uint64
 	ops                   map[string]*opStats
-	win                   stats.RatioWindow
-	samples               []Sample // ring, next at head
-	head                  int
-	full                  bool
 }
 
 // opStats are one operation's outcomes.
@@ -37,45 +40,28 @@ type Sample struct {
 }
 
 func newResults(win time.Duration, samples int) *results {
-	return &results{ops: map[string]*opStats{}, win: stats.NewRatioWindow(win), samples: make([]Sample, samples)}
-}
-
-func (r *results) resize(win time.Duration) {
-	r.mu.Lock()
-	r.win.Resize(win)
-	r.mu.Unlock()
+	return &results{Results: pipeline.NewResults[Sample](win, samples, tally{ops: map[string]*opStats{}})}
 }
 
 // record counts one validated answer of op, violating when smp is set.
 // The operations are those of the `from` document, so the map is bounded
 // by it.
 func (r *results) record(now time.Time, op string, smp *Sample) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	o := r.ops[op]
-	if o == nil {
-		o = &opStats{}
-		r.ops[op] = o
-	}
-	r.validated++
-	o.validated++
-	r.win.Add(now, smp != nil)
-	if smp == nil {
-		return
-	}
-	r.violations++
-	o.violations++
-	r.samples[r.head] = *smp
-	r.head = (r.head + 1) % len(r.samples)
-	r.full = r.full || r.head == 0
-}
-
-// rate returns the violation rate and the validated answers it rests on
-// over the window ending at now (not before since).
-func (r *results) rate(now time.Time, d time.Duration, since time.Time) (float64, int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.win.Rate(now, d, since)
+	r.Record(now, smp != nil, func(t *tally, ring *pipeline.Ring[Sample]) {
+		o := t.ops[op]
+		if o == nil {
+			o = &opStats{}
+			t.ops[op] = o
+		}
+		t.validated++
+		o.validated++
+		if smp == nil {
+			return
+		}
+		t.violations++
+		o.violations++
+		ring.Push(*smp)
+	})
 }
 
 // Validation is the runtime part of GET /api/v1/contracts/{service}: what
@@ -109,21 +95,14 @@ type OperationStats struct {
 
 // view returns the results as the API shows them.
 func (r *results) view() Validation {
-	v := Validation{Dropped: r.dropped.Load(), TooLarge: r.tooLarge.Load(), Unmatched: r.unmatched.Load()}
-	r.mu.Lock()
-	v.Validated, v.Violations = r.validated, r.violations
-	for op, o := range r.ops {
-		v.Operations = append(v.Operations, OperationStats{Operation: op, Validated: o.validated, Violations: o.violations})
-	}
-	n := r.head
-	if r.full {
-		n = len(r.samples)
-	}
-	v.Samples = make([]Sample, 0, n)
-	for i := 1; i <= n; i++ {
-		v.Samples = append(v.Samples, r.samples[(r.head-i+len(r.samples))%len(r.samples)])
-	}
-	r.mu.Unlock()
+	v := Validation{Dropped: r.Dropped(), TooLarge: r.tooLarge.Load(), Unmatched: r.unmatched.Load()}
+	r.With(func(t *tally, ring *pipeline.Ring[Sample]) {
+		v.Validated, v.Violations = t.validated, t.violations
+		for op, o := range t.ops {
+			v.Operations = append(v.Operations, OperationStats{Operation: op, Validated: o.validated, Violations: o.violations})
+		}
+		v.Samples = ring.List(ring.Cap())
+	})
 	if v.Validated > 0 {
 		v.ViolationRate = float64(v.Violations) / float64(v.Validated)
 	}
@@ -132,4 +111,25 @@ func (r *results) view() Validation {
 		v.Operations = []OperationStats{}
 	}
 	return v
+}
+
+// GateName is the name of the analysis check Gate adds.
+const GateName = "contract_violation_rate"
+
+// Gate returns the rollout analysis check max_contract_violation_rate: the
+// share of a service's validated `to` answers that broke the `from`
+// version's contract over the analysis window. Fewer validated answers than
+// analysis.min_requests give no verdict (the rollout waits for traffic).
+func (m *Manager) Gate() rollout.Gate {
+	return pipeline.Gate[Sample, tally]{
+		Check: GateName,
+		Limit: func(a *config.Analysis) *float64 { return a.MaxContractViolationRate },
+		Results: func(service string) *pipeline.Results[Sample, tally] {
+			if s := m.lookup(service); s != nil && s.check != nil {
+				return s.res.Results
+			}
+			return nil
+		},
+		Now: func() time.Time { return m.o.Now() },
+	}
 }

@@ -4,7 +4,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/pipeline"
 	"github.com/turnout-gw/turnout/internal/route"
 )
 
@@ -18,22 +18,22 @@ type tap struct {
 	// used nothing deprecated.
 	deprecation string
 
-	// What validation needs, when validate is set.
+	// What validation needs, when validate is set: the request, the
+	// answer's status and headers, and its body as the client read it.
 	validate            bool
 	method, path, query string
 	status              int
 	header              http.Header
-	rc                  io.ReadCloser
-	buf                 []byte
-	trunc, finished     bool
+	finished            bool
+	pipeline.Tee
 }
 
-// Start implements proxy.Mirror: it records the deprecated items the
+// Start implements pipeline.Tap: it records the deprecated items the
 // request uses (for requests routed to a version whose document has any)
 // and decides whether the answer is validated (HEAD answers have no body
 // to validate and are not counted). It returns nil, without
 // allocating, when neither applies.
-func (m *Manager) Start(out *http.Request, d *route.Decision) proxy.MirrorTap {
+func (m *Manager) Start(out *http.Request, d *route.Decision) pipeline.Exchange {
 	rs, v := d.Service, d.Version
 	if rs == nil || v == nil {
 		return nil
@@ -46,7 +46,7 @@ func (m *Manager) Start(out *http.Request, d *route.Decision) proxy.MirrorTap {
 	if c := s.deprecated[v.Name]; c != nil {
 		deprecation = m.recordDeprecated(s, c.dep, out, v.Name)
 	}
-	validate := s.check != nil && v.Name == s.to && out.Method != http.MethodHead && m.o.Rand()%route.Buckets < s.upto && !m.closed.Load()
+	validate := s.check != nil && v.Name == s.to && out.Method != http.MethodHead && m.o.Rand()%route.Buckets < s.upto && !m.p.Closed()
 	if deprecation == "" && !validate {
 		return nil
 	}
@@ -87,7 +87,7 @@ func (m *Manager) recordDeprecated(s *service, dm *depMatcher, r *http.Request, 
 	return op.header
 }
 
-// Response implements proxy.MirrorTap: it adds the Deprecation header
+// Response implements pipeline.Exchange: it adds the Deprecation header
 // (a deprecated version's own lifecycle headers, added after it, win) and,
 // when the answer is validated, copies its body as the client reads it.
 func (t *tap) Response(resp *http.Response, served *route.Version) io.ReadCloser {
@@ -106,49 +106,26 @@ func (t *tap) Response(resp *http.Response, served *route.Version) io.ReadCloser
 		t.validate = false
 		return resp.Body
 	}
-	t.status, t.header, t.rc = resp.StatusCode, resp.Header.Clone(), resp.Body
-	if n := resp.ContentLength; n > 0 {
-		t.buf = make([]byte, 0, n)
-	}
+	t.status, t.header = resp.StatusCode, resp.Header.Clone()
+	t.Follow(resp.Body, resp.ContentLength, t.svc.maxBody)
 	return t
 }
 
-// Read copies the answer to the client and into the tap's buffer, which
-// stops at max_body (the answer is then not validated).
-func (t *tap) Read(p []byte) (int, error) {
-	n, err := t.rc.Read(p)
-	if n > 0 && !t.trunc {
-		if int64(len(t.buf)+n) > t.svc.maxBody {
-			t.trunc, t.buf = true, nil
-		} else {
-			t.buf = append(t.buf, p[:n]...)
-		}
-	}
-	return n, err
-}
-
-// Close closes the answer's body.
-func (t *tap) Close() error { return t.rc.Close() }
-
-// Done implements proxy.MirrorTap: an answer that reached the client whole
-// is queued for validation; a full queue drops it (counted). It never
-// blocks.
+// Done implements pipeline.Exchange: an answer that reached the client
+// whole, within max_body, is queued for validation; a full queue drops it
+// (counted). It never blocks.
 func (t *tap) Done(err error) {
-	if t.finished || !t.validate || t.rc == nil {
+	if t.finished || !t.validate || !t.Following() {
 		return
 	}
 	t.finished = true
 	res := t.svc.res
 	switch {
-	case err != nil || t.m.closed.Load():
+	case err != nil || t.m.p.Closed():
 		return
-	case t.trunc:
+	case t.Truncated:
 		res.tooLarge.Add(1)
 		return
 	}
-	select {
-	case t.m.queue <- t:
-	default:
-		res.dropped.Add(1)
-	}
+	t.m.p.Submit(&res.Lane, t)
 }

@@ -152,9 +152,12 @@ func TestStartCostsNothing(t *testing.T) {
 }
 
 // stopWorkers stops f's workers so the queue is not drained.
-func stopWorkers(f *fixture) {
-	f.m.cancel()
-	f.m.wg.Wait()
+func stopWorkers(f *fixture) { f.m.p.StopWorkers() }
+
+// next takes the next queued answer off f's queue.
+func next(f *fixture) *tap {
+	tp, _ := f.m.p.Take()
+	return tp
 }
 
 // TestTapLimits: an answer from another version (fallback), one too large
@@ -180,11 +183,11 @@ func TestTapLimits(t *testing.T) {
 	answer(t, start(), f.v2, 200, `{"id":1,"total":1}`) // queued
 	answer(t, start(), f.v2, 200, `{"id":1,"total":1}`) // the queue is full
 	res := f.m.lookup("items").res
-	if n := len(f.m.queue); n != 1 {
+	if n := f.m.p.Queued(); n != 1 {
 		t.Errorf("%d queued, want 1", n)
 	}
-	if res.tooLarge.Load() != 2 || res.dropped.Load() != 1 {
-		t.Errorf("too large %d, dropped %d; want 2 and 1", res.tooLarge.Load(), res.dropped.Load())
+	if res.tooLarge.Load() != 2 || res.Dropped() != 1 {
+		t.Errorf("too large %d, dropped %d; want 2 and 1", res.tooLarge.Load(), res.Dropped())
 	}
 }
 
@@ -197,7 +200,7 @@ func TestProcess(t *testing.T) {
 	run := func(path string, status int, body string, header ...string) {
 		tp := f.m.Start(request("GET", path), &route.Decision{Service: f.svc, Version: f.v2}).(*tap)
 		answer(t, tp, f.v2, status, body, header...)
-		f.m.process(<-f.m.queue)
+		f.m.process(t.Context(), next(f))
 	}
 	run("/items/3", 200, `{"id":3,"total":10}`)
 	run("/items/3", 200, `{"id":3}`)

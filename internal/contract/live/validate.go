@@ -1,17 +1,16 @@
 package live
 
 import (
-	"bytes"
-	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/turnout-gw/turnout/internal/contract"
+	"github.com/turnout-gw/turnout/internal/pipeline"
 )
 
 // Bounds of a sample.
@@ -25,28 +24,16 @@ const (
 // business), nor is anything about authentication.
 var validateOptions = openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
 
-// work validates queued answers until Close.
-func (m *Manager) work() {
-	defer m.wg.Done()
-	for m.ctx.Err() == nil {
-		select {
-		case t := <-m.queue:
-			m.process(t)
-		case <-m.ctx.Done():
-		}
-	}
-}
-
 // process validates one answer against the `from` document and records
-// the outcome.
-func (m *Manager) process(t *tap) {
+// the outcome: the pipeline's job function, run by its workers.
+func (m *Manager) process(ctx context.Context, t *tap) {
 	s := t.svc
 	rt, params, req, ok := s.check.find(t.method, t.path, t.query)
 	if !ok {
 		s.res.unmatched.Add(1)
 		return
 	}
-	body, ok := decoded(t.header, t.buf, s.maxBody)
+	body, ok := decoded(t.header, t.Buf, s.maxBody)
 	if !ok {
 		s.res.tooLarge.Add(1)
 		return
@@ -56,7 +43,7 @@ func (m *Manager) process(t *tap) {
 		Status:                 t.status, Header: t.header, Options: &validateOptions,
 	}
 	in.SetBodyBytes(body)
-	err := openapi3filter.ValidateResponse(m.ctx, in)
+	err := openapi3filter.ValidateResponse(ctx, in)
 	op := operationLabel(rt.Method, rt.Path)
 	now := m.o.Now()
 	if err == nil {
@@ -82,11 +69,10 @@ func decoded(h map[string][]string, body []byte, max int64) ([]byte, bool) {
 	if !strings.EqualFold(enc, "gzip") || len(body) == 0 {
 		return body, true
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(body))
-	if err != nil {
+	out, err := pipeline.Gunzip(body, max)
+	if errors.Is(err, pipeline.ErrNotGzip) {
 		return body, true // validated as sent: it will not parse either
 	}
-	out, err := io.ReadAll(io.LimitReader(zr, max+1))
 	if err != nil || int64(len(out)) > max {
 		return nil, false
 	}
