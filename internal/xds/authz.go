@@ -86,31 +86,42 @@ func okResponse(before http.Header, r *http.Request, beforeQuery string, trusted
 		ok.HeadersToRemove = append(ok.HeadersToRemove, headerTrusted)
 	}
 	if beforeQuery != r.URL.RawQuery {
-		kept := queryNames(r.URL.RawQuery)
-		for _, n := range sortedKeys(queryNames(beforeQuery)) {
-			if !kept[n] {
-				ok.QueryParametersToRemove = append(ok.QueryParametersToRemove, n)
-			}
-		}
+		ok.QueryParametersToRemove = removedQuery(beforeQuery, r.URL.RawQuery)
 	}
 	return ok
 }
 
-// queryNames is the set of decoded parameter names of a raw query.
-func queryNames(raw string) map[string]bool {
-	out := map[string]bool{}
+// removedQuery lists the parameters of the raw query before that after no
+// longer has, by decoded name and by every spelling the request used
+// ("fla%76our" as well as "flavour"), so that Envoy removes them whether
+// it compares names decoded or as written.
+func removedQuery(before, after string) []string {
+	kept := map[string]bool{}
+	eachQueryName(after, func(decoded, _ string) { kept[decoded] = true })
+	set := map[string]bool{}
+	eachQueryName(before, func(decoded, raw string) {
+		if !kept[decoded] {
+			set[decoded], set[raw] = true, true
+		}
+	})
+	return sortedKeys(set)
+}
+
+// eachQueryName calls f with the decoded and the written name of each
+// parameter of a raw query.
+func eachQueryName(raw string, f func(decoded, written string)) {
 	for raw != "" {
 		var part string
 		part, raw, _ = strings.Cut(raw, "&")
 		name, _, _ := strings.Cut(part, "=")
+		decoded := name
 		if n, err := url.QueryUnescape(name); err == nil {
-			name = n
+			decoded = n
 		}
 		if name != "" {
-			out[name] = true
+			f(decoded, name)
 		}
 	}
-	return out
 }
 
 // checkedRequest rebuilds the request Envoy describes, as the gateway

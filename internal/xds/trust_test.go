@@ -246,6 +246,9 @@ func TestEnvoyTrustRemovesColour(t *testing.T) {
 	if want := []string{"flavour", "version"}; !slices.Equal(ok.QueryParametersToRemove, want) {
 		t.Errorf("query parameters to remove %v, want %v", ok.QueryParametersToRemove, want)
 	}
+	if got := removedQuery("x=1&fla%76our=new&y=2", "x=1&y=2"); !slices.Equal(got, []string{"fla%76our", "flavour"}) {
+		t.Errorf("an encoded name removed as %v, want it both as written and decoded", got)
+	}
 }
 
 // TestEnvoyTrustFailsClosed: before any table the service answers an
