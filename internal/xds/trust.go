@@ -112,6 +112,7 @@ func authzFilter(cluster string) *hcmv3.HttpFilter {
 				Timeout:         durationpb.New(authzTimeout),
 			}},
 			TransportApiVersion: corev3.ApiVersion_V3,
+			EncodeRawHeaders:    true, // repeated headers (two Cookie lines) as sent, not joined by ","
 			FailureModeAllow:    false,
 			ClearRouteCache:     true,
 			StatusOnError:       &typev3.HttpStatus{Code: typev3.StatusCode_ServiceUnavailable},
