@@ -83,6 +83,11 @@ type XDS struct {
 	// (the data-plane port of each Envoy); DefaultEnvoyListen when empty.
 	// Turnout does not bind it itself.
 	EnvoyListen string `yaml:"envoy_listen"`
+	// AuthzCluster is the name of the cluster in the Envoy bootstrap that
+	// reaches Turnout's xDS server (DefaultAuthzCluster when empty): with a
+	// trust block, Envoy asks Turnout's ext_authz service through it which
+	// colour a request may keep (internal/xds).
+	AuthzCluster string `yaml:"authz_cluster"`
 }
 
 // Log configures process logging.
@@ -432,6 +437,7 @@ const (
 	DefaultListen        = "127.0.0.1:8080"
 	DefaultAdminListen   = "127.0.0.1:9901"
 	DefaultEnvoyListen   = "0.0.0.0:10000"
+	DefaultAuthzCluster  = "turnout_xds"
 	DefaultTokenEnv      = "TURNOUT_ADMIN_TOKEN"
 	DefaultHeader        = "X-API-Version"
 	DefaultQuery         = "version"

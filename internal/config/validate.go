@@ -228,6 +228,9 @@ func (x *XDS) Validate() error {
 			col.add(x.problem("envoy_listen", "%q: Envoy listens on an IP address, not a host name (e.g. 0.0.0.0:10000)", x.EnvoyListen))
 		}
 	}
+	if x.Has("authz_cluster") && (x.AuthzCluster == "" || strings.ContainsAny(x.AuthzCluster, " \t/")) {
+		col.add(x.problem("authz_cluster", "%q: want the name of the Envoy bootstrap cluster that reaches Turnout's xds.listen, e.g. %s", x.AuthzCluster, DefaultAuthzCluster))
+	}
 	return col.err()
 }
 

@@ -375,7 +375,9 @@ func TestSmallNodesValidate(t *testing.T) {
 	runValidate[XDS](t, []vcase{{"missing listen", "{}", []string{"listen: required when xds is set, e.g. 127.0.0.1:18000"}},
 		{"envoy listen", "{listen: \"127.0.0.1:18000\", envoy_listen: \"0.0.0.0:10000\"}", nil},
 		{"bad envoy listen", "{listen: \"127.0.0.1:18000\", envoy_listen: nope}", []string{`envoy_listen: "nope" is not a host:port address (e.g. 127.0.0.1:8080 or :8080)`}},
-		{"envoy listen host name", "{listen: \"127.0.0.1:18000\", envoy_listen: \"localhost:10000\"}", []string{`envoy_listen: "localhost:10000": Envoy listens on an IP address, not a host name (e.g. 0.0.0.0:10000)`}}})
+		{"envoy listen host name", "{listen: \"127.0.0.1:18000\", envoy_listen: \"localhost:10000\"}", []string{`envoy_listen: "localhost:10000": Envoy listens on an IP address, not a host name (e.g. 0.0.0.0:10000)`}},
+		{"authz cluster", "{listen: \"127.0.0.1:18000\", authz_cluster: edge_to_turnout}", nil},
+		{"blank authz cluster", "{listen: \"127.0.0.1:18000\", authz_cluster: \"\"}", []string{`authz_cluster: "": want the name of the Envoy bootstrap cluster that reaches Turnout's xds.listen, e.g. turnout_xds`}}})
 	runValidate[ServerTLS](t, []vcase{{"ok", "{cert: c, key: k}", nil}})
 	runValidate[Admin](t, []vcase{{"bad listen", "{listen: \"127.0.0.1:\"}", []string{`listen: port "" of "127.0.0.1:" must be a number from 0 to 65535`}}})
 	runValidate[Log](t, []vcase{{"defaults", "{}", nil}})

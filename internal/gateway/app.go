@@ -115,11 +115,11 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		a.closeEarly()
 		return nil, err
 	}
-	if err := a.newXDS(cfg, a.now); err != nil {
+	hard := newHardening(a.Metrics.Registry())
+	if err := a.newXDS(cfg, a.now, hard.untrustedColour); err != nil {
 		a.closeEarly()
 		return nil, err
 	}
-	hard := newHardening(a.Metrics.Registry())
 	if err := a.start(cfg, path, a.Mirror.Gate(), a.applied, WithPublishHook(a.publishXDS), WithUntrustedReport(hard.untrustedColour)); err != nil {
 		a.closeEarly()
 		return nil, err

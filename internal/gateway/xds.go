@@ -8,20 +8,24 @@ import (
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/store"
 	"github.com/turnout-gw/turnout/internal/telemetry"
+	"github.com/turnout-gw/turnout/internal/trust"
 	"github.com/turnout-gw/turnout/internal/xds"
 )
 
 // newXDS prepares the xDS server when cfg sets xds.listen (nil
 // otherwise). It is not listening yet; the gateway's tables reach it
 // through publishXDS from the first compile on. Every NACK is counted
-// (turnout_xds_nacks_total) and recorded as an xds_nack event.
-func (a *App) newXDS(cfg *config.Config, now func() time.Time) error {
+// (turnout_xds_nacks_total) and recorded as an xds_nack event; the colour
+// its ext_authz service removes from Envoy's untrusted requests is told to
+// untrusted, as the gateway's own.
+func (a *App) newXDS(cfg *config.Config, now func() time.Time, untrusted func(service, source string)) error {
 	if cfg.XDS == nil || cfg.XDS.Listen == "" {
 		return nil
 	}
 	m := telemetry.NewXDSMetrics(a.Metrics.Registry())
 	s, err := xds.New(xds.WithLogger(a.Log), xds.WithClock(now), xds.WithEnvoyListen(cfg.XDS.EnvoyListen),
 		xds.WithListen(a.takeover.listen),
+		xds.WithTrustOptions(trust.WithReport(untrusted), trust.WithLogger(a.Log), trust.WithClock(now)),
 		xds.WithNackObserver(func(n xds.Nack) {
 			typ := xds.ShortType(n.TypeURL)
 			m.Rejected(n.Kind.String(), typ)

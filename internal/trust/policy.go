@@ -203,8 +203,18 @@ func prefixes(list []string) ([]netip.Prefix, error) {
 // t decides. It modifies r's header and URL in place and allocates nothing
 // when there is nothing to remove. A nil Policy trusts everything.
 func (p *Policy) Decide(t *route.Table, r *http.Request) route.Decision {
+	d, _ := p.DecideTrust(t, r)
+	return d
+}
+
+// DecideTrust is Decide that also reports whether r was trusted (from a
+// trusted network or validly signed): what an applier that cannot route
+// through Decide itself (Envoy, through the ext_authz answer of
+// internal/xds) needs to know to honour or ignore a pin. A nil Policy
+// trusts everything.
+func (p *Policy) DecideTrust(t *route.Table, r *http.Request) (route.Decision, bool) {
 	if p == nil {
-		return t.Decide(r)
+		return t.Decide(r), true
 	}
 	var removed uint8
 	trusted := p.fromTrustedNetwork(r)
@@ -235,7 +245,7 @@ func (p *Policy) Decide(t *route.Table, r *http.Request) route.Decision {
 	if removed != 0 {
 		p.account(&d, r, removed)
 	}
-	return d
+	return d, trusted
 }
 
 const (

@@ -45,12 +45,7 @@ func (tr *translator) pinRoute(name string, m *routev3.RouteMatch, s *route.Serv
 			PathRewriteSpecifier: &routev3.RedirectAction_RegexRewrite{RegexRewrite: rw},
 		}}}
 	}
-	r := tr.forward(name, m, s, []route.Arm{{Version: v, Weight: 100}}, route.StickyKey{})
-	if seg != "" && s.StripPath {
-		r.GetRoute().RegexRewrite = &matcherv3.RegexMatchAndSubstitute{
-			Pattern: safeRegex(`^/` + seg + `(/|$)`), Substitution: "/"}
-	}
-	return r
+	return stripSeg(tr.forward(name, m, s, []route.Arm{{Version: v, Weight: 100}}, route.StickyKey{}), s, seg)
 }
 
 // forward routes to the arms' upstreams: one cluster, or weighted clusters

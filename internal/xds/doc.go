@@ -20,6 +20,14 @@
 // called with every table the gateway publishes (reload, weight change,
 // step, rollback) and is safe for concurrent use.
 //
+// Trust (trust.go, authz.go): with a trust block the Envoy listener calls
+// the server's ext_authz Authorization service before routing; it applies
+// the same trust.Policy as the gateway and tells Envoy which colour to
+// remove and whether the request may pin (the x-turnout-trusted marker the
+// refused pin routes require). Envoy fails closed (503) when it cannot ask.
+// Proxyless gRPC clients route in their own process: their colour and pins
+// are their own choice, which validate says as a warning.
+//
 // NACKs (nack.go): the server records the nonce and version of every
 // response; a client that rejects the current version is not sent it again
 // until the next snapshot (go-control-plane would resend it in a loop). Each

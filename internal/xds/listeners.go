@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // adsSource is the config source of every resource a listener or cluster
@@ -38,7 +39,12 @@ func mustAny(m proto.Message) *anypb.Any {
 // configuration named routeName over ADS, with the fault filter when faults
 // are configured and the router filter last.
 func connectionManager(routeName string, faults bool) *hcmv3.HttpConnectionManager {
-	var filters []*hcmv3.HttpFilter
+	return connectionManagerWith(routeName, faults, nil)
+}
+
+// connectionManagerWith is connectionManager with filters run first.
+func connectionManagerWith(routeName string, faults bool, first []*hcmv3.HttpFilter) *hcmv3.HttpConnectionManager {
+	filters := first
 	if faults {
 		filters = append(filters, faultFilter())
 	}
@@ -56,9 +62,19 @@ func connectionManager(routeName string, faults bool) *hcmv3.HttpConnectionManag
 	}
 }
 
-// envoyListener is the data-plane listener of an Envoy node.
-func envoyListener(host string, port uint32, faults bool) *listenerv3.Listener {
-	hcm := connectionManager(EnvoyRouteName, faults)
+// envoyListener is the data-plane listener of an Envoy node. With
+// authzCluster set (a trust block), Envoy asks Turnout's ext_authz service
+// through it before routing, and takes the client address from the
+// connection (use_remote_address), never from a header.
+func envoyListener(host string, port uint32, faults bool, authzCluster string) *listenerv3.Listener {
+	var first []*hcmv3.HttpFilter
+	if authzCluster != "" {
+		first = append(first, authzFilter(authzCluster))
+	}
+	hcm := connectionManagerWith(EnvoyRouteName, faults, first)
+	if authzCluster != "" {
+		hcm.UseRemoteAddress = wrapperspb.Bool(true)
+	}
 	hcm.StripPortMode = &hcmv3.HttpConnectionManager_StripAnyHostPort{StripAnyHostPort: true}
 	hcm.StreamIdleTimeout = durationpb.New(5 * time.Minute)
 	return &listenerv3.Listener{

@@ -40,16 +40,19 @@ func (tr *translator) serviceRoutes(s *route.Service) []*routev3.Route {
 	res := negotiate.NewResolver(s.VersionNames())
 	if tr.kind == Envoy {
 		if at := indexOf(sources, config.SourcePath); at >= 0 {
-			out = append(out, tr.pathRoutes(s, res, sources[:at])...)
+			out = append(out, tr.gated(s, tr.pathRoutes(s, res, sources[:at]))...)
+			if tr.refusesPins(s) {
+				out = append(out, tr.unpinnedPathRoutes(s)...)
+			}
 		}
 	}
 	for _, src := range sources {
 		if src != config.SourcePath {
-			out = append(out, tr.sourceRoutes(s, res, src, "", "")...)
+			out = append(out, tr.gated(s, tr.sourceRoutes(s, res, src, "", ""))...)
 		}
 	}
 	for i, r := range s.Rules {
-		if rt := tr.ruleRoute(s, i, r); rt != nil {
+		if rt := tr.ruleRoute(s, i, r, ""); rt != nil {
 			out = append(out, rt)
 		}
 	}
@@ -152,8 +155,10 @@ func (tr *translator) sourceRoutes(s *route.Service, res *negotiate.Resolver, sr
 }
 
 // ruleRoute translates one rule, or warns and returns nil when Envoy (or
-// gRPC) cannot express one of its conditions.
-func (tr *translator) ruleRoute(s *route.Service, i int, r *route.Rule) *routev3.Route {
+// gRPC) cannot express one of its conditions. With seg (a regex of path
+// version segments) set, the rule matches behind such a segment, which is
+// stripped when the service strips it.
+func (tr *translator) ruleRoute(s *route.Service, i int, r *route.Rule, seg string) *routev3.Route {
 	where := fmt.Sprintf("services.%s.rules[%d] (%s)", s.Name, i, r.Name)
 	if r.HasExpr() {
 		tr.warn(r.Spec.Match.PosOf("expr"), "%s: expr cannot be expressed in Envoy; the rule is left out of the xDS routes", where)
@@ -165,7 +170,12 @@ func (tr *translator) ruleRoute(s *route.Service, i int, r *route.Rule) *routev3
 		return nil
 	}
 	m := tr.prefixMatch(s.PathPrefix)
-	if prefix != "" {
+	switch {
+	case seg != "" && prefix != "":
+		m = segRuleMatch(seg, prefix)
+	case seg != "":
+		m = segMatch(seg, s.PathPrefix)
+	case prefix != "":
 		m = &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: prefix}}
 	}
 	for _, h := range headers {
@@ -189,11 +199,14 @@ func (tr *translator) ruleRoute(s *route.Service, i int, r *route.Rule) *routev3
 		m.Headers = append(m.Headers, headerRegex(":method", strings.Join(quoted, "|")))
 	}
 	name := s.Name + "/rule/" + r.Name
+	if seg != "" {
+		name = s.Name + "/path/unpinned/rule/" + r.Name
+	}
 	var rt *routev3.Route
 	if r.Experiment != nil {
-		rt = tr.forward(name, m, s, r.Experiment.Arms, r.Experiment.Sticky)
+		rt = stripSeg(tr.forward(name, m, s, r.Experiment.Arms, r.Experiment.Sticky), s, seg)
 	} else {
-		rt = tr.pinRoute(name, m, s, r.Version, "")
+		rt = tr.pinRoute(name, m, s, r.Version, seg)
 	}
 	withRuleFault(rt, r.Fault)
 	return rt

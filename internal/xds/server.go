@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	clusterservice "github.com/envoyproxy/go-control-plane/envoy/service/cluster/v3"
 	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	endpointservice "github.com/envoyproxy/go-control-plane/envoy/service/endpoint/v3"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/reuseport"
 	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/trust"
 )
 
 // Kinds lists the node kinds a snapshot is built for.
@@ -62,6 +64,9 @@ type Server struct {
 	done  chan struct{}
 
 	listen func(addr string) (net.Listener, error) // WithListen
+
+	authz     *authz         // the ext_authz service Envoy asks about trust
+	trustOpts []trust.Option // WithTrustOptions
 
 	mu       sync.Mutex // serialises Update
 	versions map[Kind]string
@@ -124,10 +129,17 @@ func WithResourceHook(f func(Kind, *Resources)) Option {
 	return func(s *Server) error { s.hook = f; return nil }
 }
 
+// WithTrustOptions passes opts to trust.New when the server compiles the
+// trust policy its ext_authz service applies (e.g. trust.WithReport to
+// count the colour Envoy removed).
+func WithTrustOptions(opts ...trust.Option) Option {
+	return func(s *Server) error { s.trustOpts = append(s.trustOpts, opts...); return nil }
+}
+
 // New returns a Server that is not listening yet.
 func New(opts ...Option) (*Server, error) {
 	s := &Server{log: slog.Default(), now: time.Now, versions: map[Kind]string{}, pending: make(chan *route.Table, 1),
-		listen: reuseport.Listen}
+		listen: reuseport.Listen, authz: &authz{}}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err
@@ -155,6 +167,7 @@ func (s *Server) Start(addr string) error {
 	routeservice.RegisterRouteDiscoveryServiceServer(s.gs, xs)
 	clusterservice.RegisterClusterDiscoveryServiceServer(s.gs, xs)
 	endpointservice.RegisterEndpointDiscoveryServiceServer(s.gs, xs)
+	authv3.RegisterAuthorizationServer(s.gs, s.authz)
 	s.done = make(chan struct{})
 	go func() {
 		defer close(s.done)
@@ -208,10 +221,18 @@ func (s *Server) run() {
 
 // Update translates t for every node kind and sets the snapshots whose
 // version changed (an unchanged table pushes nothing). A snapshot whose
-// resources fail validation is not served; the previous one stays.
+// resources fail validation is not served; the previous one stays. The
+// ext_authz service applies t's trust block from now on (before the
+// snapshot, so an Envoy that gets a trust-enforcing listener finds the
+// policy in place).
 func (s *Server) Update(ctx context.Context, t *route.Table) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	pol, err := trust.New(t.Config.Trust, t, s.trustOpts...)
+	if err != nil {
+		return fmt.Errorf("xds: trust policy: %w", err) // the previous table and policy stay
+	}
+	s.authz.state.Store(&authzState{table: t, policy: pol})
 	var errs []error
 	listen := s.envoyListen
 	if x := t.Config.XDS; x != nil && x.EnvoyListen != "" {

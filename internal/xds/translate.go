@@ -85,6 +85,7 @@ func Translate(t *route.Table, o Options) (*Resources, config.Errors) {
 		svcs = append(svcs, s)
 	}
 	tr.faults = hasFaults(svcs)
+	tr.trustWarnings()
 	res := &Resources{}
 	res.Clusters, res.Endpoints = tr.clusters(svcs)
 	if o.Kind == GRPC {
@@ -95,9 +96,15 @@ func Translate(t *route.Table, o Options) (*Resources, config.Errors) {
 			res.Listeners = append(res.Listeners, apiListener(rc, tr.faults))
 		}
 	} else {
-		res.Routes = []*routev3.RouteConfiguration{{Name: EnvoyRouteName, VirtualHosts: tr.virtualHosts(svcs)}}
+		rc := &routev3.RouteConfiguration{Name: EnvoyRouteName, VirtualHosts: tr.virtualHosts(svcs)}
+		cluster := ""
+		if tr.enforcesTrust() {
+			cluster = authzCluster(tr.cfg)
+			rc.RequestHeadersToRemove = []string{headerTrusted}
+		}
+		res.Routes = []*routev3.RouteConfiguration{rc}
 		host, port := envoyAddress(o.EnvoyListen)
-		res.Listeners = []*listenerv3.Listener{envoyListener(host, port, tr.faults)}
+		res.Listeners = []*listenerv3.Listener{envoyListener(host, port, tr.faults, cluster)}
 	}
 	return res, tr.warnings
 }
