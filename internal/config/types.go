@@ -104,9 +104,12 @@ type Log struct {
 // Limits bounds what the data plane buffers and waits for.
 type Limits struct {
 	Meta `yaml:"-"`
-	// FallbackBody is the largest request body buffered so that a failed
-	// request can be retried on the fallback version. Larger bodies stream
-	// through and are not retried.
+	// FallbackBody is the request body buffer (DefaultFallbackBody): a
+	// body up to it, declared or chunked, is read whole before any
+	// upstream is chosen (its framing and completeness checked first, no
+	// upstream connection held while a slow client sends) and kept so that
+	// a failed request can be retried on the fallback version. Larger
+	// bodies, gRPC calls and upgrades stream through and are not retried.
 	FallbackBody Size `yaml:"fallback_body"`
 	// ReadHeaderTimeout bounds how long a client may take to send headers.
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`

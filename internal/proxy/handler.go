@@ -25,7 +25,9 @@ import (
 type Snapshot struct {
 	Table *route.Table
 	Pools map[string]*upstream.Pool
-	// FallbackBody is the largest request body buffered for a fallback retry.
+	// FallbackBody is the largest request body read whole before an
+	// upstream is chosen and kept for a fallback retry (see preread); 0
+	// reads none first.
 	FallbackBody int64
 	// Trust removes untrusted colour before Decide; nil trusts every request.
 	Trust *trust.Policy

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -29,39 +28,18 @@ func (h *Handler) send(x *exchange, out *http.Request) (*http.Response, error) {
 	fb := x.d.Service.Fallback
 	retry := fb != nil && fb != v && x.d.Reason != route.ReasonPinned && out.Header.Get("Upgrade") == ""
 
-	var body []byte
-	if retry && out.Body != nil && out.Body != http.NoBody {
-		limit := x.snap.FallbackBody
-		switch {
-		case out.ContentLength < 0:
-			// A stream of unknown length (gRPC, chunked upload): buffering
-			// it would stall a full-duplex exchange until the client stops
-			// sending. It streams, and is retried only if never read.
-		case out.ContentLength > limit:
-			retry = false
-			h.events.Limit(LimitFallbackBody)
-		default:
-			b, err := io.ReadAll(io.LimitReader(out.Body, limit+1))
-			if err != nil {
-				return nil, httperr.ClientBody(err)
-			}
-			if int64(len(b)) > limit {
-				// Too large to keep: stream what was read plus the rest.
-				out.Body = struct {
-					io.Reader
-					io.Closer
-				}{io.MultiReader(bytes.NewReader(b), out.Body), out.Body}
-				retry = false
-				h.events.Limit(LimitFallbackBody)
-			} else {
-				_ = out.Body.Close()
-				body = b
-				setBody(out, body)
-			}
-		}
+	body, err := preread(x, out)
+	if err != nil {
+		return nil, err // the client's body failed before any upstream was chosen
 	}
 	var stream *streamBody
 	if body == nil && out.Body != nil && out.Body != http.NoBody {
+		if retry && out.ContentLength > x.snap.FallbackBody {
+			// Too large to keep: it streams and is not retried. (A stream
+			// of unknown length is retried only if never read.)
+			retry = false
+			h.events.Limit(LimitFallbackBody)
+		}
 		stream = &streamBody{rc: out.Body, in: x.in}
 		out.Body = stream
 	}
@@ -202,12 +180,6 @@ func (b *streamBody) wasRead() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.read
-}
-
-func setBody(r *http.Request, b []byte) {
-	r.Body = io.NopCloser(bytes.NewReader(b))
-	r.ContentLength = int64(len(b))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 }
 
 func failed(resp *http.Response, err error) bool {
