@@ -241,6 +241,13 @@ func (p *Pool) Send(req *http.Request) (resp *http.Response, held bool, err erro
 	t.apply(req.URL)
 	rt := p.tr.pick(req)
 	_, inline := rt.(*h1Transport)
+	if !inline && req.GetBody != nil && !replayable(req) {
+		// net/http's HTTP/2 client rewinds and resends a request after a
+		// PROTOCOL_ERROR reset from the peer, which does not prove it
+		// unprocessed. Without GetBody it resends only a request none of
+		// whose body it has read, as its HTTP/1 client does.
+		req.GetBody = nil
+	}
 	resp, err = rt.RoundTrip(req)
 	p.release(t, resp)
 	if err != nil {
