@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/admin"
@@ -100,11 +101,28 @@ func Open(cfg *config.Config, path string, o Options) (*Core, error) {
 	return c, nil
 }
 
-// Compile creates the rollout engine (gated by gate when not nil),
-// compiles cfg into the gateway and builds the admin API. onApply runs
-// after the engine adopted each applied configuration, the first one
-// included.
-func (c *Core) Compile(cfg *config.Config, path string, gate rollout.Gate, onApply func(*config.Config), gopts ...Option) error {
+// Extensions are what the gateway adds to its core: the mirror's gate and
+// diffs, the QN listeners' target health, and its part of every applied
+// configuration. The middleware adds none.
+type Extensions struct {
+	// Gate holds rollouts back besides the contracts (the mirror's
+	// max_diff_rate); nil for none.
+	Gate rollout.Gate
+	// OnApply runs after the engine adopted each applied configuration,
+	// the first one included.
+	OnApply func(*config.Config)
+	// Options are more Gateway options (publish and untrusted-colour
+	// hooks).
+	Options []Option
+	// Diffs and QNTargets are handed to the admin API (admin.Options).
+	Diffs     http.HandlerFunc
+	QNTargets func(upstream string) []admin.TargetView
+}
+
+// Compile creates the rollout engine, compiles cfg into the gateway and
+// builds the admin API, with x's additions.
+func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
+	gate, onApply, gopts := x.Gate, x.OnApply, x.Options
 	if c.opts.NoPools {
 		gopts = append(gopts, WithoutPools())
 	}
@@ -146,18 +164,20 @@ func (c *Core) Compile(cfg *config.Config, path string, gate rollout.Gate, onApp
 		return err // the caller's close releases the gateway
 	}
 	c.Admin = admin.New(admin.Options{
-		Tokens:   tokens.Tokens,
-		Hosts:    func() []string { return AdminHosts(g.Config()) },
-		Now:      c.now,
-		Reload:   admin.ReloaderFunc(g.Reload),
-		Log:      c.Log,
-		Engine:   eng,
-		Events:   c.Store,
-		Snapshot: g.Snapshot,
-		Stats:    c.Stats,
+		Tokens:    tokens.Tokens,
+		Hosts:     func() []string { return AdminHosts(g.Config()) },
+		Now:       c.now,
+		Reload:    admin.ReloaderFunc(g.Reload),
+		Log:       c.Log,
+		Engine:    eng,
+		Events:    c.Store,
+		Snapshot:  g.Snapshot,
+		Stats:     c.Stats,
+		QNTargets: x.QNTargets,
+		Metrics:   c.Metrics.Handler(),
+		Contracts: contractsAPI{g: g, lv: c.Live},
+		Diffs:     x.Diffs,
 	})
-	c.Admin.Handle("GET /metrics", c.Metrics.Handler().ServeHTTP)
-	g.RegisterContracts(c.Admin, c.Live)
 	return nil
 }
 
@@ -194,7 +214,7 @@ func Start(cfg *config.Config, path string, o Options) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Compile(cfg, path, nil, nil); err != nil {
+	if err := c.Compile(cfg, path, Extensions{}); err != nil {
 		_ = c.Close()
 		return nil, err
 	}

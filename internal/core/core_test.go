@@ -128,3 +128,27 @@ func TestCoreWatch(t *testing.T) {
 	write(t, path, strings.ReplaceAll(coreYAML, "DEFAULT", "v2"))
 	wait.For(t, 10*time.Second, "the watcher applies the edited file", func() bool { return chosen(c) == "v2" })
 }
+
+// TestCoreAdminRoutes: the core's admin API serves what the core owns
+// (metrics, contracts, rollouts) and not the gateway's mirror diffs,
+// which only a core started with Extensions.Diffs registers.
+func TestCoreAdminRoutes(t *testing.T) {
+	c, _ := startCore(t, "v1", core.Options{})
+	for path, want := range map[string]int{
+		"/metrics":                 200,
+		"/api/v1/contracts":        200,
+		"/api/v1/rollouts":         200,
+		"/api/v1/services":         200,
+		"/api/v1/diffs/users":      404,
+		"/api/v1/contracts/users":  404, // no version sets openapi
+		"/api/v1/deprecations/foo": 404,
+	} {
+		r := httptest.NewRequest("GET", path, nil)
+		r.Host = "127.0.0.1"
+		w := httptest.NewRecorder()
+		c.Admin.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("GET %s: %d, want %d (%s)", path, w.Code, want, w.Body)
+		}
+	}
+}

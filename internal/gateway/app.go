@@ -116,7 +116,9 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		return nil, err
 	}
 	hard := newHardening(a.Metrics.Registry())
-	if err := a.Compile(cfg, path, a.Mirror.Gate(), a.applied, core.WithPublishHook(a.publishXDS), core.WithUntrustedReport(hard.untrustedColour)); err != nil {
+	x := core.Extensions{Gate: a.Mirror.Gate(), OnApply: a.applied, Diffs: a.Mirror.ServeDiffs, QNTargets: a.qnTargets,
+		Options: []core.Option{core.WithPublishHook(a.publishXDS), core.WithUntrustedReport(hard.untrustedColour)}}
+	if err := a.Compile(cfg, path, x); err != nil {
 		a.closeEarly()
 		return nil, err
 	}
@@ -143,8 +145,6 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		a.closeEarly()
 		return nil, err
 	}
-	a.Admin.SetQNTargets(a.qnTargets)
-	a.Admin.Handle("GET /api/v1/diffs/{service}", a.Mirror.ServeDiffs)
 	a.Server.Data, a.Server.Admin, a.Server.Reject = h, a.Admin, hard.reject
 	if err := a.Server.Serve(cfg); err != nil {
 		a.closeEarly()
