@@ -199,18 +199,6 @@ type reloadResult struct {
 	Errors []string `json:"errors,omitempty"`
 }
 
-func (a *API) handleHealthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func (a *API) handleReadyz(w http.ResponseWriter, r *http.Request) {
-	if a.ready != nil && !a.ready() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-}
-
 func (a *API) handleReload(w http.ResponseWriter, r *http.Request) {
 	if a.reload == nil {
 		WriteError(w, http.StatusNotImplemented, errors.New("reload is not available"))

@@ -1,5 +1,7 @@
 package admin
 
+import "net/http"
+
 // routes registers every endpoint of the admin port, here and nowhere
 // else (handle and mutation are unexported): the probes, the reload, the
 // views of the live snapshot, the rollouts and their actions, the events,
@@ -44,4 +46,19 @@ func (a *API) routes(o Options) {
 	assets := dashboard()
 	a.handlePublic("GET /{$}", handleIndex(assets))
 	a.handlePublic("GET /ui/", handleAsset(assets))
+}
+
+// handleHealthz answers the liveness probe.
+func (a *API) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReadyz answers the readiness probe: 503 until Options.Ready says
+// ready.
+func (a *API) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if a.ready != nil && !a.ready() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -122,7 +122,7 @@ type Extensions struct {
 // Compile creates the rollout engine, compiles cfg into the gateway and
 // builds the admin API, with x's additions.
 func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
-	gate, onApply, gopts := x.Gate, x.OnApply, x.Options
+	gate, onApply, gopts := x.Gate, x.OnApply, append([]Option(nil), x.Options...)
 	if c.opts.NoPools {
 		gopts = append(gopts, WithoutPools())
 	}
@@ -161,7 +161,7 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 	c.Gateway = g
 	tokens, err := newAdminTokens(cfg, g.Config, c.now, c.Log)
 	if err != nil {
-		return err // the caller's close releases the gateway
+		return err // the caller's Close releases the gateway
 	}
 	c.Admin = admin.New(admin.Options{
 		Tokens:    tokens.Tokens,
