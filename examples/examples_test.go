@@ -11,7 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/gateway"
+	"github.com/turnout-gw/turnout/internal/core"
 )
 
 // TestExamplesAreValid is `turnout validate -c FILE` for every example.
@@ -33,7 +33,7 @@ func TestExamplesAreValid(t *testing.T) {
 			}
 			cfg, err := config.Load(f)
 			if err == nil {
-				err = gateway.Validate(cfg)
+				err = core.Validate(cfg)
 			}
 			if err != nil {
 				for _, e := range config.Flatten(err) {

@@ -10,7 +10,9 @@
 // the lifecycle headers), the rollout engine, the stats windows, the
 // configuration reload (file change, SIGHUP, POST /api/v1/reload), the
 // metrics and the admin API are the packages `turnout serve` runs
-// (internal/route, internal/gateway's Core, internal/rollout, ...).
+// (internal/route, internal/core, internal/rollout, ...). It starts
+// internal/core, the socket-free part, not the gateway: a program using
+// it links no listener, xDS server or Envoy type (TestImportGraph).
 //
 // # HTTP
 //

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/gateway"
+	"github.com/turnout-gw/turnout/internal/core"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/route"
 )
@@ -52,7 +52,7 @@ func (c Config) load() (*config.Config, error) {
 // to the handler of the version the routing table chooses. It is safe for
 // concurrent use; Close stops it.
 type Middleware struct {
-	core     *gateway.Core
+	core     *core.Core
 	obs      proxy.Observer
 	now      func() time.Time
 	log      *slog.Logger
@@ -171,8 +171,8 @@ func New(c Config, versions Versions, opts ...Option) (*Middleware, error) {
 	if err := m.check(cfg); err != nil {
 		return nil, err
 	}
-	m.core, err = gateway.StartCore(cfg, c.path, gateway.CoreOptions{NoPools: true, AppOptions: gateway.AppOptions{
-		Log: m.log, Watch: m.watch && c.path != "", Tick: m.tick, Now: m.now}})
+	m.core, err = core.Start(cfg, c.path, core.Options{NoPools: true,
+		Log: m.log, Watch: m.watch && c.path != "", Tick: m.tick, Now: m.now})
 	if err != nil {
 		return nil, err
 	}

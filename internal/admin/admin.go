@@ -78,17 +78,33 @@ type Options struct {
 	// Stats serves the dashboard's time series at /api/v1/series (nil =
 	// not registered).
 	Stats *stats.Registry
+	// QNTargets reports the passive health of a tcp:// upstream's targets
+	// in /api/v1/services (nil, or a nil answer: every target shown
+	// healthy).
+	QNTargets func(upstream string) []TargetView
+	// Metrics serves the Prometheus metrics at /metrics (nil = not
+	// registered).
+	Metrics http.Handler
+	// Contracts serves the OpenAPI contracts and deprecated usage (nil =
+	// not registered).
+	Contracts Contracts
+	// Diffs serves the mirror's comparisons at /api/v1/diffs/{service}
+	// (nil = not registered: the gateway's mirror only).
+	Diffs http.HandlerFunc
 }
 
-// SetQNTargets sets what reports the passive health of a tcp:// upstream's
-// targets (unset, or a nil answer: every target shown healthy). Call it
-// before the API serves.
-func (a *API) SetQNTargets(f func(upstream string) []TargetView) { a.qnTarget = f }
+// Contracts serves the live configuration's OpenAPI contracts: the list,
+// one service's documents and report, and its deprecated usage.
+type Contracts interface {
+	ServeList(w http.ResponseWriter, r *http.Request)
+	ServeService(w http.ResponseWriter, r *http.Request)
+	ServeDeprecations(w http.ResponseWriter, r *http.Request)
+}
 
 // New builds the admin API.
 func New(o Options) *API {
 	a := &API{mux: http.NewServeMux(), tokens: o.Tokens, hosts: o.Hosts, reload: o.Reload, ready: o.Ready, log: o.Log,
-		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats,
+		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats, qnTarget: o.QNTargets,
 		limiter: newAuthLimiter(o.Now, o.AuthBurst, o.AuthRefill)}
 	if a.tokens == nil {
 		token := o.Token
@@ -103,42 +119,19 @@ func New(o Options) *API {
 	if a.log == nil {
 		a.log = slog.Default()
 	}
-	a.handleProbe("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	a.handleProbe("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if a.ready != nil && !a.ready() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
-	a.Mutation("POST /api/v1/reload", a.handleReload)
-	if a.snapshot != nil {
-		a.Handle("GET /api/v1/services", a.handleServices)
-	}
-	if a.engine != nil {
-		a.registerRollouts()
-	}
-	if a.events != nil {
-		a.Handle("GET /api/v1/events", a.handleEvents)
-	}
-	if a.stats != nil {
-		a.Handle("GET /api/v1/series/{service}", a.handleSeries)
-	}
-	a.registerDashboard()
+	a.routes(o)
 	return a
 }
 
-// Handle registers a read-only endpoint; it needs a viewer or operator
+// handle registers a read-only endpoint; it needs a viewer or operator
 // token when a tokens file is configured.
-func (a *API) Handle(pattern string, h http.HandlerFunc) {
+func (a *API) handle(pattern string, h http.HandlerFunc) {
 	a.mux.HandleFunc(pattern, a.guard(h, false))
 }
 
-// Mutation registers an endpoint that needs an operator token when any
+// mutation registers an endpoint that needs an operator token when any
 // token is configured.
-func (a *API) Mutation(pattern string, h http.HandlerFunc) {
+func (a *API) mutation(pattern string, h http.HandlerFunc) {
 	a.mux.HandleFunc(pattern, a.guard(h, true))
 }
 

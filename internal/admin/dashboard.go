@@ -61,11 +61,9 @@ func loadAssets() (map[string]asset, error) {
 	return out, err
 }
 
-// registerDashboard serves index.html at exactly "/" and the other files of
-// web/ under /ui/. Every answer carries an ETag and "Cache-Control:
-// no-cache", so browsers revalidate and pick up a new binary's files at once.
-func (a *API) registerDashboard() {
-	// The files are compiled in: failing here is a build defect.
+// dashboard returns the embedded dashboard's files; they are compiled in,
+// so failing here is a build defect.
+func dashboard() map[string]asset {
 	assets, err := loadAssets()
 	if err != nil {
 		panic("admin: reading the embedded dashboard: " + err.Error())
@@ -73,10 +71,17 @@ func (a *API) registerDashboard() {
 	if _, ok := assets["index.html"]; !ok {
 		panic("admin: the embedded dashboard has no index.html")
 	}
-	a.handlePublic("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		serveAsset(w, r, assets["index.html"])
-	})
-	a.handlePublic("GET /ui/", func(w http.ResponseWriter, r *http.Request) {
+	return assets
+}
+
+// handleIndex serves the dashboard's page at /.
+func handleIndex(assets map[string]asset) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { serveAsset(w, r, assets["index.html"]) }
+}
+
+// handleAsset serves the dashboard's static files under /ui/.
+func handleAsset(assets map[string]asset) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/ui/")
 		as, ok := assets[name]
 		if !ok || name == "index.html" {
@@ -84,7 +89,7 @@ func (a *API) registerDashboard() {
 			return
 		}
 		serveAsset(w, r, as)
-	})
+	}
 }
 
 // serveAsset writes one embedded file, or 304 when the client's copy is

@@ -7,6 +7,9 @@
 // its scripts and stylesheet under "/ui/", compiled in from web/ (vanilla
 // JS, CSS and inline SVG, no build step, nothing fetched from elsewhere).
 // The dashboard reads the same API a script would, plus GET
-// /api/v1/series/{service} for its charts. The package drives the gateway
-// through small interfaces and never touches the data plane's hot path.
+// /api/v1/series/{service} for its charts. Every route of the admin port
+// is registered in routes.go and nowhere else; what other packages serve
+// there (metrics, contracts, the mirror's diffs) comes in through Options.
+// The package drives the core through small interfaces and never touches
+// the data plane's hot path.
 package admin

@@ -24,30 +24,33 @@ type WeightRequest struct {
 	Weight *float64 `json:"weight"`
 }
 
-// registerRollouts wires the rollout endpoints to a.engine.
-func (a *API) registerRollouts() {
-	a.Handle("GET /api/v1/rollouts", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, rolloutList{Rollouts: a.engine.Statuses()})
-	})
-	a.Handle("GET /api/v1/rollouts/{service}", func(w http.ResponseWriter, r *http.Request) {
-		service := r.PathValue("service")
-		st, err := a.engine.Status(service)
-		a.answerRollout(w, service, st, err)
-	})
-	actions := map[string]func(service, actor string) (rollout.Status, error){
+func (a *API) handleRollouts(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, rolloutList{Rollouts: a.engine.Statuses()})
+}
+
+func (a *API) handleRollout(w http.ResponseWriter, r *http.Request) {
+	service := r.PathValue("service")
+	st, err := a.engine.Status(service)
+	a.answerRollout(w, service, st, err)
+}
+
+// rolloutActions are the POST /api/v1/rollouts/{service}/{action} the
+// engine takes.
+var rolloutActions = []string{"promote", "pause", "resume", "abort"}
+
+// handleAction serves POST /api/v1/rollouts/{service}/name.
+func (a *API) handleAction(name string) http.HandlerFunc {
+	act := map[string]func(service, actor string) (rollout.Status, error){
 		"promote": a.engine.Promote,
 		"pause":   a.engine.Pause,
 		"resume":  a.engine.Resume,
 		"abort":   a.engine.Abort,
+	}[name]
+	return func(w http.ResponseWriter, r *http.Request) {
+		service := r.PathValue("service")
+		st, err := act(service, actor(r))
+		a.answerRollout(w, service, st, err)
 	}
-	for name, act := range actions {
-		a.Mutation("POST /api/v1/rollouts/{service}/"+name, func(w http.ResponseWriter, r *http.Request) {
-			service := r.PathValue("service")
-			st, err := act(service, actor(r))
-			a.answerRollout(w, service, st, err)
-		})
-	}
-	a.Mutation("PUT /api/v1/rollouts/{service}/weight", a.handleWeight)
 }
 
 func (a *API) handleWeight(w http.ResponseWriter, r *http.Request) {

@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/gateway"
+	"github.com/turnout-gw/turnout/internal/core"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/xds"
 )
@@ -39,9 +39,9 @@ func validateCmd() *cobra.Command {
 // Envoy cannot express, as warnings that do not fail the check.
 func loadChecked(file string, w io.Writer) (*config.Config, error) {
 	cfg, err := config.Load(file)
-	var contracts *gateway.Contracts
+	var contracts *core.Contracts
 	if err == nil {
-		contracts, err = gateway.Check(cfg)
+		contracts, err = core.Check(cfg)
 	}
 	if err != nil {
 		for _, e := range config.Flatten(err) {

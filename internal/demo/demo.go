@@ -13,6 +13,7 @@ import (
 
 	"github.com/turnout-gw/turnout/examples"
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/core"
 	"github.com/turnout-gw/turnout/internal/gateway"
 )
 
@@ -154,7 +155,7 @@ func Config(listen, admin, v1URL, v2URL string) (*config.Config, error) {
 	cfg.ApplyDefaults()
 	err = cfg.Validate()
 	if err == nil {
-		err = gateway.Validate(cfg)
+		err = core.Validate(cfg)
 	}
 	if err != nil {
 		return nil, configError(err)

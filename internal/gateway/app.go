@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"time"
 
-	"github.com/turnout-gw/turnout/internal/admin"
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/core"
 	"github.com/turnout-gw/turnout/internal/mirror"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/qnproxy"
@@ -18,12 +17,12 @@ import (
 	"github.com/turnout-gw/turnout/internal/xds"
 )
 
-// App is a whole running Turnout: the Core (store, stats, rollout engine,
-// gateway, metrics, admin API) plus the proxy, the mirror, the data-plane
+// App is a whole running Turnout: the core.Core (store, stats, rollout
+// engine, live configuration, metrics, admin API) plus the proxy, the mirror, the data-plane
 // and admin listeners, the QN listeners and telemetry. serve, demo and the
 // integration tests all start one.
 type App struct {
-	*Core
+	*core.Core
 	Server *Server
 	Proxy  *proxy.Handler
 	Mirror *mirror.Manager
@@ -71,13 +70,11 @@ type AppOptions struct {
 	beforeStateWait func() // Start's: called before waiting for a locked state file
 }
 
-// StatePath resolves the config's `state:` value: "memory" stays, a
-// relative path is taken relative to the configuration file's directory.
-func StatePath(cfg *config.Config, path string) string {
-	if cfg.State == "memory" || filepath.IsAbs(cfg.State) || path == "" {
-		return cfg.State
-	}
-	return filepath.Join(filepath.Dir(path), cfg.State)
+// core is the core's part of o; srv's bound addresses are logged while the
+// core waits for a locked state file.
+func (o AppOptions) core(srv *Server) core.Options {
+	return core.Options{Log: o.Log, Watch: o.Watch, Debounce: o.Debounce, Tick: o.Tick, Now: o.Now, StateWait: o.StateWait,
+		Holding: []any{"data", srv.Addr(), "admin", srv.AdminAddr()}, BeforeStateWait: o.beforeStateWait}
 }
 
 // Start binds every listener (exclusively, or with o.Takeover beside the
@@ -103,28 +100,30 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 	if err := srv.Listen(cfg); err != nil {
 		return nil, err
 	}
-	core, err := openCore(cfg, path, o, srv)
+	c, err := core.Open(cfg, path, o.core(srv))
 	if err != nil {
 		srv.Close()
 		return nil, err
 	}
-	a := &App{Core: core, Server: srv, takeover: to}
+	a := &App{Core: c, Server: srv, takeover: to}
 	a.Mirror, err = mirror.New(mirror.Options{Pool: func(u string) *upstream.Pool { return a.Gateway.Snapshot().Pools[u] },
-		Store: a.Store, Observe: a.Metrics.ObserveMirror, Log: a.Log, Now: a.now})
+		Store: a.Store, Observe: a.Metrics.ObserveMirror, Log: a.Log, Now: a.Clock()})
 	if err != nil {
 		a.closeEarly()
 		return nil, err
 	}
 	hard := newHardening(a.Metrics.Registry())
-	if err := a.newXDS(cfg, a.now, hard.untrustedColour); err != nil {
+	if err := a.newXDS(cfg, a.Clock(), hard.untrustedColour); err != nil {
 		a.closeEarly()
 		return nil, err
 	}
-	if err := a.start(cfg, path, a.Mirror.Gate(), a.applied, WithPublishHook(a.publishXDS), WithUntrustedReport(hard.untrustedColour)); err != nil {
+	x := core.Extensions{Gate: a.Mirror.Gate(), OnApply: a.applied, Diffs: a.Mirror.ServeDiffs, QNTargets: a.qnTargets,
+		Options: []core.Option{core.WithPublishHook(a.publishXDS), core.WithUntrustedReport(hard.untrustedColour)}}
+	if err := a.Compile(cfg, path, x); err != nil {
 		a.closeEarly()
 		return nil, err
 	}
-	popts := []proxy.Option{proxy.WithLogger(a.Log), proxy.WithClock(a.now), proxy.WithObserver(proxy.Observers{a.Observer(), hard.observer()}),
+	popts := []proxy.Option{proxy.WithLogger(a.Log), proxy.WithClock(a.Clock()), proxy.WithObserver(proxy.Observers{a.Observer(), hard.observer()}),
 		proxy.WithMirror(a.Mirror), proxy.WithTap(a.Live), proxy.WithEvents(hard.events())}
 	if o.Rand != nil {
 		popts = append(popts, proxy.WithRand(o.Rand))
@@ -143,12 +142,10 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		return nil, err
 	}
 	a.Proxy = h
-	if err := a.newQN(a.now); err != nil {
+	if err := a.newQN(a.Clock()); err != nil {
 		a.closeEarly()
 		return nil, err
 	}
-	a.Admin.SetQNTargets(a.qnTargets)
-	a.Admin.Handle("GET /api/v1/diffs/{service}", a.Mirror.ServeDiffs)
 	a.Server.Data, a.Server.Admin, a.Server.Reject = h, a.Admin, hard.reject
 	if err := a.Server.Serve(cfg); err != nil {
 		a.closeEarly()
@@ -166,7 +163,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		a.closeEarly()
 		return nil, err
 	}
-	if err := a.run(path, o); err != nil {
+	if err := a.Run(path); err != nil {
 		_ = a.Stop(context.Background())
 		return nil, err
 	}
@@ -203,15 +200,15 @@ func (a *App) stop(ctx context.Context) error {
 	go func() { drained <- a.Server.Shutdown(ctx) }()
 	a.stopXDS()
 	err := a.stopQN(ctx)
-	a.halt()
+	a.Halt()
 	err = errors.Join(err, a.Mirror.Close(ctx))
-	if cerr := a.releaseState(); cerr != nil {
+	if cerr := a.ReleaseState(); cerr != nil {
 		err = errors.Join(err, cerr)
 	} else {
 		a.Log.Info("state store released; finishing in-flight requests")
 	}
 	err = errors.Join(err, <-drained)
-	a.closeRest()
+	a.CloseRest()
 	err = errors.Join(err, a.flushTelemetry(ctx))
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil
@@ -226,8 +223,5 @@ func (a *App) closeEarly() {
 	if a.Mirror != nil {
 		_ = a.Mirror.Close(context.Background())
 	}
-	_ = a.close()
+	_ = a.Close()
 }
-
-// ReloaderFunc adapts Gateway.Reload to admin.Reloader.
-type ReloaderFunc = admin.ReloaderFunc

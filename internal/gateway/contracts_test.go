@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/gateway"
+	"github.com/turnout-gw/turnout/internal/core"
 	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/testutil"
 )
@@ -80,7 +80,7 @@ func TestRequireCompatibleHoldsTheRollout(t *testing.T) {
 			t.Fatalf("request %d served by %q while the rollout is held", i, v)
 		}
 	}
-	var cv gateway.ContractView
+	var cv core.ContractView
 	if code := testutil.GetJSON(t, tt.AdminURL+"/api/v1/contracts/users", &cv); code != http.StatusOK {
 		t.Fatalf("GET contracts: %d", code)
 	}

@@ -1,19 +1,11 @@
-// Package gateway owns the live state of a running Turnout: it compiles a
-// configuration into a proxy.Snapshot (routing table + upstream pools),
-// publishes it with an atomic pointer swap, reuses unchanged pools, retires
-// the others after a drain delay, reloads on file change, SIGHUP and the
-// admin API (decode → provision → swap → stop), and owns the listeners.
-// Provisioning loads every version's OpenAPI document and compares each
-// rollout's pair (contracts.go); the report is served at
-// /api/v1/contracts/{service} and, with require_compatible, holds the
-// rollout pending through the rollout engine's Blocker.
-//
-// Core (core.go) is the socket-free part shared by the proxy's App and the
-// in-process middleware: store, stats, rollout engine, Gateway, metrics and
-// admin API; StartCore starts one without listeners or upstream pools.
-//
-// A rejected configuration never replaces the running one: the errors are
-// logged as FILE:LINE:COL lines and the last good snapshot keeps serving.
+// Package gateway owns the sockets of `turnout serve` around a core.Core
+// (internal/core, the live configuration, rollout engine, stats, store,
+// events and admin API): the data-plane and admin listeners (server.go,
+// engine.go: h1server or net/http), their limits and bounds (limits.go,
+// bounds.go, hardening.go), the xDS server (xds.go), the QN listeners
+// (qn.go), the mirror, tracing and the access log (telemetry.go), and the
+// takeover of a running Turnout's addresses (takeover.go). App (app.go)
+// starts them all around one Core.
 //
 // Restarts and upgrades (app.go, server.go): listeners are bound with
 // SO_REUSEPORT before the state store is opened, and App.Stop releases the

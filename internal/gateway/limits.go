@@ -39,23 +39,6 @@ const (
 var Limits = []string{LimitInFlight, LimitHeaderBytes, LimitFraming, LimitFallbackBody, LimitUpstreamConnections,
 	LimitServiceInFlight, LimitBodyBytes, LimitBodyTimeout, LimitWriteTimeout, LimitResponseHeaderBytes}
 
-// serviceFlights are the in-flight caps of cfg's services for the snapshot
-// that replaces one with prev: each service's own cap is enforced by the
-// proxy once the request is routed (the limiter here runs before routing),
-// and a service keeps its counter across reloads.
-func serviceFlights(cfg *config.Config, prev proxy.Flights) proxy.Flights {
-	var caps map[string]int64
-	for name, s := range cfg.Services {
-		if c := s.InFlightCap(); c > 0 && !s.IsQN() {
-			if caps == nil {
-				caps = map[string]int64{}
-			}
-			caps[name] = int64(c)
-		}
-	}
-	return proxy.NextFlights(prev, caps)
-}
-
 // retryAfter is the Retry-After of a 503 for the in-flight cap, in seconds.
 const retryAfter = 1
 

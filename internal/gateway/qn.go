@@ -41,6 +41,9 @@ func (a *App) startQN(cfg *config.Config) error {
 // qnTargets is the passive health of a tcp:// upstream's targets, for the
 // admin API.
 func (a *App) qnTargets(upstream string) []admin.TargetView {
+	if a.QN == nil {
+		return nil // not built yet: every target shown healthy
+	}
 	var out []admin.TargetView
 	for _, t := range a.QN.Targets(a.Gateway.Config(), upstream) {
 		out = append(out, admin.TargetView(t))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/certs"
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/core"
 	"github.com/turnout-gw/turnout/internal/framing"
 	"github.com/turnout-gw/turnout/internal/reuseport"
 )
@@ -175,12 +176,12 @@ func (s *Server) tlsConfigs(cfg *config.Config) (data, admin *tls.Config, err er
 		opts = append(opts, certs.WithClock(s.Now))
 	}
 	if cfg.TLS != nil {
-		if data, err = certs.Server(serverTLSPaths(cfg, cfg.TLS), opts...); err != nil {
+		if data, err = certs.Server(core.ServerTLSPaths(cfg, cfg.TLS), opts...); err != nil {
 			return nil, nil, err
 		}
 	}
 	if cfg.Admin.TLS != nil {
-		if admin, err = certs.Admin(adminTLSPaths(cfg, cfg.Admin.TLS), opts...); err != nil {
+		if admin, err = certs.Admin(core.AdminTLSPaths(cfg, cfg.Admin.TLS), opts...); err != nil {
 			return nil, nil, err
 		}
 	}

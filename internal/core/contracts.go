@@ -1,7 +1,6 @@
-package gateway
+package core
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -136,19 +135,6 @@ func (s *contractState) Blocker(cfg *config.Config, service string) string {
 
 // Contracts returns the live configuration's contracts.
 func (g *Gateway) Contracts() *Contracts { return g.contracts.live.Load() }
-
-// Check is Validate that also returns the configuration's contracts: a
-// dry run of the compile, and every version's OpenAPI document loaded and
-// each rollout's pair compared. Compile problems and documents that cannot
-// be loaded are all reported, as config errors.
-func Check(cfg *config.Config) (*Contracts, error) {
-	cerr := compileCheck(cfg)
-	contracts, err := buildContracts(cfg, contract.NewCache())
-	if err := errors.Join(cerr, err, checkFiles(cfg)); err != nil {
-		return nil, err
-	}
-	return contracts, nil
-}
 
 // ContractPath resolves a version's `openapi` value: a relative path is
 // taken relative to the configuration file's directory.

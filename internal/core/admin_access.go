@@ -1,8 +1,6 @@
-package gateway
+package core
 
 import (
-	"crypto/tls"
-	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -11,7 +9,6 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/admin"
-	"github.com/turnout-gw/turnout/internal/certs"
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/filevalue"
 )
@@ -94,40 +91,4 @@ func (t *adminTokens) fileFor(path string) *filevalue.Value[config.TokensFile] {
 	}
 	t.path, t.file = path, f
 	return f
-}
-
-// checkFiles loads what the configuration's TLS blocks and tokens file
-// name, so that `turnout validate` reports a missing or broken file: each
-// problem anchored at the key naming the file (tokens file problems at
-// their own FILE:LINE:COL).
-func checkFiles(cfg *config.Config) error {
-	var errs config.Errors
-	pair := func(m *config.Meta, what, cert, key string) {
-		if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
-			errs = append(errs, m.Errorf("cert", "%s.cert: cannot load certificate %s and key %s: %v", what, cert, key, err))
-		}
-	}
-	if t := serverTLSPaths(cfg, cfg.TLS); t != nil {
-		pair(&t.Meta, "tls", t.Cert, t.Key)
-		if t.ClientCA != "" {
-			if _, err := certs.LoadPool(t.ClientCA); err != nil {
-				errs = append(errs, t.Errorf("client_ca", "tls.client_ca: %v", err))
-			}
-		}
-	}
-	if t := adminTLSPaths(cfg, cfg.Admin.TLS); t != nil {
-		pair(&t.Meta, "admin.tls", t.Cert, t.Key)
-	}
-	if p := TokensPath(cfg); p != "" {
-		if _, err := config.LoadTokens(p); err != nil {
-			var es config.Errors
-			if errors.As(err, &es) {
-				errs = append(errs, es...)
-			}
-		}
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return errs
 }

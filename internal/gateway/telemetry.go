@@ -8,47 +8,9 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/httperr"
 	"github.com/turnout-gw/turnout/internal/proxy"
-	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/telemetry"
-	"github.com/turnout-gw/turnout/internal/upstream"
 )
-
-// statsObserver records every upstream attempt in the stats registry, keyed
-// by (service, version, upstream). A failure is a 5xx answer or a transport
-// error; a request that failed because of its client (went away, or sent a
-// body that was malformed, cut short, too slow or too large:
-// httperr.ClientCaused) is not the upstream's failure and is not recorded,
-// nor is a request refused by the upstream's max_connections (it never
-// reached the version).
-func statsObserver(reg *stats.Registry) proxy.Observer {
-	return proxy.ObserverFuncs{
-		AttemptedFunc: func(a *proxy.Attempt) {
-			if a.Err != nil && (httperr.ClientCaused(a.Err) || errors.Is(a.Err, upstream.ErrAtCapacity)) {
-				return
-			}
-			failed := a.Err != nil || a.Status >= 500
-			reg.Record(stats.Key{Service: a.Service, Version: a.Version, Upstream: a.Upstream}, failed, a.Duration)
-		},
-	}
-}
-
-// measureReload runs after c.reloaded on every configuration load: it
-// counts reloads (not the load at start) and lets the metrics adopt the
-// configuration and the rollouts' states after it.
-func (c *Core) measureReload(ev ReloadEvent) {
-	if ev.Source != sourceStart {
-		c.Metrics.Reloaded(ev.Err)
-	}
-	if ev.Err == nil && !ev.Unchanged {
-		c.Metrics.Configure(ev.Config, c.Engine.Statuses())
-		if l := ev.Config.Log; l.Level != c.logCfg.Level || l.Format != c.logCfg.Format || l.Access != c.logCfg.Access {
-			c.Log.Warn("the log block changed; log settings take effect at the next start", "level", c.logCfg.Level,
-				"format", c.logCfg.Format, "access", c.logCfg.Access)
-		}
-	}
-}
 
 // flushTimeout bounds how long Stop waits for the last spans to be exported,
 // even when the drain used up ctx.

@@ -1,4 +1,4 @@
-package gateway
+package core
 
 import (
 	"errors"
@@ -11,7 +11,6 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/promsource"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/trust"
@@ -184,38 +183,6 @@ func (g *Gateway) Reload(source string) error {
 	return nil
 }
 
-// Validate is a dry run of Apply: the same compile and the same contract
-// loading, nothing published.
-func Validate(cfg *config.Config) error {
-	_, err := Check(cfg)
-	return err
-}
-
-// compileCheck is the compile part of Validate.
-func compileCheck(cfg *config.Config) error {
-	table, err := route.Compile(cfg)
-	if err != nil {
-		return err
-	}
-	if _, err := promsource.Compile(cfg); err != nil {
-		return err
-	}
-	if _, err := trust.New(cfg.Trust, table, trust.WithLogger(slog.New(slog.DiscardHandler))); err != nil {
-		return err
-	}
-	for _, name := range cfg.UpstreamNames() {
-		if cfg.Upstreams[name].IsTCP() {
-			continue // dialled by internal/qnproxy
-		}
-		p, err := upstream.New(upstreamPaths(cfg, cfg.Upstreams[name]), poolLimits(cfg))
-		if err != nil {
-			return cfg.Upstreams[name].Errorf("targets", "upstream %q: %v", name, err)
-		}
-		p.Close()
-	}
-	return nil
-}
-
 // Apply compiles cfg and publishes it: decode → provision → swap → stop.
 func (g *Gateway) Apply(cfg *config.Config, source string) error {
 	g.mu.Lock()
@@ -262,7 +229,7 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 			next[name] = old
 			continue
 		}
-		p, err := upstream.New(upstreamPaths(cfg, cfg.Upstreams[name]), upstream.WithLogger(g.log), upstream.WithClock(g.now), poolLimits(cfg))
+		p, err := upstream.New(UpstreamPaths(cfg, cfg.Upstreams[name]), upstream.WithLogger(g.log), upstream.WithClock(g.now), poolLimits(cfg))
 		if err != nil {
 			for _, c := range created {
 				c.Close()
@@ -363,6 +330,23 @@ func (g *Gateway) emit(ev ReloadEvent) {
 	for _, h := range g.hooks {
 		h(ev)
 	}
+}
+
+// serviceFlights are the in-flight caps of cfg's services for the snapshot
+// that replaces one with prev: each service's own cap is enforced by the
+// proxy once the request is routed (the limiter here runs before routing),
+// and a service keeps its counter across reloads.
+func serviceFlights(cfg *config.Config, prev proxy.Flights) proxy.Flights {
+	var caps map[string]int64
+	for name, s := range cfg.Services {
+		if c := s.InFlightCap(); c > 0 && !s.IsQN() {
+			if caps == nil {
+				caps = map[string]int64{}
+			}
+			caps[name] = int64(c)
+		}
+	}
+	return proxy.NextFlights(prev, caps)
 }
 
 // comparable returns a copy of the upstream spec without positions, so two

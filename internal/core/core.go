@@ -1,17 +1,17 @@
-package gateway
+package core
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/admin"
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/contract/live"
 	"github.com/turnout-gw/turnout/internal/promsource"
-	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/store"
@@ -19,11 +19,11 @@ import (
 )
 
 // Core is the socket-free part of a running Turnout, shared by the proxy
-// (App) and the in-process middleware: the state store, the stats
+// (gateway.App) and the in-process middleware: the state store, the stats
 // registry, the rollout engine with its notifier, the Gateway (compile,
 // swap, reload on file change, SIGHUP and the admin API), the Prometheus
-// metrics and the admin API. Its fields are set once by StartCore (or
-// Start) and safe for concurrent use.
+// metrics and the admin API. Its fields are set once by Start (or Open and
+// Compile) and safe for concurrent use.
 type Core struct {
 	Gateway *Gateway
 	Admin   *admin.API
@@ -41,37 +41,58 @@ type Core struct {
 	// /metrics.
 	Metrics *telemetry.Metrics
 
+	opts     Options
 	now      func() time.Time
 	logCfg   config.Log // the log block at start
 	notifier *rollout.Notifier
-	onApply  func(*config.Config) // the App's part of an applied load
+	onApply  func(*config.Config) // the caller's part of an applied load
 	// contracts are the gateway's (the live documents, for Live).
 	contracts *contractState
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
 
-// CoreOptions configure StartCore.
-type CoreOptions struct {
-	AppOptions
+// Options configure Open and Start.
+type Options struct {
+	Log *slog.Logger
+	// Watch reloads on file changes and SIGHUP when true.
+	Watch bool
+	// Debounce for file-change reloads (default 200ms).
+	Debounce time.Duration
+	// Tick is how often the rollout engine looks at its rollouts (default
+	// 250ms; each rollout is analysed every analysis.interval).
+	Tick time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// StateWait is how long Open waits for another process to release a
+	// locked state file (an old Turnout draining after SIGTERM) before it
+	// fails with store.ErrLocked; <= 0 keeps the store's DefaultLockTimeout.
+	StateWait time.Duration
 	// NoPools compiles routing tables without upstream pools: the
 	// middleware calls handlers in process and dials nothing.
 	NoPools bool
+	// Holding are log attributes naming what the caller already holds
+	// (the gateway's bound addresses), logged while Open waits for a
+	// locked state file.
+	Holding []any
+	// BeforeStateWait, when set, is called once before Open waits for a
+	// locked state file.
+	BeforeStateWait func()
 }
 
-// openCore opens the store (waiting up to o.StateWait for another process
-// to release it; srv, when not nil, is named in the log while it waits) and
-// creates the stats registry, the metrics and the notifier: what the App's
-// mirror needs before the engine exists.
-func openCore(cfg *config.Config, path string, o AppOptions, srv *Server) (*Core, error) {
-	c := &Core{Log: o.Log, now: o.Now, logCfg: cfg.Log}
+// Open opens the store (waiting up to o.StateWait for another process to
+// release it) and creates the stats registry, the metrics and the
+// notifier: what the gateway's mirror needs before the engine exists.
+// Compile and Run follow; Close releases what Open acquired.
+func Open(cfg *config.Config, path string, o Options) (*Core, error) {
+	c := &Core{Log: o.Log, now: o.Now, logCfg: cfg.Log, opts: o}
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
 	if c.now == nil {
 		c.now = time.Now
 	}
-	st, err := openState(StatePath(cfg, path), c.now, o.StateWait, c.Log, srv, o.beforeStateWait)
+	st, err := openState(StatePath(cfg, path), c.now, o, c.Log)
 	if err != nil {
 		return nil, fmt.Errorf("opening state store: %w", err)
 	}
@@ -80,10 +101,31 @@ func openCore(cfg *config.Config, path string, o AppOptions, srv *Server) (*Core
 	return c, nil
 }
 
-// start creates the rollout engine (gated by gate when not nil), compiles
-// cfg into the gateway and builds the admin API. onApply runs after the
-// engine adopted each applied configuration, the first one included.
-func (c *Core) start(cfg *config.Config, path string, gate rollout.Gate, onApply func(*config.Config), gopts ...Option) error {
+// Extensions are what the gateway adds to its core: the mirror's gate and
+// diffs, the QN listeners' target health, and its part of every applied
+// configuration. The middleware adds none.
+type Extensions struct {
+	// Gate holds rollouts back besides the contracts (the mirror's
+	// max_diff_rate); nil for none.
+	Gate rollout.Gate
+	// OnApply runs after the engine adopted each applied configuration,
+	// the first one included.
+	OnApply func(*config.Config)
+	// Options are more Gateway options (publish and untrusted-colour
+	// hooks).
+	Options []Option
+	// Diffs and QNTargets are handed to the admin API (admin.Options).
+	Diffs     http.HandlerFunc
+	QNTargets func(upstream string) []admin.TargetView
+}
+
+// Compile creates the rollout engine, compiles cfg into the gateway and
+// builds the admin API, with x's additions.
+func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
+	gate, onApply, gopts := x.Gate, x.OnApply, append([]Option(nil), x.Options...)
+	if c.opts.NoPools {
+		gopts = append(gopts, WithoutPools())
+	}
 	c.onApply = onApply
 	var err error
 	c.Live, err = live.New(live.Options{Observe: c.Metrics.ObserveContractViolation, Store: c.Store, Log: c.Log, Now: c.now})
@@ -119,27 +161,30 @@ func (c *Core) start(cfg *config.Config, path string, gate rollout.Gate, onApply
 	c.Gateway = g
 	tokens, err := newAdminTokens(cfg, g.Config, c.now, c.Log)
 	if err != nil {
-		return err // the caller's close releases the gateway
+		return err // the caller's Close releases the gateway
 	}
 	c.Admin = admin.New(admin.Options{
-		Tokens:   tokens.Tokens,
-		Hosts:    func() []string { return AdminHosts(g.Config()) },
-		Now:      c.now,
-		Reload:   ReloaderFunc(g.Reload),
-		Log:      c.Log,
-		Engine:   eng,
-		Events:   c.Store,
-		Snapshot: g.Snapshot,
-		Stats:    c.Stats,
+		Tokens:    tokens.Tokens,
+		Hosts:     func() []string { return AdminHosts(g.Config()) },
+		Now:       c.now,
+		Reload:    admin.ReloaderFunc(g.Reload),
+		Log:       c.Log,
+		Engine:    eng,
+		Events:    c.Store,
+		Snapshot:  g.Snapshot,
+		Stats:     c.Stats,
+		QNTargets: x.QNTargets,
+		Metrics:   c.Metrics.Handler(),
+		Contracts: contractsAPI{g: g, lv: c.Live},
+		Diffs:     x.Diffs,
 	})
-	c.Admin.Handle("GET /metrics", c.Metrics.Handler().ServeHTTP)
-	g.RegisterContracts(c.Admin, c.Live)
 	return nil
 }
 
-// run starts the engine's loop and, with o.Watch, the configuration
-// watcher, until halt.
-func (c *Core) run(path string, o AppOptions) error {
+// Run starts the engine's loop and, with Options.Watch, the configuration
+// watcher, until Halt.
+func (c *Core) Run(path string) error {
+	o := c.opts
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel, c.done = cancel, make(chan struct{})
 	tick := o.Tick
@@ -160,46 +205,39 @@ func (c *Core) run(path string, o AppOptions) error {
 	return nil
 }
 
-// StartCore opens the store, compiles cfg (read from path, which reloads
-// read again; "" for none) and starts the rollout engine and, with
-// o.Watch, the watcher. It binds no socket: the caller serves c.Admin
-// where it likes. Stop releases everything.
-func StartCore(cfg *config.Config, path string, o CoreOptions) (*Core, error) {
-	c, err := openCore(cfg, path, o.AppOptions, nil)
+// Start opens the store, compiles cfg (read from path, which reloads read
+// again; "" for none) and starts the rollout engine and, with o.Watch, the
+// watcher. It binds no socket: the caller serves c.Admin where it likes.
+// Stop releases everything.
+func Start(cfg *config.Config, path string, o Options) (*Core, error) {
+	c, err := Open(cfg, path, o)
 	if err != nil {
 		return nil, err
 	}
-	var gopts []Option
-	if o.NoPools {
-		gopts = append(gopts, WithoutPools())
-	}
-	if err := c.start(cfg, path, nil, nil, gopts...); err != nil {
-		c.close()
+	if err := c.Compile(cfg, path, Extensions{}); err != nil {
+		_ = c.Close()
 		return nil, err
 	}
-	if err := c.run(path, o.AppOptions); err != nil {
-		c.halt()
-		c.close()
+	if err := c.Run(path); err != nil {
+		c.Halt()
+		_ = c.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
-// Observer is what the data plane reports requests to: the stats registry
-// the engine analyses and the Prometheus metrics.
-func (c *Core) Observer() proxy.Observer {
-	return proxy.Observers{statsObserver(c.Stats), c.Metrics.Observer()}
-}
+// Clock returns the core's clock.
+func (c *Core) Clock() func() time.Time { return c.now }
 
 // Stop stops the engine and the watcher, closes the gateway's pools and
 // the store.
 func (c *Core) Stop() error {
-	c.halt()
-	return c.close()
+	c.Halt()
+	return c.Close()
 }
 
-// halt stops the engine's loop and the watcher.
-func (c *Core) halt() {
+// Halt stops the engine's loop and the watcher.
+func (c *Core) Halt() {
 	if c.cancel != nil {
 		c.cancel()
 		<-c.done
@@ -207,24 +245,24 @@ func (c *Core) halt() {
 	}
 }
 
-// close releases what openCore and start acquired.
-func (c *Core) close() error {
-	err := c.releaseState()
-	c.closeRest()
+// Close releases what Open and Compile acquired.
+func (c *Core) Close() error {
+	err := c.ReleaseState()
+	c.CloseRest()
 	return err
 }
 
-// releaseState closes the state store (after what writes to it last), so
+// ReleaseState closes the state store (after what writes to it last), so
 // that another process may open it.
-func (c *Core) releaseState() error {
+func (c *Core) ReleaseState() error {
 	if c.Live != nil {
 		_ = c.Live.Close(context.Background())
 	}
 	return c.Store.Close()
 }
 
-// closeRest closes the gateway's pools and the notifier.
-func (c *Core) closeRest() {
+// CloseRest closes the gateway's pools and the notifier.
+func (c *Core) CloseRest() {
 	if c.Gateway != nil {
 		c.Gateway.Close()
 	}
@@ -232,9 +270,10 @@ func (c *Core) closeRest() {
 }
 
 // openState opens the state store at path. When another process holds the
-// file and wait allows, it says so once and waits for the lock.
-func openState(path string, now func() time.Time, wait time.Duration, log *slog.Logger, srv *Server, beforeWait func()) (store.Store, error) {
+// file and o.StateWait allows, it says so once and waits for the lock.
+func openState(path string, now func() time.Time, o Options, log *slog.Logger) (store.Store, error) {
 	const probe = 100 * time.Millisecond
+	wait := o.StateWait
 	if wait <= probe {
 		return store.Open(path, store.WithClock(now), store.WithLockTimeout(wait))
 	}
@@ -242,13 +281,10 @@ func openState(path string, now func() time.Time, wait time.Duration, log *slog.
 	if !errors.Is(err, store.ErrLocked) {
 		return st, err
 	}
-	args := []any{"state", path, "wait", wait}
-	if srv != nil {
-		args = append(args, "data", srv.Addr(), "admin", srv.AdminAddr())
-	}
+	args := append([]any{"state", path, "wait", wait}, o.Holding...)
 	log.Info("state store locked by another turnout; waiting for it to stop (send it SIGTERM)", args...)
-	if beforeWait != nil {
-		beforeWait()
+	if o.BeforeStateWait != nil {
+		o.BeforeStateWait()
 	}
 	return store.Open(path, store.WithClock(now), store.WithLockTimeout(wait))
 }

@@ -1,4 +1,4 @@
-package gateway
+package core
 
 import (
 	"encoding/json"
@@ -63,44 +63,51 @@ type contractList struct {
 	Contracts []ContractView `json:"contracts"`
 }
 
-// RegisterContracts serves the live configuration's contracts on the admin
-// API: GET /api/v1/contracts and GET /api/v1/contracts/{service} (404 when
-// the service has none), with lv's validation results, and lv's deprecated
-// usage at GET /api/v1/deprecations/{service}.
-func (g *Gateway) RegisterContracts(a *admin.API, lv *live.Manager) {
-	view := func(s *ServiceContracts) ContractView {
-		v := s.View()
-		if val, ok := lv.Validation(s.Service); ok {
-			v.Validation = &val
-		}
-		return v
+// contractsAPI serves the live configuration's contracts on the admin
+// API (admin.Contracts): GET /api/v1/contracts and GET
+// /api/v1/contracts/{service} (404 when the service has none), with lv's
+// validation results, and lv's deprecated usage at GET
+// /api/v1/deprecations/{service}.
+type contractsAPI struct {
+	g  *Gateway
+	lv *live.Manager
+}
+
+func (c contractsAPI) view(s *ServiceContracts) ContractView {
+	v := s.View()
+	if val, ok := c.lv.Validation(s.Service); ok {
+		v.Validation = &val
 	}
-	a.Handle("GET /api/v1/contracts", func(w http.ResponseWriter, r *http.Request) {
-		cs := g.Contracts()
-		list := contractList{Contracts: []ContractView{}}
-		for _, name := range cs.Services() {
-			list.Contracts = append(list.Contracts, view(cs.Service(name)))
-		}
-		writeJSON(w, list)
-	})
-	a.Handle("GET /api/v1/deprecations/{service}", func(w http.ResponseWriter, r *http.Request) {
-		name := r.PathValue("service")
-		d, ok := lv.Deprecations(name)
-		if !ok {
-			admin.WriteError(w, http.StatusNotFound, fmt.Errorf("service %q has no deprecated operations or parameters in its versions' OpenAPI documents", name))
-			return
-		}
-		writeJSON(w, d)
-	})
-	a.Handle("GET /api/v1/contracts/{service}", func(w http.ResponseWriter, r *http.Request) {
-		name := r.PathValue("service")
-		s := g.Contracts().Service(name)
-		if s == nil {
-			admin.WriteError(w, http.StatusNotFound, fmt.Errorf("service %q has no OpenAPI contracts (no version sets openapi)", name))
-			return
-		}
-		writeJSON(w, view(s))
-	})
+	return v
+}
+
+func (c contractsAPI) ServeList(w http.ResponseWriter, r *http.Request) {
+	cs := c.g.Contracts()
+	list := contractList{Contracts: []ContractView{}}
+	for _, name := range cs.Services() {
+		list.Contracts = append(list.Contracts, c.view(cs.Service(name)))
+	}
+	writeJSON(w, list)
+}
+
+func (c contractsAPI) ServeDeprecations(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("service")
+	d, ok := c.lv.Deprecations(name)
+	if !ok {
+		admin.WriteError(w, http.StatusNotFound, fmt.Errorf("service %q has no deprecated operations or parameters in its versions' OpenAPI documents", name))
+		return
+	}
+	writeJSON(w, d)
+}
+
+func (c contractsAPI) ServeService(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("service")
+	s := c.g.Contracts().Service(name)
+	if s == nil {
+		admin.WriteError(w, http.StatusNotFound, fmt.Errorf("service %q has no OpenAPI contracts (no version sets openapi)", name))
+		return
+	}
+	writeJSON(w, c.view(s))
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

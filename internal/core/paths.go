@@ -1,4 +1,4 @@
-package gateway
+package core
 
 import (
 	"path/filepath"
@@ -16,8 +16,8 @@ func RelPath(cfg *config.Config, p string) string {
 	return filepath.Join(filepath.Dir(cfg.File), p)
 }
 
-// serverTLSPaths returns t with its files resolved by RelPath (nil for nil).
-func serverTLSPaths(cfg *config.Config, t *config.ServerTLS) *config.ServerTLS {
+// ServerTLSPaths returns t with its files resolved by RelPath (nil for nil).
+func ServerTLSPaths(cfg *config.Config, t *config.ServerTLS) *config.ServerTLS {
 	if t == nil {
 		return nil
 	}
@@ -26,8 +26,8 @@ func serverTLSPaths(cfg *config.Config, t *config.ServerTLS) *config.ServerTLS {
 	return &c
 }
 
-// adminTLSPaths returns t with its files resolved by RelPath (nil for nil).
-func adminTLSPaths(cfg *config.Config, t *config.AdminTLS) *config.AdminTLS {
+// AdminTLSPaths returns t with its files resolved by RelPath (nil for nil).
+func AdminTLSPaths(cfg *config.Config, t *config.AdminTLS) *config.AdminTLS {
 	if t == nil {
 		return nil
 	}
@@ -36,9 +36,9 @@ func adminTLSPaths(cfg *config.Config, t *config.AdminTLS) *config.AdminTLS {
 	return &c
 }
 
-// upstreamPaths returns u with its tls files resolved by RelPath; u itself
+// UpstreamPaths returns u with its tls files resolved by RelPath; u itself
 // when it has no TLS block.
-func upstreamPaths(cfg *config.Config, u *config.Upstream) *config.Upstream {
+func UpstreamPaths(cfg *config.Config, u *config.Upstream) *config.Upstream {
 	if u == nil || u.TLS == nil {
 		return u
 	}
@@ -46,4 +46,13 @@ func upstreamPaths(cfg *config.Config, u *config.Upstream) *config.Upstream {
 	t.CA, t.Cert, t.Key = RelPath(cfg, t.CA), RelPath(cfg, t.Cert), RelPath(cfg, t.Key)
 	c.TLS = &t
 	return &c
+}
+
+// StatePath resolves the config's `state:` value: "memory" stays, a
+// relative path is taken relative to the configuration file's directory.
+func StatePath(cfg *config.Config, path string) string {
+	if cfg.State == "memory" || filepath.IsAbs(cfg.State) || path == "" {
+		return cfg.State
+	}
+	return filepath.Join(filepath.Dir(path), cfg.State)
 }

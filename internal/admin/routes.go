@@ -1,0 +1,64 @@
+package admin
+
+import "net/http"
+
+// routes registers every endpoint of the admin port, here and nowhere
+// else (handle and mutation are unexported): the probes, the reload, the
+// views of the live snapshot, the rollouts and their actions, the events,
+// the series, the metrics, the contracts, the mirror's diffs and the
+// dashboard. An endpoint whose source o leaves nil is not registered, so
+// it answers 404. Reads need a viewer or operator token when a tokens file
+// is configured, mutations an operator token when any token is; the
+// probes are open under any host name, the dashboard's files to everyone
+// who names the port by an allowed host.
+func (a *API) routes(o Options) {
+	a.handleProbe("GET /healthz", a.handleHealthz)
+	a.handleProbe("GET /readyz", a.handleReadyz)
+	a.mutation("POST /api/v1/reload", a.handleReload)
+	if a.snapshot != nil {
+		a.handle("GET /api/v1/services", a.handleServices)
+	}
+	if a.engine != nil {
+		a.handle("GET /api/v1/rollouts", a.handleRollouts)
+		a.handle("GET /api/v1/rollouts/{service}", a.handleRollout)
+		for _, name := range rolloutActions {
+			a.mutation("POST /api/v1/rollouts/{service}/"+name, a.handleAction(name))
+		}
+		a.mutation("PUT /api/v1/rollouts/{service}/weight", a.handleWeight)
+	}
+	if a.events != nil {
+		a.handle("GET /api/v1/events", a.handleEvents)
+	}
+	if a.stats != nil {
+		a.handle("GET /api/v1/series/{service}", a.handleSeries)
+	}
+	if o.Metrics != nil {
+		a.handle("GET /metrics", o.Metrics.ServeHTTP)
+	}
+	if c := o.Contracts; c != nil {
+		a.handle("GET /api/v1/contracts", c.ServeList)
+		a.handle("GET /api/v1/contracts/{service}", c.ServeService)
+		a.handle("GET /api/v1/deprecations/{service}", c.ServeDeprecations)
+	}
+	if o.Diffs != nil {
+		a.handle("GET /api/v1/diffs/{service}", o.Diffs)
+	}
+	assets := dashboard()
+	a.handlePublic("GET /{$}", handleIndex(assets))
+	a.handlePublic("GET /ui/", handleAsset(assets))
+}
+
+// handleHealthz answers the liveness probe.
+func (a *API) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReadyz answers the readiness probe: 503 until Options.Ready says
+// ready.
+func (a *API) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if a.ready != nil && !a.ready() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
