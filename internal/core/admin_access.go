@@ -28,6 +28,10 @@ func AdminHosts(cfg *config.Config) []string {
 	return append(slices.Clip(cfg.Admin.Hosts), host)
 }
 
+// MinTokenLength is the shortest admin token Turnout starts with without a
+// warning: 16 random characters are out of reach of online guessing.
+const MinTokenLength = 16
+
 // adminTokens gives the admin API the tokens of the configuration in
 // force: admin.token_env's variable, read on every call, and the tokens
 // file, loaded again when it changes (or when a reload names another
@@ -48,6 +52,12 @@ type adminTokens struct {
 // read).
 func newAdminTokens(cfg *config.Config, current func() *config.Config, now func() time.Time, log *slog.Logger) (*adminTokens, error) {
 	t := &adminTokens{cfg: current, now: now, log: log}
+	if tok := os.Getenv(cfg.Admin.TokenEnv); tok != "" && len(tok) < MinTokenLength {
+		// A valid token always passes the failed-token limit, so the
+		// limit cannot slow the guessing of a short one.
+		log.Warn("admin token is short: guessing it is not slowed by the failed-token limit; use a random one such as `openssl rand -hex 32`",
+			"env", cfg.Admin.TokenEnv, "length", len(tok), "want_at_least", MinTokenLength)
+	}
 	if p := TokensPath(cfg); p != "" {
 		f, err := t.load(p)
 		if err != nil {
