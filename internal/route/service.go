@@ -123,9 +123,8 @@ type Service struct {
 	PathPrefix string
 	StripPath  bool
 
-	// Protocol is the service's protocol as configured (config.ServiceHTTP,
-	// config.ServiceQN or empty for HTTP); Listen is a qn service's TCP
-	// listen address.
+	// Protocol is the service's protocol as configured (config.ServiceHTTP
+	// or config.ServiceQN); Listen is a qn service's TCP listen address.
 	Protocol string
 	Listen   string
 	// QN is a qn service's qn block, nil when absent (the defaults apply).
