@@ -73,8 +73,8 @@ func (a *API) services(snap *proxy.Snapshot) ServiceList {
 	out := ServiceList{Services: []ServiceView{}}
 	for _, s := range snap.Table.Services() {
 		sv := ServiceView{Name: s.Name, Hosts: s.Hosts, PathPrefix: s.PathPrefix, Versions: []VersionView{}, Protocol: "http"}
-		if s.Spec != nil && s.Spec.IsQN() {
-			sv.Protocol, sv.Listen, sv.PathPrefix = s.Spec.Protocol, s.Spec.Listen, ""
+		if s.IsQN() {
+			sv.Protocol, sv.Listen, sv.PathPrefix = s.Protocol, s.Listen, ""
 		}
 		if sv.Hosts == nil {
 			sv.Hosts = []string{}
@@ -85,9 +85,7 @@ func (a *API) services(snap *proxy.Snapshot) ServiceList {
 		for _, v := range s.Versions {
 			vv := a.versionView(v, snap)
 			if sv.Protocol == "qn" {
-				if vc := s.Spec.Versions[v.Name]; vc != nil {
-					vv.Speaks, vv.Translate = vc.Speaks, vc.Translate
-				}
+				vv.Speaks, vv.Translate = v.Speaks, v.Translate
 			}
 			sv.Versions = append(sv.Versions, vv)
 		}

@@ -40,7 +40,7 @@ type tap struct {
 // mirrored, nil otherwise.
 func (m *Manager) Start(out *http.Request, d *route.Decision) pipeline.Exchange {
 	rs := d.Service
-	if rs == nil || rs.Spec.Mirror == nil || d.Version == nil {
+	if rs == nil || rs.Mirror == nil || d.Version == nil {
 		return nil
 	}
 	s := m.lookup(rs.Name)

@@ -298,15 +298,15 @@ func (l *listener) options() *config.QNOptions {
 		return nil
 	}
 	s := tab.Service(l.service)
-	if s == nil || s.Spec == nil {
+	if s == nil {
 		return nil
 	}
-	if s.Spec.QN == nil {
+	if s.QN == nil {
 		return &config.QNOptions{Grace: config.Duration(config.DefaultQNGrace), FirstFrameTimeout: config.Duration(config.DefaultQNFirstFrameTimeout),
 			IdleTimeout: config.Duration(config.DefaultQNIdleTimeout), ConnectTimeout: config.Duration(config.DefaultQNConnectTimeout),
 			MaxConnections: config.DefaultQNMaxConnections, MaxFrame: config.DefaultQNMaxFrame}
 	}
-	return s.Spec.QN
+	return s.QN
 }
 
 func (l *listener) close() {
@@ -366,8 +366,8 @@ func (l *listener) review(tab *route.Table, changed bool, now time.Time) {
 		svc = tab.Service(l.service)
 	}
 	grace := time.Duration(config.DefaultQNGrace)
-	if svc != nil && svc.Spec != nil && svc.Spec.QN != nil {
-		grace = svc.Spec.QN.Grace.D()
+	if svc != nil && svc.QN != nil {
+		grace = svc.QN.Grace.D()
 	}
 	for _, s := range ss {
 		s.expire(now)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/qn"
 )
@@ -18,6 +19,14 @@ import (
 // maxPending bounds the DATA frames awaiting an answer that a connection
 // tracks for latency; beyond it new DATA frames go untimed.
 const maxPending = 4096
+
+// upstreamSpeaks returns the QN version version v's upstream speaks.
+func upstreamSpeaks(v *route.Version) qn.Version {
+	if v.Speaks == config.SpeaksV1 {
+		return qn.V1
+	}
+	return qn.V2
+}
 
 // session is one device connection and its upstream connection.
 type session struct {
@@ -126,9 +135,8 @@ func (l *listener) handle(c net.Conn) {
 		_ = c.Close()
 		return
 	}
-	vc := svc.Spec.Versions[v.Name]
 	s := &session{
-		l: l, dev: c, devVer: first.Version, upVer: speaks(vc), service: l.service, version: v.Name, upstream: v.Upstream,
+		l: l, dev: c, devVer: first.Version, upVer: upstreamSpeaks(v), service: l.service, version: v.Name, upstream: v.Upstream,
 		deviceID: deviceID, bucket: bucket, idle: opts.IdleTimeout.D(), dec: dec,
 		key:     stats.Key{Service: l.service, Version: v.Name, Upstream: v.Upstream},
 		vc:      m.counters.of(l.service, v.Name),

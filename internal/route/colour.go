@@ -57,13 +57,13 @@ func (t *Table) Colours() []config.StickyKey {
 // a refused pin is ignored by DecideUnpinned instead.
 func (s *Service) PinKeys() []config.StickyKey {
 	var out []config.StickyKey
-	if s.negotiator == nil || s.Spec == nil {
+	if s.negotiator == nil {
 		return nil
 	}
-	if n := s.Spec.Negotiate; s.negotiator.HasSource(negotiate.SourceHeader) && n.Header != "" {
+	if n := s.Negotiation; s.negotiator.HasSource(negotiate.SourceHeader) && n.Header != "" {
 		out = append(out, config.StickyKey{Kind: "header", Name: textproto.CanonicalMIMEHeaderKey(n.Header)})
 	}
-	if n := s.Spec.Negotiate; s.negotiator.HasSource(negotiate.SourceQuery) && n.Query != "" {
+	if n := s.Negotiation; s.negotiator.HasSource(negotiate.SourceQuery) && n.Query != "" {
 		out = append(out, config.StickyKey{Kind: "query", Name: n.Query})
 	}
 	return out

@@ -81,11 +81,11 @@ func TestCompileReusesUnchangedServices(t *testing.T) {
 	if users == old || users.Version("v2") != old.Version("v2") || users.resolver != old.resolver {
 		t.Error("unchanged service users was compiled again")
 	}
-	if users.Spec != c.Services["users"] || users.Rollout.Spec != c.Services["users"].Rollout {
+	if users.Spec != c.Services["users"] || users.Rollout.spec != c.Services["users"].Rollout {
 		t.Error("reused service points at the previous configuration")
 	}
 	for i, r := range users.Rules {
-		if r.Spec != c.Services["users"].Rules[i] || r == old.Rules[i] {
+		if r.spec != c.Services["users"].Rules[i] || r == old.Rules[i] {
 			t.Errorf("reused rule %d points at the previous configuration", i)
 		}
 	}
@@ -150,7 +150,7 @@ func TestRecompileManyServices(t *testing.T) {
 		name := s.Name
 		old, want := prev.Service(name), fresh.Service(name)
 		reused := s.Version("v1") == old.Version("v1")
-		if changed := s.Default.Name == "v2"; reused == changed || s.Spec != c.Services[name] || s.Rules[0].Spec != c.Services[name].Rules[0] {
+		if changed := s.Default.Name == "v2"; reused == changed || s.Spec != c.Services[name] || s.Rules[0].spec != c.Services[name].Rules[0] {
 			t.Fatalf("%s: reused %v, default %s, spec of this configuration %v", name, reused, s.Default.Name, s.Spec == c.Services[name])
 		}
 		if a, b := s.Rollout.split.Arms[0], want.Rollout.split.Arms[0]; s.Rollout.Weight != want.Rollout.Weight || a.Weight != b.Weight || a.upto != b.upto || a.Version.Name != b.Version.Name {

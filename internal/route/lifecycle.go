@@ -40,7 +40,7 @@ func (d *Decision) RedirectLocation(r *http.Request) string {
 	}
 	if d.Source == negotiate.SourceQuery {
 		q := r.URL.Query()
-		q.Set(d.Service.Spec.Negotiate.Query, succ.Name)
+		q.Set(d.Service.Negotiation.Query, succ.Name)
 		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
 		return u.RequestURI()
 	}

@@ -20,8 +20,8 @@ type Rule struct {
 	Version *Version
 	// Experiment splits the rule's requests between arms, or is nil.
 	Experiment *Split
-	// Spec is the rule as configured.
-	Spec *config.Rule
+	// spec is the rule as configured (its positions; see MatchPos).
+	spec *config.Rule
 	// Fault is injected into the requests the rule sends, instead of their
 	// version's; nil when the rule has none.
 	Fault *fault.Spec
@@ -37,6 +37,15 @@ type Rule struct {
 }
 
 type kv struct{ k, v string }
+
+// MatchPos returns the position in the configuration of the value of the
+// rule's match key (for example "expr"), to anchor a message about it.
+func (r *Rule) MatchPos(key string) config.Pos {
+	if r.spec == nil {
+		return config.Pos{}
+	}
+	return r.spec.Match.PosOf(key)
+}
 
 // ExprEnv is what a rule's `expr` sees: the request's method, path (version
 // segment set aside) and host as fields, and Header, Cookie and Query
@@ -66,7 +75,7 @@ func CompileExpr(src string) (*vm.Program, error) {
 }
 
 func compileRule(sv *Service, rc *config.Rule) (*Rule, error) {
-	r := &Rule{Name: rc.Name, Spec: rc, Fault: fault.Compile(rc.Fault)}
+	r := &Rule{Name: rc.Name, spec: rc, Fault: fault.Compile(rc.Fault)}
 	m := &rc.Match
 	for _, k := range sortedKeys(m.Header) {
 		r.headers = append(r.headers, kv{textproto.CanonicalMIMEHeaderKey(k), m.Header[k]})

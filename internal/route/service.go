@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,6 +57,12 @@ type Version struct {
 	// nil (the proxy applies it; xDS may export it).
 	Fault *fault.Spec
 
+	// Speaks is the QN version the upstream speaks as configured ("v1",
+	// "v2" or empty; qn services only); Translate lets the version serve
+	// devices of the other QN version.
+	Speaks    string
+	Translate bool
+
 	// Precomputed lifecycle header values.
 	deprecationHeader string
 	sunsetHeader      string
@@ -72,13 +79,36 @@ type Rollout struct {
 	From, To *Version
 	Weight   float64
 	Sticky   StickyKey
-	Spec     *config.Rollout
+	spec     *config.Rollout
 	split    Split
+}
+
+// Mirror is a service's compiled mirror: a share of its traffic copied to
+// a version. It is immutable.
+type Mirror struct {
+	// To is the version mirrored to, or nil when the configuration names
+	// one that is not declared.
+	To *Version
+	// Percent is the share of requests mirrored, 0 to 100.
+	Percent float64
+}
+
+// Negotiation is how a service reads a requested version, as configured:
+// its sources in order (config.Source*) and the names they read. It is
+// immutable.
+type Negotiation struct {
+	Sources      []string
+	Header       string
+	Query        string
+	AcceptVendor string
 }
 
 // Service is a compiled service. It is immutable.
 type Service struct {
 	Name string
+	// Spec is the service as configured. Only this package reads it (and
+	// internal/qnproxy's CanServe and Pick until they use Version.Speaks
+	// and Translate): the appliers read the compiled fields below.
 	Spec *config.Service
 	// Versions are sorted by name; their indices match the resolver's.
 	Versions []*Version
@@ -93,6 +123,17 @@ type Service struct {
 	PathPrefix string
 	StripPath  bool
 
+	// Protocol is the service's protocol as configured (config.ServiceHTTP
+	// or config.ServiceQN); Listen is a qn service's TCP listen address.
+	Protocol string
+	Listen   string
+	// QN is a qn service's qn block, nil when absent (the defaults apply).
+	QN *config.QNOptions
+	// Mirror is the service's mirror, nil when it mirrors nothing.
+	Mirror *Mirror
+	// Negotiation is how the service reads a requested version.
+	Negotiation Negotiation
+
 	byName     map[string]*Version
 	negotiator *negotiate.Negotiator
 	resolver   *negotiate.Resolver
@@ -105,6 +146,20 @@ func (s *Service) Version(name string) *Version { return s.byName[name] }
 
 // Negotiator returns the service's compiled negotiation.
 func (s *Service) Negotiator() *negotiate.Negotiator { return s.negotiator }
+
+// IsQN reports whether the service speaks QN (protocol: qn) on its own TCP
+// listener rather than HTTP.
+func (s *Service) IsQN() bool { return s.Protocol == config.ServiceQN }
+
+// Pos returns the position in the configuration of the value of the
+// service's key (for example "fallback"), to anchor a message about it. It
+// follows reloads that only moved the service in its file.
+func (s *Service) Pos(key string) config.Pos {
+	if s.Spec == nil {
+		return config.Pos{}
+	}
+	return s.Spec.PosOf(key)
+}
 
 // byNames is what a service compiles from its version names alone, shared
 // by the services of one Compile that declare the same names.
@@ -120,6 +175,11 @@ func compileService(sc *config.Service, weight float64, shared map[string]*byNam
 		byName:     map[string]*Version{},
 		PathPrefix: normalizePrefix(sc.Match.PathPrefix),
 		StripPath:  sc.Negotiate.StripPathVersion == nil || *sc.Negotiate.StripPathVersion,
+		Protocol:   sc.Protocol,
+		Listen:     sc.Listen,
+		QN:         sc.QN,
+		Negotiation: Negotiation{Sources: slices.Clone(sc.Negotiate.Sources), Header: sc.Negotiate.Header,
+			Query: sc.Negotiate.Query, AcceptVendor: sc.Negotiate.AcceptVendor},
 	}
 	for _, h := range sc.Match.Hosts {
 		s.Hosts = append(s.Hosts, strings.ToLower(h))
@@ -128,7 +188,7 @@ func compileService(sc *config.Service, weight float64, shared map[string]*byNam
 	for _, name := range names {
 		vc := sc.Versions[name]
 		v := &Version{Name: name, Upstream: vc.Upstream, Lifecycle: parseLifecycle(vc.Lifecycle), nameHeader: []string{name},
-			Fault: fault.Compile(vc.Fault)}
+			Fault: fault.Compile(vc.Fault), Speaks: vc.Speaks, Translate: vc.Translate}
 		if vc.Sunset != nil {
 			v.Sunset = vc.Sunset.Time
 			v.sunsetHeader = v.Sunset.UTC().Format(http.TimeFormat)
@@ -149,6 +209,9 @@ func compileService(sc *config.Service, weight float64, shared map[string]*byNam
 				return nil, sc.Versions[v.Name].Errorf("successor", "successor %q is not declared", succ)
 			}
 		}
+	}
+	if mc := sc.Mirror; mc != nil {
+		s.Mirror = &Mirror{To: s.byName[mc.To], Percent: mc.Percent}
 	}
 	s.Default = s.byName[sc.Default]
 	if s.Default == nil {
@@ -186,7 +249,7 @@ func compileService(sc *config.Service, weight float64, shared map[string]*byNam
 		s.Rules = append(s.Rules, r)
 	}
 	if rc := sc.Rollout; rc != nil {
-		ro := &Rollout{From: s.byName[rc.From], To: s.byName[rc.To], Spec: rc, Sticky: compileSticky(rc.Sticky)}
+		ro := &Rollout{From: s.byName[rc.From], To: s.byName[rc.To], spec: rc, Sticky: compileSticky(rc.Sticky)}
 		if ro.From == nil || ro.To == nil {
 			return nil, rc.Errorf("to", "rollout versions %q → %q must both be declared", rc.From, rc.To)
 		}
@@ -214,13 +277,13 @@ func (s *Service) rebind(sc *config.Service, weight float64) *Service {
 		ns.Rules = make([]*Rule, len(s.Rules))
 		for i, r := range s.Rules {
 			rules[i] = *r
-			rules[i].Spec = sc.Rules[i]
+			rules[i].spec = sc.Rules[i]
 			ns.Rules[i] = &rules[i]
 		}
 	}
 	if s.Rollout != nil {
 		ro := *s.Rollout
-		ro.Spec = sc.Rollout
+		ro.spec = sc.Rollout
 		if ro.Weight != weight {
 			ro.setWeight(weight)
 		}

@@ -149,7 +149,7 @@ func (t *Table) index() {
 	t.anyHost = &pathIndex{byPrefix: make(map[string]*Service, anyHost)}
 	wild := map[string]*pathIndex{}
 	for _, s := range t.services {
-		if s.Spec != nil && s.Spec.IsQN() {
+		if s.IsQN() {
 			continue // served on its own TCP listener (internal/qnproxy)
 		}
 		if len(s.Hosts) == 0 {

@@ -97,8 +97,8 @@ func (tr *translator) forward(name string, m *routev3.RouteMatch, s *route.Servi
 		}
 		act.ClusterSpecifier = &routev3.RouteAction_WeightedClusters{WeightedClusters: wc}
 	}
-	if mp := s.Spec.Mirror; mp != nil && tr.kind == Envoy {
-		to := s.Version(mp.To)
+	if mp := s.Mirror; mp != nil && tr.kind == Envoy {
+		to := mp.To
 		if to != nil && (len(live) > 1 || live[0].Version != to) {
 			act.RequestMirrorPolicies = []*routev3.RouteAction_RequestMirrorPolicy{{
 				Cluster: to.Upstream,

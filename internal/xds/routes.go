@@ -35,8 +35,7 @@ func (tr *translator) warn(pos config.Pos, format string, args ...any) {
 // first, which strip the segment when the service does.
 func (tr *translator) serviceRoutes(s *route.Service) []*routev3.Route {
 	var out []*routev3.Route
-	sp := s.Spec
-	sources := sp.Negotiate.Sources
+	sources := s.Negotiation.Sources
 	res := negotiate.NewResolver(s.VersionNames())
 	if tr.kind == Envoy {
 		if at := indexOf(sources, config.SourcePath); at >= 0 {
@@ -62,8 +61,8 @@ func (tr *translator) serviceRoutes(s *route.Service) []*routev3.Route {
 	} else {
 		out = append(out, tr.pinRoute(s.Name+"/default", tr.prefixMatch(s.PathPrefix), s, s.Default, ""))
 	}
-	if sp.Fallback {
-		tr.warn(sp.PosOf("fallback"), "services.%s.fallback: retrying a failed request on the fallback version is not expressed in Envoy", s.Name)
+	if s.Fallback != nil {
+		tr.warn(s.Pos("fallback"), "services.%s.fallback: retrying a failed request on the fallback version is not expressed in Envoy", s.Name)
 	}
 	return out
 }
@@ -102,7 +101,7 @@ func segMatch(seg, prefix string) *routev3.RouteMatch {
 // prefix (behind a path version segment when seg, a regex matching the
 // spellings of version pathVersion, is set).
 func (tr *translator) sourceRoutes(s *route.Service, res *negotiate.Resolver, src, seg, pathVersion string) []*routev3.Route {
-	neg := &s.Spec.Negotiate
+	neg := &s.Negotiation
 	base := func() *routev3.RouteMatch {
 		if seg == "" {
 			return tr.prefixMatch(s.PathPrefix)
@@ -161,12 +160,12 @@ func (tr *translator) sourceRoutes(s *route.Service, res *negotiate.Resolver, sr
 func (tr *translator) ruleRoute(s *route.Service, i int, r *route.Rule, seg string) *routev3.Route {
 	where := fmt.Sprintf("services.%s.rules[%d] (%s)", s.Name, i, r.Name)
 	if r.HasExpr() {
-		tr.warn(r.Spec.Match.PosOf("expr"), "%s: expr cannot be expressed in Envoy; the rule is left out of the xDS routes", where)
+		tr.warn(r.MatchPos("expr"), "%s: expr cannot be expressed in Envoy; the rule is left out of the xDS routes", where)
 		return nil
 	}
 	headers, cookies, queries, host, methods, prefix := r.Conditions()
 	if tr.kind == GRPC && len(queries) > 0 {
-		tr.warn(r.Spec.Match.PosOf("query"), "%s: gRPC clients ignore routes with query conditions; the rule is left out of their routes", where)
+		tr.warn(r.MatchPos("query"), "%s: gRPC clients ignore routes with query conditions; the rule is left out of their routes", where)
 		return nil
 	}
 	m := tr.prefixMatch(s.PathPrefix)

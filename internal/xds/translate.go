@@ -79,7 +79,7 @@ func Translate(t *route.Table, o Options) (*Resources, config.Errors) {
 	tr := &translator{kind: o.Kind, cfg: t.Config}
 	var svcs []*route.Service
 	for _, s := range t.Services() {
-		if s.Spec != nil && s.Spec.IsQN() {
+		if s.IsQN() {
 			continue // raw TCP: not HTTP routing
 		}
 		svcs = append(svcs, s)
