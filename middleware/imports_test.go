@@ -10,10 +10,14 @@ import (
 
 // denied are the import path prefixes an in-process user must not link:
 // Turnout's listeners and data-plane servers (internal/gateway and what
-// only it uses), the xDS server, Envoy's and xDS's protobufs and gRPC's xDS
-// client. google.golang.org/grpc itself stays: the interceptors need it.
+// only it uses, the reverse-proxy handler of internal/proxy among them),
+// the xDS server, Envoy's and xDS's protobufs and gRPC's xDS client.
+// google.golang.org/grpc itself stays: the interceptors need it.
+// internal/upstream stays too: internal/core provisions the gateway's pools
+// and dry-runs them for validate, and a Snapshot names them.
 var denied = []string{
 	"github.com/turnout-gw/turnout/internal/gateway",
+	"github.com/turnout-gw/turnout/internal/proxy",
 	"github.com/turnout-gw/turnout/internal/xds",
 	"github.com/turnout-gw/turnout/internal/h1server",
 	"github.com/turnout-gw/turnout/internal/qnproxy",

@@ -13,7 +13,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/core"
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/route"
 )
 
@@ -53,7 +53,7 @@ func (c Config) load() (*config.Config, error) {
 // concurrent use; Close stops it.
 type Middleware struct {
 	core     *core.Core
-	obs      proxy.Observer
+	obs      observe.Observer
 	now      func() time.Time
 	log      *slog.Logger
 	versions Versions

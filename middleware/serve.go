@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/httperr"
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/route"
 )
 
@@ -70,8 +70,8 @@ func (m *Middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type exchange struct {
 	start time.Time
 	d     route.Decision
-	res   proxy.Result
-	att   proxy.Attempt
+	res   observe.Result
+	att   observe.Attempt
 	dec   decided
 }
 
@@ -83,7 +83,7 @@ func (m *Middleware) report(x *exchange, served bool, status int, err error) {
 	dur := m.now().Sub(x.start)
 	if served {
 		v := x.d.Version
-		x.att = proxy.Attempt{Service: x.d.Service.Name, Version: v.Name, Upstream: v.Upstream, Status: status, Duration: dur}
+		x.att = observe.Attempt{Service: x.d.Service.Name, Version: v.Name, Upstream: v.Upstream, Status: status, Duration: dur}
 		m.obs.Attempted(&x.att)
 		x.res.Served = v
 	}

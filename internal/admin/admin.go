@@ -11,8 +11,8 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/httperr"
-	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/rollout"
+	"github.com/turnout-gw/turnout/internal/snapshot"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/store"
 )
@@ -40,7 +40,7 @@ type API struct {
 	log      *slog.Logger
 	engine   *rollout.Engine
 	events   store.Store
-	snapshot func() *proxy.Snapshot
+	snapshot func() *snapshot.Snapshot
 	stats    *stats.Registry
 	qnTarget func(upstream string) []TargetView
 }
@@ -74,7 +74,7 @@ type Options struct {
 	Events store.Store
 	// Snapshot serves /api/v1/services from the live routing table and
 	// pools (nil = not registered).
-	Snapshot func() *proxy.Snapshot
+	Snapshot func() *snapshot.Snapshot
 	// Stats serves the dashboard's time series at /api/v1/series (nil =
 	// not registered).
 	Stats *stats.Registry

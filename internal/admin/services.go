@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/snapshot"
 )
 
 // ServiceList is the body of GET /api/v1/services.
@@ -69,7 +69,7 @@ func (a *API) handleServices(w http.ResponseWriter, r *http.Request) {
 
 // services builds the service list from a snapshot; the table keeps its
 // services sorted by name.
-func (a *API) services(snap *proxy.Snapshot) ServiceList {
+func (a *API) services(snap *snapshot.Snapshot) ServiceList {
 	out := ServiceList{Services: []ServiceView{}}
 	for _, s := range snap.Table.Services() {
 		sv := ServiceView{Name: s.Name, Hosts: s.Hosts, PathPrefix: s.PathPrefix, Versions: []VersionView{}, Protocol: "http"}
@@ -95,7 +95,7 @@ func (a *API) services(snap *proxy.Snapshot) ServiceList {
 	return out
 }
 
-func (a *API) versionView(v *route.Version, snap *proxy.Snapshot) VersionView {
+func (a *API) versionView(v *route.Version, snap *snapshot.Snapshot) VersionView {
 	vv := VersionView{Name: v.Name, Upstream: v.Upstream, Lifecycle: v.Lifecycle.String(), Targets: []TargetView{}}
 	if v.Successor != nil {
 		vv.Successor = v.Successor.Name

@@ -1,6 +1,6 @@
 // Package core owns the live configuration of a running Turnout and all
 // that is decided from it, without a socket: it compiles a configuration
-// into a proxy.Snapshot (routing table, trust policy, in-flight caps and,
+// into a snapshot.Snapshot (routing table, trust policy, in-flight caps and,
 // unless Options.NoPools, upstream pools), publishes it with an atomic
 // pointer swap, reuses unchanged pools and retires the others after a
 // drain delay, and reloads on file change, SIGHUP and the admin API

@@ -11,8 +11,8 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/snapshot"
 	"github.com/turnout-gw/turnout/internal/trust"
 	"github.com/turnout-gw/turnout/internal/upstream"
 )
@@ -26,7 +26,7 @@ type Gateway struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	snap atomic.Pointer[proxy.Snapshot]
+	snap atomic.Pointer[snapshot.Snapshot]
 	cfg  atomic.Pointer[config.Config]
 
 	mu sync.Mutex // serialises Apply/Reload/SetWeight
@@ -143,7 +143,7 @@ func New(cfg *config.Config, path string, opts ...Option) (*Gateway, error) {
 }
 
 // Snapshot returns the current snapshot.
-func (g *Gateway) Snapshot() *proxy.Snapshot { return g.snap.Load() }
+func (g *Gateway) Snapshot() *snapshot.Snapshot { return g.snap.Load() }
 
 // Config returns the current configuration.
 func (g *Gateway) Config() *config.Config { return g.cfg.Load() }
@@ -249,11 +249,11 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 		p.Start()
 	}
 	// Swap.
-	var prevFlights proxy.Flights
+	var prevFlights snapshot.Flights
 	if cur := g.snap.Load(); cur != nil {
 		prevFlights = cur.Flights
 	}
-	g.snap.Store(&proxy.Snapshot{Table: table, Pools: pools, FallbackBody: int64(cfg.Limits.FallbackBody), Trust: policy,
+	g.snap.Store(&snapshot.Snapshot{Table: table, Pools: pools, FallbackBody: int64(cfg.Limits.FallbackBody), Trust: policy,
 		Flights: serviceFlights(cfg, prevFlights)})
 	g.cfg.Store(cfg)
 	g.published(table)
@@ -336,7 +336,7 @@ func (g *Gateway) emit(ev ReloadEvent) {
 // that replaces one with prev: each service's own cap is enforced by the
 // proxy once the request is routed (the limiter here runs before routing),
 // and a service keeps its counter across reloads.
-func serviceFlights(cfg *config.Config, prev proxy.Flights) proxy.Flights {
+func serviceFlights(cfg *config.Config, prev snapshot.Flights) snapshot.Flights {
 	var caps map[string]int64
 	for name, s := range cfg.Services {
 		if c := s.InFlightCap(); c > 0 && !s.IsQN() {
@@ -346,7 +346,7 @@ func serviceFlights(cfg *config.Config, prev proxy.Flights) proxy.Flights {
 			caps[name] = int64(c)
 		}
 	}
-	return proxy.NextFlights(prev, caps)
+	return snapshot.NextFlights(prev, caps)
 }
 
 // comparable returns a copy of the upstream spec without positions, so two

@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"github.com/turnout-gw/turnout/internal/httperr"
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/upstream"
 )
@@ -16,9 +16,9 @@ import (
 // httperr.ClientCaused) is not the upstream's failure and is not recorded,
 // nor is a request refused by the upstream's max_connections (it never
 // reached the version).
-func statsObserver(reg *stats.Registry) proxy.Observer {
-	return proxy.ObserverFuncs{
-		AttemptedFunc: func(a *proxy.Attempt) {
+func statsObserver(reg *stats.Registry) observe.Observer {
+	return observe.Funcs{
+		AttemptedFunc: func(a *observe.Attempt) {
 			if a.Err != nil && (httperr.ClientCaused(a.Err) || errors.Is(a.Err, upstream.ErrAtCapacity)) {
 				return
 			}
@@ -30,8 +30,8 @@ func statsObserver(reg *stats.Registry) proxy.Observer {
 
 // Observer is what the data plane reports requests to: the stats registry
 // the engine analyses and the Prometheus metrics.
-func (c *Core) Observer() proxy.Observer {
-	return proxy.Observers{statsObserver(c.Stats), c.Metrics.Observer()}
+func (c *Core) Observer() observe.Observer {
+	return observe.All{statsObserver(c.Stats), c.Metrics.Observer()}
 }
 
 // measureReload runs after c.reloaded on every configuration load: it

@@ -10,6 +10,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/core"
 	"github.com/turnout-gw/turnout/internal/mirror"
+	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/qnproxy"
 	"github.com/turnout-gw/turnout/internal/telemetry"
@@ -123,7 +124,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		a.closeEarly()
 		return nil, err
 	}
-	popts := []proxy.Option{proxy.WithLogger(a.Log), proxy.WithClock(a.Clock()), proxy.WithObserver(proxy.Observers{a.Observer(), hard.observer()}),
+	popts := []proxy.Option{proxy.WithLogger(a.Log), proxy.WithClock(a.Clock()), proxy.WithObserver(observe.All{a.Observer(), hard.observer()}),
 		proxy.WithMirror(a.Mirror), proxy.WithTap(a.Live), proxy.WithEvents(hard.events())}
 	if o.Rand != nil {
 		popts = append(popts, proxy.WithRand(o.Rand))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/upstream"
 )
@@ -66,8 +67,8 @@ func (h *hardening) events() proxy.Events {
 
 // observer counts attempts refused by an upstream's max_connections and
 // answers refused by limits.max_response_header_bytes.
-func (h *hardening) observer() proxy.Observer {
-	return proxy.ObserverFuncs{AttemptedFunc: func(a *proxy.Attempt) {
+func (h *hardening) observer() observe.Observer {
+	return observe.Funcs{AttemptedFunc: func(a *observe.Attempt) {
 		switch {
 		case a.Err == nil:
 		case errors.Is(a.Err, upstream.ErrAtCapacity):

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/telemetry"
 )
 
@@ -19,12 +19,12 @@ const flushTimeout = 5 * time.Second
 // startTelemetry starts tracing (when the OTEL_* variables ask for it) and
 // the access log (when log.access is set) and returns the proxy's Tracer:
 // nil when neither is on.
-func (a *App) startTelemetry(cfg *config.Config, path string) (proxy.Tracer, error) {
+func (a *App) startTelemetry(cfg *config.Config, path string) (observe.Tracer, error) {
 	var err error
 	if a.tracing, err = telemetry.NewTracing(context.Background(), a.Log); err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
-	var tracer proxy.Tracer
+	var tracer observe.Tracer
 	if a.tracing != nil {
 		tracer = a.tracing
 		a.Log.Info("tracing on", "protocol", telemetry.TracingProtocol())

@@ -8,7 +8,9 @@
 // WithMirror and WithTap, ordinary requests are offered to a pipeline.Tap,
 // whose exchange sees the primary's answer as it streams to the client and takes the copy from there.
 //
-// The Handler reads the current Snapshot once per request, so a reload or a
-// weight change never splits one request across two tables. It is safe for
-// concurrent use.
+// The Handler reads the current snapshot.Snapshot once per request, so a
+// reload or a weight change never splits one request across two tables. It
+// reports to an observe.Observer and traces with an observe.Tracer, whose
+// types live in internal/observe so their users need not import the data
+// plane. It is safe for concurrent use.
 package proxy

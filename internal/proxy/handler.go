@@ -13,38 +13,22 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/httperr"
+	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/pipeline"
 	"github.com/turnout-gw/turnout/internal/route"
-	"github.com/turnout-gw/turnout/internal/trust"
-	"github.com/turnout-gw/turnout/internal/upstream"
+	"github.com/turnout-gw/turnout/internal/snapshot"
 )
-
-// Snapshot is everything one request is served with: the routing table and
-// the upstream pools it names. A Snapshot is immutable once published; the
-// gateway swaps whole snapshots on reload and weight changes.
-type Snapshot struct {
-	Table *route.Table
-	Pools map[string]*upstream.Pool
-	// FallbackBody is the largest request body read whole before an
-	// upstream is chosen and kept for a fallback retry (see preread); 0
-	// reads none first.
-	FallbackBody int64
-	// Trust removes untrusted colour before Decide; nil trusts every request.
-	Trust *trust.Policy
-	// Flights are the services' own in-flight caps; nil: none.
-	Flights Flights
-}
 
 // Handler is the data-plane http.Handler. It is safe for concurrent use and
 // must not be copied after New.
 type Handler struct {
-	load func() *Snapshot
-	obs  Observer
+	load func() *snapshot.Snapshot
+	obs  observe.Observer
 	log  *slog.Logger
 	now  func() time.Time
 	rp   *httputil.ReverseProxy
 	// tracer is nil when tracing is off.
-	tracer Tracer
+	tracer observe.Tracer
 	// taps are the hooks of WithMirror and WithTap.
 	taps []pipeline.Tap
 	// events, rnd and sleep serve fault injection and limits (fault.go).
@@ -57,12 +41,24 @@ type Handler struct {
 type Option func(*Handler) error
 
 // WithObserver receives every decision, upstream attempt and result.
-func WithObserver(o Observer) Option {
+func WithObserver(o observe.Observer) Option {
 	return func(h *Handler) error {
 		if o == nil {
 			return errors.New("proxy: nil observer")
 		}
 		h.obs = o
+		return nil
+	}
+}
+
+// WithTracer traces every proxied request (default: none): a server span
+// per request and a client span per upstream attempt.
+func WithTracer(t observe.Tracer) Option {
+	return func(h *Handler) error {
+		if t == nil {
+			return errors.New("proxy: nil tracer")
+		}
+		h.tracer = t
 		return nil
 	}
 }
@@ -91,11 +87,11 @@ func WithClock(now func() time.Time) Option {
 
 // New returns a Handler that serves each request with the Snapshot load
 // returns at the moment the request arrives.
-func New(load func() *Snapshot, opts ...Option) (*Handler, error) {
+func New(load func() *snapshot.Snapshot, opts ...Option) (*Handler, error) {
 	if load == nil {
 		return nil, errors.New("proxy: nil snapshot loader")
 	}
-	h := &Handler{load: load, obs: ObserverFuncs{}, log: slog.Default(), now: time.Now,
+	h := &Handler{load: load, obs: observe.Funcs{}, log: slog.Default(), now: time.Now,
 		events: EventFuncs{}, rnd: defaultRand, sleep: sleepCtx}
 	for _, o := range opts {
 		if err := o(h); err != nil {
@@ -115,7 +111,7 @@ func New(load func() *Snapshot, opts ...Option) (*Handler, error) {
 
 // exchange is the per-request state shared by the ReverseProxy callbacks.
 type exchange struct {
-	snap     *Snapshot
+	snap     *snapshot.Snapshot
 	in       *http.Request
 	start    time.Time
 	d        route.Decision
@@ -124,15 +120,15 @@ type exchange struct {
 	fellBack bool
 	status   int
 	err      error
-	span     RequestSpan // nil when tracing is off
+	span     observe.RequestSpan // nil when tracing is off
 
 	// Per-request values kept here, in the one allocation of the
 	// exchange, rather than in allocations of their own.
-	att      Attempt   // the attempt being reported
-	res      Result    // the result being reported
-	retryURL url.URL   // the outbound URL before the pool rewrote it
-	fwdFor   [1]string // X-Forwarded-For's value
-	fwdHost  [1]string // X-Forwarded-Host's value
+	att      observe.Attempt // the attempt being reported
+	res      observe.Result  // the result being reported
+	retryURL url.URL         // the outbound URL before the pool rewrote it
+	fwdFor   [1]string       // X-Forwarded-For's value
+	fwdHost  [1]string       // X-Forwarded-Host's value
 
 	// The direct path's state (see serveDirect).
 	w      http.ResponseWriter
@@ -158,7 +154,7 @@ var exchanges = sync.Pool{New: func() any {
 }}
 
 // reset readies a pooled exchange for a new request.
-func (x *exchange) reset(snap *Snapshot, r *http.Request, start time.Time) {
+func (x *exchange) reset(snap *snapshot.Snapshot, r *http.Request, start time.Time) {
 	trace := x.trace
 	*x = exchange{snap: snap, in: r, start: start, trace: trace}
 }
@@ -180,7 +176,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.tracer != nil {
 		ctx, x.span = h.tracer.StartRequest(r, &x.d)
 	}
-	held, admitted := snap.Flights.take(&x.d)
+	held, admitted := snap.Flights.Take(&x.d)
 	if held != nil {
 		defer held.Add(-1)
 	}
@@ -200,7 +196,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.rp.ServeHTTP(w, r.WithContext(ctx))
 	}
 	res := &x.res
-	*res = Result{
+	*res = observe.Result{
 		Decision: &x.d, Served: x.served, Upstream: x.upstream, FellBack: x.fellBack,
 		Status: x.status, Err: x.err, Duration: h.now().Sub(start),
 	}

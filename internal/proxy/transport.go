@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/turnout-gw/turnout/internal/httperr"
+	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/upstream"
 )
@@ -79,7 +80,7 @@ func (h *Handler) attempt(x *exchange, v *route.Version, out *http.Request) (*ht
 		return nil, fmt.Errorf("no upstream pool %q for version %s", v.Upstream, v.Name)
 	}
 	out.Header["X-Turnout-Version"] = v.NameHeader()
-	var span AttemptSpan
+	var span observe.AttemptSpan
 	if x.span != nil {
 		span = x.span.StartAttempt(out, x.d.Service.Name, v.Name, v.Upstream)
 	}
@@ -96,7 +97,7 @@ func (h *Handler) attempt(x *exchange, v *route.Version, out *http.Request) (*ht
 		}
 	}
 	a := &x.att // the observers' pointer is valid only during the call
-	*a = Attempt{Service: x.d.Service.Name, Version: v.Name, Upstream: v.Upstream, Err: err, Duration: h.now().Sub(start)}
+	*a = observe.Attempt{Service: x.d.Service.Name, Version: v.Name, Upstream: v.Upstream, Err: err, Duration: h.now().Sub(start)}
 	if resp != nil {
 		a.Status = resp.StatusCode
 	}

@@ -8,22 +8,22 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/route"
 )
 
-// Tracer returns a proxy.Tracer that writes every request to the access
+// Tracer returns a observe.Tracer that writes every request to the access
 // log and delegates spans to next (nil when tracing is off). The proxy
 // reports a finished request's method and path only to its Tracer, so the
 // access log rides on that hook; without next it starts no span and
 // injects nothing.
-func (l *AccessLog) Tracer(next proxy.Tracer) proxy.Tracer {
+func (l *AccessLog) Tracer(next observe.Tracer) observe.Tracer {
 	return &accessTracer{log: l, next: next, now: time.Now}
 }
 
 type accessTracer struct {
 	log  *AccessLog
-	next proxy.Tracer
+	next observe.Tracer
 	now  func() time.Time
 }
 
@@ -31,14 +31,14 @@ type accessTracer struct {
 // nothing on a span after End.
 type accessSpan struct {
 	t            *accessTracer
-	inner        proxy.RequestSpan
+	inner        observe.RequestSpan
 	method, path string
 }
 
 var accessSpans = sync.Pool{New: func() any { return new(accessSpan) }}
 
 // StartRequest remembers r's method and path and starts next's span.
-func (t *accessTracer) StartRequest(r *http.Request, d *route.Decision) (context.Context, proxy.RequestSpan) {
+func (t *accessTracer) StartRequest(r *http.Request, d *route.Decision) (context.Context, observe.RequestSpan) {
 	ctx := r.Context()
 	s := accessSpans.Get().(*accessSpan)
 	*s = accessSpan{t: t, method: r.Method, path: r.URL.Path}
@@ -49,7 +49,7 @@ func (t *accessTracer) StartRequest(r *http.Request, d *route.Decision) (context
 }
 
 // StartAttempt starts next's attempt span, if any.
-func (s *accessSpan) StartAttempt(out *http.Request, service, version, upstream string) proxy.AttemptSpan {
+func (s *accessSpan) StartAttempt(out *http.Request, service, version, upstream string) observe.AttemptSpan {
 	if s.inner == nil {
 		return nil
 	}
@@ -65,7 +65,7 @@ func (s *accessSpan) TraceID() string {
 }
 
 // End ends next's span and queues the access log line.
-func (s *accessSpan) End(res *proxy.Result) {
+func (s *accessSpan) End(res *observe.Result) {
 	if s.inner != nil {
 		s.inner.End(res)
 	}

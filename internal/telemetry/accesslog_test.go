@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/telemetry"
 )
@@ -33,15 +33,15 @@ func (g *gate) Write(p []byte) (int, error) {
 
 // logRequest sends one request through the access log's tracer hook the
 // way the proxy does.
-func logRequest(tr proxy.Tracer, path string) {
+func logRequest(tr observe.Tracer, path string) {
 	r := httptest.NewRequest(http.MethodGet, path, nil)
 	svc, v := &route.Service{Name: "users"}, &route.Version{Name: "v1", Upstream: "users-v1"}
 	d := &route.Decision{Service: svc, Version: v, Reason: route.ReasonDefault}
 	_, span := tr.StartRequest(r, d)
 	if a := span.StartAttempt(r, "users", "v1", "users-v1"); a != nil {
-		a.End(&proxy.Attempt{Status: 200})
+		a.End(&observe.Attempt{Status: 200})
 	}
-	res := &proxy.Result{Decision: d, Served: v, Upstream: "users-v1", Status: 200, Duration: time.Millisecond}
+	res := &observe.Result{Decision: d, Served: v, Upstream: "users-v1", Status: 200, Duration: time.Millisecond}
 	res.TraceID = span.TraceID()
 	span.End(res)
 }
@@ -92,7 +92,7 @@ func TestAccessLogEscapesPaths(t *testing.T) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.URL.Path = p
 		_, span := l.Tracer(nil).StartRequest(r, &route.Decision{})
-		span.End(&proxy.Result{Decision: &route.Decision{}, Status: 404})
+		span.End(&observe.Result{Decision: &route.Decision{}, Status: 404})
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func BenchmarkAccessLog(b *testing.B) {
 	r := httptest.NewRequest(http.MethodGet, "/users/1", nil)
 	v := &route.Version{Name: "v1", Upstream: "users-v1"}
 	d := &route.Decision{Service: &route.Service{Name: "users"}, Version: v, Reason: route.ReasonDefault}
-	res := &proxy.Result{Decision: d, Served: v, Upstream: "users-v1", Status: 200, Duration: time.Millisecond}
+	res := &observe.Result{Decision: d, Served: v, Upstream: "users-v1", Status: 200, Duration: time.Millisecond}
 	b.ReportAllocs()
 	for b.Loop() {
 		_, span := tr.StartRequest(r, d)

@@ -72,6 +72,6 @@
 // AccessLog for the fields). Requests hand their line to a bounded queue
 // and never wait for the writer; what does not fit is dropped and counted
 // in turnout_access_log_dropped_total. The proxy tells only its Tracer a
-// request's method and path, so the access log is a proxy.Tracer that
+// request's method and path, so the access log is an observe.Tracer that
 // wraps the OpenTelemetry one (or none).
 package telemetry

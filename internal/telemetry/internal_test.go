@@ -10,7 +10,7 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/route"
 )
 
@@ -28,8 +28,8 @@ func BenchmarkTracing(b *testing.B) {
 	svc := &route.Service{Name: "users", PathPrefix: "/users"}
 	v2 := &route.Version{Name: "v2", Upstream: "users-v2"}
 	d := &route.Decision{Service: svc, Version: v2, Reason: route.ReasonRollout}
-	res := &proxy.Result{Decision: d, Served: v2, Upstream: "users-v2", Status: 200}
-	att := &proxy.Attempt{Service: "users", Version: "v2", Upstream: "users-v2", Status: 200}
+	res := &observe.Result{Decision: d, Served: v2, Upstream: "users-v2", Status: 200}
+	att := &observe.Attempt{Service: "users", Version: "v2", Upstream: "users-v2", Status: 200}
 	for _, c := range []struct {
 		name, traceparent string
 		sampler           sdktrace.Sampler
@@ -40,7 +40,7 @@ func BenchmarkTracing(b *testing.B) {
 		{"unsampled-parent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", sdktrace.ParentBased(sdktrace.AlwaysSample())},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			var tracer proxy.Tracer
+			var tracer observe.Tracer
 			if c.sampler != nil {
 				tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(c.sampler), sdktrace.WithBatcher(discard{}))
 				b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })

@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/telemetry"
@@ -31,9 +31,9 @@ func serveMetrics(t *testing.T, m *telemetry.Metrics) string {
 }
 
 // result builds the Result of one request routed to service/version.
-func result(svc *route.Service, v *route.Version, reason route.Reason, status int) *proxy.Result {
+func result(svc *route.Service, v *route.Version, reason route.Reason, status int) *observe.Result {
 	d := &route.Decision{Service: svc, Version: v, Reason: reason}
-	return &proxy.Result{Decision: d, Served: v, Status: status, Duration: 3 * time.Millisecond}
+	return &observe.Result{Decision: d, Served: v, Status: status, Duration: 3 * time.Millisecond}
 }
 
 func TestObserverLabels(t *testing.T) {
@@ -42,7 +42,7 @@ func TestObserverLabels(t *testing.T) {
 	users := &route.Service{Name: "users"}
 	v1, v2 := &route.Version{Name: "v1"}, &route.Version{Name: "v2"}
 	o := m.Observer()
-	for _, r := range []*proxy.Result{
+	for _, r := range []*observe.Result{
 		result(users, v2, route.ReasonRule, 200),
 		result(users, v2, route.ReasonRule, 200),
 		result(users, v2, route.ReasonExperiment, 503),
@@ -438,7 +438,7 @@ func BenchmarkScrape1000(b *testing.B) {
 	}
 }
 
-func benchObserver() (proxy.Observer, *proxy.Result) {
+func benchObserver() (observe.Observer, *observe.Result) {
 	m := telemetry.NewMetrics()
 	o := m.Observer()
 	// Several services and versions, as a real configuration has.

@@ -13,7 +13,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/route"
 )
 
@@ -322,11 +322,11 @@ var (
 	}()
 )
 
-// Observer returns the proxy.Observer that records every finished request
+// Observer returns the observe.Observer that records every finished request
 // in turnout_requests_total, turnout_request_duration_seconds and
 // turnout_decisions_total. It does its work in Finished: one lock-free map
 // read per label and no allocation once a series exists.
-func (m *Metrics) Observer() proxy.Observer { return requestObserver{m} }
+func (m *Metrics) Observer() observe.Observer { return requestObserver{m} }
 
 type requestObserver struct{ m *Metrics }
 
@@ -335,13 +335,13 @@ type requestObserver struct{ m *Metrics }
 func (requestObserver) Decided(*route.Decision) {}
 
 // Attempted does nothing: attempts feed the stats registry, not metrics.
-func (requestObserver) Attempted(*proxy.Attempt) {}
+func (requestObserver) Attempted(*observe.Attempt) {}
 
 // Finished counts the request under its service, served version and status,
 // observes its duration, and counts its decision: under "fallback" when it
 // was retried on the fallback version, else under the decision's reason.
 // Requests that were never routed (400, 404, 406) count no decision.
-func (o requestObserver) Finished(r *proxy.Result) {
+func (o requestObserver) Finished(r *observe.Result) {
 	d := r.Decision
 	name := Unmatched
 	if d.Service != nil {

@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/turnout-gw/turnout/internal/proxy"
+	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/route"
 )
 
@@ -47,7 +47,7 @@ func spanMethod(m string) string {
 // in r's headers (W3C traceparent, tracestate and baggage) when there is
 // one. The span is named "METHOD PATH_PREFIX" of the matched service
 // ("METHOD" alone when none matched).
-func (t *Tracing) StartRequest(r *http.Request, d *route.Decision) (context.Context, proxy.RequestSpan) {
+func (t *Tracing) StartRequest(r *http.Request, d *route.Decision) (context.Context, observe.RequestSpan) {
 	ctx := t.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 	method := spanMethod(r.Method)
 	name, service, prefix := method, Unmatched, ""
@@ -74,7 +74,7 @@ type requestSpan struct {
 // the server span, and writes its trace context (and the request's
 // baggage) into out's headers, replacing the client's traceparent: the
 // upstream's spans become children of the attempt.
-func (s *requestSpan) StartAttempt(out *http.Request, service, version, upstream string) proxy.AttemptSpan {
+func (s *requestSpan) StartAttempt(out *http.Request, service, version, upstream string) observe.AttemptSpan {
 	ctx, span := s.t.tracer.Start(s.ctx, s.method+" "+upstream, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
 		attrMethod.String(s.method), AttrService.String(service), AttrVersion.String(version), AttrUpstream.String(upstream)))
 	s.t.prop.Inject(ctx, propagation.HeaderCarrier(out.Header))
@@ -93,7 +93,7 @@ func (s *requestSpan) TraceID() string {
 // End records the result on the server span and ends it: the served
 // version, the decision's reason, rule and requested version, whether the
 // request fell back, the status (an error status on 5xx).
-func (s *requestSpan) End(res *proxy.Result) {
+func (s *requestSpan) End(res *observe.Result) {
 	span := s.span
 	if span.IsRecording() {
 		attrs := make([]attribute.KeyValue, 0, 8)
@@ -132,7 +132,7 @@ type attemptSpan struct{ span trace.Span }
 
 // End records the attempt's status or transport error and ends the span;
 // a transport error or a 5xx is an error status.
-func (a attemptSpan) End(at *proxy.Attempt) {
+func (a attemptSpan) End(at *observe.Attempt) {
 	span := a.span
 	if span.IsRecording() {
 		switch {

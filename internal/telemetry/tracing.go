@@ -67,7 +67,7 @@ func env(names ...string) string {
 }
 
 // Tracing is Turnout's OpenTelemetry tracing: a tracer provider that
-// batches spans to an OTLP exporter, and the proxy.Tracer that makes a
+// batches spans to an OTLP exporter, and the observe.Tracer that makes a
 // server span per request and a client span per upstream attempt,
 // continuing and propagating W3C trace context and baggage.
 type Tracing struct {

@@ -12,9 +12,9 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/admin"
 	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/proxy"
 	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/route"
+	"github.com/turnout-gw/turnout/internal/snapshot"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/store"
 	"github.com/turnout-gw/turnout/internal/testutil/testclock"
@@ -95,13 +95,13 @@ func New(t testing.TB, token string, start time.Time) *Fixture {
 		t.Cleanup(p.Close)
 		pools[name] = p
 	}
-	snap := &proxy.Snapshot{Table: table, Pools: pools}
+	snap := &snapshot.Snapshot{Table: table, Pools: pools}
 	api := admin.New(admin.Options{
 		Token:    func() string { return token },
 		Log:      log,
 		Engine:   f.Engine,
 		Events:   f.Store,
-		Snapshot: func() *proxy.Snapshot { return snap },
+		Snapshot: func() *snapshot.Snapshot { return snap },
 		Stats:    f.Stats,
 	})
 	f.Srv = httptest.NewServer(api)

@@ -1,4 +1,4 @@
-package proxy
+package snapshot
 
 import (
 	"testing"
@@ -18,28 +18,28 @@ func TestFlights(t *testing.T) {
 	}
 	d := &route.Decision{Service: users}
 	for i := 0; i < 2; i++ {
-		if held, ok := fs.take(d); !ok || held == nil {
+		if held, ok := fs.Take(d); !ok || held == nil {
 			t.Fatalf("request %d refused under the cap", i+1)
 		}
 	}
-	if held, ok := fs.take(d); ok || held != nil {
+	if held, ok := fs.Take(d); ok || held != nil {
 		t.Fatal("third request admitted over a cap of 2")
 	}
-	if held, ok := fs.take(&route.Decision{Service: users, Status: 404}); !ok || held != nil {
+	if held, ok := fs.Take(&route.Decision{Service: users, Status: 404}); !ok || held != nil {
 		t.Error("a request Turnout answers itself held a slot or was refused")
 	}
-	if held, ok := fs.take(&route.Decision{Service: other}); !ok || held != nil {
+	if held, ok := fs.Take(&route.Decision{Service: other}); !ok || held != nil {
 		t.Error("a service without a cap held a slot or was refused")
 	}
 	next := NextFlights(fs, map[string]int64{"users": 3})
 	if next.InFlight("users") != 2 {
 		t.Fatalf("next snapshot counts %d in flight, want the 2 still held", next.InFlight("users"))
 	}
-	held, ok := next.take(d)
+	held, ok := next.Take(d)
 	if !ok {
 		t.Fatal("refused under the raised cap")
 	}
-	if _, ok := next.take(d); ok {
+	if _, ok := next.Take(d); ok {
 		t.Fatal("admitted over the raised cap of 3")
 	}
 	held.Add(-1)

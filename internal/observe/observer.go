@@ -1,4 +1,4 @@
-package proxy
+package observe
 
 import (
 	"time"
@@ -40,53 +40,54 @@ type Observer interface {
 	Finished(r *Result)
 }
 
-// ObserverFuncs adapts functions to Observer; nil fields are no-ops.
-type ObserverFuncs struct {
+// Funcs adapts functions to Observer; nil fields are no-ops, so the zero
+// Funcs observes nothing.
+type Funcs struct {
 	DecidedFunc   func(d *route.Decision)
 	AttemptedFunc func(a *Attempt)
 	FinishedFunc  func(r *Result)
 }
 
 // Decided calls DecidedFunc when set.
-func (f ObserverFuncs) Decided(d *route.Decision) {
+func (f Funcs) Decided(d *route.Decision) {
 	if f.DecidedFunc != nil {
 		f.DecidedFunc(d)
 	}
 }
 
 // Attempted calls AttemptedFunc when set.
-func (f ObserverFuncs) Attempted(a *Attempt) {
+func (f Funcs) Attempted(a *Attempt) {
 	if f.AttemptedFunc != nil {
 		f.AttemptedFunc(a)
 	}
 }
 
 // Finished calls FinishedFunc when set.
-func (f ObserverFuncs) Finished(r *Result) {
+func (f Funcs) Finished(r *Result) {
 	if f.FinishedFunc != nil {
 		f.FinishedFunc(r)
 	}
 }
 
-// Observers fans out to several observers in order.
-type Observers []Observer
+// All fans out to several observers, in order.
+type All []Observer
 
 // Decided tells every observer.
-func (os Observers) Decided(d *route.Decision) {
+func (os All) Decided(d *route.Decision) {
 	for _, o := range os {
 		o.Decided(d)
 	}
 }
 
 // Attempted tells every observer.
-func (os Observers) Attempted(a *Attempt) {
+func (os All) Attempted(a *Attempt) {
 	for _, o := range os {
 		o.Attempted(a)
 	}
 }
 
 // Finished tells every observer.
-func (os Observers) Finished(r *Result) {
+func (os All) Finished(r *Result) {
 	for _, o := range os {
 		o.Finished(r)
 	}

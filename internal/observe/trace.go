@@ -1,15 +1,14 @@
-package proxy
+package observe
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/turnout-gw/turnout/internal/route"
 )
 
-// Tracer starts a span per proxied request and per upstream attempt. The
-// Handler calls it only when one is set with WithTracer, so a gateway
+// Tracer starts a span per proxied request and per upstream attempt. An
+// applier calls it only when one is set (proxy.WithTracer), so a gateway
 // without tracing pays one nil check per request.
 //
 // Implementations must be safe for concurrent use.
@@ -38,15 +37,4 @@ type RequestSpan interface {
 type AttemptSpan interface {
 	// End ends the span with the attempt's outcome.
 	End(a *Attempt)
-}
-
-// WithTracer traces every proxied request (default: none).
-func WithTracer(t Tracer) Option {
-	return func(h *Handler) error {
-		if t == nil {
-			return errors.New("proxy: nil tracer")
-		}
-		h.tracer = t
-		return nil
-	}
 }
