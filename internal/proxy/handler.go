@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/fault"
 	"github.com/turnout-gw/turnout/internal/httperr"
 	"github.com/turnout-gw/turnout/internal/pipeline"
 	"github.com/turnout-gw/turnout/internal/route"
@@ -96,7 +97,7 @@ func New(load func() *Snapshot, opts ...Option) (*Handler, error) {
 		return nil, errors.New("proxy: nil snapshot loader")
 	}
 	h := &Handler{load: load, obs: ObserverFuncs{}, log: slog.Default(), now: time.Now,
-		events: EventFuncs{}, rnd: defaultRand, sleep: sleepCtx}
+		events: EventFuncs{}, rnd: defaultRand, sleep: fault.Sleep}
 	for _, o := range opts {
 		if err := o(h); err != nil {
 			return nil, err
