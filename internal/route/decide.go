@@ -23,6 +23,12 @@ const (
 	ReasonRollout
 	ReasonDefault
 	ReasonFallback
+	// ReasonCandidate is a QN connection (internal/qnproxy) sent to a
+	// version that speaks or translates the device's protocol because
+	// neither side of the split nor the default can serve it. It is not a
+	// label of turnout_decisions_total (QN connections are not HTTP
+	// decisions), so it is not in Reasons.
+	ReasonCandidate
 )
 
 // Reasons lists every reason with a label, for pre-resolving metrics.
@@ -30,7 +36,7 @@ var Reasons = []Reason{ReasonPinned, ReasonRule, ReasonExperiment, ReasonRollout
 
 // String returns the metric label of the reason.
 func (r Reason) String() string {
-	return [...]string{"none", "pinned", "rule", "experiment", "rollout", "default", "fallback"}[r]
+	return [...]string{"none", "pinned", "rule", "experiment", "rollout", "default", "fallback", "candidate"}[r]
 }
 
 // Decision is what Decide concluded about one request. It is a value; the
