@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/testutil"
 	"github.com/turnout-gw/turnout/internal/testutil/routecases"
+	"github.com/turnout-gw/turnout/internal/testutil/syncbuf"
 	"github.com/turnout-gw/turnout/middleware"
 )
 
@@ -138,5 +140,36 @@ services:
 	}
 	if ce.Pos.File != "mw.yaml" || ce.Pos.Line != 12 || !strings.Contains(err.Error(), "services.users.contract.validate_percent") {
 		t.Fatalf("New: %v, want services.users.contract.validate_percent at mw.yaml:12", err)
+	}
+}
+
+// TestProxyOnlyKeysWarned: `fallback` and `mirror` are kept (one file may
+// drive the proxy too) but New says, by key and position, that they are
+// not applied in process.
+func TestProxyOnlyKeysWarned(t *testing.T) {
+	text := `
+upstreams:
+  none: { targets: [http://127.0.0.1:9] }
+services:
+  users:
+    match: { path_prefix: /users }
+    default: v1
+    versions:
+      v1: { upstream: none }
+      v2: { upstream: none }
+    fallback: true
+    mirror: { to: v2 }
+`
+	var buf syncbuf.Buffer
+	mw, err := middleware.New(middleware.YAML("mw.yaml", []byte(text)), middleware.Versions{"v1": testutil.VersionHandler("v1"), "v2": testutil.VersionHandler("v2")},
+		middleware.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mw.Close() })
+	for _, want := range []string{"key=services.users.fallback at=mw.yaml:11:5", "key=services.users.mirror at=mw.yaml:12:5"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, buf.String())
+		}
 	}
 }

@@ -172,6 +172,7 @@ func New(c Config, versions Versions, opts ...Option) (*Middleware, error) {
 	if err := m.check(cfg); err != nil {
 		return nil, err
 	}
+	m.warnProxyOnly(cfg)
 	m.core, err = core.Start(cfg, c.path, core.Options{NoPools: true,
 		Log: m.log, Watch: m.watch && c.path != "", Tick: m.tick, Now: m.now})
 	if err != nil {
@@ -216,6 +217,22 @@ func (m *Middleware) check(cfg *config.Config) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// warnProxyOnly logs, by key and position, the blocks of cfg the
+// middleware leaves to the proxy: `fallback` and `mirror` need a second
+// exchange with an upstream, which a handler that has already answered
+// cannot give. They are kept (one file may drive both) but not applied.
+func (m *Middleware) warnProxyOnly(cfg *config.Config) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
+		s := cfg.Services[name]
+		for _, key := range []string{"fallback", "mirror"} {
+			if s.Has(key) {
+				m.log.Warn("not applied in process: applies to the proxy only",
+					"key", "services."+name+"."+key, "at", s.KeyPos(key).String())
+			}
+		}
+	}
 }
 
 // handler returns the handler of version of service, nil when none.

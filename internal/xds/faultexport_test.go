@@ -82,3 +82,32 @@ func TestEnvoyFaultIsTheDecisions(t *testing.T) {
 		})
 	}
 }
+
+// TestContractValidationWarned: live contract validation is not silently
+// dropped from the export: validate warns at the key.
+func TestContractValidationWarned(t *testing.T) {
+	cfg, err := config.Parse("contract.yaml", []byte(`
+upstreams:
+  u: { targets: [http://127.0.0.1:9001] }
+services:
+  users:
+    match: { path_prefix: /users }
+    default: v1
+    versions:
+      v1: { upstream: u, openapi: users-v1.yaml }
+      v2: { upstream: u }
+    rollout: { from: v1, to: v2, weight: 0 }
+    contract: { validate_percent: 10 }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := route.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warns := Warnings(table)
+	if len(warns) != 1 || !warns[0].Warning || warns[0].Pos.Line != 12 || !strings.Contains(warns[0].Msg, "services.users.contract.validate_percent") {
+		t.Fatalf("warnings %v, want one at contract.yaml:12 naming services.users.contract.validate_percent", warns)
+	}
+}
