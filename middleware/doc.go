@@ -31,6 +31,10 @@
 // one binary. `fallback` and `mirror` need a second exchange the handler
 // has already answered and apply to the proxy only; `listen` and the
 // `admin.listen` address are not bound (mount AdminHandler yourself).
+// `fault:` blocks are injected from the decision as the proxy injects them
+// (an abort of a gRPC call is its status by gRPC's HTTP mapping);
+// `contract.validate_percent` above 0 is refused by New, naming the key,
+// since live contract validation needs a copy of the answer.
 //
 // # gRPC
 //

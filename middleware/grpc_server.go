@@ -178,7 +178,8 @@ type call struct {
 // route decides a call to fullMethod carrying *md from ctx's peer. A nil
 // call means no configured service matches: the call passes through. A
 // non-nil error is the call's answer (Turnout's own answers as gRPC
-// statuses, or a version without an implementation); impl is the chosen
+// statuses, a version without an implementation, or an injected fault's
+// abort); an injected delay holds the call here. impl is the chosen
 // version's name. Colour the trust policy removed is removed from *md too
 // (a copy), so the implementation and the next hop do not see it.
 func (m *Middleware) route(ctx context.Context, fullMethod string, md *metadata.MD) (*call, string, error) {
@@ -209,6 +210,11 @@ func (m *Middleware) route(ctx context.Context, fullMethod string, md *metadata.
 	for k, v := range h {
 		if k != "Link" { // a successor path means nothing to a gRPC client
 			c.header[strings.ToLower(k)] = v
+		}
+	}
+	if c.d.Fault != nil {
+		if err := m.injectCallFault(ctx, c); err != nil {
+			return c, "", err
 		}
 	}
 	return c, c.d.Version.Name, nil

@@ -62,6 +62,7 @@ type Middleware struct {
 	extra    []string // keys of WithPropagate
 	keys     atomic.Pointer[colourKeys]
 	grpc     grpcRegistry
+	rnd      func() uint64 // fault draws
 
 	watch bool
 	tick  time.Duration
@@ -158,7 +159,7 @@ func WithPropagate(keys ...string) Option {
 // failure). The versions' `upstream` keys are not used in process. Close
 // releases it.
 func New(c Config, versions Versions, opts ...Option) (*Middleware, error) {
-	m := &Middleware{versions: versions, services: map[string]Versions{}, now: time.Now, log: slog.Default(), watch: true}
+	m := &Middleware{versions: versions, services: map[string]Versions{}, now: time.Now, log: slog.Default(), watch: true, rnd: defaultRand}
 	for _, o := range opts {
 		if err := o(m); err != nil {
 			return nil, err
@@ -171,6 +172,7 @@ func New(c Config, versions Versions, opts ...Option) (*Middleware, error) {
 	if err := m.check(cfg); err != nil {
 		return nil, err
 	}
+	m.warnProxyOnly(cfg)
 	m.core, err = core.Start(cfg, c.path, core.Options{NoPools: true,
 		Log: m.log, Watch: m.watch && c.path != "", Tick: m.tick, Now: m.now})
 	if err != nil {
@@ -180,7 +182,9 @@ func New(c Config, versions Versions, opts ...Option) (*Middleware, error) {
 	return m, nil
 }
 
-// check reports handlers for versions and services cfg does not declare.
+// check reports handlers for versions and services cfg does not declare,
+// and what cfg asks that the middleware cannot apply (live contract
+// validation), by key: nothing is silently ignored.
 func (m *Middleware) check(cfg *config.Config) error {
 	declared := map[string]bool{}
 	for _, s := range cfg.Services {
@@ -192,6 +196,12 @@ func (m *Middleware) check(cfg *config.Config) error {
 	for _, vn := range slices.Sorted(maps.Keys(m.versions)) {
 		if !declared[vn] {
 			errs = append(errs, fmt.Errorf("middleware: handler for version %q, which no service declares", vn))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
+		if c := cfg.Services[name].Contract; c != nil && c.ValidatePercent > 0 {
+			errs = append(errs, fmt.Errorf("middleware: %w", c.Errorf("validate_percent",
+				"services.%s.contract.validate_percent: live contract validation applies to the proxy only (the middleware does not copy answers); set it to 0 or serve the service through `turnout serve`", name)))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.services)) {
@@ -207,6 +217,22 @@ func (m *Middleware) check(cfg *config.Config) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// warnProxyOnly logs, by key and position, the blocks of cfg the
+// middleware leaves to the proxy: `fallback` and `mirror` need a second
+// exchange with an upstream, which a handler that has already answered
+// cannot give. They are kept (one file may drive both) but not applied.
+func (m *Middleware) warnProxyOnly(cfg *config.Config) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
+		s := cfg.Services[name]
+		for _, key := range []string{"fallback", "mirror"} {
+			if s.Has(key) {
+				m.log.Warn("not applied in process: applies to the proxy only",
+					"key", "services."+name+"."+key, "at", s.KeyPos(key).String())
+			}
+		}
+	}
 }
 
 // handler returns the handler of version of service, nil when none.

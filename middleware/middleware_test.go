@@ -137,3 +137,11 @@ func TestNewRejectsUnknownHandlers(t *testing.T) {
 
 // waitFor bounds the tests' polling.
 const waitFor = 10 * time.Second
+
+// TestFaults runs the proxy's fault cases against the middleware: the
+// decision's fault is injected before the handler runs.
+func TestFaults(t *testing.T) {
+	vs := middleware.Versions{"v1": testutil.VersionHandler("v1"), "v2": testutil.VersionHandler("v2")}
+	h := start(t, routecases.FaultYAML, routingVars("0"), vs)
+	routecases.RunFaults(t, h.URL)
+}

@@ -15,8 +15,11 @@ import (
 // request reaches the chosen version's handler with X-Served-Version and
 // the lifecycle headers already set on the response, X-Turnout-Version set
 // on the request, the path's version segment stripped when the service
-// strips it, and the decision in its context (VersionFrom). The answer's
-// status and latency feed the stats the rollout engine analyses.
+// strips it, and the decision in its context (VersionFrom). The fault the
+// decision carries (`fault:` of the version or the matched rule) is
+// injected first, as the proxy injects it: a delay holds the request, an
+// abort answers it without calling the handler. The answer's status and
+// latency feed the stats the rollout engine analyses.
 func (m *Middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{start: m.now()}
 	x.d = m.decide(r)
@@ -39,6 +42,9 @@ func (m *Middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.SetServedHeaders(w.Header(), r, d.Version)
+	if d.Fault != nil && m.injectFault(x, w, r) {
+		return
+	}
 	r.Header["X-Turnout-Version"] = d.Version.NameHeader()
 	in := r.WithContext(x.context(r.Context(), r.Header, nil))
 	if d.Path != r.URL.Path {

@@ -37,3 +37,12 @@ func TestE2EStickySplit(t *testing.T) {
 		})
 	})
 }
+
+// TestE2EFaults: the fault each decision carries is injected by the proxy
+// (the middleware runs the same cases).
+func TestE2EFaults(t *testing.T) {
+	v1 := testutil.VersionServer(t, "v1")
+	v2 := testutil.VersionServer(t, "v2")
+	tt := testutil.Start(t, routecases.FaultYAML, map[string]string{"V1": v1.URL, "V2": v2.URL})
+	routecases.RunFaults(t, tt.URL)
+}

@@ -84,32 +84,13 @@ func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 
 var defaultRand = rand.Uint64
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// faultOf returns the fault for an attempt on v: the matched rule's for
-// the decided version, else v's own (nil for none).
-func faultOf(x *exchange, v *route.Version) *fault.Spec {
-	if r := x.d.Rule; r != nil && r.Fault != nil && v == x.d.Version {
-		return r.Fault
-	}
-	return v.Fault
-}
-
-// roundTrip sends out to pool, first applying v's fault: an injected
+// roundTrip sends out to pool, first applying the fault the decision
+// gives an attempt on v (route.Decision.FaultFor): an injected
 // delay holds the request (a client that goes away ends it), an injected
 // abort answers it without reaching the upstream. Both count like the
 // upstream's own latency and errors in the version's stats.
 func (h *Handler) roundTrip(x *exchange, v *route.Version, pool *upstream.Pool, out *http.Request) (*http.Response, error) {
-	f := faultOf(x, v)
+	f := x.d.FaultFor(v)
 	if f == nil {
 		return h.send1(x, pool, out)
 	}
@@ -147,11 +128,11 @@ func (h *Handler) send1(x *exchange, pool *upstream.Pool, out *http.Request) (*h
 
 // abortResponse is the answer to a request aborted by a fault.
 func abortResponse(out *http.Request, status int) *http.Response {
-	body := "fault injected: " + strconv.Itoa(status) + " " + http.StatusText(status) + "\n"
+	body := fault.AbortBody(status)
 	return &http.Response{
 		Status: strconv.Itoa(status) + " " + http.StatusText(status), StatusCode: status,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "X-Turnout-Fault": {fault.KindAbort},
+		Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}, fault.Header: {fault.KindAbort},
 			"Content-Length": {strconv.Itoa(len(body))}},
 		Body:          io.NopCloser(strings.NewReader(body)),
 		ContentLength: int64(len(body)),

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/fault"
 	"github.com/turnout-gw/turnout/internal/httperr"
 	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/pipeline"
@@ -92,7 +93,7 @@ func New(load func() *snapshot.Snapshot, opts ...Option) (*Handler, error) {
 		return nil, errors.New("proxy: nil snapshot loader")
 	}
 	h := &Handler{load: load, obs: observe.Funcs{}, log: slog.Default(), now: time.Now,
-		events: EventFuncs{}, rnd: defaultRand, sleep: sleepCtx}
+		events: EventFuncs{}, rnd: defaultRand, sleep: fault.Sleep}
 	for _, o := range opts {
 		if err := o(h); err != nil {
 			return nil, err

@@ -6,13 +6,6 @@ import (
 	"github.com/turnout-gw/turnout/qn"
 )
 
-// Pick reasons, the reason a connection went to its version.
-const (
-	ReasonRollout   = "rollout"
-	ReasonDefault   = "default"
-	ReasonCandidate = "candidate"
-)
-
 // CanServe reports whether version v of service s can serve a device that
 // speaks dev: it speaks dev itself or translates, and it is not gone.
 func CanServe(s *route.Service, v *route.Version, dev qn.Version) bool {
@@ -47,15 +40,16 @@ func DeviceBucket(s *route.Service, deviceID string, rnd uint64) uint64 {
 // whose split bucket is bucket (DeviceBucket): the rollout split among the
 // candidates, then the default, then any candidate (a version speaking dev
 // before one translating, by name). It returns nil when no version can
-// serve the device.
-func Pick(s *route.Service, dev qn.Version, bucket uint64) (*route.Version, string) {
+// serve the device. The reason is route.ReasonRollout, route.ReasonDefault
+// or route.ReasonCandidate (route.ReasonNone with a nil version).
+func Pick(s *route.Service, dev qn.Version, bucket uint64) (*route.Version, route.Reason) {
 	if s == nil {
-		return nil, ""
+		return nil, route.ReasonNone
 	}
 	if ro := s.Rollout; ro != nil {
 		v := ro.Pick(bucket)
 		if CanServe(s, v, dev) {
-			return v, ReasonRollout
+			return v, route.ReasonRollout
 		}
 		other := ro.From
 		if v == ro.From {
@@ -64,11 +58,11 @@ func Pick(s *route.Service, dev qn.Version, bucket uint64) (*route.Version, stri
 		// The other side serves the device only if the split can send it
 		// there at all: a `to` at weight 0 (rolled back) takes no one.
 		if CanServe(s, other, dev) && (other == ro.From || ro.Weight > 0) {
-			return other, ReasonRollout
+			return other, route.ReasonRollout
 		}
 	}
 	if CanServe(s, s.Default, dev) {
-		return s.Default, ReasonDefault
+		return s.Default, route.ReasonDefault
 	}
 	var translating *route.Version
 	for _, v := range s.Versions {
@@ -76,14 +70,14 @@ func Pick(s *route.Service, dev qn.Version, bucket uint64) (*route.Version, stri
 			continue
 		}
 		if speaks(s.Spec.Versions[v.Name]) == dev {
-			return v, ReasonCandidate
+			return v, route.ReasonCandidate
 		}
 		if translating == nil {
 			translating = v
 		}
 	}
 	if translating != nil {
-		return translating, ReasonCandidate
+		return translating, route.ReasonCandidate
 	}
-	return nil, ""
+	return nil, route.ReasonNone
 }

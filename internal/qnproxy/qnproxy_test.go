@@ -70,7 +70,7 @@ func TestStickyRollout(t *testing.T) {
 	for i := range 2000 {
 		id := fmt.Sprintf("device-%04d", i)
 		v, reason := Pick(svc, qn.V1, DeviceBucket(svc, id, uint64(i)*7919))
-		if reason != ReasonRollout {
+		if reason != route.ReasonRollout {
 			t.Fatalf("reason %q", reason)
 		}
 		if v.Name == "v2" {

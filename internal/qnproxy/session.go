@@ -163,7 +163,7 @@ func (l *listener) handle(c net.Conn) {
 	defer s.vc.active.Add(-1)
 	m.obs.Connected(l.service, v.Name)
 	s.count = m.obs.FrameCounter(l.service, v.Name)
-	log.Debug("qn connection routed", "version", v.Name, "reason", reason, "device_version", first.Version.String(),
+	log.Debug("qn connection routed", "version", v.Name, "reason", reason.String(), "device_version", first.Version.String(),
 		"server_version", s.upVer.String(), "device_id", deviceID)
 
 	var wg sync.WaitGroup

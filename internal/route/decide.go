@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/turnout-gw/turnout/internal/fault"
 	"github.com/turnout-gw/turnout/internal/negotiate"
 )
 
@@ -22,6 +23,12 @@ const (
 	ReasonRollout
 	ReasonDefault
 	ReasonFallback
+	// ReasonCandidate is a QN connection (internal/qnproxy) sent to a
+	// version that speaks or translates the device's protocol because
+	// neither side of the split nor the default can serve it. It is not a
+	// label of turnout_decisions_total (QN connections are not HTTP
+	// decisions), so it is not in Reasons.
+	ReasonCandidate
 )
 
 // Reasons lists every reason with a label, for pre-resolving metrics.
@@ -29,7 +36,7 @@ var Reasons = []Reason{ReasonPinned, ReasonRule, ReasonExperiment, ReasonRollout
 
 // String returns the metric label of the reason.
 func (r Reason) String() string {
-	return [...]string{"none", "pinned", "rule", "experiment", "rollout", "default", "fallback"}[r]
+	return [...]string{"none", "pinned", "rule", "experiment", "rollout", "default", "fallback", "candidate"}[r]
 }
 
 // Decision is what Decide concluded about one request. It is a value; the
@@ -42,6 +49,11 @@ type Decision struct {
 	Reason  Reason
 	// Rule is the rule that matched (reasons rule and experiment), or nil.
 	Rule *Rule
+	// Fault is the compiled fault to inject into the request sent to
+	// Version (Rule.FaultFor), nil for none. Which fault applies is decided
+	// here once; each applier draws its outcome (fault.Spec.Pick) from its
+	// own random source and applies it.
+	Fault *fault.Spec
 	// Source and Requested say where and how the request pinned a version.
 	Source    negotiate.Source
 	Requested string
@@ -160,8 +172,20 @@ func (t *Table) decide(r *http.Request, pins bool) Decision {
 	return lifecycle(d)
 }
 
-// lifecycle turns gone and redirect versions into Turnout's own answers.
+// FaultFor returns the fault to inject into an attempt on v: the
+// decision's own for the decided version, else v's (a fallback attempt
+// carries its version's fault, not the rule's).
+func (d *Decision) FaultFor(v *Version) *fault.Spec {
+	if v == d.Version {
+		return d.Fault
+	}
+	return v.Fault
+}
+
+// lifecycle sets the decision's fault and turns gone and redirect versions
+// into Turnout's own answers.
 func lifecycle(d Decision) Decision {
+	d.Fault = d.Rule.FaultFor(d.Version)
 	switch d.Version.Lifecycle {
 	case Gone:
 		d.Status = http.StatusGone

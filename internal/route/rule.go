@@ -47,6 +47,20 @@ func (r *Rule) MatchPos(key string) config.Pos {
 	return r.spec.Match.PosOf(key)
 }
 
+// FaultFor returns the fault injected into a request r sends to v: the
+// rule's own when it has one (it replaces the version's), else v's. A nil
+// r is no rule. The proxy, the middleware and the xDS export all inject
+// what this returns.
+func (r *Rule) FaultFor(v *Version) *fault.Spec {
+	if r != nil && r.Fault != nil {
+		return r.Fault
+	}
+	if v == nil {
+		return nil
+	}
+	return v.Fault
+}
+
 // ExprEnv is what a rule's `expr` sees: the request's method, path (version
 // segment set aside) and host as fields, and Header, Cookie and Query
 // functions. Expressions are compiled once at load; evaluating one costs a

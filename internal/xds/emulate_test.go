@@ -15,11 +15,10 @@ import (
 	"github.com/turnout-gw/turnout/internal/route"
 )
 
-// envoyOutcome walks a route configuration the way Envoy does (virtual
-// host by domain, first matching route, RE2 full matches) and says what
-// the request gets: a version name, "split" for weighted clusters, or a
-// status Envoy answers itself.
-func envoyOutcome(rc *routev3.RouteConfiguration, r *http.Request) string {
+// envoyRoute walks a route configuration the way Envoy does (virtual
+// host by domain, first matching route, RE2 full matches) and returns the
+// route r takes, nil for none (Envoy answers 404).
+func envoyRoute(rc *routev3.RouteConfiguration, r *http.Request) *routev3.Route {
 	host, _, _ := strings.Cut(r.Host, ":")
 	var vh *routev3.VirtualHost
 	best := -1
@@ -40,23 +39,34 @@ func envoyOutcome(rc *routev3.RouteConfiguration, r *http.Request) string {
 		}
 	}
 	if vh == nil {
-		return "404"
+		return nil
 	}
 	for _, rt := range vh.Routes {
-		if !routeMatches(rt.Match, r) {
-			continue
+		if routeMatches(rt.Match, r) {
+			return rt
 		}
-		switch a := rt.Action.(type) {
-		case *routev3.Route_DirectResponse:
-			return strconv.Itoa(int(a.DirectResponse.Status))
-		case *routev3.Route_Redirect:
-			return "308"
-		case *routev3.Route_Route:
-			if a.Route.GetWeightedClusters() != nil {
-				return "split"
-			}
-			return rt.RequestHeadersToAdd[0].Header.Value
+	}
+	return nil
+}
+
+// envoyOutcome says what a request gets from a route configuration (see
+// envoyRoute): a version name, "split" for weighted clusters, or a status
+// Envoy answers itself.
+func envoyOutcome(rc *routev3.RouteConfiguration, r *http.Request) string {
+	rt := envoyRoute(rc, r)
+	if rt == nil {
+		return "404"
+	}
+	switch a := rt.Action.(type) {
+	case *routev3.Route_DirectResponse:
+		return strconv.Itoa(int(a.DirectResponse.Status))
+	case *routev3.Route_Redirect:
+		return "308"
+	case *routev3.Route_Route:
+		if a.Route.GetWeightedClusters() != nil {
+			return "split"
 		}
+		return rt.RequestHeadersToAdd[0].Header.Value
 	}
 	return "404"
 }

@@ -71,11 +71,13 @@ func millionths(percent float64) *typev3.FractionalPercent {
 	return &typev3.FractionalPercent{Numerator: weightOf(percent), Denominator: typev3.FractionalPercent_MILLION}
 }
 
-// withRuleFault makes rt inject the rule's fault f instead of its
-// versions' (as the proxy does): the route carries it and its weighted
-// clusters carry none, since Envoy lets the most specific configuration
-// win. A route that answers directly is left alone.
-func withRuleFault(rt *routev3.Route, f *fault.Spec) {
+// withRuleFault makes rt inject what the rule r sends its requests
+// (route.Rule.FaultFor, the fault a route.Decision of r carries): when the
+// rule has its own fault it replaces every version's, so the route carries
+// it and its weighted clusters carry none, since Envoy lets the most
+// specific configuration win. A route that answers directly is left alone.
+func withRuleFault(rt *routev3.Route, r *route.Rule) {
+	f := r.FaultFor(nil)
 	act := rt.GetRoute()
 	if f == nil || act == nil {
 		return

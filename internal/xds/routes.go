@@ -207,7 +207,7 @@ func (tr *translator) ruleRoute(s *route.Service, i int, r *route.Rule, seg stri
 	} else {
 		rt = tr.pinRoute(name, m, s, r.Version, seg)
 	}
-	withRuleFault(rt, r.Fault)
+	withRuleFault(rt, r)
 	return rt
 }
 

@@ -86,6 +86,7 @@ func Translate(t *route.Table, o Options) (*Resources, config.Errors) {
 	}
 	tr.faults = hasFaults(svcs)
 	tr.trustWarnings()
+	tr.contractWarnings()
 	res := &Resources{}
 	res.Clusters, res.Endpoints = tr.clusters(svcs)
 	if o.Kind == GRPC {
