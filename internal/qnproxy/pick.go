@@ -1,7 +1,6 @@
 package qnproxy
 
 import (
-	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/qn"
 )
@@ -9,22 +8,10 @@ import (
 // CanServe reports whether version v of service s can serve a device that
 // speaks dev: it speaks dev itself or translates, and it is not gone.
 func CanServe(s *route.Service, v *route.Version, dev qn.Version) bool {
-	if s == nil || v == nil || v.Lifecycle == route.Gone || s.Spec == nil {
+	if s == nil || v == nil || v.Lifecycle == route.Gone {
 		return false
 	}
-	vc := s.Spec.Versions[v.Name]
-	if vc == nil {
-		return false
-	}
-	return speaks(vc) == dev || vc.Translate
-}
-
-// speaks returns the QN version a configured version speaks.
-func speaks(vc *config.Version) qn.Version {
-	if vc.Speaks == config.SpeaksV1 {
-		return qn.V1
-	}
-	return qn.V2
+	return upstreamSpeaks(v) == dev || v.Translate
 }
 
 // DeviceBucket returns the split bucket of a device: from its device_id
@@ -69,7 +56,7 @@ func Pick(s *route.Service, dev qn.Version, bucket uint64) (*route.Version, rout
 		if !CanServe(s, v, dev) {
 			continue
 		}
-		if speaks(s.Spec.Versions[v.Name]) == dev {
+		if upstreamSpeaks(v) == dev {
 			return v, route.ReasonCandidate
 		}
 		if translating == nil {

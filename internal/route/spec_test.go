@@ -87,9 +87,9 @@ func TestServiceCompiledFields(t *testing.T) {
 	}
 }
 
-// specReaders may still read Service.Spec outside this package, until
-// they use the compiled fields (Version.Speaks and Translate).
-var specReaders = map[string]bool{"internal/qnproxy/pick.go": true}
+// specReaders may still read Service.Spec outside this package: none now
+// (the QN pick reads Version.Speaks and Translate).
+var specReaders = map[string]bool{}
 
 // TestSpecReadOnlyInRoute: outside this package no non-test source file that
 // imports it selects a field or method named Spec (other than a package's
