@@ -5,6 +5,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/testutil"
 	"github.com/turnout-gw/turnout/internal/testutil/routecases"
+	"github.com/turnout-gw/turnout/internal/testutil/routecases/trustcases"
 )
 
 // The negotiation and split cases are shared with the in-process
@@ -45,4 +46,16 @@ func TestE2EFaults(t *testing.T) {
 	v2 := testutil.VersionServer(t, "v2")
 	tt := testutil.Start(t, routecases.FaultYAML, map[string]string{"V1": v1.URL, "V2": v2.URL})
 	routecases.RunFaults(t, tt.URL)
+}
+
+// TestE2ETrust: the trust cases (trusted, untrusted, signed, refused and
+// allowed pins) through the proxy (the middleware and the Envoy export
+// run the same cases).
+func TestE2ETrust(t *testing.T) {
+	t.Setenv(trustcases.KeyEnv, trustcases.Key)
+	v1 := testutil.VersionServer(t, "v1")
+	v2 := testutil.VersionServer(t, "v2")
+	vars := routecases.TrustVars(v1.URL, v2.URL)
+	tt := testutil.Start(t, routecases.TrustYAML, vars)
+	routecases.RunTrust(t, tt.URL, trustcases.Proxy, vars)
 }
