@@ -12,7 +12,6 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/testutil"
 	"github.com/turnout-gw/turnout/internal/testutil/routecases"
-	"github.com/turnout-gw/turnout/internal/testutil/routecases/trustcases"
 	"github.com/turnout-gw/turnout/middleware"
 )
 
@@ -145,13 +144,4 @@ func TestFaults(t *testing.T) {
 	vs := middleware.Versions{"v1": testutil.VersionHandler("v1"), "v2": testutil.VersionHandler("v2")}
 	h := start(t, routecases.FaultYAML, routingVars("0"), vs)
 	routecases.RunFaults(t, h.URL)
-}
-
-// TestTrustCases runs the proxy's trust cases against the middleware.
-func TestTrustCases(t *testing.T) {
-	t.Setenv(trustcases.KeyEnv, trustcases.Key)
-	vars := routecases.TrustVars("http://127.0.0.1:9", "http://127.0.0.1:9")
-	vs := middleware.Versions{"v1": testutil.VersionHandler("v1"), "v2": testutil.VersionHandler("v2")}
-	h := start(t, routecases.TrustYAML, vars, vs, middleware.WithService("open", vs))
-	routecases.RunTrust(t, h.URL, trustcases.Middleware, vars)
 }
