@@ -26,8 +26,10 @@ func TestGRPCClientInjectsFaults(t *testing.T) {
 	const n = 2000
 	got := xdsclient.Served(t, c, n, "x-api-version", "v2")
 	failed := n - got["v2"]
-	if share := float64(failed) / n; share < 0.27 || share > 0.33 {
-		t.Fatalf("calls pinned to v2: %v; %d failed (%.3f), want 0.30 ± 0.03", got, failed, share)
+	// Random draws: 2,000 calls at 30 % have a standard deviation of about
+	// 1 point; ± 4.5 is 4.4 of them.
+	if share := float64(failed) / n; share < 0.255 || share > 0.345 {
+		t.Fatalf("calls pinned to v2: %v; %d failed (%.3f), want 0.30 ± 0.045", got, failed, share)
 	}
 	t.Logf("v2 with a 30%% abort fault over %d calls: %v", n, got)
 }

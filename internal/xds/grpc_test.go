@@ -59,8 +59,10 @@ func TestGRPCClientSplitPinsAndWeights(t *testing.T) {
 	c := xdsclient.Dial(t, s.Addr(), "echo")
 
 	got := xdsclient.Served(t, c, 2000)
-	if share := float64(got["v2"]) / 2000; got["v1"]+got["v2"] != 2000 || share < 0.08 || share > 0.12 {
-		t.Fatalf("split at weight 10 over 2000 calls: %v (v2 share %.3f, want 0.10 ± 0.02)", got, float64(got["v2"])/2000)
+	// gRPC's weighted_target picks at random: ± 3 points is 4.5 standard
+	// deviations of 2,000 calls at 10 %.
+	if share := float64(got["v2"]) / 2000; got["v1"]+got["v2"] != 2000 || share < 0.07 || share > 0.13 {
+		t.Fatalf("split at weight 10 over 2000 calls: %v (v2 share %.3f, want 0.10 ± 0.03)", got, float64(got["v2"])/2000)
 	}
 	t.Logf("weight 10: %v", got)
 	for _, v := range []string{"v1", "v2", "2", "V2"} {
