@@ -1,9 +1,10 @@
+//go:build linux
+
 package rawconn_test
 
 import (
 	"io"
 	"net"
-	"runtime"
 	"testing"
 	"time"
 
@@ -12,9 +13,6 @@ import (
 )
 
 func TestReusable(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("Reusable looks only on Linux")
-	}
 	t.Run("an open idle connection", func(t *testing.T) {
 		a, _ := pair(t)
 		_ = a.SetReadDeadline(time.Unix(1, 0)) // a past deadline does not matter

@@ -152,35 +152,11 @@ func TestParseHexAddr(t *testing.T) {
 	}
 }
 
-// TestHelperHolder is the process startHolder runs: it listens as
-// REUSEPORT_HOLDER says, prints the address and waits for stdin to close.
-func TestHelperHolder(t *testing.T) {
-	mode := os.Getenv("REUSEPORT_HOLDER")
-	if mode == "" {
-		t.Skip("helper process for TestListenNamesTheHolder")
-	}
-	var ln net.Listener
-	var err error
-	switch mode {
-	case "turnout":
-		ln, err = Listen("127.0.0.1:0")
-	case "plain":
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
-	case "reuseport":
-		ln, err = listenShared("127.0.0.1:0") // no marker
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Println(ln.Addr())
-	_, _ = io.Copy(io.Discard, os.Stdin)
-}
-
-// startHolder runs TestHelperHolder in a child process and returns its pid
-// and address; the child ends at cleanup.
+// startHolder runs this test binary as a holder (see TestMain) in a child
+// process and returns its pid and address; the child ends at cleanup.
 func startHolder(t *testing.T, mode string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHolder$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "REUSEPORT_HOLDER="+mode)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
