@@ -4,10 +4,10 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/httperr"
+	"github.com/turnout-gw/turnout/internal/proxy"
 )
 
 // bound applies the request body's bounds before the request goes on: a
@@ -30,7 +30,7 @@ func (l *limiter) bound(w http.ResponseWriter, r *http.Request) bool {
 			r.Body = http.MaxBytesReader(w, r.Body, l.maxBody)
 		}
 	}
-	if l.bodyTime > 0 && !streaming(r) {
+	if l.bodyTime > 0 && !proxy.Streamed(r) {
 		if rd, ok := w.(readDeadliner); ok && rd.SetReadDeadline(time.Now().Add(l.bodyTime)) == nil {
 			r.Body = &timedBody{ReadCloser: r.Body, rd: rd}
 		}
@@ -41,16 +41,6 @@ func (l *limiter) bound(w http.ResponseWriter, r *http.Request) bool {
 // readDeadliner is the server's ResponseWriter, both servers' (what
 // http.ResponseController calls, without its allocation).
 type readDeadliner interface{ SetReadDeadline(time.Time) error }
-
-// streaming reports whether r's body is a stream with no end in sight: a
-// gRPC call (of any kind) or a protocol upgrade.
-func streaming(r *http.Request) bool {
-	if v := r.Header["Upgrade"]; len(v) > 0 && v[0] != "" {
-		return true
-	}
-	ct := r.Header.Get("Content-Type")
-	return len(ct) >= 16 && strings.EqualFold(ct[:16], "application/grpc")
-}
 
 // timedBody is a request body under a read deadline, which it lifts once
 // the body has been read to its end, so that the deadline cannot end the
@@ -83,7 +73,7 @@ type writeBounded struct {
 }
 
 func (h writeBounded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.ProtoMajor != 1 || h.d <= 0 || streaming(r) {
+	if r.ProtoMajor != 1 || h.d <= 0 || proxy.Streamed(r) {
 		h.next.ServeHTTP(w, r)
 		return
 	}

@@ -27,11 +27,11 @@ import (
 // It returns the body kept, nil when it streams: no body, a declared
 // length over the bound, a body of unknown length that turned out longer
 // (what was read goes first, then the rest, as it arrives) or a stream
-// (see streamed). It runs on the request's goroutine before the attempt,
+// (see Streamed). It runs on the request's goroutine before the attempt,
 // so the attempt's latency does not include the client's sending time.
 func preread(x *exchange, out *http.Request) ([]byte, error) {
 	bound := x.snap.FallbackBody
-	if out.Body == nil || out.Body == http.NoBody || bound <= 0 || out.ContentLength > bound || streamed(x.in) {
+	if out.Body == nil || out.Body == http.NoBody || bound <= 0 || out.ContentLength > bound || Streamed(x.in) {
 		return nil, nil
 	}
 	b, err := readBounded(out.Body, out.ContentLength, bound)
@@ -65,11 +65,11 @@ func readBounded(r io.Reader, declared, bound int64) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// streamed reports whether r's body is a stream that must flow as it comes
+// Streamed reports whether r's body is a stream that must flow as it comes
 // and is never pre-read: a gRPC call of any kind (full duplex) or a
-// protocol upgrade. These are the requests the gateway gives no body
+// protocol upgrade. The gateway gives these no body timeout and no write
 // timeout either.
-func streamed(r *http.Request) bool {
+func Streamed(r *http.Request) bool {
 	if v := r.Header["Upgrade"]; len(v) > 0 && v[0] != "" {
 		return true
 	}
