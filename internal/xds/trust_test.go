@@ -22,7 +22,7 @@ import (
 )
 
 const trustYAML = `
-xds: { listen: 127.0.0.1:18000 }
+xds: { listen: 127.0.0.1:0 }
 upstreams:
   u1: { targets: [http://127.0.0.1:9001] }
   u2: { targets: [http://127.0.0.1:9002] }
@@ -299,7 +299,7 @@ func TestEnvoyTrustListener(t *testing.T) {
 	if len(gw) == 0 || !strings.HasPrefix(gw[0].Error(), "trust.yaml:7:3: warning: xds: trust: proxyless gRPC") {
 		t.Errorf("gRPC warnings %v", gw)
 	}
-	c, err := config.Parse("trust.yaml", []byte(strings.Replace(trustYAML, "xds: { listen: 127.0.0.1:18000 }", "xds: { listen: 127.0.0.1:18000, authz_cluster: edge_to_turnout }", 1)))
+	c, err := config.Parse("trust.yaml", []byte(strings.Replace(trustYAML, "xds: { listen: 127.0.0.1:0 }", "xds: { listen: 127.0.0.1:0, authz_cluster: edge_to_turnout }", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
