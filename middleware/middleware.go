@@ -257,20 +257,20 @@ func (m *Middleware) AdminHandler() http.Handler { return m.core.Admin }
 // Reload reads the configuration file again and applies it, as a file
 // change or POST /api/v1/reload does; a rejected file keeps the last good
 // configuration serving and its errors are returned.
-func (m *Middleware) Reload() error { return m.core.Gateway.Reload("api") }
+func (m *Middleware) Reload() error { return m.core.Configs.Reload("api") }
 
 // Close stops the rollout engine and the watcher and closes the state
 // store. Requests must not be served afterwards.
 func (m *Middleware) Close() error { return m.core.Stop() }
 
 // table returns the live routing table.
-func (m *Middleware) table() *route.Table { return m.core.Gateway.Snapshot().Table }
+func (m *Middleware) table() *route.Table { return m.core.Configs.Snapshot().Table }
 
 // decide routes r as the gateway does, trust policy first: from an
 // untrusted client, colour (and, where pins are refused, the pin) is
 // removed from r before the table decides. A configuration without a
 // trust block trusts every request.
 func (m *Middleware) decide(r *http.Request) route.Decision {
-	snap := m.core.Gateway.Snapshot()
+	snap := m.core.Configs.Snapshot()
 	return snap.Trust.Decide(snap.Table, r)
 }

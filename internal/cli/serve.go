@@ -88,7 +88,7 @@ func waitAndStop(app *gateway.App, log *slog.Logger) error {
 	case runErr = <-app.Server.Err():
 		log.Error("listener failed", "error", runErr)
 	}
-	start, grace := time.Now(), app.Gateway.Config().Limits.ShutdownGrace.D()
+	start, grace := time.Now(), app.Configs.Config().Limits.ShutdownGrace.D()
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := app.Stop(ctx); err != nil {

@@ -113,7 +113,7 @@ func newContractState() *contractState { return &contractState{cache: contract.N
 
 // withContractState makes the gateway keep its contracts in s.
 func withContractState(s *contractState) Option {
-	return func(g *Gateway) error { g.contracts = s; return nil }
+	return func(g *Configs) error { g.contracts = s; return nil }
 }
 
 // For returns the contracts of cfg when cfg is the configuration being
@@ -134,7 +134,7 @@ func (s *contractState) Blocker(cfg *config.Config, service string) string {
 }
 
 // Contracts returns the live configuration's contracts.
-func (g *Gateway) Contracts() *Contracts { return g.contracts.live.Load() }
+func (g *Configs) Contracts() *Contracts { return g.contracts.live.Load() }
 
 // ContractPath resolves a version's `openapi` value: a relative path is
 // taken relative to the configuration file's directory.

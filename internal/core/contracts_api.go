@@ -69,7 +69,7 @@ type contractList struct {
 // validation results, and lv's deprecated usage at GET
 // /api/v1/deprecations/{service}.
 type contractsAPI struct {
-	g  *Gateway
+	g  *Configs
 	lv *live.Manager
 }
 

@@ -20,12 +20,12 @@ import (
 
 // Core is the socket-free part of a running Turnout, shared by the proxy
 // (gateway.App) and the in-process middleware: the state store, the stats
-// registry, the rollout engine with its notifier, the Gateway (compile,
+// registry, the rollout engine with its notifier, the Configs (compile,
 // swap, reload on file change, SIGHUP and the admin API), the Prometheus
 // metrics and the admin API. Its fields are set once by Start (or Open and
 // Compile) and safe for concurrent use.
 type Core struct {
-	Gateway *Gateway
+	Configs *Configs
 	Admin   *admin.API
 	Engine  *rollout.Engine
 	Stats   *stats.Registry
@@ -111,7 +111,7 @@ type Extensions struct {
 	// OnApply runs after the engine adopted each applied configuration,
 	// the first one included.
 	OnApply func(*config.Config)
-	// Options are more Gateway options (publish and untrusted-colour
+	// Options are more Configs options (publish and untrusted-colour
 	// hooks).
 	Options []Option
 	// Diffs and QNTargets are handed to the admin API (admin.Options).
@@ -134,7 +134,7 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 	}
 	contracts := newContractState() // the engine's Blocker and reloaded read it while New applies cfg
 	c.contracts = contracts
-	var g *Gateway
+	var g *Configs
 	eopts := []rollout.Option{rollout.WithClock(c.now), rollout.WithLogger(c.Log), rollout.WithNotifier(c.notifier),
 		rollout.WithBlocker(contracts.Blocker),
 		rollout.WithApply(func(service string, w float64) error { return g.SetWeight(service, w) }),
@@ -158,7 +158,7 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 	if g, err = New(cfg, path, gopts...); err != nil {
 		return err
 	}
-	c.Gateway = g
+	c.Configs = g
 	tokens, err := newAdminTokens(cfg, g.Config, c.now, c.Log)
 	if err != nil {
 		return err // the caller's Close releases the gateway
@@ -200,7 +200,7 @@ func (c *Core) Run(path string) error {
 		if d <= 0 {
 			d = 200 * time.Millisecond
 		}
-		return c.Gateway.Watch(ctx, d)
+		return c.Configs.Watch(ctx, d)
 	}
 	return nil
 }
@@ -263,8 +263,8 @@ func (c *Core) ReleaseState() error {
 
 // CloseRest closes the gateway's pools and the notifier.
 func (c *Core) CloseRest() {
-	if c.Gateway != nil {
-		c.Gateway.Close()
+	if c.Configs != nil {
+		c.Configs.Close()
 	}
 	c.notifier.Close()
 }

@@ -67,7 +67,7 @@ func write(t *testing.T, path, text string) {
 
 // chosen is the version the core's live table picks for GET /users/1.
 func chosen(c *core.Core) string {
-	d := c.Gateway.Snapshot().Table.Decide(httptest.NewRequest("GET", "/users/1", nil))
+	d := c.Configs.Snapshot().Table.Decide(httptest.NewRequest("GET", "/users/1", nil))
 	if d.Version == nil {
 		return ""
 	}
@@ -96,18 +96,18 @@ func TestCoreReloadSwap(t *testing.T) {
 	if got := chosen(c); got != "v1" {
 		t.Fatalf("at start: %q, want v1", got)
 	}
-	if n := len(c.Gateway.Snapshot().Pools); n != 0 {
+	if n := len(c.Configs.Snapshot().Pools); n != 0 {
 		t.Fatalf("NoPools core provisioned %d pools", n)
 	}
 	write(t, path, strings.ReplaceAll(coreYAML, "DEFAULT", "v2"))
-	if err := c.Gateway.Reload("api"); err != nil {
+	if err := c.Configs.Reload("api"); err != nil {
 		t.Fatal(err)
 	}
 	if got := chosen(c); got != "v2" {
 		t.Fatalf("after reload: %q, want v2", got)
 	}
 	write(t, path, strings.ReplaceAll(coreYAML, "DEFAULT", "v9"))
-	err := c.Gateway.Reload("api")
+	err := c.Configs.Reload("api")
 	var errs config.Errors
 	if !errors.As(err, &errs) || !strings.Contains(err.Error(), path+":") {
 		t.Fatalf("broken file: %v, want config errors naming %s:LINE:COL", err, path)

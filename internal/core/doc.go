@@ -4,7 +4,7 @@
 // unless Options.NoPools, upstream pools), publishes it with an atomic
 // pointer swap, reuses unchanged pools and retires the others after a
 // drain delay, and reloads on file change, SIGHUP and the admin API
-// (decode → provision → swap → stop; gateway.go, watch.go). A rejected
+// (decode → provision → swap → stop; configs.go, watch.go). A rejected
 // configuration never replaces the running one: the errors are logged as
 // FILE:LINE:COL lines and the last good snapshot keeps serving.
 //

@@ -18,7 +18,7 @@ import (
 // write-rename-chmod burst is one reload) and on SIGHUP, until ctx ends.
 // Directories are watched, not files, so atomic renames by editors and
 // config-management tools are seen; the set follows each reload.
-func (g *Gateway) Watch(ctx context.Context, debounce time.Duration) error {
+func (g *Configs) Watch(ctx context.Context, debounce time.Duration) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return err

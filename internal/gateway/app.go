@@ -107,7 +107,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		return nil, err
 	}
 	a := &App{Core: c, Server: srv, takeover: to}
-	a.Mirror, err = mirror.New(mirror.Options{Pool: func(u string) *upstream.Pool { return a.Gateway.Snapshot().Pools[u] },
+	a.Mirror, err = mirror.New(mirror.Options{Pool: func(u string) *upstream.Pool { return a.Configs.Snapshot().Pools[u] },
 		Store: a.Store, Observe: a.Metrics.ObserveMirror, Log: a.Log, Now: a.Clock()})
 	if err != nil {
 		a.closeEarly()
@@ -137,7 +137,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 	if tracer != nil {
 		popts = append(popts, proxy.WithTracer(tracer))
 	}
-	h, err := proxy.New(a.Gateway.Snapshot, popts...)
+	h, err := proxy.New(a.Configs.Snapshot, popts...)
 	if err != nil {
 		a.closeEarly()
 		return nil, err

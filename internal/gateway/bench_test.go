@@ -82,7 +82,7 @@ func BenchmarkReload(b *testing.B) {
 					b.Fatal(err)
 				}
 				t1 := time.Now()
-				if err := tt.App.Gateway.Apply(cfg, "benchmark"); err != nil {
+				if err := tt.App.Configs.Apply(cfg, "benchmark"); err != nil {
 					b.Fatal(err)
 				}
 				parse += t1.Sub(t0)
@@ -96,7 +96,7 @@ func BenchmarkReload(b *testing.B) {
 			if failed.Load() != 0 {
 				b.Fatalf("%d of %d requests failed during %d reloads", failed.Load(), failed.Load()+ok.Load(), b.N)
 			}
-			if got := tt.App.Gateway.Snapshot().Table.Service("svc0").Rollout.Weight; got != float64(20+(b.N-1)%50) {
+			if got := tt.App.Configs.Snapshot().Table.Service("svc0").Rollout.Weight; got != float64(20+(b.N-1)%50) {
 				b.Fatalf("weight %v after the last reload", got)
 			}
 		})

@@ -100,7 +100,7 @@ func TestRequireCompatibleHoldsTheRollout(t *testing.T) {
 	// v2's document becomes compatible; the configuration file does not
 	// change, the reload still sees it.
 	copyFile(t, filepath.Join("..", "contract", "testdata", "compatible_addition", "new.yaml"), filepath.Join(dir, "new.yaml"))
-	if err := tt.App.Gateway.Reload("test"); err != nil {
+	if err := tt.App.Configs.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
 	testutil.GetJSON(t, tt.AdminURL+"/api/v1/rollouts/users", &st)
@@ -149,7 +149,7 @@ func TestContractReportsAreCached(t *testing.T) {
 	vars := map[string]string{"V1": testutil.VersionServer(t, "v1").URL, "V2": testutil.VersionServer(t, "v2").URL,
 		"DOC1": "old.yaml", "DOC2": filepath.Join(dir, "new.yaml"), "STEP": "10"}
 	tt := testutil.Start(t, strings.Replace(contractYAML, "openapi: {{DOC1}}", "openapi: "+filepath.Join(dir, "old.yaml"), 1), vars)
-	g := tt.App.Gateway
+	g := tt.App.Configs
 	first := g.Contracts().Service("users").Report
 	vars["STEP"] = "5"
 	tt.Rewrite(t, strings.Replace(contractYAML, "openapi: {{DOC1}}", "openapi: "+filepath.Join(dir, "old.yaml"), 1), vars)

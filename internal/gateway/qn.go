@@ -18,7 +18,7 @@ import (
 func (a *App) newQN(now func() time.Time) error {
 	a.QNMetrics = telemetry.NewQNMetrics(a.Metrics.Registry())
 	m, err := qnproxy.New(qnproxy.Options{
-		Table:    func() *route.Table { return a.Gateway.Snapshot().Table },
+		Table:    func() *route.Table { return a.Configs.Snapshot().Table },
 		Stats:    a.Stats,
 		Observer: a.QNMetrics,
 		Log:      a.Log,
@@ -45,7 +45,7 @@ func (a *App) qnTargets(upstream string) []admin.TargetView {
 		return nil // not built yet: every target shown healthy
 	}
 	var out []admin.TargetView
-	for _, t := range a.QN.Targets(a.Gateway.Config(), upstream) {
+	for _, t := range a.QN.Targets(a.Configs.Config(), upstream) {
 		out = append(out, admin.TargetView(t))
 	}
 	return out

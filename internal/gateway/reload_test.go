@@ -23,7 +23,7 @@ services:
 func TestReloadUnchangedFile(t *testing.T) {
 	vars := map[string]string{"V1": testutil.VersionServer(t, "v1").URL, "W": "10"}
 	tt := testutil.Start(t, reloadYAML, vars)
-	g := tt.App.Gateway
+	g := tt.App.Configs
 
 	vars["W"] = "20"
 	tt.Rewrite(t, reloadYAML, vars)
@@ -74,7 +74,7 @@ services:
 func TestReloadReusesUnchangedServices(t *testing.T) {
 	vars := map[string]string{"V1": testutil.VersionServer(t, "v1").URL, "W": "10", "U": "v1"}
 	tt := testutil.Start(t, reuseYAML, vars)
-	g := tt.App.Gateway
+	g := tt.App.Configs
 	api, other := g.Snapshot().Table.Service("api"), g.Snapshot().Table.Service("other")
 
 	vars["W"], vars["U"] = "20", "v2"

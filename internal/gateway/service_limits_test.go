@@ -65,7 +65,7 @@ func TestServiceMaxInFlight(t *testing.T) {
 	// Cap 3 with 2 still held: one more is admitted, the next refused.
 	vars["CAP"] = "3"
 	tt.Rewrite(t, serviceLimitsYAML, vars)
-	if err := tt.App.Gateway.Reload("test"); err != nil {
+	if err := tt.App.Configs.Reload("test"); err != nil {
 		t.Fatal(err)
 	}
 	more := hold(t, tt.URL+"/slow/c", slow, 1)
@@ -85,7 +85,7 @@ func TestServiceMaxInFlight(t *testing.T) {
 	if s, _, _ := testutil.Get(t, http.DefaultClient, tt.URL+"/slow/e"); s != 200 {
 		t.Errorf("after the held requests finished: %d", s)
 	}
-	if n := tt.App.Gateway.Snapshot().Flights.InFlight("slow"); n != 0 {
+	if n := tt.App.Configs.Snapshot().Flights.InFlight("slow"); n != 0 {
 		t.Errorf("%d slow requests counted in flight after all finished, want 0", n)
 	}
 }
@@ -105,11 +105,11 @@ func TestReloadRefusesStrictDecoding(t *testing.T) {
 	} {
 		vars["CAP"] = cap
 		tt.Rewrite(t, serviceLimitsYAML, vars)
-		err := tt.App.Gateway.Reload("test")
+		err := tt.App.Configs.Reload("test")
 		if err == nil || !strings.Contains(err.Error(), tt.Path+want) {
 			t.Errorf("reload with max_in_flight: %s: %v, want an error at %s%s", cap, err, tt.Path, want)
 		}
-		if f := tt.App.Gateway.Snapshot().Flights["slow"]; f.Max != 2 {
+		if f := tt.App.Configs.Snapshot().Flights["slow"]; f.Max != 2 {
 			t.Errorf("after the refused reload the cap is %d, want 2", f.Max)
 		}
 	}

@@ -153,7 +153,7 @@ func TestTrustedColour(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := testutil.NewRequest(t, http.MethodGet, tt.URL+c.target, c.headers...)
 			if c.sign {
-				pol := tt.App.Gateway.Snapshot().Trust
+				pol := tt.App.Configs.Snapshot().Trust
 				r.Header.Set(pol.SignatureHeader(), pol.Sign(r, []byte(key), time.Now()))
 			}
 			status, a := fetch(t, r)

@@ -183,7 +183,7 @@ func TestE2EReloadUnderLoad(t *testing.T) {
 		}
 		want := float64(i * 5)
 		testutil.Eventually(t, 5*time.Second, "weight applied", func() bool {
-			return tt.App.Gateway.Snapshot().Table.Service("users").Rollout.Weight == want
+			return tt.App.Configs.Snapshot().Table.Service("users").Rollout.Weight == want
 		})
 		served := ok.Load() + failed.Load()
 		testutil.Eventually(t, 10*time.Second, "requests on the new table", func() bool {
@@ -209,7 +209,7 @@ func TestE2EInvalidReloadKeepsServing(t *testing.T) {
 	v2 := testutil.VersionServer(t, "v2")
 	vars := map[string]string{"V1": v1.URL, "V2": v2.URL, "WEIGHT": "100"}
 	tt := testutil.Start(t, reloadYAML, vars)
-	before := tt.App.Gateway.Snapshot()
+	before := tt.App.Configs.Snapshot()
 	// rejected counts the configuration rejections recorded from source.
 	rejected := func(source string) int {
 		evs, err := tt.App.Store.Events(store.EventQuery{})
@@ -229,7 +229,7 @@ func TestE2EInvalidReloadKeepsServing(t *testing.T) {
 	vars["WEIGHT"] = "0"
 	tt.Rewrite(t, broken, vars)
 	testutil.Eventually(t, 5*time.Second, "the watcher to reject the broken file", func() bool { return rejected("file") > 0 })
-	if tt.App.Gateway.Snapshot() != before {
+	if tt.App.Configs.Snapshot() != before {
 		t.Fatal("the watcher applied an invalid configuration")
 	}
 
@@ -255,7 +255,7 @@ func TestE2EInvalidReloadKeepsServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, 5*time.Second, "SIGHUP's reload to reject the file", func() bool { return rejected("sighup") > 0 })
-	if tt.App.Gateway.Snapshot() != before {
+	if tt.App.Configs.Snapshot() != before {
 		t.Fatal("an invalid configuration replaced the running snapshot")
 	}
 	for i := 0; i < 10; i++ {
@@ -267,6 +267,6 @@ func TestE2EInvalidReloadKeepsServing(t *testing.T) {
 	// Fixing the file applies it.
 	tt.Rewrite(t, reloadYAML, vars)
 	testutil.Eventually(t, 5*time.Second, "fixed file applied", func() bool {
-		return tt.App.Gateway.Snapshot().Table.Service("users").Rollout.Weight == 0
+		return tt.App.Configs.Snapshot().Table.Service("users").Rollout.Weight == 0
 	})
 }

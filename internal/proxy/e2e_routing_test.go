@@ -34,7 +34,7 @@ func TestE2EStickySplit(t *testing.T) {
 		vars["WEIGHT"] = "30"
 		tt.Rewrite(t, routecases.YAML, vars)
 		testutil.Eventually(t, routecases.ReloadTimeout, "reload to weight 30", func() bool {
-			return tt.App.Gateway.Snapshot().Table.Service("users").Rollout.Weight == 30
+			return tt.App.Configs.Snapshot().Table.Service("users").Rollout.Weight == 30
 		})
 	})
 }

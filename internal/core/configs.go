@@ -17,11 +17,11 @@ import (
 	"github.com/turnout-gw/turnout/internal/upstream"
 )
 
-// Gateway owns the live configuration: it compiles configurations into
+// Configs owns the live configuration: it compiles configurations into
 // snapshots (routing table + upstream pools), publishes them with an atomic
 // pointer swap and retires the pools the new snapshot no longer uses. It is
 // safe for concurrent use; reloads are serialised.
-type Gateway struct {
+type Configs struct {
 	path string
 	log  *slog.Logger
 	now  func() time.Time
@@ -76,60 +76,60 @@ type ReloadEvent struct {
 // sourceStart is the ReloadEvent.Source of the load at start.
 const sourceStart = "start"
 
-// Option configures a Gateway.
-type Option func(*Gateway) error
+// Option configures a Configs.
+type Option func(*Configs) error
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option {
-	return func(g *Gateway) error { g.log = l; return nil }
+	return func(g *Configs) error { g.log = l; return nil }
 }
 
 // WithClock injects the clock.
 func WithClock(now func() time.Time) Option {
-	return func(g *Gateway) error { g.now = now; return nil }
+	return func(g *Configs) error { g.now = now; return nil }
 }
 
 // WithWeights supplies the live rollout weights (kept by the rollout engine)
 // that override the configured ones at every compile.
 func WithWeights(f func(*config.Config) map[string]float64) Option {
-	return func(g *Gateway) error { g.weights = f; return nil }
+	return func(g *Configs) error { g.weights = f; return nil }
 }
 
 // WithReloadHook is called after every load attempt.
 func WithReloadHook(f func(ReloadEvent)) Option {
-	return func(g *Gateway) error { g.hooks = append(g.hooks, f); return nil }
+	return func(g *Configs) error { g.hooks = append(g.hooks, f); return nil }
 }
 
 // WithPublishHook is called with every routing table the gateway
 // publishes (start, reload, weight change), under its apply lock: f must
 // not block.
 func WithPublishHook(f func(*route.Table)) Option {
-	return func(g *Gateway) error { g.publish = append(g.publish, f); return nil }
+	return func(g *Configs) error { g.publish = append(g.publish, f); return nil }
 }
 
 // WithDrain sets how long retired pools keep their idle connections before
 // they are closed (default 5s).
 func WithDrain(d time.Duration) Option {
-	return func(g *Gateway) error { g.drain = d; return nil }
+	return func(g *Configs) error { g.drain = d; return nil }
 }
 
 // WithoutPools makes the gateway compile and publish routing tables
 // without provisioning upstream pools (Snapshot.Pools stays empty): for
 // the in-process middleware, whose versions are handlers, not upstreams.
 func WithoutPools() Option {
-	return func(g *Gateway) error { g.noPools = true; return nil }
+	return func(g *Configs) error { g.noPools = true; return nil }
 }
 
 // WithUntrustedReport is told, per request and kind, about colour the trust
 // policy removed (see trust.WithReport).
 func WithUntrustedReport(f func(service, source string)) Option {
-	return func(g *Gateway) error { g.untrusted = f; return nil }
+	return func(g *Configs) error { g.untrusted = f; return nil }
 }
 
 // New compiles cfg (read from path, which later reloads read again) and
 // publishes the first snapshot.
-func New(cfg *config.Config, path string, opts ...Option) (*Gateway, error) {
-	g := &Gateway{path: path, log: slog.Default(), now: time.Now, pools: map[string]*pooled{}, drain: 5 * time.Second,
+func New(cfg *config.Config, path string, opts ...Option) (*Configs, error) {
+	g := &Configs{path: path, log: slog.Default(), now: time.Now, pools: map[string]*pooled{}, drain: 5 * time.Second,
 		contracts: newContractState()}
 	for _, o := range opts {
 		if err := o(g); err != nil {
@@ -143,18 +143,18 @@ func New(cfg *config.Config, path string, opts ...Option) (*Gateway, error) {
 }
 
 // Snapshot returns the current snapshot.
-func (g *Gateway) Snapshot() *snapshot.Snapshot { return g.snap.Load() }
+func (g *Configs) Snapshot() *snapshot.Snapshot { return g.snap.Load() }
 
 // Config returns the current configuration.
-func (g *Gateway) Config() *config.Config { return g.cfg.Load() }
+func (g *Configs) Config() *config.Config { return g.cfg.Load() }
 
 // Path returns the configuration file path.
-func (g *Gateway) Path() string { return g.path }
+func (g *Configs) Path() string { return g.path }
 
 // Reload reads the configuration file again and applies it. On any error
 // the current snapshot keeps serving and the error (an config.Errors list)
 // is returned and logged.
-func (g *Gateway) Reload(source string) error {
+func (g *Configs) Reload(source string) error {
 	if g.path == "" {
 		return errors.New("no configuration file to reload")
 	}
@@ -184,7 +184,7 @@ func (g *Gateway) Reload(source string) error {
 }
 
 // Apply compiles cfg and publishes it: decode → provision → swap → stop.
-func (g *Gateway) Apply(cfg *config.Config, source string) error {
+func (g *Configs) Apply(cfg *config.Config, source string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	contracts, err := buildContracts(cfg, g.contracts.cache)
@@ -281,7 +281,7 @@ func (g *Gateway) Apply(cfg *config.Config, source string) error {
 
 // SetWeight publishes a table whose service splits at weight percent,
 // keeping everything else of the current snapshot.
-func (g *Gateway) SetWeight(service string, weight float64) error {
+func (g *Configs) SetWeight(service string, weight float64) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	cur := g.snap.Load()
@@ -296,14 +296,14 @@ func (g *Gateway) SetWeight(service string, weight float64) error {
 	return nil
 }
 
-func (g *Gateway) published(t *route.Table) {
+func (g *Configs) published(t *route.Table) {
 	for _, f := range g.publish {
 		f(t)
 	}
 }
 
 // Close stops every pool. The gateway must not serve afterwards.
-func (g *Gateway) Close() {
+func (g *Configs) Close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, p := range g.pools {
@@ -312,7 +312,7 @@ func (g *Gateway) Close() {
 	g.pools = map[string]*pooled{}
 }
 
-func (g *Gateway) report(source string, cfg *config.Config, err error) {
+func (g *Configs) report(source string, cfg *config.Config, err error) {
 	ev := ReloadEvent{Path: g.path, Err: err, Source: source, At: g.now(), Config: cfg}
 	if err != nil {
 		g.log.Error("configuration rejected; still serving the last good one", "source", source, "path", g.path,
@@ -326,7 +326,7 @@ func (g *Gateway) report(source string, cfg *config.Config, err error) {
 	g.emit(ev)
 }
 
-func (g *Gateway) emit(ev ReloadEvent) {
+func (g *Configs) emit(ev ReloadEvent) {
 	for _, h := range g.hooks {
 		h(ev)
 	}
@@ -369,4 +369,4 @@ func comparable(u *config.Upstream) config.Upstream {
 }
 
 // String describes the gateway for logs.
-func (g *Gateway) String() string { return fmt.Sprintf("gateway(%s)", g.path) }
+func (g *Configs) String() string { return fmt.Sprintf("gateway(%s)", g.path) }
