@@ -5,10 +5,12 @@
 // counts, learned noise, and a ring of recent differing samples persisted in
 // the state store.
 //
-// The data plane hands requests over through pipeline.Tap: Manager.Start
-// decides on the request's goroutine whether a request is mirrored (method
+// Which requests are mirrored is decided by the routing table, once, with
+// the rest of the request's decision (route.Decision.Mirror: method
 // allowed, percent, sticky on the rollout's key so a user's whole session is
-// mirrored or none of it), buffers its body once up to mirror.max_body, and
+// mirrored or none of it). The data plane hands requests over through
+// pipeline.Tap: Manager.Start, on the request's goroutine, takes the ones
+// the decision selected, buffers the body once up to mirror.max_body, and
 // returns a tap that copies the primary's answer as it streams to the client.
 // Once the client's answer is complete the tap queues a job on the bounded
 // queue of a pipeline.Pipeline (a full queue drops the copy and counts it)

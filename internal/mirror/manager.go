@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"reflect"
 	"runtime"
 	"sync"
@@ -15,7 +14,6 @@ import (
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/mirror/compare"
 	"github.com/turnout-gw/turnout/internal/pipeline"
-	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/store"
 	"github.com/turnout-gw/turnout/internal/upstream"
 )
@@ -39,9 +37,6 @@ type Options struct {
 	Observe func(service, result string)
 	Log     *slog.Logger
 	Now     func() time.Time
-	// Rand picks the requests of a mirror below 100 percent that carry no
-	// sticky key (default math/rand/v2).
-	Rand func() uint64
 	// Workers send the copies (default 4 per GOMAXPROCS, at least 16); one
 	// service's copies occupy at most three quarters of them (the others
 	// wait in that service's lane), so a mirror target that hangs cannot
@@ -69,16 +64,14 @@ type Manager struct {
 
 var _ pipeline.Tap = (*Manager)(nil)
 
-// service is one service's compiled mirror block and its results.
+// service is one service's mirror block and its results; which requests
+// are mirrored is decided by the routing table (route.Decision.Mirror).
 type service struct {
 	name     string
 	spec     config.Mirror // Meta cleared, for comparing reloads
 	to       string
-	upto     uint64 // route.WeightThreshold(percent)
-	methods  []string
 	maxBody  int64
 	timeout  time.Duration
-	salt     uint64
 	comparer *compare.Comparer // nil: copies are sent, not compared
 	noise    *compare.Noise    // nil unless compare.noise
 	res      *results
@@ -94,9 +87,6 @@ func New(o Options) (*Manager, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.Rand == nil {
-		o.Rand = rand.Uint64
 	}
 	if o.Workers <= 0 {
 		o.Workers = max(16, 4*runtime.GOMAXPROCS(0))
@@ -157,9 +147,7 @@ func (m *Manager) Update(cfg *config.Config) {
 func (m *Manager) compile(name string, sc *config.Service, prev *service) (*service, error) {
 	spec := specOf(sc.Mirror)
 	s := &service{
-		name: name, spec: spec, to: spec.To, upto: route.WeightThreshold(spec.Percent),
-		methods: spec.Methods, maxBody: int64(spec.MaxBody), timeout: spec.Timeout.D(),
-		salt: route.Salt("mirror", name),
+		name: name, spec: spec, to: spec.To, maxBody: int64(spec.MaxBody), timeout: spec.Timeout.D(),
 	}
 	win := time.Minute
 	if ro := sc.Rollout; ro != nil && ro.Analysis.Window.D() > win {

@@ -36,15 +36,17 @@ type tap struct {
 	pipeline.Tee
 }
 
-// Start implements pipeline.Tap: it returns a tap when the request is
-// mirrored, nil otherwise.
+// Start implements pipeline.Tap: it returns a tap when the decision
+// selected the request for its service's mirror (route.Decision.Mirror),
+// the manager mirrors that service to that version and is not closed, and
+// the body fits max_body; nil otherwise.
 func (m *Manager) Start(out *http.Request, d *route.Decision) pipeline.Exchange {
 	rs := d.Service
-	if rs == nil || rs.Mirror == nil || d.Version == nil {
+	if rs == nil || d.Mirror == nil {
 		return nil
 	}
 	s := m.lookup(rs.Name)
-	if s == nil || d.Version.Name == s.to || !s.allows(out.Method) || !s.selected(out, rs, m.o.Rand) || m.p.Closed() {
+	if s == nil || d.Mirror.Name != s.to || m.p.Closed() {
 		return nil
 	}
 	body, ok := s.buffer(out)
@@ -56,34 +58,6 @@ func (m *Manager) Start(out *http.Request, d *route.Decision) pipeline.Exchange 
 		path: out.URL.Path, rawPath: out.URL.RawPath, query: out.URL.RawQuery, host: out.Host,
 		header: out.Header.Clone(), body: body, endpoint: endpointOf(out.Method, rs.PathPrefix, out.URL.Path),
 	}
-}
-
-// allows reports whether the method is mirrored.
-func (s *service) allows(method string) bool {
-	for _, m := range s.methods {
-		if m == method {
-			return true
-		}
-	}
-	return false
-}
-
-// selected decides whether this request is among the mirrored percent:
-// by the rollout's sticky key when the request carries one, so a user's
-// session is mirrored whole or not at all, at random otherwise.
-func (s *service) selected(r *http.Request, rs *route.Service, rnd func() uint64) bool {
-	if s.upto >= route.Buckets {
-		return true
-	}
-	if s.upto == 0 {
-		return false
-	}
-	if ro := rs.Rollout; ro != nil {
-		if key := ro.Sticky.Value(r); key != "" {
-			return route.BucketOf(key, s.salt) < s.upto
-		}
-	}
-	return rnd()%route.Buckets < s.upto
 }
 
 // buffer reads the request body once, up to max_body, and gives the primary

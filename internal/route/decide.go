@@ -54,6 +54,24 @@ type Decision struct {
 	// here once; each applier draws its outcome (fault.Spec.Pick) from its
 	// own random source and applies it.
 	Fault *fault.Spec
+	// Mirror is the version a copy of the request is sent to (shadow
+	// traffic, internal/mirror), nil for none: set when the service
+	// mirrors, the request is proxied (Status 0) to another version than
+	// the mirror's, its method is mirrored and it falls in the mirrored
+	// percent — by the rollout's sticky key when the request carries one
+	// (BucketOf(key, MirrorSalt(service))), else by the table's random
+	// source (WithRand). Appliers that cannot send a copy refuse or warn
+	// about `mirror` (see README).
+	Mirror *Version
+	// Trusted is false when a trust policy (internal/trust) found the
+	// request neither from a trusted network nor validly signed; Decide
+	// alone trusts every request. Removed is what the policy removed from
+	// the request before deciding it (an untrusted request's colour, a
+	// refused pin, a signature that did not verify). Appliers read them
+	// here: Envoy's ext_authz answer (internal/xds) sets its trusted
+	// header from Trusted.
+	Trusted bool
+	Removed Removed
 	// Source and Requested say where and how the request pinned a version.
 	Source    negotiate.Source
 	Requested string
@@ -89,7 +107,7 @@ func (d *Decision) Negotiated() bool {
 }
 
 func (t *Table) decide(r *http.Request, pins bool) Decision {
-	var d Decision
+	d := Decision{Trusted: true}
 	path := r.URL.Path
 	if path == "" {
 		path = "/"
@@ -143,7 +161,7 @@ func (t *Table) decide(r *http.Request, pins bool) Decision {
 			return d
 		}
 		d.Version, d.Reason = s.Versions[idx], ReasonPinned
-		return lifecycle(d)
+		return t.finish(d, r)
 	}
 
 	matchPath := d.Path
@@ -161,15 +179,15 @@ func (t *Table) decide(r *http.Request, pins bool) Decision {
 		} else {
 			d.Version, d.Reason = rule.Version, ReasonRule
 		}
-		return lifecycle(d)
+		return t.finish(d, r)
 	}
 	if ro := s.Rollout; ro != nil {
 		d.Version = ro.split.pick(ro.split.bucket(r, t.rnd))
 		d.Reason = ReasonRollout
-		return lifecycle(d)
+		return t.finish(d, r)
 	}
 	d.Version, d.Reason = s.Default, ReasonDefault
-	return lifecycle(d)
+	return t.finish(d, r)
 }
 
 // FaultFor returns the fault to inject into an attempt on v: the
@@ -182,15 +200,18 @@ func (d *Decision) FaultFor(v *Version) *fault.Spec {
 	return v.Fault
 }
 
-// lifecycle sets the decision's fault and turns gone and redirect versions
-// into Turnout's own answers.
-func lifecycle(d Decision) Decision {
+// finish sets the decision's fault, turns gone and redirect versions into
+// Turnout's own answers and selects a proxied request for its service's
+// mirror.
+func (t *Table) finish(d Decision, r *http.Request) Decision {
 	d.Fault = d.Rule.FaultFor(d.Version)
 	switch d.Version.Lifecycle {
 	case Gone:
 		d.Status = http.StatusGone
 	case Redirect:
 		d.Status = http.StatusPermanentRedirect
+	default:
+		d.Mirror = mirrorOf(d.Service, d.Version, r, t.rnd)
 	}
 	return d
 }

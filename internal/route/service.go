@@ -84,13 +84,19 @@ type Rollout struct {
 }
 
 // Mirror is a service's compiled mirror: a share of its traffic copied to
-// a version. It is immutable.
+// a version. It is immutable; Decide selects the requests (mirror.go).
 type Mirror struct {
 	// To is the version mirrored to, or nil when the configuration names
 	// one that is not declared.
 	To *Version
 	// Percent is the share of requests mirrored, 0 to 100.
 	Percent float64
+	// Methods are the methods mirrored (upper case; the configuration's
+	// default applied).
+	Methods []string
+
+	upto uint64 // WeightThreshold(Percent)
+	salt uint64 // of the sticky key's bucket
 }
 
 // Negotiation is how a service reads a requested version, as configured:
@@ -211,7 +217,7 @@ func compileService(sc *config.Service, weight float64, shared map[string]*byNam
 		}
 	}
 	if mc := sc.Mirror; mc != nil {
-		s.Mirror = &Mirror{To: s.byName[mc.To], Percent: mc.Percent}
+		s.Mirror = compileMirror(s, mc)
 	}
 	s.Default = s.byName[sc.Default]
 	if s.Default == nil {

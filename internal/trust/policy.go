@@ -16,7 +16,7 @@ import (
 )
 
 // Sources of removed colour: the `source` label of
-// turnout_untrusted_colour_total.
+// turnout_untrusted_colour_total, the String of route.Removed's kinds.
 const (
 	SourceHeader    = "header"
 	SourceCookie    = "cookie"
@@ -200,30 +200,23 @@ func prefixes(list []string) ([]netip.Prefix, error) {
 
 // Decide routes r with t after applying the policy: an untrusted request
 // loses its colour (and, for a service that refuses pins, its pin) before
-// t decides. It modifies r's header and URL in place and allocates nothing
-// when there is nothing to remove. A nil Policy trusts everything.
+// t decides. The decision says what the policy concluded: Trusted (from a
+// trusted network or validly signed) and Removed, which every applier
+// reads there (Envoy's ext_authz answer in internal/xds honours or ignores
+// a pin by it). Decide modifies r's header and URL in place and allocates
+// nothing when there is nothing to remove. A nil Policy trusts everything.
 func (p *Policy) Decide(t *route.Table, r *http.Request) route.Decision {
-	d, _ := p.DecideTrust(t, r)
-	return d
-}
-
-// DecideTrust is Decide that also reports whether r was trusted (from a
-// trusted network or validly signed): what an applier that cannot route
-// through Decide itself (Envoy, through the ext_authz answer of
-// internal/xds) needs to know to honour or ignore a pin. A nil Policy
-// trusts everything.
-func (p *Policy) DecideTrust(t *route.Table, r *http.Request) (route.Decision, bool) {
 	if p == nil {
-		return t.Decide(r), true
+		return t.Decide(r)
 	}
-	var removed uint8
+	var removed route.Removed
 	trusted := p.fromTrustedNetwork(r)
 	if p.sigHeader != "" {
 		if vs, ok := r.Header[p.sigHeader]; ok {
 			if !trusted {
 				trusted = p.verify(vs, r)
 				if !trusted {
-					removed |= 1 << bitSignature
+					removed |= route.RemovedSignature
 				}
 			}
 			delete(r.Header, p.sigHeader) // a credential for Turnout, not for the upstream
@@ -240,44 +233,30 @@ func (p *Policy) DecideTrust(t *route.Table, r *http.Request) (route.Decision, b
 		}
 		pk.strip(r)
 		d = t.DecideUnpinned(r)
-		removed |= 1 << bitPin
+		removed |= route.RemovedPin
 	}
+	d.Trusted, d.Removed = trusted, removed
 	if removed != 0 {
-		p.account(&d, r, removed)
+		p.account(&d, r)
 	}
-	return d, trusted
+	return d
 }
 
-const (
-	bitHeader = iota
-	bitCookie
-	bitQuery
-	bitPin
-	bitSignature
-)
-
-var bitSources = [...]string{SourceHeader, SourceCookie, SourceQuery, SourcePin, SourceSignature}
-
-// account reports and (rate limited) logs what was removed from r.
-func (p *Policy) account(d *route.Decision, r *http.Request, removed uint8) {
+// account reports and (rate limited) logs what was removed from r
+// (d.Removed).
+func (p *Policy) account(d *route.Decision, r *http.Request) {
 	service := ""
 	if d.Service != nil {
 		service = d.Service.Name
 	}
-	for i, src := range bitSources {
-		if removed&(1<<i) != 0 {
-			p.report(service, src)
+	for _, k := range route.RemovedKinds {
+		if d.Removed.Has(k) {
+			p.report(service, k.String())
 		}
 	}
 	if sec := p.now().Unix(); p.logged.Load() != sec && p.log.Enabled(r.Context(), slog.LevelDebug) {
 		p.logged.Store(sec)
-		var what []string
-		for i, src := range bitSources {
-			if removed&(1<<i) != 0 {
-				what = append(what, src)
-			}
-		}
-		p.log.Debug("untrusted colour removed", "service", service, "remote", r.RemoteAddr, "removed", strings.Join(what, ","))
+		p.log.Debug("untrusted colour removed", "service", service, "remote", r.RemoteAddr, "removed", d.Removed.String())
 	}
 }
 

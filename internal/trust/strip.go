@@ -6,19 +6,22 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/turnout-gw/turnout/internal/route"
 )
 
 func canonical(name string) string { return textproto.CanonicalMIMEHeaderKey(name) }
 
 // strip removes k's headers, cookies and query parameters from r and
-// returns which kinds it removed (bitHeader, bitCookie, bitQuery). It
+// returns which kinds it removed (route.RemovedHeader, RemovedCookie,
+// RemovedQuery). It
 // allocates only when something is removed.
-func (k *keys) strip(r *http.Request) uint8 {
-	var removed uint8
+func (k *keys) strip(r *http.Request) route.Removed {
+	var removed route.Removed
 	for _, h := range k.headers {
 		if _, ok := r.Header[h]; ok {
 			delete(r.Header, h)
-			removed |= 1 << bitHeader
+			removed |= route.RemovedHeader
 		}
 	}
 	if len(k.cookies) > 0 {
@@ -34,12 +37,12 @@ func (k *keys) strip(r *http.Request) uint8 {
 			} else {
 				r.Header["Cookie"] = kept
 			}
-			removed |= 1 << bitCookie
+			removed |= route.RemovedCookie
 		}
 	}
 	if len(k.queries) > 0 && r.URL != nil && r.URL.RawQuery != "" && k.anyQuery(r.URL.RawQuery) {
 		r.URL.RawQuery = k.dropQueries(r.URL.RawQuery)
-		removed |= 1 << bitQuery
+		removed |= route.RemovedQuery
 	}
 	return removed
 }

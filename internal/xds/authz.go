@@ -60,9 +60,9 @@ func (a *authz) Check(_ context.Context, req *authv3.CheckRequest) (*authv3.Chec
 	}
 	before := r.Header.Clone()
 	beforeQuery := r.URL.RawQuery
-	_, trusted := st.policy.DecideTrust(st.table, r)
+	d := st.policy.Decide(st.table, r)
 	return &authv3.CheckResponse{Status: &rpcstatus.Status{Code: int32(codes.OK)},
-		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: okResponse(before, r, beforeQuery, trusted)}}, nil
+		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: okResponse(before, r, beforeQuery, d.Trusted)}}, nil
 }
 
 // okResponse tells Envoy to make its request what the policy left of r:
