@@ -59,3 +59,14 @@ func TestE2ETrust(t *testing.T) {
 	tt := testutil.Start(t, routecases.TrustYAML, vars)
 	routecases.RunTrust(t, tt.URL, trustcases.Proxy, vars)
 }
+
+// TestE2EMirror: the mirror cases (method, percent, the mirror's own
+// version, sticky key) through the proxy, whose copies reach a real mirror
+// target that counts them (the Envoy export runs the same cases; the
+// middleware and QN refuse `mirror`).
+func TestE2EMirror(t *testing.T) {
+	v1 := testutil.VersionServer(t, "v1")
+	v2 := routecases.NewMirrorTarget(t)
+	tt := testutil.Start(t, routecases.MirrorYAML, routecases.MirrorVars(v1.URL, v2.URL))
+	routecases.RunMirror(t, tt, v2)
+}

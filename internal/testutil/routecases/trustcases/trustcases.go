@@ -59,7 +59,8 @@ const (
 // Case is one trust case: a GET of Path with Headers ("Name: value"),
 // signed with Key over the policy's signed keys when Signed, must be
 // served by Served. Refused lists the appliers that cannot honour it
-// (validate refuses the configuration for them); they skip it.
+// (validate refuses the configuration for them): their harness asserts
+// that refusal instead of running the case.
 type Case struct {
 	Name    string
 	Path    string
