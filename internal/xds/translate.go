@@ -87,6 +87,7 @@ func Translate(t *route.Table, o Options) (*Resources, config.Errors) {
 	tr.faults = hasFaults(svcs)
 	tr.trustWarnings()
 	tr.contractWarnings()
+	tr.mirrorWarnings(svcs)
 	res := &Resources{}
 	res.Clusters, res.Endpoints = tr.clusters(svcs)
 	if o.Kind == GRPC {
