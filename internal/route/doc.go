@@ -3,6 +3,15 @@
 // split applies, and what lifecycle action follows. Table.Decide turns a
 // request into a Decision without allocating on the common paths.
 //
+// A Decision carries every per-request decision, made once here for every
+// applier (proxy, middleware, QN, the xDS export): the version and reason,
+// the lifecycle answer, the fault to inject (Fault), the trust outcome
+// (Trusted and Removed, set by internal/trust's Policy.Decide, which
+// strips an untrusted request's colour before deciding) and the mirror
+// selection (Mirror: the version a copy is sent to, by the service's
+// mirror methods and percent, sticky on the rollout's key, else drawn
+// from the table's random source).
+//
 // A Table is compiled once from a *config.Config (Compile) and is immutable:
 // share it freely between goroutines. A rollout weight change produces a new
 // Table (WithWeight) that the caller publishes with an atomic pointer swap,
