@@ -202,3 +202,15 @@ func FuzzDecodeExport(f *testing.F) {
 		}
 	})
 }
+
+func TestQueryTextRoundTrip(t *testing.T) {
+	for _, q := range []Query{
+		{Service: "shop", Window: 10 * time.Second},
+		{Service: "shop", Versions: []string{"v1", "2.1.0"}, Window: 90 * time.Second, Since: time.Unix(1_700_000_000, 123)},
+	} {
+		got, err := ParseQuery(FormatQuery(q))
+		if err != nil || got.Service != q.Service || got.Window != q.Window || !got.Since.Equal(q.Since) || !slices.Equal(got.Versions, q.Versions) {
+			t.Errorf("%+v → %q → %+v, %v", q, FormatQuery(q), got, err)
+		}
+	}
+}
