@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/promsource"
 	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/store"
@@ -87,7 +88,8 @@ func TestEngineRollsBackOnFleetErrors(t *testing.T) {
 
 // TestEngineWaitsNamingSilentMember: while a member hangs, the rollout
 // holds its step, whatever the others say, with a reason naming the
-// member; once membership drops it, analysis resumes.
+// member; once membership drops it, analysis resumes. The Source is read
+// through promsource's Router, as the gateway wires it.
 func TestEngineWaitsNamingSilentMember(t *testing.T) {
 	clock := testclock.New(t0)
 	local := stats.NewRegistry(clock.Now)
@@ -108,7 +110,11 @@ func TestEngineWaitsNamingSilentMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := newEngine(t, clock, src)
+	router, err := promsource.NewRouter(src) // as internal/core wires the engine's stats
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := newEngine(t, clock, router)
 	clock.Advance(time.Second)
 	for range 30 {
 		b.reg.Record(v2, true, time.Millisecond)
