@@ -22,6 +22,25 @@
 // the members that did answer alone. Membership decides who is asked: a
 // member that left the fleet (its lease expired) is no longer asked.
 //
+// Each member reads its windows with its own clock: the window and the
+// step's start (since) travel in the request, the member cuts its own
+// buckets, so clocks skewed by less than a second cost at most a second of
+// a window's edge. Windows that reach back over 2 minutes are read in
+// ten-second intervals on every member alike (see internal/stats).
+//
+// # Wiring
+//
+// On a member of a fleet the engine's stats are
+//
+//	src, _ := fleetstats.New(memberName, registry, liveMembers,
+//		fleetstats.WithToken(adminToken), fleetstats.WithTimeout(timeout))
+//	router, _ := promsource.NewRouter(src, ...)
+//
+// where liveMembers lists the members holding a lease (internal/cluster).
+// The Router answers the services whose analysis reads Prometheus from
+// Prometheus and passes the others, their errors and Prefetch to the
+// Source. Pulls() feeds the turnout_cluster_* metrics of failed pulls.
+//
 // A Source is safe for concurrent use. It keeps no goroutine between
 // calls: a pull's goroutines end before Prefetch or FetchWindow returns.
 package fleetstats
