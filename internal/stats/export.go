@@ -67,6 +67,7 @@ func (r *Registry) Export(qs []Query) *Export {
 	now := r.now().UnixNano()
 	seen := make(map[string]bool, len(qs))
 	var versions []string
+	var block []Window // windows are allocated a block at a time
 	for _, q := range qs {
 		if seen[q.Service] {
 			continue
@@ -84,9 +85,16 @@ func (r *Registry) Export(qs []Query) *Export {
 			}
 		}
 		for _, v := range versions {
-			if w, ok := versionWindow(ss, v, now, q.Window, q.Since); ok {
-				e.windows[VersionKey{q.Service, v}] = &w
+			w, ok := versionWindow(ss, v, now, q.Window, q.Since)
+			if !ok {
+				continue
 			}
+			if len(block) == 0 {
+				block = make([]Window, min(2*len(qs), 256))
+			}
+			block[0] = w
+			e.windows[VersionKey{q.Service, v}] = &block[0]
+			block = block[1:]
 		}
 	}
 	return e

@@ -214,3 +214,28 @@ func TestQueryTextRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestExportWhileRecording exports while Records run (for the race
+// detector), then checks that the quiet registry exports what it counts.
+func TestExportWhileRecording(t *testing.T) {
+	r, c := newTestRegistry()
+	qs := []Query{{Service: "shop", Window: 10 * time.Second}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 2000 {
+			r.Record([]Key{kA, kB, kC}[i%3], i%7 == 0, time.Duration(i)*time.Microsecond)
+		}
+	}()
+	for range 50 {
+		if _, err := r.Export(qs).MarshalBinary(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	c.Advance(time.Second)
+	e := r.Export(qs)
+	if got, want := e.Summary("shop", "v1"), r.VersionWindow("shop", "v1", 10*time.Second, time.Time{}); got != want || got.Requests == 0 {
+		t.Fatalf("export %+v, registry %+v", got, want)
+	}
+}
