@@ -9,7 +9,8 @@
 // /api/v1/internal/stats per member in parallel, bounded by one timeout
 // for the whole pull, reads its own registry's at the same moment, and
 // merges them exactly (stats.Export: counts and histogram buckets, never
-// averaged percentiles). FetchWindow then answers from that merge: one
+// averaged percentiles). A pull of thousands of windows whose query
+// string would pass 256 KiB is split into several requests per member. FetchWindow then answers from that merge: one
 // request per member per tick, not one per service. A FetchWindow the
 // engine did not announce pulls its service alone (the `to` and `from`
 // reads of one analysis share that pull), and its answer is kept for

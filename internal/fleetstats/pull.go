@@ -18,6 +18,12 @@ import (
 // StatsPath is the admin API's endpoint a pull asks.
 const StatsPath = "/api/v1/internal/stats"
 
+// maxQueryBytes bounds the query string of one request, well under the
+// admin port's header limit (limits.max_header_bytes, 1 MiB by default):
+// some 6,000 rollouts. A pull of more is split into several requests per
+// member, sent one after the other.
+const maxQueryBytes = 256 << 10
+
 // maxPayload bounds a member's answer: some 40 bytes per version window,
 // so this is room for over a million.
 const maxPayload = 64 << 20
@@ -97,7 +103,7 @@ func (e *PullError) Names() []string {
 // it returns, at most the timeout later.
 func (s *Source) run(p *pull, qs []stats.Query) {
 	members := s.others()
-	raw := encodeQueries(qs)
+	raw := encodeQueries(qs, s.set.maxQuery)
 	ctx, cancel := context.WithTimeout(context.Background(), s.set.timeout)
 	defer cancel()
 	answers := make([]*stats.Export, len(members))
@@ -126,17 +132,51 @@ func (s *Source) run(p *pull, qs []stats.Query) {
 	}
 }
 
-// encodeQueries returns the query string asking for qs.
-func encodeQueries(qs []stats.Query) string {
-	v := make([]string, len(qs))
-	for i, q := range qs {
-		v[i] = stats.FormatQuery(q)
+// encodeQueries returns the query strings asking for qs, each at most
+// limit bytes long unless one query alone is longer.
+func encodeQueries(qs []stats.Query, limit int) []string {
+	var out []string
+	var b strings.Builder
+	for _, q := range qs {
+		param := "q=" + url.QueryEscape(stats.FormatQuery(q))
+		if b.Len() > 0 && b.Len()+1+len(param) > limit {
+			out = append(out, b.String())
+			b.Reset()
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(param)
 	}
-	return url.Values{"q": v}.Encode()
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
+	return out
 }
 
-// fetch asks one member for the windows of the query string raw.
-func (s *Source) fetch(ctx context.Context, m Member, raw string) (*stats.Export, error) {
+// fetch asks one member for the windows of the query strings raws, one
+// request each, and merges the answers.
+func (s *Source) fetch(ctx context.Context, m Member, raws []string) (*stats.Export, error) {
+	var merged *stats.Export
+	for _, raw := range raws {
+		e, err := s.fetchOne(ctx, m, raw)
+		if err != nil {
+			return nil, err
+		}
+		if merged == nil {
+			merged = e
+		} else {
+			merged.Merge(e)
+		}
+	}
+	if merged == nil {
+		merged = stats.NewExport()
+	}
+	return merged, nil
+}
+
+// fetchOne asks one member for the windows of the query string raw.
+func (s *Source) fetchOne(ctx context.Context, m Member, raw string) (*stats.Export, error) {
 	if m.Advertise == "" {
 		return nil, fmt.Errorf("%w: no advertise URL", ErrUnreachable)
 	}

@@ -214,6 +214,7 @@ func (s *Source) logMember(name string, err error) {
 // settings are what the Options set.
 type settings struct {
 	timeout, maxAge time.Duration
+	maxQuery        int // bytes of one request's query string (maxQueryBytes; tests lower it)
 	token           func() string
 	client          *http.Client
 	now             func() time.Time
@@ -224,7 +225,7 @@ type settings struct {
 type Option func(*settings) error
 
 func newSettings(opts []Option) (settings, error) {
-	set := settings{timeout: DefaultTimeout, maxAge: DefaultMaxAge, token: func() string { return "" },
+	set := settings{timeout: DefaultTimeout, maxAge: DefaultMaxAge, maxQuery: maxQueryBytes, token: func() string { return "" },
 		now: time.Now, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Minute}}}
 	for _, o := range opts {

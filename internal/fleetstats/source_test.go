@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -139,5 +140,40 @@ func TestSourceAlone(t *testing.T) {
 	got, err := src.FetchWindow("users", "v2", 10*time.Second, time.Time{})
 	if want := local.VersionWindow("users", "v2", 10*time.Second, time.Time{}); err != nil || got != want {
 		t.Fatalf("%+v (%v), want %+v", got, err, want)
+	}
+}
+
+// TestSourceSplitsLongPulls: a pull whose query string would exceed the
+// bound goes to each member as several requests, merged alike.
+func TestSourceSplitsLongPulls(t *testing.T) {
+	clock := testclock.New(t0)
+	local := stats.NewRegistry(clock.Now)
+	b := newMember(t, "b", fleetToken, clock, nil)
+	all := stats.NewRegistry(clock.Now)
+	var qs []stats.Query
+	for i := range 5 {
+		k := stats.Key{Service: fmt.Sprint("service-", i), Version: "v1", Upstream: "u"}
+		for j := range 10 {
+			for _, r := range []*stats.Registry{all, []*stats.Registry{local, b.reg}[j%2]} {
+				r.Record(k, j == 0, time.Duration(j)*time.Millisecond)
+			}
+		}
+		qs = append(qs, stats.Query{Service: k.Service, Window: 10 * time.Second})
+	}
+	clock.Advance(time.Second)
+	src, err := New("a", local, membersOf(b), WithToken(func() string { return fleetToken }), WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.set.maxQuery = 2*len("q="+url.QueryEscape(stats.FormatQuery(qs[0]))) + 1 // two queries a request
+	src.Prefetch(qs)
+	if n := b.pulls.Load(); n != 3 {
+		t.Fatalf("%d requests for 5 queries, want 3", n)
+	}
+	for _, q := range qs {
+		got, err := src.FetchWindow(q.Service, "v1", q.Window, q.Since)
+		if want := all.VersionWindow(q.Service, "v1", q.Window, q.Since); err != nil || got != want || got.Requests != 10 {
+			t.Fatalf("%s: %+v (%v), want %+v", q.Service, got, err, want)
+		}
 	}
 }
