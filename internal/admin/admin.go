@@ -135,6 +135,12 @@ func (a *API) mutation(pattern string, h http.HandlerFunc) {
 	a.mux.HandleFunc(pattern, a.guard(h, true))
 }
 
+// internal registers an endpoint for the other members of a fleet: it
+// always needs a token (guardInternal).
+func (a *API) internal(pattern string, h http.HandlerFunc) {
+	a.mux.HandleFunc(pattern, a.guardInternal(h))
+}
+
 // handlePublic registers an endpoint open to everyone (the dashboard's
 // static files) that names the admin port by an allowed host.
 func (a *API) handlePublic(pattern string, h http.HandlerFunc) {

@@ -118,24 +118,8 @@ func (a *API) guard(h http.HandlerFunc, mutation bool) http.HandlerFunc {
 			h(w, r)
 			return
 		}
-		src := source(r)
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		got = strings.TrimSpace(got)
-		if !ok || got == "" {
-			unauthorized(w, "missing bearer token")
-			return
-		}
-		p, ok := toks.lookup(got)
+		p, ok := a.authenticate(w, r, toks)
 		if !ok {
-			if wait := a.limiter.blocked(src); wait > 0 {
-				a.log.Warn("admin: authentication refused, too many failures", "source", src, "method", r.Method, "path", r.URL.Path)
-				w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-				WriteError(w, http.StatusTooManyRequests, errors.New("too many failed authentications from this address; try again later"))
-				return
-			}
-			a.limiter.fail(src)
-			a.log.Warn("admin: authentication failed", "remote", clientIP(r), "method", r.Method, "path", r.URL.Path)
-			unauthorized(w, "invalid bearer token")
 			return
 		}
 		if mutation && p.Role != config.RoleOperator {
@@ -145,6 +129,54 @@ func (a *API) guard(h http.HandlerFunc, mutation bool) http.HandlerFunc {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
+}
+
+// guardInternal wraps an endpoint meant for the other members of a fleet
+// (GET /api/v1/internal/stats): the Host must be an address of the port,
+// and a valid token (viewer or operator) is needed whatever else is
+// configured, reads included; without any token configured the endpoint
+// is refused (403), never open.
+func (a *API) guardInternal(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if a.misdirectedHost(w, r) {
+			return
+		}
+		toks := a.tokens()
+		if toks.open() {
+			WriteError(w, http.StatusForbidden, errors.New("internal endpoints need an admin token: set admin.token_env or a tokens file"))
+			return
+		}
+		if p, ok := a.authenticate(w, r, toks); ok {
+			h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		}
+	}
+}
+
+// authenticate finds the principal of r's bearer token among toks. When
+// there is none, or it is wrong, it answers 401 (or 429 for a source past
+// its budget of failures) and reports false.
+func (a *API) authenticate(w http.ResponseWriter, r *http.Request, toks *Tokens) (Principal, bool) {
+	src := source(r)
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	got = strings.TrimSpace(got)
+	if !ok || got == "" {
+		unauthorized(w, "missing bearer token")
+		return Principal{}, false
+	}
+	p, ok := toks.lookup(got)
+	if !ok {
+		if wait := a.limiter.blocked(src); wait > 0 {
+			a.log.Warn("admin: authentication refused, too many failures", "source", src, "method", r.Method, "path", r.URL.Path)
+			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+			WriteError(w, http.StatusTooManyRequests, errors.New("too many failed authentications from this address; try again later"))
+			return Principal{}, false
+		}
+		a.limiter.fail(src)
+		a.log.Warn("admin: authentication failed", "remote", clientIP(r), "method", r.Method, "path", r.URL.Path)
+		unauthorized(w, "invalid bearer token")
+		return Principal{}, false
+	}
+	return p, true
 }
 
 func unauthorized(w http.ResponseWriter, msg string) {

@@ -3,12 +3,13 @@ package admin
 import "net/http"
 
 // routes registers every endpoint of the admin port, here and nowhere
-// else (handle and mutation are unexported): the probes, the reload, the
+// else (handle, mutation and internal are unexported): the probes, the reload, the
 // views of the live snapshot, the rollouts and their actions, the events,
 // the series, the metrics, the contracts, the mirror's diffs and the
 // dashboard. An endpoint whose source o leaves nil is not registered, so
 // it answers 404. Reads need a viewer or operator token when a tokens file
 // is configured, mutations an operator token when any token is; the
+// internal endpoints (a fleet's stats pulls) always need a token; the
 // probes are open under any host name, the dashboard's files to everyone
 // who names the port by an allowed host.
 func (a *API) routes(o Options) {
@@ -31,6 +32,7 @@ func (a *API) routes(o Options) {
 	}
 	if a.stats != nil {
 		a.handle("GET /api/v1/series/{service}", a.handleSeries)
+		a.internal("GET /api/v1/internal/stats", a.handleInternalStats)
 	}
 	if o.Metrics != nil {
 		a.handle("GET /metrics", o.Metrics.ServeHTTP)

@@ -13,9 +13,11 @@ import (
 
 // Router is the rollout engine's stats: the services whose analysis reads
 // Prometheus are answered by the current Source, the others by Turnout's
-// own stats. It counts and logs failed fetches: a service's first failure
-// and its recovery at warn and info, the failures in between at debug. It
-// is safe for concurrent use.
+// own stats (a fleet's, when they are a rollout.RemoteStats: their errors,
+// Remote and Prefetch are passed through). It counts and logs failed
+// Prometheus fetches: a service's first failure and its recovery at warn
+// and info, the failures in between at debug. It is safe for concurrent
+// use.
 type Router struct {
 	local rollout.Stats
 	set   settings
@@ -26,7 +28,10 @@ type Router struct {
 	failing  map[string]bool // service/version -> its last fetch failed (under mu)
 }
 
-var _ rollout.RemoteStats = (*Router)(nil)
+var (
+	_ rollout.RemoteStats = (*Router)(nil)
+	_ rollout.Prefetcher  = (*Router)(nil)
+)
 
 // NewRouter returns a Router over Turnout's own stats with no service read
 // from Prometheus until Update.
@@ -65,10 +70,14 @@ func (r *Router) VersionWindow(service, version string, window time.Duration, si
 }
 
 // FetchWindow answers from Prometheus for the services whose analysis reads
-// it, else from Turnout's own stats (which never fail).
+// it, else from Turnout's own stats: a fleet's (a RemoteStats, whose
+// errors are passed on) or this process's (which never fail).
 func (r *Router) FetchWindow(service, version string, window time.Duration, since time.Time) (stats.Summary, error) {
 	src := r.src.Load()
 	if !src.Has(service) {
+		if rs, ok := r.local.(rollout.RemoteStats); ok {
+			return rs.FetchWindow(service, version, window, since)
+		}
 		return r.local.VersionWindow(service, version, window, since), nil
 	}
 	s, err := src.FetchWindow(service, version, window, since)
@@ -76,8 +85,34 @@ func (r *Router) FetchWindow(service, version string, window time.Duration, sinc
 	return s, err
 }
 
-// Remote reports whether service's analysis reads Prometheus.
-func (r *Router) Remote(service string) bool { return r.src.Load().Has(service) }
+// Remote reports whether service's analysis reads Prometheus, or a fleet
+// whose local stats say it must wait for other members.
+func (r *Router) Remote(service string) bool {
+	if r.src.Load().Has(service) {
+		return true
+	}
+	rs, ok := r.local.(rollout.RemoteStats)
+	return ok && rs.Remote(service)
+}
+
+// Prefetch passes the queries of the services not read from Prometheus
+// on to the local stats, when they prefetch (a fleet).
+func (r *Router) Prefetch(qs []stats.Query) {
+	p, ok := r.local.(rollout.Prefetcher)
+	if !ok {
+		return
+	}
+	src := r.src.Load()
+	var mine []stats.Query
+	for _, q := range qs {
+		if !src.Has(q.Service) {
+			mine = append(mine, q)
+		}
+	}
+	if len(mine) > 0 {
+		p.Prefetch(mine)
+	}
+}
 
 // Failures returns how many fetches have failed since the Router started.
 func (r *Router) Failures() uint64 { return r.failures.Load() }

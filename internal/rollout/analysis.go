@@ -69,6 +69,16 @@ type RemoteStats interface {
 	Remote(service string) bool
 }
 
+// Prefetcher is a RemoteStats that reads many windows best at once: a
+// fleet's members are pulled once for all the services a tick analyses,
+// not once per service. Tick passes it the windows of the rollouts it is
+// about to analyse from it (their `to` and `from` versions) before it
+// reads them with FetchWindow. Prefetch returns when they are read or
+// failed; FetchWindow then answers from what it read.
+type Prefetcher interface {
+	Prefetch(queries []stats.Query)
+}
+
 // read returns the windows of `to` and `from`. From a RemoteStats both are
 // fetched at once; an error about `from` matters only to relative analysis.
 func read(service string, ro *config.Rollout, st Stats, win time.Duration, since time.Time) (to, from stats.Summary, err error) {

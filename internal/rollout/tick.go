@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/store"
 )
 
@@ -26,7 +27,8 @@ import (
 // are analysed after the others have been acted on, up to
 // remoteParallelism at once: a slow or hanging server delays only them,
 // by at most its query timeout, never a rollback decided by Turnout's own
-// stats.
+// stats. A RemoteStats that is a Prefetcher is first told all their
+// windows at once.
 func (e *Engine) Tick() {
 	var todo []due
 	e.mu.Lock()
@@ -60,8 +62,21 @@ func (e *Engine) Tick() {
 	}
 	e.settle(now, todo, results)
 	if len(remote) > 0 {
+		if p, ok := e.stats.(Prefetcher); ok {
+			p.Prefetch(windowQueries(remote))
+		}
 		e.settle(now, remote, e.analyzeParallel(now, remote))
 	}
+}
+
+// windowQueries are the windows the analyses of todo read.
+func windowQueries(todo []due) []stats.Query {
+	qs := make([]stats.Query, len(todo))
+	for i, d := range todo {
+		qs[i] = stats.Query{Service: d.name, Versions: []string{d.spec.To, d.spec.From},
+			Window: d.spec.Analysis.Window.D(), Since: d.since}
+	}
+	return qs
 }
 
 // due is a rollout Tick analyses.

@@ -72,6 +72,16 @@
 // second). Rounding the lower bound up, never down, guarantees that nothing
 // recorded before `since` is judged again after a rollout changes state.
 //
+// # Exports
+//
+// [Registry.Export] reads the windows of several services at one instant
+// as [Window]s: counts, latency range and histogram bucket counts, the
+// numbers a Summary is computed from, never the quantiles themselves. A
+// fleet member sends them to the leader in a compact binary form
+// ([Export.AppendBinary], [DecodeExport]); [Export.Merge] adds them up,
+// so N members' exports give exactly the Summary one registry would give
+// for the union of their traffic (TestExportMergeIsExact).
+//
 // # Sealing
 //
 // When Record moves a ring bucket to a new second, the second it held

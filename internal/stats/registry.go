@@ -242,31 +242,41 @@ func (r *Registry) VersionWindow(service, version string, window time.Duration, 
 
 // window aggregates the series of ss that count version.
 func (r *Registry) window(ss []*Series, version string, window time.Duration, since time.Time) Summary {
-	if !slices.ContainsFunc(ss, func(s *Series) bool { return s.key.Version == version }) || window <= 0 {
+	w, ok := versionWindow(ss, version, r.now().UnixNano(), window, since)
+	if !ok {
 		return Summary{}
 	}
-	now := r.now().UnixNano()
+	return w.Summary()
+}
+
+// versionWindow aggregates the series of ss that count version over the
+// window ending at now (Unix nanoseconds). It reports false when none
+// does or the window is empty: the zero Summary.
+func versionWindow(ss []*Series, version string, now int64, window time.Duration, since time.Time) (Window, bool) {
+	if !slices.ContainsFunc(ss, func(s *Series) bool { return s.key.Version == version }) || window <= 0 {
+		return Window{}, false
+	}
 	lo := now - int64(window)
 	if !since.IsZero() {
 		lo = max(lo, since.UnixNano())
 	}
 	if lo > now {
-		return Summary{}
+		return Window{}, false
 	}
 	p := planWindow(lo, now)
 	if p.from > p.to {
-		return Summary{}
+		return Window{}, false
 	}
-	a := newAgg()
+	w := Window{agg: newAgg()}
 	born := int64(1<<63 - 1)
 	for _, s := range ss {
 		if s.key.Version == version {
-			s.mergeInto(&a, p, p.from, p.to)
+			s.mergeInto(&w.agg, p, p.from, p.to)
 			born = min(born, s.born.Load())
 		}
 	}
-	start := max(p.from*1e9, born)
-	return a.summary(time.Duration(now - start))
+	w.span = max(time.Duration(now-max(p.from*1e9, born)), 0)
+	return w, true
 }
 
 // History returns per-interval points for the dashboard: the last span (at
