@@ -47,6 +47,37 @@ func (tr *translator) enforcesTrust() bool {
 	return tr.kind == Envoy && tr.cfg != nil && tr.cfg.Trust != nil
 }
 
+// Trust on proxyless gRPC. A proxyless client is the application itself:
+// nothing between it and its routes can strip what it sends, so it is an
+// untrusted client, always. With a trust block its routes carry no pin
+// route of a service that refuses untrusted pins (pinsWithheld) and no
+// rule that matches colour the policy strips from untrusted requests
+// (colourWithheld): such calls are routed by the rollout split or the
+// default, as Turnout routes an untrusted request.
+
+// untrustedGRPC reports whether the translation is for proxyless gRPC
+// clients under a trust block.
+func (tr *translator) untrustedGRPC() bool {
+	return tr.kind == GRPC && tr.cfg != nil && tr.cfg.Trust != nil
+}
+
+// pinsWithheld reports whether s's pin routes are left out of the gRPC
+// export: s refuses untrusted pins.
+func (tr *translator) pinsWithheld(s *route.Service) bool {
+	return tr.untrustedGRPC() && tr.cfg.Trust.RefusesPins(s.Name)
+}
+
+// colourWithheld reports whether rule r is left out of the gRPC export:
+// it matches a header, cookie or query parameter, all of which the trust
+// policy strips from untrusted requests (route.Table.Colours).
+func (tr *translator) colourWithheld(r *route.Rule) bool {
+	if !tr.untrustedGRPC() {
+		return false
+	}
+	headers, cookies, queries, _, _, _ := r.Conditions()
+	return len(headers)+len(cookies)+len(queries) > 0
+}
+
 // refusesPins reports whether s's pin routes must require a trusted
 // request.
 func (tr *translator) refusesPins(s *route.Service) bool {
@@ -126,30 +157,4 @@ func authzCluster(c *config.Config) string {
 		return c.XDS.AuthzCluster
 	}
 	return config.DefaultAuthzCluster
-}
-
-// trustWarnings say what the trust block means for proxyless gRPC clients:
-// they route in their own process, so there is no filter between the
-// client and its choice; the pins and colour they send are honoured.
-func (tr *translator) trustWarnings() {
-	if tr.kind != GRPC || tr.cfg == nil || tr.cfg.Trust == nil {
-		return
-	}
-	tr.warn(tr.cfg.Trust.At, "trust: proxyless gRPC clients route in their own process, so the colour and pins they send are their own choice and are honoured; serve xds.listen only to trusted clients")
-}
-
-// contractWarnings name the services whose live contract validation
-// (contract.validate_percent) xDS clients cannot take part in: their
-// answers never pass through Turnout, so nothing validates them and the
-// rollout gate's max_contract_violation_rate sees none of their traffic.
-func (tr *translator) contractWarnings() {
-	if tr.cfg == nil {
-		return
-	}
-	for _, name := range sortedKeys(tr.cfg.Services) {
-		s := tr.cfg.Services[name]
-		if c := s.Contract; c != nil && c.ValidatePercent > 0 && !s.IsQN() {
-			tr.warn(c.PosOf("validate_percent"), "services.%s.contract.validate_percent: answers served through Envoy or proxyless gRPC do not pass through Turnout and are not validated", name)
-		}
-	}
 }
