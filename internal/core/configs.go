@@ -45,7 +45,7 @@ type Configs struct {
 
 	check     func(*config.Config) error // WithCheck
 	contracts *contractState             // OpenAPI documents and reports (contracts.go)
-	noPools   bool           // WithoutPools: tables only
+	noPools   bool                       // WithoutPools: tables only
 }
 
 // pooled is a live pool and what it was built from: a reload keeps it
