@@ -139,6 +139,7 @@ var qnRefused = []struct{ key, why string }{
 	{"mirror", qnWhy},
 	{"fallback", qnWhy},
 	{"contract", qnWhy},
+	{"limits", "not available for qn services: cap their connections with qn.max_connections"},
 }
 
 const qnWhy = "not available for qn services: devices are routed by the QN version of their first frame, the rollout split and default"
@@ -210,7 +211,8 @@ func (s *Service) Refusals(a Applier) []Refusal {
 }
 
 // qnRefusals are the keys of qn service s the QN listener cannot honour:
-// the HTTP-only blocks, a rollout's sticky key and the versions' faults.
+// the HTTP-only blocks, limits, a rollout's sticky key and the versions'
+// faults.
 func (s *Service) qnRefusals() []Refusal {
 	var out []Refusal
 	for _, k := range qnRefused {
@@ -225,7 +227,7 @@ func (s *Service) qnRefusals() []Refusal {
 	for _, name := range s.VersionNames() {
 		if v := s.Versions[name]; v != nil && v.Has("fault") {
 			out = append(out, Refusal{Applier: ApplierQN, Key: "versions." + label(name) + ".fault", Pos: v.PosOf("fault"), KeyPos: v.KeyPos("fault"),
-				Why: "the QN listener injects no faults into frames"})
+				Why: "faults apply to HTTP services only: the QN listener injects none into frames"})
 		}
 	}
 	return out
