@@ -221,6 +221,7 @@ func TestQNStickySplit(t *testing.T) {
 	if sh := share(after); sh < 29 || sh > 31 {
 		t.Fatalf("v2 share after raise %.2f%%, want 30 ± 1", sh)
 	}
+	t.Logf("v2 share %.2f%% at weight 10, %.2f%% at 30", share(first), share(after))
 	for i, v := range first {
 		if v == "v2" && after[i] != "v2" {
 			t.Fatalf("raising the weight moved user-%d back to %s", i, after[i])
