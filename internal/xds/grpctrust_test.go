@@ -110,3 +110,38 @@ func TestGRPCClientTrustIgnoresPin(t *testing.T) {
 		t.Fatalf("pinned calls served %v, want all 20 by v1", got)
 	}
 }
+
+// TestGRPCTrustSplitNotSticky: the sticky key is colour the gateway strips
+// from an untrusted request, whose split is then drawn at random; under a
+// trust block a proxyless client's split hashes no key it could choose.
+func TestGRPCTrustSplitNotSticky(t *testing.T) {
+	rollout := "    versions: { v1: { upstream: u1 }, v2: { upstream: u2 } }\n    rollout: { from: v1, to: v2, weight: 10, sticky: header:X-User-ID }\n"
+	for _, withTrust := range []bool{true, false} {
+		text := strings.Replace(trustYAML, "  open:\n    match: { path_prefix: /open }\n    default: v1\n    versions: { v1: { upstream: u1 }, v2: { upstream: u2 } }\n",
+			"  open:\n    match: { path_prefix: /open }\n    default: v1\n"+rollout, 1)
+		if !withTrust {
+			text = text[:strings.Index(text, "trust:")] + text[strings.Index(text, "services:"):]
+		}
+		cfg, err := config.Parse("trust.yaml", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		table, err := route.Compile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _ := Translate(table, Options{Kind: GRPC})
+		var split *routev3.Route
+		for _, rt := range grpcRoutes(t, res, "open").GetVirtualHosts()[0].GetRoutes() {
+			if rt.GetName() == "open/rollout" {
+				split = rt
+			}
+		}
+		if split == nil || split.GetRoute().GetWeightedClusters() == nil {
+			t.Fatalf("trust %v: no weighted open/rollout route", withTrust)
+		}
+		if hashed := len(split.GetRoute().GetHashPolicy()) > 0; hashed == withTrust {
+			t.Errorf("trust %v: split hashes a sticky key: %v, want %v", withTrust, hashed, !withTrust)
+		}
+	}
+}

@@ -52,8 +52,9 @@ func (tr *translator) enforcesTrust() bool {
 // untrusted client, always. With a trust block its routes carry no pin
 // route of a service that refuses untrusted pins (pinsWithheld) and no
 // rule that matches colour the policy strips from untrusted requests
-// (colourWithheld): such calls are routed by the rollout split or the
-// default, as Turnout routes an untrusted request.
+// (colourWithheld), and its splits hash no sticky key (forward): such
+// calls are routed by the rollout split or the default, as Turnout routes
+// an untrusted request.
 
 // untrustedGRPC reports whether the translation is for proxyless gRPC
 // clients under a trust block.
