@@ -33,6 +33,30 @@ func grpcRoutes(t *testing.T, res *Resources, service string) *routev3.RouteConf
 	return nil
 }
 
+// compileYAML parses text as file name and compiles it.
+func compileYAML(t *testing.T, name, text string) *route.Table {
+	t.Helper()
+	cfg, err := config.Parse(name, []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := route.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return table
+}
+
+// compileTrust compiles text, a variant of trustYAML, without its trust
+// block unless withTrust.
+func compileTrust(t *testing.T, text string, withTrust bool) *route.Table {
+	t.Helper()
+	if !withTrust {
+		text = text[:strings.Index(text, "trust:")] + text[strings.Index(text, "services:"):]
+	}
+	return compileYAML(t, "trust.yaml", text)
+}
+
 // TestGRPCTrust: a proxyless gRPC client is the application itself, so
 // under a trust block it is untrusted: its pins to a service that refuses
 // untrusted pins and its colour (headers, cookies, query parameters the
@@ -57,19 +81,8 @@ func TestGRPCTrust(t *testing.T) {
 		{"no pin", "/users/1", nil, "v1", "v1"},
 	}
 	for _, withTrust := range []bool{true, false} {
-		text := trustYAML
-		if !withTrust {
-			text = text[:strings.Index(text, "trust:")] + text[strings.Index(text, "services:"):]
-		}
-		cfg, err := config.Parse("trust.yaml", []byte(text))
-		if err != nil {
-			t.Fatal(err)
-		}
-		table, err := route.Compile(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		policy, err := trust.New(cfg.Trust, table)
+		table := compileTrust(t, trustYAML, withTrust)
+		policy, err := trust.New(table.Config.Trust, table)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,18 +132,7 @@ func TestGRPCTrustSplitNotSticky(t *testing.T) {
 	for _, withTrust := range []bool{true, false} {
 		text := strings.Replace(trustYAML, "  open:\n    match: { path_prefix: /open }\n    default: v1\n    versions: { v1: { upstream: u1 }, v2: { upstream: u2 } }\n",
 			"  open:\n    match: { path_prefix: /open }\n    default: v1\n"+rollout, 1)
-		if !withTrust {
-			text = text[:strings.Index(text, "trust:")] + text[strings.Index(text, "services:"):]
-		}
-		cfg, err := config.Parse("trust.yaml", []byte(text))
-		if err != nil {
-			t.Fatal(err)
-		}
-		table, err := route.Compile(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, _ := Translate(table, Options{Kind: GRPC})
+		res, _ := Translate(compileTrust(t, text, withTrust), Options{Kind: GRPC})
 		var split *routev3.Route
 		for _, rt := range grpcRoutes(t, res, "open").GetVirtualHosts()[0].GetRoutes() {
 			if rt.GetName() == "open/rollout" {

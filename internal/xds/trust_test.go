@@ -65,15 +65,7 @@ var (
 
 func trustTable(t *testing.T) *route.Table {
 	t.Helper()
-	c, err := config.Parse("trust.yaml", []byte(trustYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, err := route.Compile(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return table
+	return compileTrust(t, trustYAML, true)
 }
 
 // checkRequest describes r to the ext_authz service the way Envoy does
