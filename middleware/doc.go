@@ -33,8 +33,11 @@
 // `admin.listen` address are not bound (mount AdminHandler yourself).
 // `fault:` blocks are injected from the decision as the proxy injects them
 // (an abort of a gRPC call is its status by gRPC's HTTP mapping);
-// `contract.validate_percent` above 0 is refused by New, naming the key,
-// since live contract validation needs a copy of the answer.
+// `contract.validate_percent` above 0 is refused by New and by a reload
+// (which keeps the last good configuration), naming the key, since live
+// contract validation needs a copy of the answer. These are the applier
+// table's refusals for the middleware (config.Config.Refusals); `turnout
+// validate --for middleware` refuses fallback and mirror too.
 //
 // # gRPC
 //

@@ -38,6 +38,7 @@ var defaultRand = rand.Uint64
 func (m *Middleware) injectFault(x *exchange, w http.ResponseWriter, r *http.Request) bool {
 	o := x.d.Fault.Pick(m.rnd())
 	if o.Delay > 0 {
+		m.counted(x, fault.KindDelay)
 		if err := fault.Sleep(r.Context(), o.Delay); err != nil {
 			m.report(x, false, httperr.StatusClientClosed, err)
 			return true
@@ -46,6 +47,7 @@ func (m *Middleware) injectFault(x *exchange, w http.ResponseWriter, r *http.Req
 	if o.Abort == 0 {
 		return false
 	}
+	m.counted(x, fault.KindAbort)
 	body := fault.AbortBody(o.Abort)
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -64,6 +66,7 @@ func (m *Middleware) injectFault(x *exchange, w http.ResponseWriter, r *http.Req
 func (m *Middleware) injectCallFault(ctx context.Context, c *call) error {
 	o := c.d.Fault.Pick(m.rnd())
 	if o.Delay > 0 {
+		m.counted(&c.exchange, fault.KindDelay)
 		if err := fault.Sleep(ctx, o.Delay); err != nil {
 			m.report(&c.exchange, false, httperr.StatusClientClosed, err)
 			return status.FromContextError(err).Err()
@@ -72,9 +75,16 @@ func (m *Middleware) injectCallFault(ctx context.Context, c *call) error {
 	if o.Abort == 0 {
 		return nil
 	}
+	m.counted(&c.exchange, fault.KindAbort)
 	err := status.Error(abortCode(o.Abort), "fault injected: "+strconv.Itoa(o.Abort)+" "+http.StatusText(o.Abort))
 	m.report(&c.exchange, true, o.Abort, err)
 	return err
+}
+
+// counted counts a fault of kind injected into x in
+// turnout_faults_injected_total, as the proxy counts its own.
+func (m *Middleware) counted(x *exchange, kind string) {
+	m.core.Metrics.ObserveFault(x.d.Service.Name, x.d.Version.Name, kind)
 }
 
 // abortCode is the gRPC code of an HTTP status, by gRPC's own mapping

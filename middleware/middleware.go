@@ -172,8 +172,7 @@ func New(c Config, versions Versions, opts ...Option) (*Middleware, error) {
 	if err := m.check(cfg); err != nil {
 		return nil, err
 	}
-	m.warnProxyOnly(cfg)
-	m.core, err = core.Start(cfg, c.path, core.Options{NoPools: true,
+	m.core, err = core.Start(cfg, c.path, core.Options{NoPools: true, Check: m.refusals,
 		Log: m.log, Watch: m.watch && c.path != "", Tick: m.tick, Now: m.now})
 	if err != nil {
 		return nil, err
@@ -182,9 +181,8 @@ func New(c Config, versions Versions, opts ...Option) (*Middleware, error) {
 	return m, nil
 }
 
-// check reports handlers for versions and services cfg does not declare,
-// and what cfg asks that the middleware cannot apply (live contract
-// validation), by key: nothing is silently ignored.
+// check reports handlers for versions and services cfg does not declare.
+// What cfg asks that the middleware cannot apply is refusals'.
 func (m *Middleware) check(cfg *config.Config) error {
 	declared := map[string]bool{}
 	for _, s := range cfg.Services {
@@ -196,12 +194,6 @@ func (m *Middleware) check(cfg *config.Config) error {
 	for _, vn := range slices.Sorted(maps.Keys(m.versions)) {
 		if !declared[vn] {
 			errs = append(errs, fmt.Errorf("middleware: handler for version %q, which no service declares", vn))
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
-		if c := cfg.Services[name].Contract; c != nil && c.ValidatePercent > 0 {
-			errs = append(errs, fmt.Errorf("middleware: %w", c.Errorf("validate_percent",
-				"services.%s.contract.validate_percent: live contract validation applies to the proxy only (the middleware does not copy answers); set it to 0 or serve the service through `turnout serve`", name)))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.services)) {
@@ -219,20 +211,22 @@ func (m *Middleware) check(cfg *config.Config) error {
 	return errors.Join(errs...)
 }
 
-// warnProxyOnly logs, by key and position, the blocks of cfg the
-// middleware leaves to the proxy: `fallback` and `mirror` need a second
-// exchange with an upstream, which a handler that has already answered
-// cannot give. They are kept (one file may drive both) but not applied.
-func (m *Middleware) warnProxyOnly(cfg *config.Config) {
-	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
-		s := cfg.Services[name]
-		for _, key := range []string{"fallback", "mirror"} {
-			if s.Has(key) {
-				m.log.Warn("not applied in process: applies to the proxy only",
-					"key", "services."+name+"."+key, "at", s.KeyPos(key).String())
-			}
+// refusals checks cfg against the applier table (config.Config.Refusals
+// for the middleware), at start and at every reload: a key the middleware
+// cannot honour is an error naming it (a reload keeps the last good
+// configuration), except the keys it keeps for the proxy (fallback,
+// mirror: one file may drive both), which are logged by key and position
+// and not applied. `turnout validate --for middleware` refuses those too.
+func (m *Middleware) refusals(cfg *config.Config) error {
+	var errs []error
+	for _, r := range cfg.Refusals(config.ApplierMiddleware) {
+		if r.Kept {
+			m.log.Warn("not applied in process: applies to the proxy only", "key", r.Key, "at", r.KeyPos.String(), "why", r.Why)
+			continue
 		}
+		errs = append(errs, fmt.Errorf("middleware: %w", r.Error(false)))
 	}
+	return errors.Join(errs...)
 }
 
 // handler returns the handler of version of service, nil when none.

@@ -125,16 +125,14 @@ func (f *Fault) Validate() error {
 func (s *Service) validateLimits() error {
 	l := s.Limits
 	switch {
-	case l == nil:
+	case l == nil, s.IsQN(): // qn services: refused by the applier table (qnRefusals)
 		return nil
-	case s.IsQN():
-		return s.keyProblem("limits", "not available for qn services: cap their connections with qn.max_connections")
 	}
 	return nest("limits", nonNegative(&l.Meta, "max_in_flight", int64(l.MaxInFlight)))
 }
 
-// validateFaults checks the faults of a service's versions and rules;
-// qn services take none (faults are applied by the HTTP proxy).
+// validateFaults checks the faults of a service's versions and rules (a
+// qn service's are refused by the applier table: qnRefusals).
 func (s *Service) validateFaults() error {
 	var col collector
 	for _, vn := range s.VersionNames() {
@@ -143,7 +141,6 @@ func (s *Service) validateFaults() error {
 			continue
 		}
 		if s.IsQN() {
-			col.add(nest(join("versions", vn), v.keyProblem("fault", "faults apply to HTTP services only")))
 			continue
 		}
 		col.add(nest(join("versions", vn)+".fault", v.Fault.Validate()))

@@ -9,9 +9,9 @@ import (
 
 // validateProtocol checks what depends on the service's protocol: a qn
 // service has a listen address, versions that say which QN version they
-// speak, and none of the HTTP-only blocks (match, negotiate, rules,
-// mirror, fallback, rollout.sticky); an http service has none of the QN
-// keys.
+// speak, and none of the keys the QN listener refuses (Service.Refusals
+// for ApplierQN: the HTTP-only blocks, rollout.sticky, versions' faults);
+// an http service has none of the QN keys.
 func (s *Service) validateProtocol() error {
 	var col collector
 	switch s.Protocol {
@@ -45,13 +45,9 @@ func (s *Service) validateProtocol() error {
 	} else {
 		col.add(checkListen(&s.Meta, "listen", s.Listen))
 	}
-	for _, key := range []string{"match", "negotiate", "rules", "mirror", "fallback", "contract"} {
-		if s.Has(key) {
-			col.add(s.keyProblem(key, "not available for qn services: devices are routed by the QN version of their first frame, the rollout split and default"))
-		}
-	}
-	if r := s.Rollout; r != nil && r.Has("sticky") {
-		col.add(nest("rollout", r.keyProblem("sticky", "qn rollouts are always sticky by the device_id field of a connection's first frame; remove sticky")))
+	// What the QN listener cannot honour (the applier table), at the key.
+	for _, r := range s.qnRefusals() {
+		col.add(&Error{Pos: r.KeyPos, Msg: r.Key + ": " + r.Why})
 	}
 	if q := s.QN; q != nil {
 		col.add(nest("qn", q.Validate()))

@@ -43,8 +43,9 @@ type Configs struct {
 	// untrusted is told about colour removed from untrusted requests.
 	untrusted func(service, source string)
 
-	contracts *contractState // OpenAPI documents and reports (contracts.go)
-	noPools   bool           // WithoutPools: tables only
+	check     func(*config.Config) error // WithCheck
+	contracts *contractState             // OpenAPI documents and reports (contracts.go)
+	noPools   bool                       // WithoutPools: tables only
 }
 
 // pooled is a live pool and what it was built from: a reload keeps it
@@ -120,6 +121,13 @@ func WithoutPools() Option {
 	return func(g *Configs) error { g.noPools = true; return nil }
 }
 
+// WithCheck refuses a configuration before it is compiled, at start and
+// at every reload (a refused reload keeps the last good configuration):
+// the applier's refusals (config.Config.Refusals), for the middleware.
+func WithCheck(f func(*config.Config) error) Option {
+	return func(g *Configs) error { g.check = f; return nil }
+}
+
 // WithUntrustedReport is told, per request and kind, about colour the trust
 // policy removed (see trust.WithReport).
 func WithUntrustedReport(f func(service, source string)) Option {
@@ -187,6 +195,12 @@ func (g *Configs) Reload(source string) error {
 func (g *Configs) Apply(cfg *config.Config, source string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.check != nil {
+		if err := g.check(cfg); err != nil {
+			g.report(source, nil, err)
+			return err
+		}
+	}
 	contracts, err := buildContracts(cfg, g.contracts.cache)
 	if err != nil {
 		g.report(source, nil, err)

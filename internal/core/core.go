@@ -71,6 +71,9 @@ type Options struct {
 	// NoPools compiles routing tables without upstream pools: the
 	// middleware calls handlers in process and dials nothing.
 	NoPools bool
+	// Check, when set, refuses a configuration before it is compiled, at
+	// start and at every reload (WithCheck).
+	Check func(*config.Config) error
 	// Holding are log attributes naming what the caller already holds
 	// (the gateway's bound addresses), logged while Open waits for a
 	// locked state file.
@@ -125,6 +128,9 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 	gate, onApply, gopts := x.Gate, x.OnApply, append([]Option(nil), x.Options...)
 	if c.opts.NoPools {
 		gopts = append(gopts, WithoutPools())
+	}
+	if c.opts.Check != nil {
+		gopts = append(gopts, WithCheck(c.opts.Check))
 	}
 	c.onApply = onApply
 	var err error

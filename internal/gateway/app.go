@@ -113,7 +113,7 @@ func Start(cfg *config.Config, path string, o AppOptions) (*App, error) {
 		a.closeEarly()
 		return nil, err
 	}
-	hard := newHardening(a.Metrics.Registry())
+	hard := newHardening(a.Metrics.Registry(), a.Metrics.ObserveFault)
 	if err := a.newXDS(cfg, a.Clock(), hard.untrustedColour); err != nil {
 		a.closeEarly()
 		return nil, err

@@ -13,26 +13,24 @@ import (
 // hardening counts what the data plane's defences did:
 //
 //	turnout_untrusted_colour_total{service,source}    colour removed from untrusted requests
-//	turnout_faults_injected_total{service,version,kind} injected delays and aborts
 //	turnout_limit_rejections_total{limit}              requests a limit refused or degraded
 //
-// It is safe for concurrent use.
+// Injected faults are counted by telemetry.Metrics.ObserveFault
+// (turnout_faults_injected_total), which the middleware shares. It is safe
+// for concurrent use.
 type hardening struct {
 	untrusted *prometheus.CounterVec
-	faults    *prometheus.CounterVec
+	faults    func(service, version, kind string)
 	limits    map[string]prometheus.Counter // every name of Limits, pre-created at 0
 }
 
-func newHardening(reg prometheus.Registerer) *hardening {
+func newHardening(reg prometheus.Registerer, faults func(service, version, kind string)) *hardening {
 	h := &hardening{
+		faults: faults,
 		untrusted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "turnout_untrusted_colour_total",
 			Help: "Requests from untrusted sources whose colour was removed, by service and source (header, cookie, query, pin, signature).",
 		}, []string{"service", "source"}),
-		faults: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "turnout_faults_injected_total",
-			Help: "Faults injected into requests by versions.NAME.fault and rules[].fault, by kind (delay, abort).",
-		}, []string{"service", "version", "kind"}),
 		limits: map[string]prometheus.Counter{},
 	}
 	limits := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -42,7 +40,7 @@ func newHardening(reg prometheus.Registerer) *hardening {
 	for _, l := range Limits {
 		h.limits[l] = limits.WithLabelValues(l)
 	}
-	reg.MustRegister(h.untrusted, h.faults, limits)
+	reg.MustRegister(h.untrusted, limits)
 	return h
 }
 
@@ -60,7 +58,7 @@ func (h *hardening) untrustedColour(service, source string) {
 // events are the proxy's fault and limit events.
 func (h *hardening) events() proxy.Events {
 	return proxy.EventFuncs{
-		FaultFunc: func(service, version, kind string) { h.faults.WithLabelValues(service, version, kind).Inc() },
+		FaultFunc: h.faults,
 		LimitFunc: h.reject,
 	}
 }

@@ -47,6 +47,9 @@ type Metrics struct {
 	// violations counts contract violations by service, version and
 	// operation (the operations of the `from` document: bounded by it).
 	violations *prometheus.CounterVec
+	// faults counts injected faults by service, version and kind (the
+	// proxy's and the middleware's alike).
+	faults *prometheus.CounterVec
 
 	reloadOK, reloadFailed prometheus.Counter
 
@@ -84,7 +87,11 @@ func NewMetrics() *Metrics {
 		Name: "turnout_contract_violations_total",
 		Help: "Answers of a rollout's `to` version that broke the `from` version's OpenAPI response schema, by the operation they answered.",
 	}, []string{"service", "version", "operation"})
-	m.reg.MustRegister(requestCollector{m}, rolloutCollector{m}, m.mirror, m.reloads, m.violations,
+	m.faults = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "turnout_faults_injected_total",
+		Help: "Faults injected into requests by versions.NAME.fault and rules[].fault, by kind (delay, abort).",
+	}, []string{"service", "version", "kind"})
+	m.reg.MustRegister(requestCollector{m}, rolloutCollector{m}, m.mirror, m.reloads, m.violations, m.faults,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reloadOK = m.reloads.WithLabelValues(ReloadSuccess)
 	m.reloadFailed = m.reloads.WithLabelValues(ReloadFailure)
@@ -93,6 +100,13 @@ func NewMetrics() *Metrics {
 	noMirrors := map[string]*[3]prometheus.Counter{}
 	m.mirrors.Store(&noMirrors)
 	return m
+}
+
+// ObserveFault counts one fault of kind (fault.KindDelay,
+// fault.KindAbort) injected into a request to service's version, by
+// whichever applier injected it (the proxy or the middleware).
+func (m *Metrics) ObserveFault(service, version, kind string) {
+	m.faults.WithLabelValues(service, version, kind).Inc()
 }
 
 // Registry returns the private registry, for extra collectors.

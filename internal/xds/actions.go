@@ -52,8 +52,13 @@ func (tr *translator) pinRoute(name string, m *routev3.RouteMatch, s *route.Serv
 // at the finest resolution Envoy allows (weights in millionths, like
 // route.Buckets), chosen by the hash of the sticky key when there is one.
 // Each arm adds X-Turnout-Version upstream and X-Served-Version (and the
-// lifecycle headers of a deprecated version) downstream.
+// lifecycle headers of a deprecated version) downstream. A proxyless
+// gRPC client under a trust block splits without its sticky key, as the
+// gateway splits an untrusted request whose key it stripped.
 func (tr *translator) forward(name string, m *routev3.RouteMatch, s *route.Service, arms []route.Arm, sticky route.StickyKey) *routev3.Route {
+	if tr.untrustedGRPC() {
+		sticky = route.StickyKey{}
+	}
 	var live []route.Arm
 	for _, a := range arms {
 		if weightOf(a.Weight) > 0 {

@@ -10,6 +10,7 @@ import (
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
@@ -66,8 +67,6 @@ func (tr *translator) clusters(svcs []*route.Service) ([]*clusterv3.Cluster, []*
 		}
 		if tr.kind == Envoy {
 			tr.envoyClusterExtras(c, u, tlsName)
-		} else if tlsName != "" {
-			tr.warn(u.PosOf("targets"), "upstreams.%s: https targets are not given to proxyless gRPC clients with TLS (gRPC takes its credentials from its own bootstrap)", name)
 		}
 		cs = append(cs, c)
 	}
@@ -116,9 +115,6 @@ func (tr *translator) envoyClusterExtras(c *clusterv3.Cluster, u *config.Upstrea
 			Name:       "envoy.transport_sockets.tls",
 			ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: mustAny(ctx)},
 		}
-		if u.TLS != nil && (u.TLS.CA != "" || u.TLS.InsecureSkipVerify) {
-			tr.warn(u.TLS.PosOf("ca"), "upstreams.%s.tls: ca and insecure_skip_verify are not given to Envoy; configure its trust store", u.Name)
-		}
 	}
 }
 
@@ -165,4 +161,40 @@ func splitTarget(target string) (host string, port uint32, https bool) {
 		}
 	}
 	return host, uint32(p), https
+}
+
+// referenced keeps the clusters and load assignments that the gRPC route
+// configurations rcs send to. A proxyless client subscribes only
+// to the clusters its routes name, and the ADS snapshot cache answers a
+// subscription only when it names every cluster of the snapshot: a
+// cluster no route names (a gone version's, or a pinned version's whose
+// pin routes are withheld under a trust block) would stall the client.
+func referenced(rcs []*routev3.RouteConfiguration, cs []*clusterv3.Cluster, las []*endpointv3.ClusterLoadAssignment) ([]*clusterv3.Cluster, []*endpointv3.ClusterLoadAssignment) {
+	used := map[string]bool{}
+	for _, rc := range rcs {
+		for _, vh := range rc.GetVirtualHosts() {
+			for _, rt := range vh.GetRoutes() {
+				a := rt.GetRoute()
+				if c := a.GetCluster(); c != "" {
+					used[c] = true
+				}
+				for _, wc := range a.GetWeightedClusters().GetClusters() {
+					used[wc.GetName()] = true
+				}
+			}
+		}
+	}
+	keptCs := cs[:0]
+	for _, c := range cs {
+		if used[c.GetName()] {
+			keptCs = append(keptCs, c)
+		}
+	}
+	keptLas := las[:0]
+	for _, la := range las {
+		if used[la.GetClusterName()] {
+			keptLas = append(keptLas, la)
+		}
+	}
+	return keptCs, keptLas
 }

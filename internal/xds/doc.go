@@ -3,9 +3,11 @@
 //
 // Translate is one pure function from a compiled route.Table to Envoy
 // resources (listeners, route configurations, clusters and cluster load
-// assignments) for one kind of node. Whatever Envoy cannot express (rules
-// with expr, fallback) is returned as warnings, never silently dropped;
-// `turnout validate` prints them.
+// assignments) for one kind of node. Whatever Envoy or gRPC cannot
+// express (rules with expr, fallback, ...) is returned as warnings, never
+// silently dropped: they are the applier table's refusals for the node's
+// kind (config.Config.Refusals, Kind.Applier), which `turnout validate`
+// prints.
 //
 // Server is the ADS server (state-of-the-world and delta, go-control-plane's
 // snapshot cache). Snapshots are keyed by node kind: an Envoy node
@@ -25,8 +27,10 @@
 // the same trust.Policy as the gateway and tells Envoy which colour to
 // remove and whether the request may pin (the x-turnout-trusted marker the
 // refused pin routes require). Envoy fails closed (503) when it cannot ask.
-// Proxyless gRPC clients route in their own process: their colour and pins
-// are their own choice, which validate says as a warning.
+// Proxyless gRPC clients route in their own process, so under a trust
+// block they are untrusted, always: their export has no pin routes of a
+// service that refuses untrusted pins and no rules matching colour the
+// policy strips; such calls take the split or the default.
 //
 // NACKs (nack.go): the server records the nonce and version of every
 // response; a client that rejects the current version is not sent it again

@@ -40,14 +40,7 @@ func TestEnvoyFaultIsTheDecisions(t *testing.T) {
         match: { header: { X-Env: ab } }
         experiment: { arms: { v1: 50, v2: 50 } }
 `
-	cfg, err := config.Parse("faults.yaml", []byte(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, err := route.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	table := compileYAML(t, "faults.yaml", text)
 	res, _ := Translate(table, Options{Kind: Envoy}) // warnings name what Envoy cannot express; faults it can
 	cases := append([]faultcases.Case{}, faultcases.Cases...)
 	cases = append(cases, faultcases.Case{Name: "experiment arm", Headers: []string{"X-Env: ab"}})

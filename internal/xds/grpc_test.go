@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/testutil/grpcecho"
 	"github.com/turnout-gw/turnout/internal/testutil/xdsclient"
@@ -21,15 +20,7 @@ func echoTable(t *testing.T, replace ...string) *route.Table {
 	v1, v2 := grpcecho.Start(t, "v1"), grpcecho.Start(t, "v2")
 	pairs := append([]string{"{{V1}}", v1.Addr, "{{V2}}", v2.Addr, "{{ANALYSIS}}", "{}"}, replace...)
 	text := strings.NewReplacer(pairs...).Replace("state: memory\n" + xdsclient.EchoYAML)
-	cfg, err := config.Parse("echo.yaml", []byte(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, err := route.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return table
+	return compileYAML(t, "echo.yaml", text)
 }
 
 // startADS runs a Server on 127.0.0.1:0, stopped by t.Cleanup.

@@ -1,7 +1,6 @@
 package xds
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -22,9 +21,17 @@ type translator struct {
 	warnings config.Errors
 }
 
-// warn records something Envoy or gRPC cannot express.
-func (tr *translator) warn(pos config.Pos, format string, args ...any) {
-	tr.warnings = append(tr.warnings, &config.Error{Pos: pos, Warning: true, Msg: "xds: " + fmt.Sprintf(format, args...)})
+// refusals records, as warnings, what the configuration's applier table
+// (config.Config.Refusals) says the translation's kind cannot honour.
+func (tr *translator) refusals() {
+	if tr.cfg == nil {
+		return
+	}
+	for _, r := range tr.cfg.Refusals(tr.kind.Applier()) {
+		e := r.Error(true)
+		e.Msg = "xds: " + e.Msg
+		tr.warnings = append(tr.warnings, e)
+	}
 }
 
 // serviceRoutes lists one service's routes in the order route.Table.Decide
@@ -46,11 +53,14 @@ func (tr *translator) serviceRoutes(s *route.Service) []*routev3.Route {
 		}
 	}
 	for _, src := range sources {
-		if src != config.SourcePath {
+		if src != config.SourcePath && !tr.pinsWithheld(s) {
 			out = append(out, tr.gated(s, tr.sourceRoutes(s, res, src, "", ""))...)
 		}
 	}
 	for i, r := range s.Rules {
+		if tr.colourWithheld(r) {
+			continue
+		}
 		if rt := tr.ruleRoute(s, i, r, ""); rt != nil {
 			out = append(out, rt)
 		}
@@ -60,9 +70,6 @@ func (tr *translator) serviceRoutes(s *route.Service) []*routev3.Route {
 			[]route.Arm{{Version: ro.To, Weight: ro.Weight}, {Version: ro.From, Weight: 100 - ro.Weight}}, ro.Sticky))
 	} else {
 		out = append(out, tr.pinRoute(s.Name+"/default", tr.prefixMatch(s.PathPrefix), s, s.Default, ""))
-	}
-	if s.Fallback != nil {
-		tr.warn(s.Pos("fallback"), "services.%s.fallback: retrying a failed request on the fallback version is not expressed in Envoy", s.Name)
 	}
 	return out
 }
@@ -153,19 +160,16 @@ func (tr *translator) sourceRoutes(s *route.Service, res *negotiate.Resolver, sr
 	return out
 }
 
-// ruleRoute translates one rule, or warns and returns nil when Envoy (or
-// gRPC) cannot express one of its conditions. With seg (a regex of path
+// ruleRoute translates one rule, or returns nil when Envoy (or gRPC)
+// cannot express one of its conditions (config.Service.Refusals warns). With seg (a regex of path
 // version segments) set, the rule matches behind such a segment, which is
 // stripped when the service strips it.
 func (tr *translator) ruleRoute(s *route.Service, i int, r *route.Rule, seg string) *routev3.Route {
-	where := fmt.Sprintf("services.%s.rules[%d] (%s)", s.Name, i, r.Name)
 	if r.HasExpr() {
-		tr.warn(r.MatchPos("expr"), "%s: expr cannot be expressed in Envoy; the rule is left out of the xDS routes", where)
 		return nil
 	}
 	headers, cookies, queries, host, methods, prefix := r.Conditions()
 	if tr.kind == GRPC && len(queries) > 0 {
-		tr.warn(r.MatchPos("query"), "%s: gRPC clients ignore routes with query conditions; the rule is left out of their routes", where)
 		return nil
 	}
 	m := tr.prefixMatch(s.PathPrefix)

@@ -37,6 +37,15 @@ func (k Kind) String() string {
 	return "envoy"
 }
 
+// Applier is the entry of the applier table (config.Config.Refusals)
+// that says what nodes of kind k cannot honour.
+func (k Kind) Applier() config.Applier {
+	if k == GRPC {
+		return config.ApplierGRPC
+	}
+	return config.ApplierEnvoy
+}
+
 // ParseKind parses "envoy" or "grpc".
 func ParseKind(s string) (Kind, bool) {
 	switch strings.ToLower(s) {
@@ -85,18 +94,19 @@ func Translate(t *route.Table, o Options) (*Resources, config.Errors) {
 		svcs = append(svcs, s)
 	}
 	tr.faults = hasFaults(svcs)
-	tr.trustWarnings()
-	tr.contractWarnings()
-	tr.mirrorWarnings(svcs)
+	tr.refusals()
 	res := &Resources{}
 	res.Clusters, res.Endpoints = tr.clusters(svcs)
 	if o.Kind == GRPC {
+		var rcs []*routev3.RouteConfiguration
 		for _, s := range svcs {
 			rc := &routev3.RouteConfiguration{Name: s.Name, VirtualHosts: []*routev3.VirtualHost{{
 				Name: s.Name, Domains: []string{"*"}, Routes: tr.serviceRoutes(s),
 			}}}
 			res.Listeners = append(res.Listeners, apiListener(rc, tr.faults))
+			rcs = append(rcs, rc)
 		}
+		res.Clusters, res.Endpoints = referenced(rcs, res.Clusters, res.Endpoints)
 	} else {
 		rc := &routev3.RouteConfiguration{Name: EnvoyRouteName, VirtualHosts: tr.virtualHosts(svcs)}
 		cluster := ""

@@ -2,7 +2,6 @@ package xds
 
 import (
 	"regexp"
-	"strings"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -46,6 +45,38 @@ const anyPathSeg = `[vV][0-9]+(?:\.[0-9]+){0,2}`
 // Envoy must apply.
 func (tr *translator) enforcesTrust() bool {
 	return tr.kind == Envoy && tr.cfg != nil && tr.cfg.Trust != nil
+}
+
+// Trust on proxyless gRPC. A proxyless client is the application itself:
+// nothing between it and its routes can strip what it sends, so it is an
+// untrusted client, always. With a trust block its routes carry no pin
+// route of a service that refuses untrusted pins (pinsWithheld) and no
+// rule that matches colour the policy strips from untrusted requests
+// (colourWithheld), and its splits hash no sticky key (forward): such
+// calls are routed by the rollout split or the default, as Turnout routes
+// an untrusted request.
+
+// untrustedGRPC reports whether the translation is for proxyless gRPC
+// clients under a trust block.
+func (tr *translator) untrustedGRPC() bool {
+	return tr.kind == GRPC && tr.cfg != nil && tr.cfg.Trust != nil
+}
+
+// pinsWithheld reports whether s's pin routes are left out of the gRPC
+// export: s refuses untrusted pins.
+func (tr *translator) pinsWithheld(s *route.Service) bool {
+	return tr.untrustedGRPC() && tr.cfg.Trust.RefusesPins(s.Name)
+}
+
+// colourWithheld reports whether rule r is left out of the gRPC export:
+// it matches a header, cookie or query parameter, all of which the trust
+// policy strips from untrusted requests (route.Table.Colours).
+func (tr *translator) colourWithheld(r *route.Rule) bool {
+	if !tr.untrustedGRPC() {
+		return false
+	}
+	headers, cookies, queries, _, _, _ := r.Conditions()
+	return len(headers)+len(cookies)+len(queries) > 0
 }
 
 // refusesPins reports whether s's pin routes must require a trusted
@@ -127,56 +158,4 @@ func authzCluster(c *config.Config) string {
 		return c.XDS.AuthzCluster
 	}
 	return config.DefaultAuthzCluster
-}
-
-// trustWarnings say what the trust block means for proxyless gRPC clients:
-// they route in their own process, so there is no filter between the
-// client and its choice; the pins and colour they send are honoured.
-func (tr *translator) trustWarnings() {
-	if tr.kind != GRPC || tr.cfg == nil || tr.cfg.Trust == nil {
-		return
-	}
-	tr.warn(tr.cfg.Trust.At, "trust: proxyless gRPC clients route in their own process, so the colour and pins they send are their own choice and are honoured; serve xds.listen only to trusted clients")
-}
-
-// contractWarnings name the services whose live contract validation
-// (contract.validate_percent) xDS clients cannot take part in: their
-// answers never pass through Turnout, so nothing validates them and the
-// rollout gate's max_contract_violation_rate sees none of their traffic.
-func (tr *translator) contractWarnings() {
-	if tr.cfg == nil {
-		return
-	}
-	for _, name := range sortedKeys(tr.cfg.Services) {
-		s := tr.cfg.Services[name]
-		if c := s.Contract; c != nil && c.ValidatePercent > 0 && !s.IsQN() {
-			tr.warn(c.PosOf("validate_percent"), "services.%s.contract.validate_percent: answers served through Envoy or proxyless gRPC do not pass through Turnout and are not validated", name)
-		}
-	}
-}
-
-// mirrorWarnings names what of a service's `mirror` the export cannot
-// express, so that nothing is dropped silently: Envoy's request mirror
-// policy copies every method and draws its share per request (no method
-// list, no sticky key), and proxyless gRPC sends no copies at all. A
-// mirror at percent 0 copies nothing anywhere and is not warned about.
-func (tr *translator) mirrorWarnings(svcs []*route.Service) {
-	if tr.cfg == nil {
-		return
-	}
-	for _, s := range svcs {
-		m, sc := s.Mirror, tr.cfg.Services[s.Name]
-		if m == nil || m.To == nil || m.Percent <= 0 || sc == nil || sc.Mirror == nil {
-			continue
-		}
-		mc := sc.Mirror
-		if tr.kind == GRPC {
-			tr.warn(sc.KeyPos("mirror"), "services.%s.mirror: proxyless gRPC sends no copies; its requests are not mirrored", s.Name)
-			continue
-		}
-		tr.warn(mc.PosOf("methods"), "services.%s.mirror.methods: Envoy's request mirror policy copies every method, not only %s", s.Name, strings.Join(m.Methods, ", "))
-		if m.Percent < 100 && s.Rollout != nil && s.Rollout.Sticky.String() != "" {
-			tr.warn(mc.PosOf("percent"), "services.%s.mirror.percent: Envoy draws the mirrored %v %% per request, not by the rollout's sticky key %s", s.Name, m.Percent, s.Rollout.Sticky)
-		}
-	}
 }

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/testutil/routecases/trustcases"
 	"github.com/turnout-gw/turnout/internal/trust"
 )
@@ -25,14 +24,7 @@ import (
 func TestEnvoyTrustCases(t *testing.T) {
 	text := strings.NewReplacer("{{V1}}", "http://127.0.0.1:9001", "{{V2}}", "http://127.0.0.1:9002",
 		"{{KEYENV}}", trustcases.KeyEnv).Replace(trustcases.YAML)
-	cfg, err := config.Parse("trustcases.yaml", []byte(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, err := route.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	table := compileYAML(t, "trustcases.yaml", text)
 	key := []byte(trustcases.Key)
 	s := startADS(t, WithTrustOptions(trust.WithKey(key)))
 	if err := s.Update(context.Background(), table); err != nil {

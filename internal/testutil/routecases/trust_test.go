@@ -18,7 +18,7 @@ import (
 func TestTrustCasesRefusedForQN(t *testing.T) {
 	for _, tc := range routecases.TrustCases {
 		if !tc.RefusedBy(trustcases.QN) {
-			t.Errorf("%s: not marked refused for QN, which has no QN harness", tc.Name)
+			t.Errorf("%s: not marked refused for QN, whose devices send no headers (internal/qnproxy runs the table)", tc.Name)
 		}
 	}
 	text := testutil.Expand(routecases.TrustYAML, routecases.TrustVars("http://127.0.0.1:9", "http://127.0.0.1:9"))
