@@ -47,6 +47,35 @@ type nodeHash struct{}
 
 func (nodeHash) ID(n *corev3.Node) string { return KindOf(n).String() }
 
+// newCaches returns one snapshot cache per node kind and the cache that
+// serves each request from its node's. Envoy's is ADS-strict: it answers a
+// named request only once the names cover every resource of that type in
+// the snapshot, so Envoy gets each type's resources as one consistent set
+// (Envoy names every route configuration and cluster it was given). A
+// proxyless gRPC client subscribes only to what its own target needs —
+// xds:///users names the users listener and users' clusters, never
+// orders' — so the strict mode would never answer it once two services are
+// exported; the gRPC cache answers each request with the named resources
+// the snapshot holds, as grpc-go's own test server does for clients that
+// request a subset (the library's maintainers' advice, grpc-go#5131). The
+// sotw and delta servers copy a stream's first node onto every later
+// request, so each request is classified by its own node.
+func newCaches() (map[Kind]cachev3.SnapshotCache, cachev3.Cache) {
+	caches := map[Kind]cachev3.SnapshotCache{
+		Envoy: cachev3.NewSnapshotCache(true, nodeHash{}, nil),
+		GRPC:  cachev3.NewSnapshotCache(false, nodeHash{}, nil),
+	}
+	mux := &cachev3.MuxCache{
+		Classify:      func(r *cachev3.Request) string { return KindOf(r.GetNode()).String() },
+		ClassifyDelta: func(r *cachev3.DeltaRequest) string { return KindOf(r.GetNode()).String() },
+		Caches:        map[string]cachev3.Cache{},
+	}
+	for k, c := range caches {
+		mux.Caches[k.String()] = c
+	}
+	return caches, mux
+}
+
 // Server is Turnout's ADS server. Update (or Publish) gives it each routing
 // table; it translates the table for every node kind and pushes the
 // snapshots whose version changed. It is safe for concurrent use.
@@ -57,11 +86,12 @@ type Server struct {
 	observe     func(Nack)
 	now         func() time.Time
 
-	cache cachev3.SnapshotCache
-	nacks *nackTracker
-	gs    *grpc.Server
-	ln    net.Listener
-	done  chan struct{}
+	caches map[Kind]cachev3.SnapshotCache // newCaches: one per node kind
+	cache  cachev3.Cache                  // serves each request from its node kind's
+	nacks  *nackTracker
+	gs     *grpc.Server
+	ln     net.Listener
+	done   chan struct{}
 
 	listen func(addr string) (net.Listener, error) // WithListen
 
@@ -145,7 +175,7 @@ func New(opts ...Option) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.cache = cachev3.NewSnapshotCache(true, nodeHash{}, nil)
+	s.caches, s.cache = newCaches()
 	s.nacks = newNackTracker(s)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
@@ -253,7 +283,7 @@ func (s *Server) Update(ctx context.Context, t *route.Table) error {
 			continue
 		}
 		s.nacks.setCurrent(k, v)
-		if err := s.cache.SetSnapshot(ctx, k.String(), snap); err != nil {
+		if err := s.caches[k].SetSnapshot(ctx, k.String(), snap); err != nil {
 			errs = append(errs, fmt.Errorf("%s snapshot: %w", k, err))
 			continue
 		}

@@ -121,3 +121,44 @@ func Quiet(recv func() error, d time.Duration) bool {
 		return true
 	}
 }
+
+// TwoServicesYAML is the configuration of two gRPC services, users and
+// orders, each with two versions on grpcecho servers ({{USERS_V1}},
+// {{USERS_V2}}, {{ORDERS_V1}}, {{ORDERS_V2}} are their host:port), pinned
+// by the x-api-version metadata. users splits by a rollout at weight
+// {{USERS_WEIGHT}}; orders answers v1 unless pinned. Both match the
+// TestService path; a proxyless client picks one by its target
+// (xds:///users or xds:///orders), each service being its own listener.
+const TwoServicesYAML = `
+upstreams:
+  users-v1: { targets: ["http://{{USERS_V1}}"], protocol: h2c }
+  users-v2: { targets: ["http://{{USERS_V2}}"], protocol: h2c }
+  orders-v1: { targets: ["http://{{ORDERS_V1}}"], protocol: h2c }
+  orders-v2: { targets: ["http://{{ORDERS_V2}}"], protocol: h2c }
+services:
+  users:
+    match: { hosts: [users.example], path_prefix: /grpc.testing.TestService }
+    negotiate: { sources: [header] }
+    default: v1
+    versions:
+      v1: { upstream: users-v1 }
+      v2: { upstream: users-v2 }
+    rollout: { from: v1, to: v2, weight: {{USERS_WEIGHT}} }
+  orders:
+    match: { hosts: [orders.example], path_prefix: /grpc.testing.TestService }
+    negotiate: { sources: [header] }
+    default: v1
+    versions:
+      v1: { upstream: orders-v1 }
+      v2: { upstream: orders-v2 }
+`
+
+// Ready makes one call that waits for the channel to be ready, bounded by
+// limit, and returns its error: a client whose xDS resources never come
+// fails here within limit instead of blocking.
+func Ready(c testpb.TestServiceClient, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{}, grpc.WaitForReady(true))
+	return err
+}
