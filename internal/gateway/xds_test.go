@@ -112,3 +112,44 @@ func TestXDSGatewayWeightsAndRollback(t *testing.T) {
 		t.Fatalf("after the rollback: %v, want every call on v1", got)
 	}
 }
+
+// TestXDSGatewayTwoGRPCServices: Turnout exporting two services to
+// proxyless gRPC serves a client dialing only one of them (each channel
+// names only its own listener and clusters): xds:///users and
+// xds:///orders each reach both versions of their service within a
+// bounded wait, and a weight set through the admin API reaches users'
+// channel while orders' stays on its default.
+func TestXDSGatewayTwoGRPCServices(t *testing.T) {
+	vars := map[string]string{"USERS_WEIGHT": "0"}
+	for _, v := range []string{"users-v1", "users-v2", "orders-v1", "orders-v2"} {
+		vars[strings.ToUpper(strings.ReplaceAll(v, "-", "_"))] = grpcecho.Start(t, v).Addr
+	}
+	tt := testutil.Start(t, "state: memory\nxds: { listen: 127.0.0.1:0 }\n"+xdsclient.TwoServicesYAML, vars)
+	clients := map[string]testpb.TestServiceClient{}
+	for _, service := range []string{"users", "orders"} {
+		c := xdsclient.Dial(t, tt.App.XDS.Addr(), service)
+		if err := xdsclient.Ready(c, 10*time.Second); err != nil {
+			t.Fatalf("xds:///%s: no answer within 10s: %v", service, err)
+		}
+		for _, v := range []string{"v1", "v2"} {
+			if got := xdsclient.Served(t, c, 20, "x-api-version", v); got[service+"-"+v] != 20 {
+				t.Errorf("xds:///%s pinned to %s: %v", service, v, got)
+			}
+		}
+		clients[service] = c
+	}
+	req, _ := http.NewRequest("PUT", tt.AdminURL+"/api/v1/rollouts/users/weight", strings.NewReader(`{"weight": 100}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("PUT weight: %d", resp.StatusCode)
+	}
+	xdsclient.WaitFor(t, clients["users"], 10*time.Second, func(m map[string]int) bool { return m["users-v2"] == 20 })
+	if got := xdsclient.Served(t, clients["orders"], 20); got["orders-v1"] != 20 {
+		t.Errorf("orders after users' weight change: %v, want all 20 by orders-v1", got)
+	}
+}
