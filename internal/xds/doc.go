@@ -14,7 +14,10 @@
 // (anything that is not a gRPC client) gets a real listener on
 // xds.envoy_listen with an HttpConnectionManager that takes its routes over
 // ADS; a proxyless gRPC client gets one api_listener per service, named
-// after the service, so it dials xds:///SERVICE. A node is a gRPC client
+// after the service, so it dials xds:///SERVICE and subscribes to that
+// listener and its clusters only: the gRPC snapshot is served by a cache
+// that answers such a subset, Envoy's by an ADS-strict one (newCaches).
+// A node is a gRPC client
 // when its user_agent_name starts with "gRPC" (grpc-go says "gRPC Go",
 // grpc-java "gRPC Java") or its id starts with "grpc". A snapshot's version
 // is a hash of its sorted resources, so an unchanged table is never pushed;
