@@ -66,6 +66,7 @@ type Server struct {
 	h2q       *connQueue
 	h2once    sync.Once
 	closing   atomic.Bool
+	parked    atomic.Int64 // connections waiting without buffers (see conn.park)
 	date      dateCache
 }
 

@@ -1,0 +1,87 @@
+package h1server
+
+import (
+	"bufio"
+	"sync"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/rawconn"
+)
+
+// parkAfter is how long a kept-alive connection waits for its next request
+// holding its buffers and its goroutine (whose stack grew with the
+// handler) before it parks. A busy client's next request comes sooner, so
+// the hot path never pays for parking; parking costs a timer's expiry, a
+// goroutine and, when the client comes back, pooled buffers and a stack
+// that grows again.
+const parkAfter = 200 * time.Millisecond
+
+// The connections' buffers, borrowed while a request is read and answered.
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufSize) }}
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufSize) }}
+)
+
+// takeBuffers borrows the reader and writer for the requests to come.
+func (c *conn) takeBuffers() {
+	c.br = readers.Get().(*bufio.Reader)
+	c.br.Reset(connReader{c})
+	c.bw = writers.Get().(*bufio.Writer)
+	c.bw.Reset(connWriter{c})
+}
+
+// releaseBuffers returns them; nothing may be buffered in either.
+func (c *conn) releaseBuffers() {
+	if c.br == nil {
+		return
+	}
+	c.br.Reset(nil)
+	readers.Put(c.br)
+	c.bw.Reset(nil)
+	writers.Put(c.bw)
+	c.br, c.bw = nil, nil
+}
+
+// park leaves an idle connection holding only its socket and this struct:
+// the buffers go back to their pools, the scratch space and the watcher's
+// timer to the collector, and this goroutine (with the stack the handler
+// grew) ends. A new goroutine, whose stack starts small, waits for the next
+// request without buffers until the idle timeout (see await). The
+// connection stays idle meanwhile, for Shutdown to close.
+func (c *conn) park() {
+	c.releaseBuffers()
+	c.block, c.long, c.str, c.fields, c.pending, c.whdr = nil, nil, "", nil, nil, nil
+	w := &c.watch
+	w.mu.Lock()
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer, w.done = nil, nil
+	}
+	w.ctx = nil
+	w.mu.Unlock()
+	_ = c.rwc.SetReadDeadline(c.idleEnd)
+	c.parked = true
+	c.srv.parked.Add(1)
+	go c.loop(false)
+}
+
+// awaitReadable waits, without a buffer, until the connection has
+// something to read, under the read deadline already set: in the network
+// poller for a socket, else (TLS) by reading one byte, which the reader
+// gets first as it gets the watcher's. It reports false when the wait
+// failed: a deadline, a close, an error.
+func (c *conn) awaitReadable() bool {
+	if c.parked {
+		defer func() { c.parked = false; c.srv.parked.Add(-1) }()
+	}
+	if ok, err := rawconn.AwaitReadable(c.rwc); ok {
+		return err == nil
+	}
+	w := &c.watch
+	n, _ := c.rwc.Read(w.b[:])
+	if n == 1 {
+		w.hasByte = true
+		return true
+	}
+	return false
+}
