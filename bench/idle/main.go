@@ -43,6 +43,7 @@ func main() {
 	settle := flag.Duration("settle", 3*time.Second, "longest wait for the RSS to settle")
 	timeout := flag.Duration("timeout", 120*time.Second, "bound on the whole run")
 	label := flag.String("label", "", "target name for the output")
+	hold := flag.Duration("hold", 0, "keep the connections open this long after the output (for a look at the server)")
 	flag.Parse()
 	if *addr == "" || *pid <= 0 || (*proto != "h1" && *proto != "h2c") || *n <= 0 {
 		fmt.Fprintln(os.Stderr, "idle: need -addr, -pid, -proto h1|h2c, -n > 0")
@@ -80,6 +81,12 @@ func main() {
 	perConn := float64(after-before) * 1024 / float64(*n) / 1000 // KB (1,000 bytes)
 	fmt.Printf("IDLE target=%s proto=%s n=%d before_kib=%d after_kib=%d kb_per_conn=%.2f open_s=%.1f\n",
 		*label, *proto, *n, before, after, perConn, opened.Seconds())
+	if *hold > 0 {
+		select {
+		case <-time.After(*hold):
+		case <-ctx.Done():
+		}
+	}
 }
 
 func fail(err error) {

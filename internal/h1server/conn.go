@@ -186,9 +186,24 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 	return true
 }
 
+// handOff gives an HTTP/2 connection to the H2 server: on this goroutine
+// when it can (directH2), else through the queue H2 accepts from.
 func (c *conn) handOff(nc net.Conn) {
 	_ = c.rwc.SetReadDeadline(time.Time{})
 	c.handedOff = true
+	if c.bw != nil {
+		c.bw.Reset(nil)
+		writers.Put(c.bw)
+	}
+	c.br, c.bw = nil, nil // a peekedConn reads what br holds
+	c.dropScratch()
+	if fn := c.srv.directH2(nc); fn != nil {
+		if pc, ok := nc.(*peekedConn); ok {
+			_, _ = pc.r.Discard(len(preface)) // the HTTP/2 server is told it was read
+		}
+		c.serveH2(fn, nc)
+		return
+	}
 	c.srv.remove(c)
 	c.srv.handOff(nc)
 }

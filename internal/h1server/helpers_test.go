@@ -126,3 +126,10 @@ func (s *Server) numConns() int {
 	defer s.mu.Unlock()
 	return len(s.conns)
 }
+
+// h2Ready reports whether the H2 server has been set up (see directH2).
+func (s *Server) h2Ready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.h2q != nil && s.h2q.ready.Load()
+}

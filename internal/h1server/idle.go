@@ -50,7 +50,7 @@ func (c *conn) releaseBuffers() {
 // connection stays idle meanwhile, for Shutdown to close.
 func (c *conn) park() {
 	c.releaseBuffers()
-	c.block, c.long, c.str, c.fields, c.pending, c.whdr = nil, nil, "", nil, nil, nil
+	c.dropScratch()
 	w := &c.watch
 	w.mu.Lock()
 	if w.timer != nil {
@@ -63,6 +63,11 @@ func (c *conn) park() {
 	c.parked = true
 	c.srv.parked.Add(1)
 	go c.loop(false)
+}
+
+// dropScratch lets the collector have the per-request scratch space.
+func (c *conn) dropScratch() {
+	c.block, c.long, c.str, c.fields, c.pending, c.whdr = nil, nil, "", nil, nil, nil
 }
 
 // awaitReadable waits, without a buffer, until the connection has

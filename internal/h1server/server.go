@@ -257,10 +257,11 @@ func (s *Server) handOff(c net.Conn) {
 // connQueue is the net.Listener the H2 server accepts handed-off
 // connections from.
 type connQueue struct {
-	addr net.Addr
-	ch   chan net.Conn
-	done chan struct{}
-	once sync.Once
+	addr  net.Addr
+	ch    chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+	ready atomic.Bool // the H2 server has called Accept: it is set up (see serveH2)
 }
 
 func newConnQueue(addr net.Addr) *connQueue {
@@ -278,6 +279,7 @@ func (q *connQueue) put(c net.Conn) bool {
 
 // Accept returns the next handed-off connection.
 func (q *connQueue) Accept() (net.Conn, error) {
+	q.ready.Store(true)
 	select {
 	case c := <-q.ch:
 		return c, nil
