@@ -76,6 +76,11 @@ type conn struct {
 	lastPOST bool      // the last request was a POST (see readHead)
 	idleEnd  time.Time // when a parked connection's idle timeout ends
 	parked   bool      // counted in Server.parked
+	// While in the server's poller (see poller): its id there, the
+	// socket, the timer that closes it at idleEnd.
+	pollID    uint64
+	fd        int
+	idleTimer *time.Timer
 }
 
 // exchange is what one request allocates besides the *http.Request.
@@ -421,6 +426,7 @@ func (c *conn) close() {
 	if c.watch.timer != nil {
 		c.watch.timer.Stop()
 	}
+	c.unpark()
 	c.srv.remove(c)
 	_ = c.rwc.Close()
 	c.releaseBuffers()

@@ -45,9 +45,10 @@ func (c *conn) releaseBuffers() {
 // park leaves an idle connection holding only its socket and this struct:
 // the buffers go back to their pools, the scratch space and the watcher's
 // timer to the collector, and this goroutine (with the stack the handler
-// grew) ends. A new goroutine, whose stack starts small, waits for the next
-// request without buffers until the idle timeout (see await). The
-// connection stays idle meanwhile, for Shutdown to close.
+// grew) ends. A plain connection waits in the server's poller, without a
+// goroutine, until its client sends or its idle timeout ends; any other
+// (TLS) in a new goroutine, whose stack starts small, without buffers
+// (see await). The connection stays idle meanwhile, for Shutdown to close.
 func (c *conn) park() {
 	c.releaseBuffers()
 	c.dropScratch()
@@ -62,7 +63,46 @@ func (c *conn) park() {
 	_ = c.rwc.SetReadDeadline(c.idleEnd)
 	c.parked = true
 	c.srv.parked.Add(1)
+	if p := c.srv.poller(); p != nil && p.add(c, c.idleEnd) {
+		return // c is the poller's now
+	}
 	go c.loop(false)
+}
+
+// unpark uncounts a parked connection.
+func (c *conn) unpark() {
+	if c.parked {
+		c.parked = false
+		c.srv.parked.Add(-1)
+	}
+}
+
+// poller is the server's, started with the first connection that parks;
+// nil when it cannot be had (not Linux, no epoll, shutting down).
+func (s *Server) poller() *poller {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.poll == nil && !s.pollFailed && !s.closing.Load() {
+		p, err := newPoller()
+		if err != nil {
+			s.pollFailed = true
+			s.log().Warn("parking idle connections in goroutines", "error", err)
+		}
+		s.poll = p
+	}
+	return s.poll
+}
+
+// closeParked closes the idle connections the poller holds, under s.mu.
+func (s *Server) closeParked(c *conn) bool {
+	if s.poll == nil || !s.poll.take(c) {
+		return false
+	}
+	c.idleTimer.Stop()
+	c.unpark()
+	_ = c.rwc.Close()
+	delete(s.conns, c)
+	return true
 }
 
 // dropScratch lets the collector have the per-request scratch space.
@@ -76,9 +116,7 @@ func (c *conn) dropScratch() {
 // gets first as it gets the watcher's. It reports false when the wait
 // failed: a deadline, a close, an error.
 func (c *conn) awaitReadable() bool {
-	if c.parked {
-		defer func() { c.parked = false; c.srv.parked.Add(-1) }()
-	}
+	defer c.unpark()
 	if ok, err := rawconn.AwaitReadable(c.rwc); ok {
 		return err == nil
 	}

@@ -49,6 +49,9 @@ func TestPark(t *testing.T) {
 				t.Fatalf("first answer %q", body)
 			}
 			parked(1)
+			if waiting := wait.GoroutineIn("h1server.(*conn).awaitReadable")(); waiting != useTLS {
+				t.Errorf("a goroutine waits for the parked connection: %v; want %v (plain ones wait in the poller)", waiting, useTLS)
+			}
 			c.send("POST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /three HTTP/1.1\r\nHost: x\r\n\r\n")
 			if _, body := c.response("POST"); body != "POST /two x\nabc" {
 				t.Errorf("answer after parking %q", body)
@@ -68,6 +71,24 @@ func TestPark(t *testing.T) {
 			}
 			parked(0)
 		})
+	}
+}
+
+// TestParkClose: Close closes a parked connection and forgets it.
+func TestParkClose(t *testing.T) {
+	s, addr := start(t, &echo{}, nil)
+	c := dial(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.response("GET")
+	wait.For(t, 5*time.Second, "the connection parked", func() bool { return s.parked.Load() == 1 })
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.closed() {
+		t.Error("a parked connection outlived Close")
+	}
+	if n, p := s.numConns(), s.parked.Load(); n != 0 || p != 0 {
+		t.Errorf("%d connections, %d parked after Close", n, p)
 	}
 }
 
