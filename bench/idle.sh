@@ -11,7 +11,9 @@
 #
 # Environment (defaults in brackets):
 #   N [5000]  WARM [200]  PROTOS ["h1 h2c"]  TARGETS ["nginx haproxy turnout"]
-#   (turnout-nethttp: Turnout with net/http's server on the data plane)
+#   (turnout-nethttp: Turnout with net/http's server on the data plane;
+#   turnout-base: the binary BASE_BIN, e.g. built from an older commit, for a
+#   before/after in one run)
 #   WORKERS [2]  TURNOUT_BIN (a prebuilt turnout instead of building ./cmd/turnout)
 #   KEEP [0]  1: keep the temp dir (configs, logs)
 #
@@ -50,7 +52,7 @@ cleanup() {
 }
 stop_pid() { # the process and its children, by PID
 	local pid=$1 all p i alive
-	all="$pid $(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ')"
+	all="$pid $(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ' || true)"
 	# shellcheck disable=SC2086
 	kill -TERM $all 2>/dev/null || true
 	for ((i = 0; i < 50; i++)); do
@@ -62,6 +64,9 @@ stop_pid() { # the process and its children, by PID
 	# shellcheck disable=SC2086
 	kill -KILL $all 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
+	local keep=()
+	for p in "${PIDS[@]}"; do [[ $p != "$pid" ]] && keep+=("$p"); done
+	PIDS=("${keep[@]}")
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -176,47 +181,55 @@ services:
 EOF
 }
 
-declare -A P1 P2 TPID
-for t in $TARGETS; do
-	d=$TMP/run-$t
-	mkdir -p "$d"
-	free_port p1
-	p2=$p1
+# start_target NAME: a fresh process for each measurement, so that memory
+# one measurement freed (and the allocator kept) does not hide the next
+# one's growth. Sets P1, P2 (its HTTP/1.1 and h2c ports) and TPID.
+start_target() {
+	local t=$1 d=$TMP/run-$1 admin engine bin
+	rm -rf "$d" && mkdir -p "$d"
+	free_port P1
+	P2=$P1
 	case $t in
 	nginx)
-		free_port p2
-		write_nginx "$d" "$p1" "$p2"
+		free_port P2
+		write_nginx "$d" "$P1" "$P2"
 		bg "$t" nginx -c "$d/nginx.conf" -p "$d/" -e "$d/error.log"
 		;;
 	haproxy)
-		free_port p2
-		write_haproxy "$d" "$p1" "$p2"
+		free_port P2
+		write_haproxy "$d" "$P1" "$P2"
 		bg "$t" haproxy -f "$d/haproxy.cfg" -db
 		;;
-	turnout | turnout-nethttp)
+	turnout | turnout-nethttp | turnout-base)
 		free_port admin
-		write_turnout "$d" "$p1" "$admin"
-		engine=""
+		write_turnout "$d" "$P1" "$admin"
+		engine="" bin=$TMP/turnout
 		[[ $t == turnout-nethttp ]] && engine=net/http
-		bg "$t" env GOMAXPROCS="$WORKERS" TURNOUT_HTTP_SERVER="$engine" "$TMP/turnout" serve -c "$d/turnout.yaml"
+		if [[ $t == turnout-base ]]; then
+			[[ -x ${BASE_BIN:-} ]] || die "turnout-base needs BASE_BIN, a turnout binary"
+			bin=$BASE_BIN
+		fi
+		bg "$t" env GOMAXPROCS="$WORKERS" TURNOUT_HTTP_SERVER="$engine" "$bin" serve -c "$d/turnout.yaml"
 		;;
 	*) die "unknown target $t" ;;
 	esac
-	TPID[$t]=$BG_PID P1[$t]=$p1 P2[$t]=$p2
-	wait_up "http://127.0.0.1:$p1/" "$BG_PID" || die "$t did not start: $(tail -5 "$TMP/$t.log")"
-	wait_up "http://127.0.0.1:$p2/" "$BG_PID" h2c || die "$t does not answer h2c: $(tail -5 "$TMP/$t.log")"
-done
+	TPID=$BG_PID
+	wait_up "http://127.0.0.1:$P1/" "$TPID" || die "$t did not start: $(tail -5 "$TMP/$t.log")"
+	wait_up "http://127.0.0.1:$P2/" "$TPID" h2c || die "$t does not answer h2c: $(tail -5 "$TMP/$t.log")"
+}
 
 declare -A KB
 for proto in $PROTOS; do
 	for t in $TARGETS; do
-		port=${P1[$t]}
-		[[ $proto == h2c ]] && port=${P2[$t]}
+		start_target "$t"
+		port=$P1
+		[[ $proto == h2c ]] && port=$P2
 		log "$t $proto: $WARM + $N idle connections"
-		line=$(timeout -k 5 150 "$TMP/idle" -addr "127.0.0.1:$port" -pid "${TPID[$t]}" -proto "$proto" \
+		line=$(timeout -k 5 150 "$TMP/idle" -addr "127.0.0.1:$port" -pid "$TPID" -proto "$proto" \
 			-n "$N" -warm "$WARM" -label "$t") || die "$t $proto: measurement failed"
 		log "$line"
 		KB[$t/$proto]=$(sed -n 's/.* kb_per_conn=\([-0-9.]*\).*/\1/p' <<<"$line")
+		stop_pid "$TPID"
 	done
 done
 

@@ -244,9 +244,10 @@ func (c *conn) await(first bool) int {
 		now := time.Now()
 		c.idleEnd = now.Add(s.idleTimeout())
 		short := parkAfter < s.idleTimeout()
-		_ = c.rwc.SetReadDeadline(c.idleEnd)
 		if short {
-			_ = c.rwc.SetReadDeadline(now.Add(parkAfter))
+			_ = c.rwc.SetReadDeadline(now.Add(parkAfter)) // park sets idleEnd
+		} else {
+			_ = c.rwc.SetReadDeadline(c.idleEnd)
 		}
 		if _, err := c.br.Peek(1); err != nil {
 			if short && isTimeout(err) && !s.shuttingDown() {
