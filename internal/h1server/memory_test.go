@@ -3,7 +3,8 @@
 package h1server
 
 // The memory measurement runs without the race detector, which changes
-// allocation sizes and stacks; scripts/test.sh runs it on its own.
+// allocation sizes and stacks; scripts/test.sh runs this package without
+// -race too.
 
 import (
 	"bytes"
