@@ -75,6 +75,11 @@ func TestIdleConnMemory(t *testing.T) {
 // the heap and stack they added per connection.
 func perConn(t *testing.T, bound int64, open func(k int)) {
 	const warm, n = 50, 400
+	// Connections of earlier tests that still end would free their memory
+	// during the measurement.
+	wait.For(t, 10*time.Second, "earlier connections gone", func() bool {
+		return !wait.GoroutineIn("h1server.(*conn)")() && !wait.GoroutineIn("http2serverConn")()
+	})
 	open(warm)
 	before := inUse()
 	open(n)

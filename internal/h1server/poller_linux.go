@@ -111,9 +111,13 @@ func (p *poller) takeLocked(id uint64) bool {
 	return true
 }
 
-// expire closes c at its idle timeout, unless its client woke it first.
+// expire closes c at its idle timeout, unless its client woke it first
+// (a timer that fired for an earlier parking finds a later idleEnd).
 func (p *poller) expire(c *conn) {
-	if p.take(c) {
+	p.mu.Lock()
+	ok := c.pollID != 0 && !time.Now().Before(c.idleEnd) && p.takeLocked(c.pollID)
+	p.mu.Unlock()
+	if ok {
 		c.close()
 	}
 }
