@@ -42,10 +42,11 @@ const lingerTime = 500 * time.Millisecond
 
 var errTooManyFiles = syscall.EMFILE
 
-// conn is one client connection, served by one goroutine (serve). Its
-// scratch space (header block, fields, response header map) is reused from one
-// request to the next while the client is busy; an idle connection holds
-// neither buffers nor scratch space (see park).
+// conn is one client connection, served by one goroutine at a time (serve,
+// then loop again after parking). Its scratch space (header block, fields,
+// response header map) is reused from one request to the next while the
+// client is busy; an idle connection holds neither buffers nor scratch
+// space (see park).
 //
 // The request header map is not reused: the proxy hands it to
 // net/http's Transport for some requests, whose writer goroutine may
