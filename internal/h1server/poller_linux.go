@@ -132,6 +132,7 @@ func (p *poller) run() {
 			continue
 		}
 		if err != nil {
+			p.fail()
 			return
 		}
 		for _, ev := range events[:n] {
@@ -163,6 +164,25 @@ func (p *poller) close() {
 	p.closed = true
 	one := [8]byte{1} // the eventfd's counter, in the machine's byte order on little-endian; any non-zero value wakes
 	_, _ = unix.Write(p.wake, one[:])
+}
+
+// fail ends the poller after an error of epoll_wait: its connections go
+// on in goroutines of their own (see await), and no more come.
+func (p *poller) fail() {
+	p.mu.Lock()
+	p.closed = true
+	var woken []*conn
+	for id, c := range p.conns {
+		if p.takeLocked(id) {
+			woken = append(woken, c)
+		}
+	}
+	p.mu.Unlock()
+	for _, c := range woken {
+		c.idleTimer.Stop()
+		go c.loop(false)
+	}
+	p.shut()
 }
 
 func (p *poller) shut() {
