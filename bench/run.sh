@@ -660,6 +660,7 @@ if [[ $EXTRA == 1 && $ONLY != rss ]]; then
 	fi
 	stop_pid "$rl_pid"
 fi
+[[ $EXTRA == 1 && -z $ONLY ]] && { TURNOUT_BIN="$B/turnout" "$ROOT/bench/idle.sh" || STATUS=1; } # RSS per idle connection, h1 and h2c, against nginx and HAProxy (bench/idle.sh)
 stop_pid "$UP1_PID"
 stop_pid "$UP2_PID"
 

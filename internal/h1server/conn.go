@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -43,14 +42,11 @@ const lingerTime = 500 * time.Millisecond
 
 var errTooManyFiles = syscall.EMFILE
 
-var (
-	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufSize) }}
-	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufSize) }}
-)
-
-// conn is one client connection, served by one goroutine (serve). Its
-// scratch space (header block, fields, response header map) is reused from one
-// request to the next.
+// conn is one client connection, served by one goroutine at a time (serve,
+// then loop again after parking). Its scratch space (header block, fields,
+// response header map) is reused from one request to the next while the
+// client is busy; an idle connection holds neither buffers nor scratch
+// space (see park).
 //
 // The request header map is not reused: the proxy hands it to
 // net/http's Transport for some requests, whose writer goroutine may
@@ -78,7 +74,14 @@ type conn struct {
 	pending []byte // response body held back before its head
 	watch   watcher
 
-	lastPOST bool // the last request was a POST (see readHead)
+	lastPOST bool      // the last request was a POST (see readHead)
+	idleEnd  time.Time // when a parked connection's idle timeout ends
+	parked   bool      // counted in Server.parked
+	// While in the server's poller (see poller): its id there, the
+	// socket, the timer that closes it at idleEnd.
+	pollID    uint64
+	fd        int
+	idleTimer *time.Timer
 }
 
 // exchange is what one request allocates besides the *http.Request.
@@ -95,8 +98,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	if s.TLSConfig != nil {
 		nc = tls.Server(nc, s.TLSConfig)
 	}
-	c := &conn{srv: s, rwc: nc, remoteAddr: nc.RemoteAddr().String(),
-		whdr: make(http.Header, 8)}
+	c := &conn{srv: s, rwc: nc, remoteAddr: nc.RemoteAddr().String()}
 	c.baseCtx = context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
 	c.state.Store(stateIdle)
 	return c
@@ -134,24 +136,32 @@ func (s *Server) maxHeaderBytes() int {
 // client or a response closes it, a limit is hit, or the server shuts
 // down.
 func (c *conn) serve() {
-	defer c.close()
 	_ = c.rwc.SetReadDeadline(time.Now().Add(c.srv.readHeaderTimeout()))
 	if tc, ok := c.rwc.(*tls.Conn); ok {
 		if !c.handshake(tc) {
+			c.close()
 			return
 		}
 	}
-	c.br = readers.Get().(*bufio.Reader)
-	c.br.Reset(connReader{c})
-	c.bw = writers.Get().(*bufio.Writer)
-	c.bw.Reset(connWriter{c})
-	for first := true; ; first = false {
-		if !c.await(first) {
+	c.loop(true)
+}
+
+// loop serves requests until the connection ends, or until it parks (see
+// park): then a new goroutine carries on with the next request.
+func (c *conn) loop(first bool) {
+	for ; ; first = false {
+		switch c.await(first) {
+		case awaitDone:
+			c.close()
+			return
+		case awaitPark:
+			c.park()
 			return
 		}
 		if first && c.srv.H2 != nil && c.tlsState == nil {
 			h2, err := c.h2Preface()
 			if err != nil {
+				c.close()
 				return
 			}
 			if h2 {
@@ -160,6 +170,7 @@ func (c *conn) serve() {
 			}
 		}
 		if !c.serveOne() {
+			c.close()
 			return
 		}
 	}
@@ -181,39 +192,78 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 	return true
 }
 
+// handOff gives an HTTP/2 connection to the H2 server: on this goroutine
+// when it can (directH2), else through the queue H2 accepts from.
 func (c *conn) handOff(nc net.Conn) {
 	_ = c.rwc.SetReadDeadline(time.Time{})
 	c.handedOff = true
+	if c.bw != nil {
+		c.bw.Reset(nil)
+		writers.Put(c.bw)
+	}
+	c.br, c.bw = nil, nil // a peekedConn reads what br holds
+	c.dropScratch()
+	if fn := c.srv.directH2(nc); fn != nil {
+		if pc, ok := nc.(*peekedConn); ok {
+			_, _ = pc.r.Discard(len(preface)) // the HTTP/2 server is told it was read
+		}
+		c.serveH2(fn, nc)
+		return
+	}
 	c.srv.remove(c)
 	c.srv.handOff(nc)
 }
 
+// What await found.
+const (
+	awaitReady = iota // a request has begun
+	awaitDone         // the connection ends
+	awaitPark         // the connection stayed quiet for parkAfter
+)
+
 // await waits for the first byte of the next request, as an idle
 // connection (Shutdown may close it meanwhile), then gives the head its
-// deadline.
-func (c *conn) await(first bool) bool {
+// deadline. A kept-alive connection waits with its buffers for parkAfter
+// (a busy client's next request usually comes sooner), then parks; a new
+// or parked one waits without buffers and takes them when bytes arrive.
+func (c *conn) await(first bool) int {
 	s := c.srv
-	if c.br.Buffered() > 0 {
+	if c.br != nil && c.br.Buffered() > 0 {
 		_ = c.rwc.SetReadDeadline(time.Now().Add(s.readHeaderTimeout()))
-		return true
+		return awaitReady
 	}
 	c.state.Store(stateIdle)
 	if s.shuttingDown() {
-		return false
+		return awaitDone
 	}
-	if !first {
-		_ = c.rwc.SetReadDeadline(time.Now().Add(s.idleTimeout()))
-	}
-	if _, err := c.br.Peek(1); err != nil {
-		return false
+	if c.br == nil {
+		if !c.awaitReadable() {
+			return awaitDone
+		}
+		c.takeBuffers()
+	} else {
+		now := time.Now()
+		c.idleEnd = now.Add(s.idleTimeout())
+		short := parkAfter < s.idleTimeout()
+		if short {
+			_ = c.rwc.SetReadDeadline(now.Add(parkAfter)) // park sets idleEnd
+		} else {
+			_ = c.rwc.SetReadDeadline(c.idleEnd)
+		}
+		if _, err := c.br.Peek(1); err != nil {
+			if short && isTimeout(err) && !s.shuttingDown() {
+				return awaitPark
+			}
+			return awaitDone
+		}
 	}
 	if !c.state.CompareAndSwap(stateIdle, stateActive) {
-		return false
+		return awaitDone
 	}
 	if !first && !c.headBuffered() {
 		_ = c.rwc.SetReadDeadline(time.Now().Add(s.readHeaderTimeout()))
 	}
-	return true
+	return awaitReady
 }
 
 // headBuffered reports whether a whole request head has arrived already:
@@ -378,12 +428,8 @@ func (c *conn) close() {
 	if c.watch.timer != nil {
 		c.watch.timer.Stop()
 	}
+	c.unpark()
 	c.srv.remove(c)
 	_ = c.rwc.Close()
-	if c.br != nil {
-		c.br.Reset(nil)
-		readers.Put(c.br)
-		c.bw.Reset(nil)
-		writers.Put(c.bw)
-	}
+	c.releaseBuffers()
 }

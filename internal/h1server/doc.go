@@ -10,7 +10,20 @@
 // http.ResponseController deadlines) and graceful shutdown. Connections
 // that speak HTTP/2 (the h2c prior-knowledge preface, or TLS with ALPN
 // "h2") are handed to an ordinary net/http Server (Server.H2), so HTTP/2,
-// h2c and gRPC keep net/http's implementation.
+// h2c and gRPC keep net/http's implementation; once H2 is set up they are
+// served on the connection's goroutine through its TLSNextProto, as its
+// Serve would after reading them, without net/http's per-connection reader
+// and writer (8 KiB for the connection's life).
+//
+// An idle connection holds no buffers and, on Linux, no goroutine. The
+// reader and writer are borrowed from pools when a request's first byte
+// can be read. A kept-alive connection that stays quiet for parkAfter
+// (200 ms: a busy client's next request comes sooner, so the busy path is
+// as before) parks: buffers and scratch space go back, its goroutine (and
+// the stack the handler grew) ends, and a plain socket waits in the
+// server's epoll set (poller) until its client sends or its idle timeout
+// ends; a TLS one waits in a new small goroutine reading one byte.
+// TestIdleConnMemory bounds the heap and stack an idle connection holds.
 //
 // The parser is strict, so that no request can be framed differently by
 // Turnout and an upstream (request smuggling): it refuses with 400 and

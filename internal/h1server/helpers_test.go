@@ -119,3 +119,17 @@ func (e *echo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	_, _ = w.Write(out.Bytes())
 }
+
+// numConns counts the connections the server tracks.
+func (s *Server) numConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// h2Ready reports whether the H2 server has been set up (see directH2).
+func (s *Server) h2Ready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.h2q != nil && s.h2q.ready.Load()
+}

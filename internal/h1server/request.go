@@ -71,7 +71,11 @@ func (c *conn) readRequest() (*exchange, *http.Request, error) {
 		tmpl.Body = &x.body
 	}
 	r := tmpl.WithContext(&x.ctx)
-	clear(c.whdr)
+	if c.whdr == nil {
+		c.whdr = make(http.Header, 8)
+	} else {
+		clear(c.whdr)
+	}
 	x.w = response{c: c, req: r, hdr: c.whdr, cl: -1, minor: h.minor, keepAlive10: keepAlive10,
 		closeAfter: closeReq, expectCont: expectCont}
 	if r.Body != http.NoBody {

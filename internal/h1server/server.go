@@ -60,13 +60,16 @@ type Server struct {
 	// a message for logs; it must be safe for concurrent use.
 	Refused func(status int, reason Reason, msg string)
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
-	h2q       *connQueue
-	h2once    sync.Once
-	closing   atomic.Bool
-	date      dateCache
+	mu         sync.Mutex
+	listeners  map[net.Listener]struct{}
+	conns      map[*conn]struct{}
+	h2q        *connQueue
+	h2once     sync.Once
+	closing    atomic.Bool
+	parked     atomic.Int64 // connections waiting without buffers (see conn.park)
+	poll       *poller      // under mu
+	pollFailed bool         // under mu
+	date       dateCache
 }
 
 // ErrServerClosed is what Serve returns after Shutdown or Close.
@@ -210,8 +213,11 @@ func (s *Server) Close() error {
 	s.closeListeners()
 	s.mu.Lock()
 	for c := range s.conns {
-		_ = c.rwc.Close()
+		if !s.closeParked(c) {
+			_ = c.rwc.Close()
+		}
 	}
+	s.stopPoller()
 	s.mu.Unlock()
 	if s.H2 != nil {
 		return s.H2.Close()
@@ -236,11 +242,23 @@ func (s *Server) closeIdle() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		if c.state.CompareAndSwap(stateIdle, stateClosed) {
+		if c.state.CompareAndSwap(stateIdle, stateClosed) && !s.closeParked(c) {
 			_ = c.rwc.Close()
 		}
 	}
+	if len(s.conns) == 0 {
+		s.stopPoller()
+	}
 	return len(s.conns)
+}
+
+// stopPoller ends the poller's goroutine, under s.mu; connections that
+// would park later keep a goroutine.
+func (s *Server) stopPoller() {
+	if s.poll != nil {
+		s.poll.close()
+	}
+	s.pollFailed = true
 }
 
 // handOff gives an HTTP/2 connection to the H2 server.
@@ -256,10 +274,11 @@ func (s *Server) handOff(c net.Conn) {
 // connQueue is the net.Listener the H2 server accepts handed-off
 // connections from.
 type connQueue struct {
-	addr net.Addr
-	ch   chan net.Conn
-	done chan struct{}
-	once sync.Once
+	addr  net.Addr
+	ch    chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+	ready atomic.Bool // the H2 server has called Accept: it is set up (see serveH2)
 }
 
 func newConnQueue(addr net.Addr) *connQueue {
@@ -277,6 +296,7 @@ func (q *connQueue) put(c net.Conn) bool {
 
 // Accept returns the next handed-off connection.
 func (q *connQueue) Accept() (net.Conn, error) {
+	q.ready.Store(true)
 	select {
 	case c := <-q.ch:
 		return c, nil

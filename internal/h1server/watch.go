@@ -92,7 +92,7 @@ func (c *conn) disarm() {
 	w.mu.Lock()
 	switch w.state {
 	case watchArmed:
-		w.state = watchOff
+		w.state, w.ctx = watchOff, nil // the request's exchange is not kept past it
 		w.mu.Unlock()
 		w.timer.Stop()
 		return

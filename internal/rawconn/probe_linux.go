@@ -39,3 +39,32 @@ func Reusable(c net.Conn) bool {
 	})
 	return err == nil && reusable
 }
+
+// AwaitReadable waits, in the runtime's network poller and without a read
+// buffer, until c has something to read: bytes, the peer's close, or an
+// error. It consumes nothing (recv(2) with MSG_PEEK | MSG_DONTWAIT into one
+// byte on the stack) and honours c's read deadline. It returns the wait's
+// error (a deadline, a closed connection), and ok false, without waiting,
+// when c is not a socket it can wait on (not a syscall.Conn). It must not be
+// called while another goroutine reads c.
+func AwaitReadable(c net.Conn) (ok bool, err error) {
+	sc, isSC := c.(syscall.Conn)
+	if !isSC {
+		return false, nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false, nil
+	}
+	var buf [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			_, _, e := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			if e == syscall.EINTR {
+				continue
+			}
+			return e != syscall.EAGAIN // else wait in the poller
+		}
+	})
+	return true, err
+}

@@ -3,8 +3,10 @@
 package rawconn_test
 
 import (
+	"errors"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -48,6 +50,55 @@ func TestReusable(t *testing.T) {
 		defer q.Close()
 		if !rawconn.Reusable(p) {
 			t.Fatal("a net.Pipe was reported closed")
+		}
+	})
+}
+
+func TestAwaitReadable(t *testing.T) {
+	t.Run("until the deadline", func(t *testing.T) {
+		a, _ := pair(t)
+		_ = a.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		if ok, err := rawconn.AwaitReadable(a); !ok || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("ok %v, err %v: want a deadline error", ok, err)
+		}
+	})
+	t.Run("a byte, left unread", func(t *testing.T) {
+		a, b := pair(t)
+		_ = a.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := b.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := rawconn.AwaitReadable(a); !ok || err != nil {
+			t.Fatalf("ok %v, err %v", ok, err)
+		}
+		buf := make([]byte, 1)
+		if _, err := io.ReadFull(a, buf); err != nil || buf[0] != 'x' {
+			t.Fatalf("read %q, %v: the wait consumed the byte", buf, err)
+		}
+	})
+	t.Run("the peer's close", func(t *testing.T) {
+		a, b := pair(t)
+		_ = a.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_ = b.Close()
+		if ok, err := rawconn.AwaitReadable(a); !ok || err != nil {
+			t.Fatalf("ok %v, err %v", ok, err)
+		}
+	})
+	t.Run("closed meanwhile", func(t *testing.T) {
+		a, _ := pair(t)
+		done := make(chan error, 1)
+		go func() { _, err := rawconn.AwaitReadable(a); done <- err }()
+		_ = a.Close()
+		if err := <-done; !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("err %v: want net.ErrClosed", err)
+		}
+	})
+	t.Run("not a socket", func(t *testing.T) {
+		p, q := net.Pipe()
+		defer p.Close()
+		defer q.Close()
+		if ok, _ := rawconn.AwaitReadable(p); ok {
+			t.Fatal("waited on a net.Pipe")
 		}
 	})
 }
