@@ -58,7 +58,7 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-func rollout(service string, weight float64) store.RolloutState {
+func rolloutState(service string, weight float64) store.RolloutState {
 	return store.RolloutState{Service: service, From: "v1", To: "v2", State: store.StateProgressing, Weight: weight, Step: 0, WeightSource: store.SourceEngine}
 }
 
@@ -69,18 +69,18 @@ func TestPutRolloutConflict(t *testing.T) {
 	srv := etcdtest.Start(t)
 	a, b := open(t, srv), open(t, srv)
 	c := ctx(t)
-	v1, evs, err := a.PutRollout(c, Write{Rollout: rollout("users", 10), Events: []store.Event{{Type: "step", Service: "users"}}})
+	v1, evs, err := a.PutRollout(c, Write{Rollout: rolloutState("users", 10), Events: []store.Event{{Type: "step", Service: "users"}}})
 	if err != nil || v1.Rev == 0 || len(evs) != 1 || evs[0].Seq != 1 {
 		t.Fatalf("create: %+v %+v %v", v1, evs, err)
 	}
-	if _, _, err := b.PutRollout(c, Write{Rollout: rollout("users", 99)}); !errors.Is(err, ErrConflict) {
+	if _, _, err := b.PutRollout(c, Write{Rollout: rolloutState("users", 99)}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("second create: %v, want ErrConflict", err)
 	}
-	v2, _, err := b.PutRollout(c, Write{Rollout: rollout("users", 25), Expect: v1.Rev, Events: []store.Event{{Type: "step", Service: "users"}}})
+	v2, _, err := b.PutRollout(c, Write{Rollout: rolloutState("users", 25), Expect: v1.Rev, Events: []store.Event{{Type: "step", Service: "users"}}})
 	if err != nil || v2.Rev <= v1.Rev {
 		t.Fatalf("update from b: %+v %v", v2, err)
 	}
-	_, _, err = a.PutRollout(c, Write{Rollout: rollout("users", 50), Expect: v1.Rev, Events: []store.Event{{Type: "step", Service: "users"}}})
+	_, _, err = a.PutRollout(c, Write{Rollout: rolloutState("users", 50), Expect: v1.Rev, Events: []store.Event{{Type: "step", Service: "users"}}})
 	if !errors.Is(err, ErrConflict) {
 		t.Fatalf("stale update from a: %v, want ErrConflict", err)
 	}
@@ -199,10 +199,10 @@ func TestLeaderFailover(t *testing.T) {
 	if l, err := b.Leader(c); err != nil || l != "a" {
 		t.Fatalf("leader %q %v, want a", l, err)
 	}
-	if _, _, err := b.PutRollout(c, Write{Rollout: rollout("users", 10), AsLeader: true}); !errors.Is(err, ErrNotLeader) {
+	if _, _, err := b.PutRollout(c, Write{Rollout: rolloutState("users", 10), AsLeader: true}); !errors.Is(err, ErrNotLeader) {
 		t.Fatalf("follower's write as leader: %v, want ErrNotLeader", err)
 	}
-	v, _, err := a.PutRollout(c, Write{Rollout: rollout("users", 10), AsLeader: true})
+	v, _, err := a.PutRollout(c, Write{Rollout: rolloutState("users", 10), AsLeader: true})
 	if err != nil {
 		t.Fatalf("leader's write: %v", err)
 	}
@@ -239,10 +239,10 @@ func TestLeaderFailover(t *testing.T) {
 	if l, err := a.Leader(c); err != nil || l != "b" {
 		t.Fatalf("leader %q %v, want b", l, err)
 	}
-	if _, _, err := a.PutRollout(c, Write{Rollout: rollout("users", 25), Expect: v.Rev, AsLeader: true}); !errors.Is(err, ErrNotLeader) {
+	if _, _, err := a.PutRollout(c, Write{Rollout: rolloutState("users", 25), Expect: v.Rev, AsLeader: true}); !errors.Is(err, ErrNotLeader) {
 		t.Fatalf("old leader's write: %v, want ErrNotLeader", err)
 	}
-	if _, _, err := b.PutRollout(c, Write{Rollout: rollout("users", 25), Expect: v.Rev, AsLeader: true}); err != nil {
+	if _, _, err := b.PutRollout(c, Write{Rollout: rolloutState("users", 25), Expect: v.Rev, AsLeader: true}); err != nil {
 		t.Fatalf("new leader's write: %v", err)
 	}
 	if err := b.Resign(c); err != nil {

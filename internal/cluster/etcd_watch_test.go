@@ -49,7 +49,7 @@ func TestWatchDeliversChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := b.Watch(c, rev)
-	v, _, err := a.PutRollout(c, Write{Rollout: rollout("users", 25), Events: []store.Event{{Type: "weight_change", Service: "users"}}})
+	v, _, err := a.PutRollout(c, Write{Rollout: rolloutState("users", 25), Events: []store.Event{{Type: "weight_change", Service: "users"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestEtcdStoppedAndBack(t *testing.T) {
 	if _, _, err := a.Rollouts(c); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Rollouts with etcd stopped: %v, want ErrUnavailable", err)
 	}
-	if _, _, err := a.PutRollout(c, Write{Rollout: rollout("users", 10)}); !errors.Is(err, ErrUnavailable) {
+	if _, _, err := a.PutRollout(c, Write{Rollout: rolloutState("users", 10)}); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("PutRollout with etcd stopped: %v, want ErrUnavailable", err)
 	}
 	if _, err := a.Members(c); !errors.Is(err, ErrUnavailable) {
@@ -116,7 +116,7 @@ func TestEtcdStoppedAndBack(t *testing.T) {
 		}
 		return nil
 	})
-	if _, _, err := a.PutRollout(c, Write{Rollout: rollout("users", 10)}); err != nil {
+	if _, _, err := a.PutRollout(c, Write{Rollout: rolloutState("users", 10)}); err != nil {
 		t.Fatalf("PutRollout after etcd returned: %v", err)
 	}
 	if got := next(t, ch, KindRollout); got.Rollout == nil || got.Rollout.Weight != 10 {

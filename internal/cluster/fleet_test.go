@@ -1,0 +1,192 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/rollout"
+	"github.com/turnout-gw/turnout/internal/stats"
+	"github.com/turnout-gw/turnout/internal/store"
+	"github.com/turnout-gw/turnout/internal/testutil/etcdtest"
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
+)
+
+const fleetYAML = `
+upstreams:
+  u1: { targets: [http://127.0.0.1:9001] }
+  u2: { targets: [http://127.0.0.1:9002] }
+services:
+  users:
+    match: { path_prefix: /users }
+    default: v1
+    versions:
+      v1: { upstream: u1 }
+      v2: { upstream: u2 }
+    rollout:
+      from: v1
+      to: v2
+      weight: 10
+      steps: [10, 50, 100]
+      step_interval: 1h
+      on_failure: rollback
+      analysis: { window: 10s, interval: 50ms, min_requests: 5, max_error_rate: 0.05 }
+`
+
+// member is one fleet member as the core will build it: a backend, a
+// Store over a local memory store, an engine writing through it, and a
+// Runner whose lead ticks the engine.
+type member struct {
+	name    string
+	b       *Etcd
+	st      *Store
+	eng     *rollout.Engine
+	reg     *stats.Registry
+	runner  *Runner
+	mu      sync.Mutex
+	applied []float64
+}
+
+func newMember(t *testing.T, srv *etcdtest.Server, name string, cfg *config.Config) *member {
+	t.Helper()
+	m := &member{name: name, b: open(t, srv), reg: stats.NewRegistry(time.Now)}
+	local, err := store.Open(store.MemoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.st = NewStore(m.b, local, nil)
+	t.Cleanup(func() { _ = m.st.Close() })
+	m.eng, err = rollout.New(m.st, m.reg, rollout.WithApply(func(_ string, w float64) error {
+		m.mu.Lock()
+		m.applied = append(m.applied, w)
+		m.mu.Unlock()
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.st.OnAdopt(func(s store.RolloutState) { m.eng.Adopt(s) })
+	rev, err := m.st.Load(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.eng.Sync(cfg); err != nil {
+		t.Fatalf("%s: sync: %v", name, err)
+	}
+	m.runner = NewRunner(RunnerOptions{Backend: m.b, Store: m.st, Self: Member{Name: name, Advertise: "http://" + name},
+		Lead: func(ctx context.Context) { m.eng.Run(ctx, 20*time.Millisecond) }, Retry: 100 * time.Millisecond})
+	rctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.runner.Run(rctx, rev)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return m
+}
+
+func (m *member) lastApplied() (float64, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.applied) == 0 {
+		return 0, false
+	}
+	return m.applied[len(m.applied)-1], true
+}
+
+func (m *member) status(t *testing.T) rollout.Status {
+	t.Helper()
+	s, err := m.eng.Status("users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestFleetOneDecisionEveryMember: the leader's rollback (its `to` fails
+// every request it sees) is applied by the follower, and recorded once; a
+// weight set through the follower is applied by the leader.
+func TestFleetOneDecisionEveryMember(t *testing.T) {
+	srv := etcdtest.Start(t)
+	cfg, err := config.Parse("fleet.yaml", []byte(fleetYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newMember(t, srv, "a", cfg)
+	wait.For(t, deadline, "a to lead", a.runner.Leading)
+	b := newMember(t, srv, "b", cfg)
+	if b.runner.Leading() {
+		t.Fatal("b leads too")
+	}
+
+	// A person sets the weight through the follower: the leader applies it.
+	if _, err := b.eng.SetWeight("users", 50, "api:test"); err != nil {
+		t.Fatalf("weight through the follower: %v", err)
+	}
+	wait.For(t, deadline, "the leader to apply weight 50", func() bool {
+		w, ok := a.lastApplied()
+		return ok && w == 50 && a.status(t).Weight == 50
+	})
+
+	// The leader sees `to` fail (traffic goes on while the test waits):
+	// it rolls back, and the follower follows.
+	wait.ForErr(t, deadline, "the follower to roll back", func() error {
+		a.reg.Record(stats.Key{Service: "users", Version: "v2", Upstream: "u2"}, true, time.Millisecond)
+		if w, ok := b.lastApplied(); ok && w == 0 && b.status(t).State == rollout.RolledBack {
+			return nil
+		}
+		return fmt.Errorf("leader: %+v; follower: %+v", a.status(t), b.status(t))
+	})
+	if s := a.status(t); s.State != rollout.RolledBack {
+		t.Fatalf("leader state %s", s.State)
+	}
+	evs, err := b.st.Events(store.EventQuery{Service: "users"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range evs {
+		types = append(types, ev.Type)
+	}
+	want := []string{"rollout_started", "weight_change", "analysis_failure", "rollback"}
+	if !slices.Equal(types, want) {
+		t.Fatalf("the fleet's events %v, want each action once: %v", types, want)
+	}
+}
+
+// TestFleetFollowerDoesNotAct: a follower whose engine analyses and finds
+// `to` failing (as a member cut off from the leader might) cannot write
+// its rollback: the write as leader is refused, and the follower keeps
+// serving the fleet's state, records nothing and publishes nothing.
+func TestFleetFollowerDoesNotAct(t *testing.T) {
+	srv := etcdtest.Start(t)
+	cfg, err := config.Parse("fleet.yaml", []byte(fleetYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newMember(t, srv, "a", cfg)
+	wait.For(t, deadline, "a to lead", a.runner.Leading)
+	b := newMember(t, srv, "b", cfg)
+	wait.ForErr(t, deadline, "the follower's own analysis to fail", func() error {
+		b.reg.Record(stats.Key{Service: "users", Version: "v2", Upstream: "u2"}, true, time.Millisecond)
+		b.eng.Tick()
+		if s := b.status(t); s.LastAnalysis == nil || s.LastAnalysis.Result != rollout.ResultFail {
+			return fmt.Errorf("last analysis %+v", s.LastAnalysis)
+		}
+		return nil
+	})
+	if s := b.status(t); s.State != rollout.Progressing || s.Weight != 10 {
+		t.Fatalf("the follower acted alone: %s at %v", s.State, s.Weight)
+	}
+	if w, ok := b.lastApplied(); ok {
+		t.Fatalf("the follower published weight %v", w)
+	}
+	evs, err := a.st.Events(store.EventQuery{Service: "users"})
+	if err != nil || len(evs) != 1 || evs[0].Type != "rollout_started" {
+		t.Fatalf("the fleet's events %+v %v, want only the start", evs, err)
+	}
+}

@@ -1,0 +1,216 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Runner is one member's part in the fleet, whatever the Backend: it
+// registers the member, campaigns for the lead and, while it leads, runs
+// Lead (the rollout engine's loop); it watches the backend and hands every
+// rollout state another member wrote to its Store (which the engine
+// adopts), reading everything again after a cut. Run once; its methods are
+// safe for concurrent use.
+type Runner struct {
+	b     Backend
+	st    *Store
+	self  Member
+	lead  func(ctx context.Context)
+	log   *slog.Logger
+	retry time.Duration
+
+	leading atomic.Bool
+	mu      sync.Mutex
+	synced  time.Time // the last full read or applied change
+	syncErr error     // why the last read failed; nil when in sync
+}
+
+// RunnerOptions configure NewRunner.
+type RunnerOptions struct {
+	Backend Backend
+	Store   *Store
+	Self    Member
+	// Lead runs while this member leads; its context ends when the lead
+	// is lost. It returns when its context ends.
+	Lead func(ctx context.Context)
+	Log  *slog.Logger
+	// Retry is the pause between two failed campaigns or reads (1s when 0).
+	Retry time.Duration
+}
+
+// NewRunner returns a Runner; Run starts it.
+func NewRunner(o RunnerOptions) *Runner {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Retry <= 0 {
+		o.Retry = time.Second
+	}
+	if o.Lead == nil {
+		o.Lead = func(ctx context.Context) { <-ctx.Done() }
+	}
+	return &Runner{b: o.Backend, st: o.Store, self: o.Self, lead: o.Lead, log: o.Log, retry: o.Retry}
+}
+
+// Run registers the member, then campaigns and watches until ctx ends;
+// rev is the revision the Store's Load read (0 when it could not).
+func (r *Runner) Run(ctx context.Context, rev int64) {
+	if err := r.b.Register(ctx, r.self); err != nil {
+		r.log.Warn("cluster: registering; retrying in the background", "member", r.self.Name, "err", err)
+	}
+	if rev == 0 {
+		r.setSync(fmt.Errorf("%w: not read since start", ErrUnavailable))
+	} else {
+		r.setSync(nil)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { r.campaign(ctx) })
+	r.watch(ctx, rev)
+	wg.Wait()
+}
+
+// campaign leads whenever it can until ctx ends.
+func (r *Runner) campaign(ctx context.Context) {
+	for ctx.Err() == nil {
+		lost, err := r.b.Campaign(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Debug("cluster: campaign", "err", err)
+				r.pause(ctx)
+			}
+			continue
+		}
+		lctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-lost:
+			case <-lctx.Done():
+			}
+			cancel()
+		}()
+		// A new leader decides from the fleet's state, not its cache.
+		if _, err := r.st.Load(lctx); err != nil {
+			r.log.Warn("cluster: leading without a fresh read; resigning", "err", err)
+			cancel()
+			_ = r.b.Resign(context.WithoutCancel(ctx))
+			r.pause(ctx)
+			continue
+		}
+		r.log.Info("cluster: leading", "member", r.self.Name)
+		r.leading.Store(true)
+		r.lead(lctx)
+		r.leading.Store(false)
+		cancel()
+		r.log.Info("cluster: no longer leading", "member", r.self.Name)
+	}
+}
+
+// watch applies the backend's changes until ctx ends; a watch that starts
+// without a revision, or is cut, reads everything first.
+func (r *Runner) watch(ctx context.Context, rev int64) {
+	for ctx.Err() == nil {
+		if rev == 0 {
+			n, err := r.st.Load(ctx)
+			r.setSync(err)
+			if err != nil {
+				r.pause(ctx)
+				continue
+			}
+			rev = n
+		}
+		for c := range r.b.Watch(ctx, rev) {
+			switch c.Kind {
+			case KindRollout:
+				if c.Rollout != nil {
+					r.st.Observe(*c.Rollout)
+				} else {
+					r.st.Forget(c.Name)
+				}
+				r.setSync(nil)
+			case KindResync:
+				n, err := r.st.Load(ctx)
+				r.setSync(err)
+				if err == nil {
+					rev = n
+				}
+			}
+		}
+		rev = 0 // the watch ended (ctx, or Close): read again if still running
+	}
+}
+
+// pause waits r.retry or until ctx ends.
+func (r *Runner) pause(ctx context.Context) {
+	t := time.NewTimer(r.retry)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func (r *Runner) setSync(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.syncErr = err
+	if err == nil {
+		r.synced = time.Now()
+	}
+}
+
+// Leading reports whether this member leads now.
+func (r *Runner) Leading() bool { return r.leading.Load() }
+
+// Synced returns when this member last read or applied the fleet's state
+// and, while it cannot, why.
+func (r *Runner) Synced() (time.Time, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.synced, r.syncErr
+}
+
+// View is the fleet as GET /api/v1/cluster shows it.
+type View struct {
+	Self    string       `json:"self"`
+	Leader  string       `json:"leader"`
+	Members []MemberView `json:"members"`
+	// LastSync is when this member last read or applied the fleet's
+	// state; SyncError why it cannot now.
+	LastSync  time.Time `json:"last_sync"`
+	SyncError string    `json:"sync_error,omitempty"`
+}
+
+// MemberView is one member in View.
+type MemberView struct {
+	Name      string    `json:"name"`
+	Advertise string    `json:"advertise"`
+	Leader    bool      `json:"leader"`
+	LastSeen  time.Time `json:"last_seen"`
+	SpecHash  string    `json:"spec_hash"`
+	Binary    string    `json:"binary,omitempty"`
+}
+
+// View reads the members and the leader from the backend.
+func (r *Runner) View(ctx context.Context) (View, error) {
+	ms, err := r.b.Members(ctx)
+	if err != nil {
+		return View{}, err
+	}
+	v := View{Self: r.self.Name, Members: make([]MemberView, len(ms))}
+	for i, m := range ms {
+		v.Members[i] = MemberView{Name: m.Name, Advertise: m.Advertise, Leader: m.Leader, LastSeen: m.LastSeen, SpecHash: m.SpecHash, Binary: m.Binary}
+		if m.Leader {
+			v.Leader = m.Name
+		}
+	}
+	synced, serr := r.Synced()
+	v.LastSync = synced
+	if serr != nil {
+		v.SyncError = serr.Error()
+	}
+	return v, nil
+}
