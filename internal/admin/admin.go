@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,6 +92,9 @@ type Options struct {
 	// Diffs serves the mirror's comparisons at /api/v1/diffs/{service}
 	// (nil = not registered: the gateway's mirror only).
 	Diffs http.HandlerFunc
+	// Cluster reads the fleet for /api/v1/cluster (nil = not registered:
+	// no cluster block); an error is answered 503.
+	Cluster func(ctx context.Context) (any, error)
 }
 
 // Contracts serves the live configuration's OpenAPI contracts: the list,

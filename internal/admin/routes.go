@@ -43,6 +43,16 @@ func (a *API) routes(o Options) {
 	if o.Diffs != nil {
 		a.handle("GET /api/v1/diffs/{service}", o.Diffs)
 	}
+	if view := o.Cluster; view != nil {
+		a.handle("GET /api/v1/cluster", func(w http.ResponseWriter, r *http.Request) {
+			v, err := view(r.Context())
+			if err != nil {
+				WriteError(w, http.StatusServiceUnavailable, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, v)
+		})
+	}
 	assets := dashboard()
 	a.handlePublic("GET /{$}", handleIndex(assets))
 	a.handlePublic("GET /ui/", handleAsset(assets))

@@ -1,0 +1,136 @@
+package core_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/core"
+	"github.com/turnout-gw/turnout/internal/testutil/etcdtest"
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
+)
+
+// fleetYAML is a rollout held by its step interval, in a fleet on ETCD.
+const fleetYAML = `
+upstreams:
+  local: { targets: [http://127.0.0.1:9] }
+state: memory
+cluster:
+  etcd: { endpoints: [ETCD], prefix: /fleet }
+  member: NAME
+  advertise: http://NAME:9901
+  lease: 1s
+services:
+  users:
+    match: { path_prefix: /users }
+    default: v1
+    versions:
+      v1: { upstream: local }
+      v2: { upstream: local }
+    rollout: { from: v1, to: v2, weight: 10, steps: [10, 50, 100], step_interval: 1h }
+`
+
+// startMember starts a core named name in the fleet on srv; t.Cleanup
+// stops it.
+func startMember(t *testing.T, srv *etcdtest.Server, name string) *core.Core {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "turnout.yaml")
+	write(t, path, strings.NewReplacer("ETCD", srv.Endpoint, "NAME", name).Replace(fleetYAML))
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := core.Start(cfg, path, core.Options{NoPools: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Tick: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	// Stop again after the test's own Stop is harmless: the errors of
+	// closing twice are not the test's subject.
+	t.Cleanup(func() { _ = c.Stop() })
+	return c
+}
+
+type clusterView struct {
+	Leader  string `json:"leader"`
+	Members []struct {
+		Name      string    `json:"name"`
+		Advertise string    `json:"advertise"`
+		Leader    bool      `json:"leader"`
+		LastSeen  time.Time `json:"last_seen"`
+		SpecHash  string    `json:"spec_hash"`
+	} `json:"members"`
+}
+
+// view reads GET /api/v1/cluster from c's admin API.
+func view(c *core.Core) (clusterView, error) {
+	req := httptest.NewRequest("GET", "/api/v1/cluster", nil)
+	req.Host = "127.0.0.1"
+	rec := httptest.NewRecorder()
+	c.Admin.ServeHTTP(rec, req)
+	var v clusterView
+	if rec.Code != http.StatusOK {
+		return v, fmt.Errorf("status %d: %s", rec.Code, rec.Body)
+	}
+	return v, json.Unmarshal(rec.Body.Bytes(), &v)
+}
+
+// TestFleetOfCores: two cores with a cluster block form one fleet: both
+// list both members and one leader with the same spec hash; a weight set
+// on either is applied by the other; when the leader stops, the other
+// leads.
+func TestFleetOfCores(t *testing.T) {
+	srv := etcdtest.Start(t)
+	a := startMember(t, srv, "a")
+	b := startMember(t, srv, "b")
+	var first string
+	wait.ForErr(t, 15*time.Second, "both members and a leader in the view", func() error {
+		v, err := view(b)
+		if err != nil {
+			return err
+		}
+		if len(v.Members) != 2 || v.Leader == "" || v.Members[0].SpecHash == "" || v.Members[0].SpecHash != v.Members[1].SpecHash {
+			return fmt.Errorf("view %+v", v)
+		}
+		first = v.Leader
+		return nil
+	})
+	leader, follower := a, b
+	if first == "b" {
+		leader, follower = b, a
+	}
+
+	if _, err := follower.Engine.SetWeight("users", 50, "api:test"); err != nil {
+		t.Fatalf("weight on the follower: %v", err)
+	}
+	wait.ForErr(t, 15*time.Second, "the leader to apply the follower's weight", func() error {
+		if s, _ := leader.Engine.Status("users"); s.Weight != 50 {
+			return fmt.Errorf("leader at %v", s.Weight)
+		}
+		if w := leader.Configs.Snapshot().Table.Service("users").Rollout.Weight; w != 50 {
+			return fmt.Errorf("leader's table at %v", w)
+		}
+		return nil
+	})
+
+	if err := leader.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	wait.ForErr(t, 15*time.Second, "the follower to lead alone", func() error {
+		v, err := view(follower)
+		if err != nil {
+			return err
+		}
+		if len(v.Members) != 1 || v.Leader == first || v.Leader == "" {
+			return fmt.Errorf("view %+v", v)
+		}
+		return nil
+	})
+}
