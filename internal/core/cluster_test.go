@@ -22,7 +22,7 @@ import (
 const fleetYAML = `
 upstreams:
   local: { targets: [http://127.0.0.1:9] }
-state: memory
+state: STATE
 cluster:
   etcd: { endpoints: [ETCD], prefix: /fleet }
   member: NAME
@@ -38,24 +38,34 @@ services:
     rollout: { from: v1, to: v2, weight: 10, steps: [10, 50, 100], step_interval: 1h }
 `
 
-// startMember starts a core named name in the fleet on srv; t.Cleanup
-// stops it.
+// startMember starts a core named name in the fleet on srv, its state in
+// memory; t.Cleanup stops it.
 func startMember(t *testing.T, srv *etcdtest.Server, name string) *core.Core {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "turnout.yaml")
-	write(t, path, strings.NewReplacer("ETCD", srv.Endpoint, "NAME", name).Replace(fleetYAML))
+	c, err := tryMember(t, srv, name, "memory", filepath.Join(t.TempDir(), "turnout.yaml"))
+	if err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	return c
+}
+
+// tryMember starts a member with its configuration at path and its state
+// at state.
+func tryMember(t *testing.T, srv *etcdtest.Server, name, state, path string) (*core.Core, error) {
+	t.Helper()
+	write(t, path, strings.NewReplacer("ETCD", srv.Endpoint, "NAME", name, "STATE", state).Replace(fleetYAML))
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, err := core.Start(cfg, path, core.Options{NoPools: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Tick: 20 * time.Millisecond})
 	if err != nil {
-		t.Fatalf("start %s: %v", name, err)
+		return nil, err
 	}
 	// Stop again after the test's own Stop is harmless: the errors of
 	// closing twice are not the test's subject.
 	t.Cleanup(func() { _ = c.Stop() })
-	return c
+	return c, nil
 }
 
 type clusterView struct {
@@ -133,4 +143,40 @@ func TestFleetOfCores(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestMemberStartsFromItsCache: a member restarted while etcd is down
+// serves the fleet's state it cached (weight 50 set by a person), not the
+// file's weight 10; a member with nothing cached refuses to start and
+// says why.
+func TestMemberStartsFromItsCache(t *testing.T) {
+	srv := etcdtest.Start(t)
+	dir := t.TempDir()
+	path, state := filepath.Join(dir, "turnout.yaml"), filepath.Join(dir, "turnout.db")
+	a, err := tryMember(t, srv, "a", state, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Engine.SetWeight("users", 50, "api:test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+
+	_, err = tryMember(t, srv, "b", "memory", filepath.Join(t.TempDir(), "turnout.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "no state is cached here") {
+		t.Fatalf("a member without a cache started with etcd down: %v", err)
+	}
+	a, err = tryMember(t, srv, "a", state, path)
+	if err != nil {
+		t.Fatalf("restart from the cache: %v", err)
+	}
+	if s, _ := a.Engine.Status("users"); s.Weight != 50 {
+		t.Fatalf("restarted at weight %v, want the cached 50", s.Weight)
+	}
+	if w := a.Configs.Snapshot().Table.Service("users").Rollout.Weight; w != 50 {
+		t.Fatalf("table at weight %v, want the cached 50", w)
+	}
 }
