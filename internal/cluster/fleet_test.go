@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -188,5 +189,55 @@ func TestFleetFollowerDoesNotAct(t *testing.T) {
 	evs, err := a.st.Events(store.EventQuery{Service: "users"})
 	if err != nil || len(evs) != 1 || evs[0].Type != "rollout_started" {
 		t.Fatalf("the fleet's events %+v %v, want only the start", evs, err)
+	}
+}
+
+// TestFleetLeaderKilledMidRollout: the leader stops renewing its lease
+// (killed) after the first step; the other member takes over at the same
+// step and walks the rest: every step is recorded exactly once.
+func TestFleetLeaderKilledMidRollout(t *testing.T) {
+	srv := etcdtest.Start(t)
+	text := strings.NewReplacer("steps: [10, 50, 100]", "steps: [10, 25, 50, 100]", "step_interval: 1h", "step_interval: 200ms").Replace(fleetYAML)
+	cfg, err := config.Parse("fleet.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newMember(t, srv, "a", cfg)
+	wait.For(t, deadline, "a to lead", a.runner.Leading)
+	b := newMember(t, srv, "b", cfg)
+	healthy := func() {
+		for _, m := range []*member{a, b} {
+			m.reg.Record(stats.Key{Service: "users", Version: "v2", Upstream: "u2"}, false, time.Millisecond)
+		}
+	}
+	wait.ForErr(t, deadline, "the leader's first step", func() error {
+		healthy()
+		if s := b.status(t); s.Weight < 25 {
+			return fmt.Errorf("follower at %v", s.Weight)
+		}
+		return nil
+	})
+	crash(a.b)
+	wait.ForErr(t, deadline, "b to take over and promote", func() error {
+		healthy()
+		if s := b.status(t); s.State != rollout.Promoted {
+			return fmt.Errorf("follower %s at %v", s.State, s.Weight)
+		}
+		return nil
+	})
+	if !b.runner.Leading() {
+		t.Fatal("b promoted without leading")
+	}
+	evs, err := b.st.Events(store.EventQuery{Service: "users"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range evs {
+		got = append(got, fmt.Sprintf("%s %v", ev.Type, ev.Fields["weight"]))
+	}
+	want := []string{"rollout_started 10", "step 25", "step 50", "promotion 100"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("the fleet's events %q, want each step once: %q", got, want)
 	}
 }
