@@ -59,7 +59,7 @@ func newMember(t *testing.T, srv *etcdtest.Server, name string, cfg *config.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.st = NewStore(m.b, local, nil)
+	m.st = NewStore(m.b, local, name, nil)
 	t.Cleanup(func() { _ = m.st.Close() })
 	m.eng, err = rollout.New(m.st, m.reg, rollout.WithApply(func(_ string, w float64) error {
 		m.mu.Lock()
@@ -151,11 +151,12 @@ func TestFleetOneDecisionEveryMember(t *testing.T) {
 	}
 	var types []string
 	for _, ev := range evs {
-		types = append(types, ev.Type)
+		types = append(types, fmt.Sprintf("%s by %s through %v", ev.Type, ev.Actor, ev.Fields["member"]))
 	}
-	want := []string{"rollout_started", "weight_change", "analysis_failure", "rollback"}
+	want := []string{"rollout_started by config through a", "weight_change by api:test through b",
+		"analysis_failure by engine through a", "rollback by engine through a"}
 	if !slices.Equal(types, want) {
-		t.Fatalf("the fleet's events %v, want each action once: %v", types, want)
+		t.Fatalf("the fleet's events %q, want each action once: %q", types, want)
 	}
 }
 

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,13 +24,15 @@ import (
 // carries the batch's events of the same service in the same transaction;
 // a write the backend does not take fails with an error wrapping both
 // store.ErrNotWritten and the backend's reason (ErrConflict, ErrNotLeader,
-// ErrUnavailable), so the engine keeps serving what it had. Blobs stay
-// local. Store is safe for concurrent use; it owns local (Close closes it),
+// ErrUnavailable), so the engine keeps serving what it had. Every event
+// names the member it was recorded through (field "member"), besides its
+// actor. Blobs stay local. Store is safe for concurrent use; it owns local (Close closes it),
 // not the backend.
 type Store struct {
-	b     Backend
-	local store.Store
-	log   *slog.Logger
+	b      Backend
+	local  store.Store
+	member string
+	log    *slog.Logger
 
 	mu     sync.Mutex
 	states map[string]Versioned // the last state seen of each service
@@ -38,12 +41,30 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// NewStore is a Store over b with local as its cache.
-func NewStore(b Backend, local store.Store, log *slog.Logger) *Store {
+// NewStore is a Store over b with local as its cache, for the member
+// named member.
+func NewStore(b Backend, local store.Store, member string, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{b: b, local: local, log: log, states: map[string]Versioned{}}
+	return &Store{b: b, local: local, member: member, log: log, states: map[string]Versioned{}}
+}
+
+// stamp returns events with this member's name in their fields.
+func (s *Store) stamp(events []store.Event) []store.Event {
+	out := make([]store.Event, len(events))
+	for i, e := range events {
+		f := make(map[string]any, len(e.Fields)+1)
+		if len(e.Fields) == 0 && len(e.RawFields) > 0 {
+			_ = json.Unmarshal(e.RawFields, &f) // a JSON object: the engine's encoding
+		} else {
+			maps.Copy(f, e.Fields)
+		}
+		f["member"] = s.member
+		e.Fields, e.RawFields = f, nil
+		out[i] = e
+	}
+	return out
 }
 
 // OnAdopt sets what Observe and Load call for each state written by
@@ -154,7 +175,7 @@ func (s *Store) Append(e store.Event) (store.Event, error) {
 // as appended. The first failure ends it (the writes before it stay).
 func (s *Store) Write(b store.Batch) ([]store.Event, error) {
 	ctx := context.Background() // the backend bounds every call
-	rest := b.Events
+	rest := s.stamp(b.Events)
 	var out []store.Event
 	for _, st := range b.Rollouts {
 		var mine []store.Event

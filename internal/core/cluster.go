@@ -51,7 +51,7 @@ func openFleet(cfg *config.Config, path string, local store.Store, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	f := &fleet{backend: b, store: cluster.NewStore(b, local, log), self: selfMember(cfg), log: log}
+	f := &fleet{backend: b, store: cluster.NewStore(b, local, cfg.Cluster.Member, log), self: selfMember(cfg), log: log}
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	f.rev, err = f.store.Load(ctx)
