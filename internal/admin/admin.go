@@ -92,8 +92,8 @@ type Options struct {
 	// Diffs serves the mirror's comparisons at /api/v1/diffs/{service}
 	// (nil = not registered: the gateway's mirror only).
 	Diffs http.HandlerFunc
-	// Cluster reads the fleet for /api/v1/cluster (nil = not registered:
-	// no cluster block); an error is answered 503.
+	// Cluster reads the fleet for /api/v1/cluster (nil: no cluster block,
+	// answered 404 saying so); an error is answered 503.
 	Cluster func(ctx context.Context) (any, error)
 }
 

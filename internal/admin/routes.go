@@ -1,6 +1,9 @@
 package admin
 
-import "net/http"
+import (
+	"errors"
+	"net/http"
+)
 
 // routes registers every endpoint of the admin port, here and nowhere
 // else (handle and mutation are unexported): the probes, the reload, the
@@ -43,16 +46,18 @@ func (a *API) routes(o Options) {
 	if o.Diffs != nil {
 		a.handle("GET /api/v1/diffs/{service}", o.Diffs)
 	}
-	if view := o.Cluster; view != nil {
-		a.handle("GET /api/v1/cluster", func(w http.ResponseWriter, r *http.Request) {
-			v, err := view(r.Context())
-			if err != nil {
-				WriteError(w, http.StatusServiceUnavailable, err)
-				return
-			}
-			writeJSON(w, http.StatusOK, v)
-		})
-	}
+	a.handle("GET /api/v1/cluster", func(w http.ResponseWriter, r *http.Request) {
+		if o.Cluster == nil {
+			WriteError(w, http.StatusNotFound, errors.New("this Turnout is not in a fleet: its configuration has no cluster: block"))
+			return
+		}
+		v, err := o.Cluster(r.Context())
+		if err != nil {
+			WriteError(w, http.StatusServiceUnavailable, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	})
 	assets := dashboard()
 	a.handlePublic("GET /{$}", handleIndex(assets))
 	a.handlePublic("GET /ui/", handleAsset(assets))
