@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -66,6 +67,11 @@ func newMember(t *testing.T, srv *etcdtest.Server, name string, cfg *config.Conf
 		m.applied = append(m.applied, w)
 		m.mu.Unlock()
 		return nil
+	}), rollout.WithStepGuard(func(service string) string {
+		if m.runner.Leading() {
+			return m.runner.Disagreement(service)
+		}
+		return ""
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -75,11 +81,17 @@ func newMember(t *testing.T, srv *etcdtest.Server, name string, cfg *config.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.eng.Sync(cfg); err != nil {
+	// A member whose rollout spec is not the fleet's may not write it.
+	if err := m.eng.Sync(cfg); err != nil && !errors.Is(err, ErrNotLeader) {
 		t.Fatalf("%s: sync: %v", name, err)
 	}
-	m.runner = NewRunner(RunnerOptions{Backend: m.b, Store: m.st, Self: Member{Name: name, Advertise: "http://" + name},
-		Lead: func(ctx context.Context) { m.eng.Run(ctx, 20*time.Millisecond) }, Retry: 100 * time.Millisecond})
+	m.runner = NewRunner(RunnerOptions{Backend: m.b, Store: m.st, Self: self(name, cfg),
+		Lead: func(ctx context.Context) {
+			if err := m.eng.Reassert(); err != nil {
+				t.Errorf("%s: reassert: %v", name, err)
+			}
+			m.eng.Run(ctx, 20*time.Millisecond)
+		}, Retry: 100 * time.Millisecond})
 	rctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -87,6 +99,17 @@ func newMember(t *testing.T, srv *etcdtest.Server, name string, cfg *config.Conf
 		m.runner.Run(rctx, rev)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
+	return m
+}
+
+// self is the member name publishes for cfg: its rollout spec hashes.
+func self(name string, cfg *config.Config) Member {
+	m := Member{Name: name, Advertise: "http://" + name, Specs: map[string]string{}}
+	for svc, sc := range cfg.Services {
+		if sc.Rollout != nil {
+			m.Specs[svc] = rollout.SpecHash(sc.Rollout)
+		}
+	}
 	return m
 }
 
@@ -240,5 +263,59 @@ func TestFleetLeaderKilledMidRollout(t *testing.T) {
 	want := []string{"rollout_started 10", "step 25", "step 50", "promotion 100"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("the fleet's events %q, want each step once: %q", got, want)
+	}
+}
+
+// TestFleetHoldsWhileMembersDisagree: a member configured with another
+// rollout spec (a deploy half done) neither restarts the fleet's rollout
+// nor lets it step: the leader holds with a reason naming it, and steps
+// once the member is configured alike.
+func TestFleetHoldsWhileMembersDisagree(t *testing.T) {
+	srv := etcdtest.Start(t)
+	text := strings.NewReplacer("steps: [10, 50, 100]", "steps: [10, 25, 50, 100]", "step_interval: 1h", "step_interval: 200ms").Replace(fleetYAML)
+	cfg, err := config.Parse("fleet.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := config.Parse("other.yaml", []byte(strings.Replace(text, "steps: [10, 25, 50, 100]", "steps: [10, 30, 100]", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newMember(t, srv, "a", cfg)
+	wait.For(t, deadline, "a to lead", a.runner.Leading)
+	b := newMember(t, srv, "b", other)
+	wait.ForErr(t, deadline, "the leader to hold, naming b", func() error {
+		a.reg.Record(stats.Key{Service: "users", Version: "v2", Upstream: "u2"}, false, time.Millisecond)
+		s := a.status(t)
+		if !strings.Contains(s.Reason, "step held: members disagree") || !strings.Contains(s.Reason, "b has rollout spec") {
+			return fmt.Errorf("leader %s at %v: %s", s.State, s.Weight, s.Reason)
+		}
+		return nil
+	})
+	if s := a.status(t); s.Weight != 10 {
+		t.Fatalf("the leader stepped to %v while b disagreed", s.Weight)
+	}
+	evs, err := a.st.Events(store.EventQuery{Service: "users"})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("the fleet's events %+v %v, want only a's start", evs, err)
+	}
+
+	// b is configured as a: it joins the fleet's rollout and says so.
+	if err := b.eng.Sync(cfg); err != nil {
+		t.Fatalf("b reload: %v", err)
+	}
+	if err := b.runner.SetSelf(ctx(t), self("b", cfg)); err != nil {
+		t.Fatal(err)
+	}
+	wait.ForErr(t, deadline, "the leader to step, and b to follow", func() error {
+		a.reg.Record(stats.Key{Service: "users", Version: "v2", Upstream: "u2"}, false, time.Millisecond)
+		if s := b.status(t); s.Weight < 25 {
+			return fmt.Errorf("b at %v; leader: %s", s.Weight, a.status(t).Reason)
+		}
+		return nil
+	})
+	evs, _ = a.st.Events(store.EventQuery{Service: "users"})
+	if evs[1].Type != "step" {
+		t.Fatalf("after agreeing, the fleet's events %+v; want a's start then a step", evs)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,7 @@ type Runner struct {
 	mu      sync.Mutex
 	synced  time.Time // the last full read or applied change
 	syncErr error     // why the last read failed; nil when in sync
+	members []Member  // the live members as last read (at lead and on each change)
 }
 
 // RunnerOptions configure NewRunner.
@@ -59,8 +61,8 @@ func NewRunner(o RunnerOptions) *Runner {
 // Run registers the member, then campaigns and watches until ctx ends;
 // rev is the revision the Store's Load read (0 when it could not).
 func (r *Runner) Run(ctx context.Context, rev int64) {
-	if err := r.b.Register(ctx, r.self); err != nil {
-		r.log.Warn("cluster: registering; retrying in the background", "member", r.self.Name, "err", err)
+	if err := r.b.Register(ctx, r.Self()); err != nil {
+		r.log.Warn("cluster: registering; retrying in the background", "member", r.Self().Name, "err", err)
 	}
 	if rev == 0 {
 		r.setSync(fmt.Errorf("%w: not read since start", ErrUnavailable))
@@ -100,12 +102,13 @@ func (r *Runner) campaign(ctx context.Context) {
 			r.pause(ctx)
 			continue
 		}
-		r.log.Info("cluster: leading", "member", r.self.Name)
+		r.refreshMembers(lctx)
+		r.log.Info("cluster: leading", "member", r.Self().Name)
 		r.leading.Store(true)
 		r.lead(lctx)
 		r.leading.Store(false)
 		cancel()
-		r.log.Info("cluster: no longer leading", "member", r.self.Name)
+		r.log.Info("cluster: no longer leading", "member", r.Self().Name)
 	}
 }
 
@@ -131,6 +134,10 @@ func (r *Runner) watch(ctx context.Context, rev int64) {
 					r.st.Forget(c.Name)
 				}
 				r.setSync(nil)
+			case KindMember:
+				if r.Leading() {
+					r.refreshMembers(ctx)
+				}
 			case KindResync:
 				n, err := r.st.Load(ctx)
 				r.setSync(err)
@@ -141,6 +148,59 @@ func (r *Runner) watch(ctx context.Context, rev int64) {
 		}
 		rev = 0 // the watch ended (ctx, or Close): read again if still running
 	}
+}
+
+// refreshMembers reads the live members for Disagreement; a failed read
+// keeps the last list.
+func (r *Runner) refreshMembers(ctx context.Context) {
+	ms, err := r.b.Members(ctx)
+	if err != nil {
+		r.log.Warn("cluster: reading the members", "err", err)
+		return
+	}
+	r.mu.Lock()
+	r.members = ms
+	r.mu.Unlock()
+}
+
+// Self is what this member publishes.
+func (r *Runner) Self() Member {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.self
+}
+
+// SetSelf publishes m (a reload changed the spec hashes), bounded by ctx.
+func (r *Runner) SetSelf(ctx context.Context, m Member) error {
+	r.mu.Lock()
+	r.self = m
+	r.mu.Unlock()
+	return r.b.Register(ctx, m)
+}
+
+// Disagreement names the members whose rollout spec for service differs
+// from this member's, and how, or returns "" when every live member agrees
+// (as the leader last read them). It only reads: a rollout.WithStepGuard.
+func (r *Runner) Disagreement(service string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	mine := r.self.Specs[service]
+	var diff []string
+	for _, m := range r.members {
+		if m.Name == r.self.Name {
+			continue
+		}
+		switch theirs, ok := m.Specs[service]; {
+		case !ok:
+			diff = append(diff, fmt.Sprintf("%s has no rollout for %s", m.Name, service))
+		case theirs != mine:
+			diff = append(diff, fmt.Sprintf("%s has rollout spec %s, the leader %s", m.Name, theirs, mine))
+		}
+	}
+	if len(diff) == 0 {
+		return ""
+	}
+	return "members disagree on the rollout spec (a configuration deploy not finished?): " + strings.Join(diff, "; ")
 }
 
 // pause waits r.retry or until ctx ends.
@@ -200,7 +260,7 @@ func (r *Runner) View(ctx context.Context) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	v := View{Self: r.self.Name, Members: make([]MemberView, len(ms))}
+	v := View{Self: r.Self().Name, Members: make([]MemberView, len(ms))}
 	for i, m := range ms {
 		v.Members[i] = MemberView{Name: m.Name, Advertise: m.Advertise, Leader: m.Leader, LastSeen: m.LastSeen, SpecHash: m.SpecHash, Binary: m.Binary}
 		if m.Leader {

@@ -172,20 +172,27 @@ func (s *Store) Append(e store.Event) (store.Event, error) {
 
 // Write writes each state of b with the events of its service in one
 // transaction each, then appends the other events; it returns the events
-// as appended. The first failure ends it (the writes before it stay).
+// as appended, and the failures joined (a failed state's events are not
+// appended; the other writes are made). A state the engine decided, or of
+// another rollout spec than the fleet's, is written only by the leader: a
+// member with a half-deployed configuration does not restart the fleet's
+// rollout.
 func (s *Store) Write(b store.Batch) ([]store.Event, error) {
 	ctx := context.Background() // the backend bounds every call
 	rest := s.stamp(b.Events)
 	var out []store.Event
+	var errs []error
 	for _, st := range b.Rollouts {
 		var mine []store.Event
 		mine, rest = split(rest, st.Service)
 		s.mu.Lock()
-		expect := s.states[st.Service].Rev
+		cur, known := s.states[st.Service]
 		s.mu.Unlock()
-		v, evs, err := s.b.PutRollout(ctx, Write{Rollout: st, Expect: expect, Events: mine, AsLeader: st.WeightSource == store.SourceEngine})
+		asLeader := st.WeightSource == store.SourceEngine || known && cur.SpecHash != st.SpecHash
+		v, evs, err := s.b.PutRollout(ctx, Write{Rollout: st, Expect: cur.Rev, Events: mine, AsLeader: asLeader})
 		if err != nil {
-			return out, fmt.Errorf("%w: %w", store.ErrNotWritten, err)
+			errs = append(errs, fmt.Errorf("%w: %w", store.ErrNotWritten, err))
+			continue
 		}
 		s.mu.Lock()
 		if cur := s.states[st.Service]; cur.Rev < v.Rev {
@@ -200,11 +207,11 @@ func (s *Store) Write(b store.Batch) ([]store.Event, error) {
 	if len(rest) > 0 {
 		evs, err := s.b.AppendEvents(ctx, rest...)
 		if err != nil {
-			return out, fmt.Errorf("%w: %w", store.ErrNotWritten, err)
+			errs = append(errs, fmt.Errorf("%w: %w", store.ErrNotWritten, err))
 		}
 		out = append(out, evs...)
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // split returns the events of service and the others, each in order.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/cluster"
@@ -25,8 +26,8 @@ import (
 type fleet struct {
 	backend *cluster.Etcd
 	store   *cluster.Store
-	runner  *cluster.Runner
-	rev     int64 // the revision the first Load read; 0 when etcd was down
+	runner  atomic.Pointer[cluster.Runner] // set by start
+	rev     int64                          // the revision the first Load read; 0 when etcd was down
 	self    cluster.Member
 	log     *slog.Logger
 }
@@ -113,29 +114,51 @@ func binary() string {
 // which runs eng's loop only while this member leads.
 func (f *fleet) start(eng *rollout.Engine, tick time.Duration) func(ctx context.Context) {
 	f.store.OnAdopt(func(s store.RolloutState) { eng.Adopt(s) })
-	f.runner = cluster.NewRunner(cluster.RunnerOptions{Backend: f.backend, Store: f.store, Self: f.self, Log: f.log,
-		Lead: func(ctx context.Context) { eng.Run(ctx, tick) }})
-	return func(ctx context.Context) { f.runner.Run(ctx, f.rev) }
+	r := cluster.NewRunner(cluster.RunnerOptions{Backend: f.backend, Store: f.store, Self: f.self, Log: f.log,
+		Lead: func(ctx context.Context) {
+			// The fleet's state becomes the rollouts this leader is
+			// configured with, then its loop runs.
+			if err := eng.Reassert(); err != nil {
+				f.log.Warn("cluster: writing the leader's rollouts", "err", err)
+			}
+			eng.Run(ctx, tick)
+		}})
+	f.runner.Store(r)
+	return func(ctx context.Context) { r.Run(ctx, f.rev) }
 }
 
-// reregister publishes this member's spec hashes again after a reload.
+// reregister publishes this member's spec hashes again after a reload
+// (not the first load: Run registers).
 func (f *fleet) reregister(cfg *config.Config) {
+	r := f.runner.Load()
+	if r == nil {
+		return
+	}
 	self := selfMember(cfg)
 	self.StartedAt = f.self.StartedAt
-	f.self = self
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 		defer cancel()
-		if err := f.backend.Register(ctx, self); err != nil && !errors.Is(err, cluster.ErrClosed) {
+		if err := r.SetSelf(ctx, self); err != nil && !errors.Is(err, cluster.ErrClosed) {
 			f.log.Warn("cluster: publishing the reloaded spec hashes", "err", err)
 		}
 	}()
 }
 
+// stepGuard holds a rollout's steps while the members disagree on its
+// spec (rollout.WithStepGuard).
+func (f *fleet) stepGuard(service string) string {
+	if r := f.runner.Load(); r != nil && r.Leading() {
+		return r.Disagreement(service)
+	}
+	return ""
+}
+
 // view is GET /api/v1/cluster: the leader and the live members.
 func (f *fleet) view(ctx context.Context) (any, error) {
-	if f.runner == nil {
+	r := f.runner.Load()
+	if r == nil {
 		return nil, errors.New("cluster: this member has not started")
 	}
-	return f.runner.View(ctx)
+	return r.View(ctx)
 }

@@ -153,6 +153,9 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 		eopts = append(eopts, rollout.WithGate(gate))
 	}
 	eopts = append(eopts, rollout.WithGate(c.Live.Gate()))
+	if c.fleet != nil {
+		eopts = append(eopts, rollout.WithStepGuard(c.fleet.stepGuard))
+	}
 	c.Analysis, err = promsource.NewRouter(c.Stats, promsource.WithClock(c.now), promsource.WithLogger(c.Log))
 	if err != nil {
 		return err

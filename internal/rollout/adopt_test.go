@@ -3,6 +3,7 @@ package rollout
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/turnout-gw/turnout/internal/store"
 )
@@ -42,5 +43,22 @@ func TestAdoptAppliesAnotherMembersState(t *testing.T) {
 	after, _ := h.st.Events(store.EventQuery{})
 	if len(after) != len(before) {
 		t.Fatalf("Adopt wrote %d events", len(after)-len(before))
+	}
+}
+
+// TestStepGuardHoldsSteps: while the guard gives a reason the healthy
+// rollout takes no step and says why; once it gives none the step is taken.
+func TestStepGuardHoldsSteps(t *testing.T) {
+	h := newHarness(t, yamlWith("10", "[10, 25, 50, 100]", "rollback", ""))
+	why := "members b differ"
+	h.eng.guard = func(string) string { return why }
+	h.both(40, 30, 0, 10*time.Millisecond)
+	if s := h.status(); s.Weight != 10 || s.Reason != "step held: members b differ" {
+		t.Fatalf("held rollout: weight %v, reason %q", s.Weight, s.Reason)
+	}
+	why = ""
+	h.both(2, 30, 0, 10*time.Millisecond)
+	if s := h.status(); s.Weight != 25 {
+		t.Fatalf("released rollout at weight %v, want the next step 25", s.Weight)
 	}
 }

@@ -71,6 +71,7 @@ type Engine struct {
 	notify  *Notifier
 	observe []func(Status)
 	block   Blocker
+	guard   func(service string) string
 
 	mu sync.Mutex // guards ro, names and everything in them
 	ro map[string]*tracked

@@ -77,20 +77,29 @@ func (e *Engine) Plan(cfg *config.Config) map[string]float64 {
 // the hold event type ("" for none); describe as for reconcile. e.mu must
 // be held.
 func (e *Engine) decide(cfg *config.Config, name string, ro *config.Rollout, now time.Time, describe bool) (s store.RolloutState, started, dirty bool, held string) {
-	stored, ok := e.stored(name)
-	s, started, dirty = reconcile(name, ro, e.specHash(name, ro), stored, ok, now, describe)
+	hash := e.specHash(name, ro)
+	stored, ok := e.stored(name, hash)
+	s, started, dirty = reconcile(name, ro, hash, stored, ok, now, describe)
 	s, held = e.hold(cfg, name, ro, s, started, now)
 	return s, started, dirty || held != "", held
 }
 
-func (e *Engine) stored(name string) (store.RolloutState, bool) {
-	if t := e.ro[name]; t != nil {
+// stored is the state a rollout of spec hash continues from: the tracked
+// one, or when that is of another spec (or none), the store's. A local
+// store holds what is tracked; a fleet's may hold the spec another member
+// started, which this member then joins instead of starting it again.
+func (e *Engine) stored(name, hash string) (store.RolloutState, bool) {
+	t := e.ro[name]
+	if t != nil && t.state.SpecHash == hash {
 		return t.state, true
 	}
 	s, ok, err := e.st.GetRollout(name)
 	if err != nil {
 		e.log.Error("reading rollout state", "service", name, "error", err)
-		return store.RolloutState{}, false
+		ok = false
+	}
+	if (!ok || s.SpecHash != hash) && t != nil {
+		return t.state, true
 	}
 	return s, ok
 }

@@ -187,6 +187,12 @@ func (e *Engine) advance(name string, t *tracked, now time.Time) *store.Event {
 	if len(steps) == 0 || now.Sub(t.state.StepStartedAt) < t.spec.StepInterval.D() {
 		return nil
 	}
+	if e.guard != nil {
+		if why := e.guard(name); why != "" {
+			t.state.Reason = "step held: " + why
+			return nil
+		}
+	}
 	next := t.state.Step + 1
 	for next < len(steps) && steps[next] <= t.state.Weight {
 		next++
