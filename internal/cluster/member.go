@@ -28,7 +28,9 @@ type Runner struct {
 	mu      sync.Mutex
 	synced  time.Time // the last full read or applied change
 	syncErr error     // why the last read failed; nil when in sync
-	members []Member  // the live members as last read (at lead and on each change)
+	members []Member  // the live members as last read (at start and on each change)
+	leader  string    // the leader as last read
+	changes atomic.Uint64
 }
 
 // RunnerOptions configure NewRunner.
@@ -69,6 +71,8 @@ func (r *Runner) Run(ctx context.Context, rev int64) {
 	} else {
 		r.setSync(nil)
 	}
+	r.refreshMembers(ctx)
+	r.refreshLeader(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { r.campaign(ctx) })
 	r.watch(ctx, rev)
@@ -135,9 +139,9 @@ func (r *Runner) watch(ctx context.Context, rev int64) {
 				}
 				r.setSync(nil)
 			case KindMember:
-				if r.Leading() {
-					r.refreshMembers(ctx)
-				}
+				r.refreshMembers(ctx)
+			case KindLeader:
+				r.refreshLeader(ctx)
 			case KindResync:
 				n, err := r.st.Load(ctx)
 				r.setSync(err)
@@ -161,6 +165,34 @@ func (r *Runner) refreshMembers(ctx context.Context) {
 	r.mu.Lock()
 	r.members = ms
 	r.mu.Unlock()
+}
+
+// refreshLeader reads the leader and counts a change from one leader to
+// another (the first one seen is not a change; a moment without one is
+// skipped).
+func (r *Runner) refreshLeader(ctx context.Context) {
+	l, err := r.b.Leader(ctx)
+	if err != nil || l == "" {
+		return
+	}
+	r.mu.Lock()
+	changed := r.leader != "" && l != r.leader
+	r.leader = l
+	r.mu.Unlock()
+	if changed {
+		r.changes.Add(1)
+	}
+}
+
+// LeaderChanges counts the times this member has seen one leader replace
+// another.
+func (r *Runner) LeaderChanges() uint64 { return r.changes.Load() }
+
+// MemberCount is the number of live members as last read.
+func (r *Runner) MemberCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.members)
 }
 
 // Self is what this member publishes.

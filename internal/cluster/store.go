@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/turnout-gw/turnout/internal/store"
 )
@@ -33,6 +34,8 @@ type Store struct {
 	local  store.Store
 	member string
 	log    *slog.Logger
+
+	notWritten atomic.Uint64
 
 	mu     sync.Mutex
 	states map[string]Versioned // the last state seen of each service
@@ -191,6 +194,7 @@ func (s *Store) Write(b store.Batch) ([]store.Event, error) {
 		asLeader := st.WeightSource == store.SourceEngine || known && cur.SpecHash != st.SpecHash
 		v, evs, err := s.b.PutRollout(ctx, Write{Rollout: st, Expect: cur.Rev, Events: mine, AsLeader: asLeader})
 		if err != nil {
+			s.notWritten.Add(1)
 			errs = append(errs, fmt.Errorf("%w: %w", store.ErrNotWritten, err))
 			continue
 		}
@@ -213,6 +217,9 @@ func (s *Store) Write(b store.Batch) ([]store.Event, error) {
 	}
 	return out, errors.Join(errs...)
 }
+
+// NotWritten counts the rollout writes the backend did not take.
+func (s *Store) NotWritten() uint64 { return s.notWritten.Load() }
 
 // split returns the events of service and the others, each in order.
 func split(events []store.Event, service string) (mine, rest []store.Event) {

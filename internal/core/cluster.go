@@ -17,6 +17,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/store"
+	"github.com/turnout-gw/turnout/internal/telemetry"
 )
 
 // fleet is the core's cluster member (the `cluster:` block): the backend,
@@ -112,7 +113,7 @@ func binary() string {
 
 // start makes eng follow the fleet and returns what runs it: the runner,
 // which runs eng's loop only while this member leads.
-func (f *fleet) start(eng *rollout.Engine, tick time.Duration) func(ctx context.Context) {
+func (f *fleet) start(eng *rollout.Engine, tick time.Duration, m *telemetry.Metrics) func(ctx context.Context) {
 	f.store.OnAdopt(func(s store.RolloutState) { eng.Adopt(s) })
 	r := cluster.NewRunner(cluster.RunnerOptions{Backend: f.backend, Store: f.store, Self: f.self, Log: f.log,
 		Lead: func(ctx context.Context) {
@@ -124,8 +125,18 @@ func (f *fleet) start(eng *rollout.Engine, tick time.Duration) func(ctx context.
 			eng.Run(ctx, tick)
 		}})
 	f.runner.Store(r)
+	m.WatchCluster(metrics{r, f.store})
 	return func(ctx context.Context) { r.Run(ctx, f.rev) }
 }
+
+// metrics is what telemetry.Metrics.WatchCluster reads: the runner's
+// state and the store's refused writes.
+type metrics struct {
+	*cluster.Runner
+	st *cluster.Store
+}
+
+func (m metrics) NotWritten() uint64 { return m.st.NotWritten() }
 
 // reregister publishes this member's spec hashes again after a reload
 // (not the first load: Run registers).

@@ -116,6 +116,20 @@ func TestFleetOfCores(t *testing.T) {
 	if first == "b" {
 		leader, follower = b, a
 	}
+	wait.ForErr(t, 15*time.Second, "the fleet's metrics", func() error {
+		for c, want := range map[*core.Core][]string{
+			leader:   {"turnout_cluster_leader 1", "turnout_cluster_members 2", "turnout_cluster_in_sync 1"},
+			follower: {"turnout_cluster_leader 0", "turnout_cluster_members 2", "turnout_cluster_in_sync 1"},
+		} {
+			text := get(c, "/metrics")
+			for _, w := range want {
+				if !strings.Contains(text, w+"\n") {
+					return fmt.Errorf("no %q in:\n%s", w, grepCluster(text))
+				}
+			}
+		}
+		return nil
+	})
 
 	if _, err := follower.Engine.SetWeight("users", 50, "api:test"); err != nil {
 		t.Fatalf("weight on the follower: %v", err)
@@ -141,8 +155,31 @@ func TestFleetOfCores(t *testing.T) {
 		if len(v.Members) != 1 || v.Leader == first || v.Leader == "" {
 			return fmt.Errorf("view %+v", v)
 		}
+		if text := get(follower, "/metrics"); !strings.Contains(text, "turnout_cluster_leader_changes_total 1\n") {
+			return fmt.Errorf("the new leader's metrics:\n%s", grepCluster(text))
+		}
 		return nil
 	})
+}
+
+// get is the body of GET path from c's admin API.
+func get(c *core.Core, path string) string {
+	req := httptest.NewRequest("GET", path, nil)
+	req.Host = "127.0.0.1"
+	rec := httptest.NewRecorder()
+	c.Admin.ServeHTTP(rec, req)
+	return rec.Body.String()
+}
+
+// grepCluster keeps the turnout_cluster_ lines of a scrape.
+func grepCluster(text string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, "turnout_cluster_") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // TestMemberStartsFromItsCache: a member restarted while etcd is down

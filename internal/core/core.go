@@ -217,7 +217,7 @@ func (c *Core) Run(path string) error {
 	if c.fleet != nil {
 		// A member runs the engine's loop only while it leads; it follows
 		// the leader's state otherwise.
-		run = c.fleet.start(c.Engine, tick)
+		run = c.fleet.start(c.Engine, tick, c.Metrics)
 	}
 	go func() {
 		defer close(c.done)
