@@ -69,11 +69,19 @@ func (a *API) handleHealthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleReadyz answers the readiness probe: 503 until Options.Ready says
-// ready.
+// ready. A fleet member says whether it is in sync with the fleet, and
+// why not (it stays ready, serving the last state it saw).
 func (a *API) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if a.ready != nil && !a.ready() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	answer := map[string]string{"status": "ready"}
+	if a.inSync != nil {
+		answer["cluster"] = "in sync"
+		if err := a.inSync(); err != nil {
+			answer["cluster"] = "out of sync, serving the last state seen: " + err.Error()
+		}
+	}
+	writeJSON(w, http.StatusOK, answer)
 }

@@ -115,6 +115,9 @@ type Backend interface {
 	Register(ctx context.Context, m Member) error
 	// Members returns the live members, sorted by name.
 	Members(ctx context.Context) ([]Member, error)
+	// Alive is nil while this member holds its lease (it is registered
+	// and in contact), else why not, without a call to the backend.
+	Alive() error
 
 	// Campaign blocks until this member leads or ctx ends; the channel
 	// is closed when it no longer leads (lease lost, Resign, Close).

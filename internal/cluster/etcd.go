@@ -104,8 +104,9 @@ type Etcd struct {
 	done    chan struct{}   // closed by Close
 	life    context.Context // the sessions' context, cancelled by Close
 	endLife context.CancelFunc
-	keeping bool  // the keeper runs
-	keepErr error // the keeper's last failure to register; nil once registered
+	keeping bool      // the keeper runs
+	keepErr error     // the keeper's last failure to register; nil once registered
+	lostAt  time.Time // when the last lease was lost (or the keeper started)
 	wg      sync.WaitGroup
 }
 

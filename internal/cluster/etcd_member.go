@@ -33,7 +33,7 @@ func (e *Etcd) Register(ctx context.Context, m Member) error {
 	sess := e.sess
 	var err error
 	if !e.keeping {
-		e.keeping = true
+		e.keeping, e.lostAt = true, time.Now()
 		e.wg.Add(1)
 		go e.keep()
 	}
@@ -116,6 +116,7 @@ func (e *Etcd) keep() {
 		}
 		e.mu.Lock()
 		e.sess = nil
+		e.lostAt = time.Now()
 		e.sessUp = make(chan struct{})
 		e.endLeadLocked()
 		e.mu.Unlock()
@@ -132,6 +133,23 @@ func (e *Etcd) newSession() (*concurrency.Session, error) {
 		return nil, e.fail(context.Background(), "grant lease", err)
 	}
 	return concurrency.NewSession(e.c, concurrency.WithLease(lease.ID), concurrency.WithContext(e.life), concurrency.WithTTL(e.ttl))
+}
+
+// Alive is nil while the keeper holds a lease.
+func (e *Etcd) Alive() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.closed:
+		return ErrClosed
+	case e.member == nil:
+		return ErrNotRegistered
+	case e.sess != nil:
+		return nil
+	case e.keepErr != nil:
+		return fmt.Errorf("no lease: %w", e.keepErr)
+	}
+	return fmt.Errorf("%w: no lease since %s", ErrUnavailable, e.lostAt.Format(time.RFC3339))
 }
 
 // session waits, bounded, for a live session.

@@ -258,11 +258,20 @@ func (r *Runner) setSync(err error) {
 func (r *Runner) Leading() bool { return r.leading.Load() }
 
 // Synced returns when this member last read or applied the fleet's state
-// and, while it cannot, why.
+// and, while it cannot (a failed read, or its lease lost: the backend out
+// of reach), why.
 func (r *Runner) Synced() (time.Time, error) {
+	alive := r.b.Alive()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.synced, r.syncErr
+	switch {
+	case r.syncErr != nil:
+		return r.synced, r.syncErr
+	case alive != nil:
+		return r.synced, alive
+	}
+	r.synced = time.Now() // in contact and watching: in sync now
+	return r.synced, nil
 }
 
 // View is the fleet as GET /api/v1/cluster shows it.

@@ -165,6 +165,16 @@ func (f *fleet) stepGuard(service string) string {
 	return ""
 }
 
+// inSync is nil while this member is in sync with the fleet.
+func (f *fleet) inSync() error {
+	r := f.runner.Load()
+	if r == nil {
+		return errors.New("cluster: this member has not started")
+	}
+	_, err := r.Synced()
+	return err
+}
+
 // view is GET /api/v1/cluster: the leader and the live members.
 func (f *fleet) view(ctx context.Context) (any, error) {
 	r := f.runner.Load()

@@ -217,3 +217,41 @@ func TestMemberStartsFromItsCache(t *testing.T) {
 		t.Fatalf("table at weight %v, want the cached 50", w)
 	}
 }
+
+// TestMemberOutOfReach: while etcd is down a member keeps serving the
+// fleet's state, refuses a change it cannot write, and says it is out of
+// sync in /readyz (still ready) and the metrics; when etcd returns it is
+// in sync again and changes are written.
+func TestMemberOutOfReach(t *testing.T) {
+	srv := etcdtest.Start(t)
+	a := startMember(t, srv, "a")
+	wait.For(t, 15*time.Second, "a in sync", func() bool { return strings.Contains(get(a, "/readyz"), `"in sync"`) })
+	if _, err := a.Engine.SetWeight("users", 50, "api:test"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	wait.ForErr(t, 15*time.Second, "a to say it is out of sync", func() error {
+		ready, metrics := get(a, "/readyz"), get(a, "/metrics")
+		if !strings.Contains(ready, `"status": "ready"`) || !strings.Contains(ready, "out of sync, serving the last state seen") ||
+			!strings.Contains(metrics, "turnout_cluster_in_sync 0\n") {
+			return fmt.Errorf("readyz %s metrics %s", ready, grepCluster(metrics))
+		}
+		return nil
+	})
+	if _, err := a.Engine.SetWeight("users", 25, "api:test"); err == nil {
+		t.Fatal("a weight change was taken with etcd down")
+	}
+	if s, _ := a.Engine.Status("users"); s.Weight != 50 || a.Configs.Snapshot().Table.Service("users").Rollout.Weight != 50 {
+		t.Fatalf("serving weight %v with etcd down, want the fleet's 50", s.Weight)
+	}
+	srv.Start()
+	wait.ForErr(t, 15*time.Second, "a in sync again", func() error {
+		if ready := get(a, "/readyz"); !strings.Contains(ready, `"in sync"`) {
+			return fmt.Errorf("readyz %s", ready)
+		}
+		return nil
+	})
+	if _, err := a.Engine.SetWeight("users", 25, "api:test"); err != nil {
+		t.Fatalf("a weight change after etcd returned: %v", err)
+	}
+}

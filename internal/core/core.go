@@ -177,22 +177,31 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 		return err // the caller's Close releases the gateway
 	}
 	c.Admin = admin.New(admin.Options{
-		Tokens:    tokens.Tokens,
-		Hosts:     func() []string { return AdminHosts(g.Config()) },
-		Now:       c.now,
-		Reload:    admin.ReloaderFunc(g.Reload),
-		Log:       c.Log,
-		Engine:    eng,
-		Events:    c.Store,
-		Snapshot:  g.Snapshot,
-		Stats:     c.Stats,
-		QNTargets: x.QNTargets,
-		Metrics:   c.Metrics.Handler(),
-		Contracts: contractsAPI{g: g, lv: c.Live},
-		Diffs:     x.Diffs,
-		Cluster:   c.clusterView(),
+		Tokens:      tokens.Tokens,
+		Hosts:       func() []string { return AdminHosts(g.Config()) },
+		Now:         c.now,
+		Reload:      admin.ReloaderFunc(g.Reload),
+		Log:         c.Log,
+		Engine:      eng,
+		Events:      c.Store,
+		Snapshot:    g.Snapshot,
+		Stats:       c.Stats,
+		QNTargets:   x.QNTargets,
+		Metrics:     c.Metrics.Handler(),
+		Contracts:   contractsAPI{g: g, lv: c.Live},
+		Diffs:       x.Diffs,
+		Cluster:     c.clusterView(),
+		ClusterSync: c.clusterSync(),
 	})
 	return nil
+}
+
+// clusterSync says whether a fleet member is in sync, nil otherwise.
+func (c *Core) clusterSync() func() error {
+	if c.fleet == nil {
+		return nil
+	}
+	return c.fleet.inSync
 }
 
 // clusterView serves /api/v1/cluster for a fleet member, nil otherwise.
