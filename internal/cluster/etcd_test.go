@@ -19,7 +19,7 @@ const deadline = 15 * time.Second
 
 // open is a backend on srv under prefix /t for one test, with a one-second
 // lease and timeout, closed at cleanup.
-func open(t *testing.T, srv *etcdtest.Server) *Etcd {
+func open(t testing.TB, srv *etcdtest.Server) *Etcd {
 	t.Helper()
 	e, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), Prefix: "/t", Lease: time.Second, Timeout: time.Second})
 	if err != nil {
@@ -30,7 +30,7 @@ func open(t *testing.T, srv *etcdtest.Server) *Etcd {
 }
 
 // joined is open plus Register as name.
-func joined(t *testing.T, srv *etcdtest.Server, name string) *Etcd {
+func joined(t testing.TB, srv *etcdtest.Server, name string) *Etcd {
 	t.Helper()
 	e := open(t, srv)
 	if err := e.Register(ctx(t), Member{Name: name, Advertise: "http://" + name + ":9901", SpecHash: "h"}); err != nil {
@@ -52,7 +52,7 @@ func crash(e *Etcd) {
 	_ = e.c.Close()
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), deadline)
 	t.Cleanup(cancel)
 	return c

@@ -51,9 +51,12 @@ type member struct {
 	runner  *Runner
 	mu      sync.Mutex
 	applied []float64
+	// published gets every weight published, when a test set it (its
+	// sends never block: a full channel drops).
+	published chan float64
 }
 
-func newMember(t *testing.T, srv *etcdtest.Server, name string, cfg *config.Config) *member {
+func newMember(t testing.TB, srv *etcdtest.Server, name string, cfg *config.Config) *member {
 	t.Helper()
 	m := &member{name: name, b: open(t, srv), reg: stats.NewRegistry(time.Now)}
 	local, err := store.Open(store.MemoryPath)
@@ -65,7 +68,14 @@ func newMember(t *testing.T, srv *etcdtest.Server, name string, cfg *config.Conf
 	m.eng, err = rollout.New(m.st, m.reg, rollout.WithApply(func(_ string, w float64) error {
 		m.mu.Lock()
 		m.applied = append(m.applied, w)
+		ch := m.published
 		m.mu.Unlock()
+		if ch != nil {
+			select {
+			case ch <- w:
+			default:
+			}
+		}
 		return nil
 	}), rollout.WithStepGuard(func(service string) string {
 		if m.runner.Leading() {
@@ -122,7 +132,7 @@ func (m *member) lastApplied() (float64, bool) {
 	return m.applied[len(m.applied)-1], true
 }
 
-func (m *member) status(t *testing.T) rollout.Status {
+func (m *member) status(t testing.TB) rollout.Status {
 	t.Helper()
 	s, err := m.eng.Status("users")
 	if err != nil {
