@@ -35,8 +35,8 @@ type EtcdOptions struct {
 	Lease time.Duration
 	// Timeout bounds every call (the lease when 0).
 	Timeout time.Duration
-	// MaxEvents is how many events the log keeps (store.DefaultMaxEvents
-	// when 0); older ones are deleted as new ones are appended.
+	// MaxEvents is how many events the log keeps (DefaultEtcdEvents when
+	// 0); older ones are deleted as new ones are appended.
 	MaxEvents int
 	Log       *slog.Logger
 }
@@ -81,6 +81,11 @@ func EtcdOptionsFrom(c *config.Cluster, dir string, log *slog.Logger) (EtcdOptio
 	}
 	return o, nil
 }
+
+// DefaultEtcdEvents is how many events the fleet's log keeps in etcd: a
+// tenth of a local store's, since every member reads and etcd keeps each
+// key's history until it is compacted.
+const DefaultEtcdEvents = store.DefaultMaxEvents / 10
 
 // Etcd is the Backend on etcd (go.etcd.io/etcd/client/v3). It owns its
 // client, the member's lease (a concurrency.Session, renewed by a keeper
@@ -127,7 +132,7 @@ func OpenEtcd(o EtcdOptions) (*Etcd, error) {
 		o.Timeout = time.Duration(ttl) * time.Second
 	}
 	if o.MaxEvents <= 0 {
-		o.MaxEvents = store.DefaultMaxEvents
+		o.MaxEvents = DefaultEtcdEvents
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
