@@ -123,3 +123,28 @@ func TestEtcdStoppedAndBack(t *testing.T) {
 		t.Fatalf("change after the outage: %+v", got)
 	}
 }
+
+// TestEventsPruned: the log keeps MaxEvents events, the newest, and the
+// sequence goes on.
+func TestEventsPruned(t *testing.T) {
+	srv := etcdtest.Start(t)
+	e, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), Prefix: "/t", Lease: time.Second, Timeout: time.Second, MaxEvents: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	c := ctx(t)
+	for range 12 {
+		if _, err := e.AppendEvents(c, store.Event{Type: "note"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, err := e.Events(c, store.EventQuery{Limit: 100})
+	if err != nil || len(evs) != 5 || evs[0].Seq != 8 || evs[4].Seq != 12 {
+		t.Fatalf("events %+v %v, want 8..12", evs, err)
+	}
+	r, err := e.c.Get(c, "/t/events/", prefixCount()...)
+	if err != nil || r.Count != 5 {
+		t.Fatalf("%d event keys kept (%v), want 5", r.Count, err)
+	}
+}
