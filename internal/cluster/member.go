@@ -159,7 +159,9 @@ func (r *Runner) watch(ctx context.Context, rev int64) {
 func (r *Runner) refreshMembers(ctx context.Context) {
 	ms, err := r.b.Members(ctx)
 	if err != nil {
-		r.log.Warn("cluster: reading the members", "err", err)
+		if ctx.Err() == nil {
+			r.log.Warn("cluster: reading the members", "err", err)
+		}
 		return
 	}
 	r.mu.Lock()

@@ -21,7 +21,8 @@ type Cluster struct {
 	Member string `yaml:"member"`
 	// Advertise is the URL at which the other members reach this member's
 	// admin port (default: admin.listen, with the host name for a
-	// wildcard address, https with admin.tls).
+	// wildcard address, https with admin.tls; with port 0, empty here and
+	// the port bound, filled in by the gateway).
 	Advertise string `yaml:"advertise"`
 	// Lease is the TTL of the member's registration and of the leader's
 	// claim (DefaultClusterLease, at least MinClusterLease, whole
@@ -84,8 +85,8 @@ func (c *Cluster) applyDefaults(admin *Admin) {
 // a wildcard host becomes the host name.
 func advertiseFor(admin *Admin, hostname string) string {
 	h, port, err := net.SplitHostPort(admin.Listen)
-	if err != nil {
-		return ""
+	if err != nil || port == "0" {
+		return "" // the gateway fills in the port it binds
 	}
 	if anyHost(h) {
 		h = hostname
@@ -106,9 +107,9 @@ func (c *Cluster) Validate() error {
 	if msg := memberProblem(c.Member); msg != "" {
 		col.add(c.missing("member", "%s", msg))
 	}
-	if c.Advertise == "" {
-		col.add(c.missing("advertise", "required: the URL at which the other members reach this admin port, e.g. http://10.0.0.5:9901"))
-	} else if msg := checkHTTPURL(c.Advertise, false); msg != "" {
+	if c.Advertise == "" && c.Has("advertise") {
+		col.add(c.problem("advertise", "must not be empty: the URL at which the other members reach this admin port, e.g. http://10.0.0.5:9901 (leave advertise out for admin.listen)"))
+	} else if msg := checkHTTPURL(c.Advertise, false); c.Advertise != "" && msg != "" {
 		col.add(c.problem("advertise", "%s", msg))
 	}
 	switch d := c.Lease.D(); {

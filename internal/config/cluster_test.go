@@ -54,6 +54,16 @@ func TestClusterAsWritten(t *testing.T) {
 	}
 }
 
+// TestClusterAdvertiseOfPortZero: an admin port chosen at bind time gives
+// no default advertise URL here (the gateway fills it in).
+func TestClusterAdvertiseOfPortZero(t *testing.T) {
+	text := strings.Replace(clusterYAML("  etcd: { endpoints: [http://127.0.0.1:2379] }\n"), "0.0.0.0:9901", "127.0.0.1:0", 1)
+	c, err := Parse("c.yaml", []byte(text))
+	if err != nil || c.Cluster.Advertise != "" {
+		t.Fatalf("Parse: %v, advertise %q", err, c.Cluster.Advertise)
+	}
+}
+
 // TestNoClusterNoBlock: without the block there is no cluster.
 func TestNoClusterNoBlock(t *testing.T) {
 	c, err := Parse("c.yaml", []byte("services: {}\n"))
@@ -76,6 +86,7 @@ func TestClusterErrors(t *testing.T) {
 		{"bad env name", "  etcd: { endpoints: [http://h:2379], username: u, password_env: 1X }\n", "is not an environment variable name"},
 		{"member slash", "  etcd: { endpoints: [http://h:2379] }\n  member: a/b\n", "c.yaml:4:11: cluster.member: \"a/b\" must not contain '/'"},
 		{"member empty", "  etcd: { endpoints: [http://h:2379] }\n  member: \"\"\n", "cluster.member: required"},
+		{"advertise empty", "  etcd: { endpoints: [http://h:2379] }\n  advertise: \"\"\n", "cluster.advertise: must not be empty"},
 		{"advertise not a URL", "  etcd: { endpoints: [http://h:2379] }\n  advertise: 10.0.0.5:9901\n", "c.yaml:4:14: cluster.advertise:"},
 		{"short lease", "  etcd: { endpoints: [http://h:2379] }\n  lease: 500ms\n", "c.yaml:4:10: cluster.lease: 500ms is too short; at least 1s"},
 		{"fractional lease", "  etcd: { endpoints: [http://h:2379] }\n  lease: 1500ms\n", "cluster.lease: 1.5s: use whole seconds"},

@@ -31,6 +31,9 @@ type fleet struct {
 	rev     int64                          // the revision the first Load read; 0 when etcd was down
 	self    cluster.Member
 	log     *slog.Logger
+	// adminAddr is the bound admin address, advertised when the
+	// configuration does not say (admin.listen port 0).
+	adminAddr string
 }
 
 // loadTimeout bounds the first read of the fleet's state at start.
@@ -40,7 +43,7 @@ const loadTimeout = 5 * time.Second
 // a cluster.Store over local. When etcd cannot be read the member starts
 // from its cache, and says so; with nothing cached while rollouts are
 // configured it refuses to start, rather than serve the file's weights.
-func openFleet(cfg *config.Config, path string, local store.Store, log *slog.Logger) (*fleet, error) {
+func openFleet(cfg *config.Config, path string, local store.Store, adminAddr string, log *slog.Logger) (*fleet, error) {
 	dir := "."
 	if path != "" {
 		dir = filepath.Dir(path)
@@ -53,7 +56,8 @@ func openFleet(cfg *config.Config, path string, local store.Store, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	f := &fleet{backend: b, store: cluster.NewStore(b, local, cfg.Cluster.Member, log), self: selfMember(cfg), log: log}
+	f := &fleet{backend: b, store: cluster.NewStore(b, local, cfg.Cluster.Member, log), self: selfMember(cfg), log: log, adminAddr: adminAddr}
+	f.self.Advertise = f.advertise(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	f.rev, err = f.store.Load(ctx)
@@ -94,6 +98,18 @@ func selfMember(cfg *config.Config) cluster.Member {
 	sum := sha256.Sum256([]byte(all.String()))
 	m.SpecHash = hex.EncodeToString(sum[:8])
 	return m
+}
+
+// advertise is cfg's advertised URL, or the bound admin address.
+func (f *fleet) advertise(cfg *config.Config) string {
+	if cfg.Cluster.Advertise != "" || f.adminAddr == "" {
+		return cfg.Cluster.Advertise
+	}
+	scheme := "http://"
+	if cfg.Admin.TLS != nil {
+		scheme = "https://"
+	}
+	return scheme + f.adminAddr
 }
 
 // binary names this build: the module version and the VCS revision.
@@ -146,7 +162,7 @@ func (f *fleet) reregister(cfg *config.Config) {
 		return
 	}
 	self := selfMember(cfg)
-	self.StartedAt = f.self.StartedAt
+	self.StartedAt, self.Advertise = f.self.StartedAt, f.advertise(cfg)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 		defer cancel()

@@ -80,6 +80,10 @@ type Options struct {
 	// BeforeStateWait, when set, is called once before Open waits for a
 	// locked state file.
 	BeforeStateWait func()
+	// AdminAddr is the bound admin address (the gateway's): a fleet
+	// member whose cluster.advertise is empty (admin.listen port 0)
+	// advertises it.
+	AdminAddr string
 }
 
 // Open opens the store (waiting up to o.StateWait for another process to
@@ -100,7 +104,7 @@ func Open(cfg *config.Config, path string, o Options) (*Core, error) {
 	}
 	if cfg.Cluster != nil {
 		// The fleet's state is the engine's; the local store caches it.
-		if c.fleet, err = openFleet(cfg, path, st, c.Log); err != nil {
+		if c.fleet, err = openFleet(cfg, path, st, o.AdminAddr, c.Log); err != nil {
 			_ = st.Close()
 			return nil, err
 		}
