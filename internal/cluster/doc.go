@@ -26,8 +26,17 @@
 //     revision, in order; Resync when the backend cannot say what changed.
 //
 // When the backend cannot be reached every call fails within its bound
-// with an error wrapping ErrUnavailable; the caller keeps serving what it
-// last saw. Every method is safe for concurrent use.
+// with an error wrapping ErrUnavailable, and Alive says so once the
+// member's lease is lost; the caller keeps serving what it last saw. Every
+// method is safe for concurrent use.
+//
+// Above the Backend, and the same for any backend: Store is the
+// store.Store the rollout engine writes through (the member's own store its
+// cache; a write the fleet does not take wraps store.ErrNotWritten, and a
+// state the engine decided, or a rollout spec the fleet does not hold, is
+// written only as leader), and Runner is the member's life in the fleet
+// (register, campaign and run the engine's loop while leading, watch and
+// adopt the others' writes, hold steps while members disagree on a spec).
 //
 // The etcd layout under the prefix P (config.Etcd.Prefix):
 //
