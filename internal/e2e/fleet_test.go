@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,4 +107,56 @@ func TestFleetLeaderKilled(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("the fleet's events %q, want one per step %q\n%s", got, want, survivor.logs())
 	}
+}
+
+// TestFleetEtcdDownUnderLoad: etcd stops under load while a rollout steps:
+// every request is still answered, no step is taken while the member is
+// out of sync, and once etcd returns the member resyncs and steps on.
+func TestFleetEtcdDownUnderLoad(t *testing.T) {
+	srv := etcdtest.Start(t)
+	v1, v2 := newUpstream(t, "v1"), newUpstream(t, "v2")
+	vars := map[string]string{"ETCD": srv.Endpoint, "NAME": "m1", "V1": v1.URL, "V2": v2.URL}
+	p := startProc(t, writeConfig(t, t.TempDir(), fleetYAML, vars))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l := startLoad(ctx, p.URL, 2)
+	p.waitStatus(t, "users", 60*time.Second, "the first step", func(s rolloutStatus) bool { return s.Weight >= 25 })
+
+	srv.Stop()
+	wait.For(t, 30*time.Second, "the member to say it is out of sync", func() bool {
+		return strings.Contains(get(t, p.AdminURL+"/readyz"), "out of sync")
+	})
+	held := p.status(t, "users")
+	// Several step intervals (2s) while out of sync: the load's answers
+	// (a few hundred a second) are the clock, not a sleep.
+	l.waitAnswers(t, 3000)
+	if s := p.status(t, "users"); s.Weight != held.Weight || s.Step != held.Step {
+		t.Fatalf("a step was taken with etcd down: %+v, then %+v", held, s)
+	}
+	srv.Start()
+	wait.For(t, 30*time.Second, "the member in sync again", func() bool {
+		return strings.Contains(get(t, p.AdminURL+"/readyz"), `"in sync"`)
+	})
+	p.waitStatus(t, "users", 60*time.Second, "promotion after etcd returned", func(s rolloutStatus) bool { return s.State == "promoted" })
+	cancel()
+	l.wg.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for code, n := range l.status {
+		if code != http.StatusOK {
+			t.Fatalf("%d answers with status %d (all: %v)", n, code, l.status)
+		}
+	}
+}
+
+// get is the body of a GET of url ("" on failure).
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
