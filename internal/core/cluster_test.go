@@ -255,3 +255,32 @@ func TestMemberOutOfReach(t *testing.T) {
 		t.Fatalf("a weight change after etcd returned: %v", err)
 	}
 }
+
+// TestReloadKeepsTheFleetsWeight: a reload with another weight in the
+// file while etcd is down does not make the member serve it: the fleet
+// did not take it, and the member serves the fleet's weight.
+func TestReloadKeepsTheFleetsWeight(t *testing.T) {
+	srv := etcdtest.Start(t)
+	path := filepath.Join(t.TempDir(), "turnout.yaml")
+	a, err := tryMember(t, srv, "a", "memory", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	text := strings.NewReplacer("ETCD", srv.Endpoint, "NAME", "a", "STATE", "memory", "weight: 10", "weight: 30").Replace(fleetYAML)
+	write(t, path, text)
+	if err := a.Configs.Reload("test"); err != nil {
+		t.Fatal(err)
+	}
+	if w := a.Configs.Config().Services["users"].Rollout.Weight; w != 30 {
+		t.Fatalf("the reloaded file has weight %v", w)
+	}
+	wait.ForErr(t, 15*time.Second, "the member to serve the fleet's weight 10", func() error {
+		s, _ := a.Engine.Status("users")
+		w := a.Configs.Snapshot().Table.Service("users").Rollout.Weight
+		if s.Weight != 10 || w != 10 {
+			return fmt.Errorf("engine at %v, table at %v", s.Weight, w)
+		}
+		return nil
+	})
+}

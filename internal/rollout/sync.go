@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -175,13 +176,45 @@ func (e *Engine) Sync(cfg *config.Config) error {
 	// One write for the whole reload: with a file-backed store, one fsync
 	// instead of two per changed rollout.
 	err := e.record(batch)
+	var kept []Status
+	if errors.Is(err, store.ErrNotWritten) {
+		kept = e.keepShared(batch.Rollouts)
+	}
 	e.mu.Unlock()
 	// The caller compiled its table with Plan's weights already: tell the
 	// observers, publish nothing (Sync runs under the gateway's apply lock).
 	for _, st := range changed {
 		e.tell(st)
 	}
+	if len(kept) > 0 {
+		// Back to the shared state, once the caller's lock is released.
+		go func() {
+			for _, st := range kept {
+				e.observed(st)
+			}
+		}()
+	}
 	return err
+}
+
+// keepShared puts back the shared store's state of each rollout of
+// written, of the same spec, that a shared store did not take: a member
+// does not serve a weight from its file that the fleet does not hold. It
+// returns the statuses to publish; e.mu is held.
+func (e *Engine) keepShared(written []store.RolloutState) []Status {
+	var out []Status
+	for _, w := range written {
+		t := e.ro[w.Service]
+		held, ok, err := e.st.GetRollout(w.Service)
+		if t == nil || err != nil || !ok || held.SpecHash != t.state.SpecHash || held.Weight == t.state.Weight && held.State == t.state.State {
+			continue
+		}
+		e.log.Warn("the fleet did not take this configuration's rollout state; serving the fleet's (reload again once it can be written)",
+			"service", w.Service, "weight", held.Weight, "configured", t.state.Weight)
+		t.state = held
+		out = append(out, e.status(w.Service, t))
+	}
+	return out
 }
 
 // fieldsSize is about the size of a rollout event's encoded fields.
