@@ -10,13 +10,18 @@ cd "$(dirname "$0")/.."
 # come to need them. chromium: the dashboard's browser test
 # (internal/admin/dashboard_browser_test.go) fails without it; prometheus:
 # the analysis-from-Prometheus test (internal/promsource/prometheus_test.go)
-# runs a real server and fails without it.
-need_apt=(chromium prometheus)
+# runs a real server and fails without it; etcd-server (binary etcd): the
+# fleet's tests (internal/cluster, internal/testutil/etcdtest) run real etcd
+# processes of their own on 127.0.0.1 ports they pick, never the package's
+# service. Each entry is PACKAGE or PACKAGE:BINARY.
+need_apt=(chromium prometheus etcd-server:etcd)
 missing=()
-for pkg in "${need_apt[@]}"; do
+for entry in "${need_apt[@]}"; do
+  pkg=${entry%%:*}
+  bin=${entry##*:}
   # Installed as a Debian package, or at least present on PATH.
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" &&
-    ! command -v "$pkg" >/dev/null 2>&1; then
+    ! command -v "$bin" >/dev/null 2>&1; then
     missing+=("$pkg")
   fi
 done

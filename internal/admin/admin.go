@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,7 @@ type API struct {
 	limiter  *authLimiter
 	reload   Reloader
 	ready    func() bool
+	inSync   func() error
 	log      *slog.Logger
 	engine   *rollout.Engine
 	events   store.Store
@@ -91,6 +93,13 @@ type Options struct {
 	// Diffs serves the mirror's comparisons at /api/v1/diffs/{service}
 	// (nil = not registered: the gateway's mirror only).
 	Diffs http.HandlerFunc
+	// Cluster reads the fleet for /api/v1/cluster (nil: no cluster block,
+	// answered 404 saying so); an error is answered 503.
+	Cluster func(ctx context.Context) (any, error)
+	// ClusterSync says whether a fleet member is in sync with the fleet
+	// (nil) or why not, for /readyz, which stays ready: the member serves
+	// the last state it saw (nil func: no cluster block).
+	ClusterSync func() error
 }
 
 // Contracts serves the live configuration's OpenAPI contracts: the list,
@@ -105,7 +114,7 @@ type Contracts interface {
 func New(o Options) *API {
 	a := &API{mux: http.NewServeMux(), tokens: o.Tokens, hosts: o.Hosts, reload: o.Reload, ready: o.Ready, log: o.Log,
 		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats, qnTarget: o.QNTargets,
-		limiter: newAuthLimiter(o.Now, o.AuthBurst, o.AuthRefill)}
+		limiter: newAuthLimiter(o.Now, o.AuthBurst, o.AuthRefill), inSync: o.ClusterSync}
 	if a.tokens == nil {
 		token := o.Token
 		if token == nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/turnout-gw/turnout/internal/rollout"
+	"github.com/turnout-gw/turnout/internal/store"
 )
 
 // MaxBodyBytes bounds the body of every JSON request the admin API reads.
@@ -74,14 +75,16 @@ func (a *API) handleWeight(w http.ResponseWriter, r *http.Request) {
 }
 
 // answerRollout writes st, or err mapped to its status: no rollout → 404,
-// a refused transition → 409, anything else → 500.
+// a refused transition or a write the fleet did not take → 409, anything else → 500.
 func (a *API) answerRollout(w http.ResponseWriter, service string, st rollout.Status, err error) {
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, st)
 	case errors.Is(err, rollout.ErrNoRollout):
 		WriteError(w, http.StatusNotFound, a.noRollout(service))
-	case errors.Is(err, rollout.ErrTransition):
+	case errors.Is(err, rollout.ErrTransition), errors.Is(err, store.ErrNotWritten):
+		// Not written: the fleet's state moved on since this member read
+		// it (read it again), or the fleet's store is unreachable.
 		WriteError(w, http.StatusConflict, fmt.Errorf("%s: %w", service, err))
 	default:
 		a.log.Error("admin: rollout action failed", "service", service, "error", err)

@@ -1,6 +1,9 @@
 package admin
 
-import "net/http"
+import (
+	"errors"
+	"net/http"
+)
 
 // routes registers every endpoint of the admin port, here and nowhere
 // else (handle, mutation and internal are unexported): the probes, the reload, the
@@ -45,6 +48,18 @@ func (a *API) routes(o Options) {
 	if o.Diffs != nil {
 		a.handle("GET /api/v1/diffs/{service}", o.Diffs)
 	}
+	a.handle("GET /api/v1/cluster", func(w http.ResponseWriter, r *http.Request) {
+		if o.Cluster == nil {
+			WriteError(w, http.StatusNotFound, errors.New("this Turnout is not in a fleet: its configuration has no cluster: block"))
+			return
+		}
+		v, err := o.Cluster(r.Context())
+		if err != nil {
+			WriteError(w, http.StatusServiceUnavailable, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	})
 	assets := dashboard()
 	a.handlePublic("GET /{$}", handleIndex(assets))
 	a.handlePublic("GET /ui/", handleAsset(assets))
@@ -56,11 +71,19 @@ func (a *API) handleHealthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleReadyz answers the readiness probe: 503 until Options.Ready says
-// ready.
+// ready. A fleet member says whether it is in sync with the fleet, and
+// why not (it stays ready, serving the last state it saw).
 func (a *API) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if a.ready != nil && !a.ready() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	answer := map[string]string{"status": "ready"}
+	if a.inSync != nil {
+		answer["cluster"] = "in sync"
+		if err := a.inSync(); err != nil {
+			answer["cluster"] = "out of sync, serving the last state seen: " + err.Error()
+		}
+	}
+	writeJSON(w, http.StatusOK, answer)
 }

@@ -121,6 +121,9 @@ func (c *Config) applyDefaults(services bool) {
 			}
 		}
 	}
+	if c.Cluster != nil {
+		c.Cluster.applyDefaults(&c.Admin)
+	}
 	if c.Limits.ShutdownGrace == 0 {
 		c.Limits.ShutdownGrace = Duration(DefaultShutdownGrace)
 	}

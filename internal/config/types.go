@@ -27,6 +27,9 @@ type Config struct {
 	Trust      *Trust               `yaml:"trust"`
 	Upstreams  map[string]*Upstream `yaml:"upstreams"`
 	Services   map[string]*Service  `yaml:"services"`
+	// Cluster makes this Turnout a member of a fleet sharing its rollouts
+	// through etcd; nil is a single process.
+	Cluster *Cluster `yaml:"cluster"`
 
 	// serviceNames are the keys of Services, sorted once by Decode: a
 	// reload asks for them several times.

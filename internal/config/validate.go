@@ -38,6 +38,9 @@ func (c *Config) Validate() error {
 	if c.Prometheus != nil {
 		col.add(nest("prometheus", c.Prometheus.Validate()))
 	}
+	if c.Cluster != nil {
+		col.add(nest("cluster", c.Cluster.Validate()))
+	}
 	if c.Trust != nil {
 		col.add(nest("trust", c.Trust.Validate()))
 		col.add(c.validateTrustRefs())

@@ -50,6 +50,8 @@ type Core struct {
 	contracts *contractState
 	cancel    context.CancelFunc
 	done      chan struct{}
+	// fleet is the cluster member (cluster:); nil without the block.
+	fleet *fleet
 }
 
 // Options configure Open and Start.
@@ -81,6 +83,10 @@ type Options struct {
 	// BeforeStateWait, when set, is called once before Open waits for a
 	// locked state file.
 	BeforeStateWait func()
+	// AdminAddr is the bound admin address (the gateway's): a fleet
+	// member whose cluster.advertise is empty (admin.listen port 0)
+	// advertises it.
+	AdminAddr string
 }
 
 // Open opens the store (waiting up to o.StateWait for another process to
@@ -98,6 +104,14 @@ func Open(cfg *config.Config, path string, o Options) (*Core, error) {
 	st, err := openState(StatePath(cfg, path), c.now, o, c.Log)
 	if err != nil {
 		return nil, fmt.Errorf("opening state store: %w", err)
+	}
+	if cfg.Cluster != nil {
+		// The fleet's state is the engine's; the local store caches it.
+		if c.fleet, err = openFleet(cfg, path, st, o.AdminAddr, c.Log); err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+		st = c.fleet.store
 	}
 	c.Store, c.Stats, c.Metrics = st, stats.NewRegistry(c.now), telemetry.NewMetrics()
 	c.notifier = rollout.NewNotifier(c.Log, 1024, 5, time.Second)
@@ -149,6 +163,9 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 		eopts = append(eopts, rollout.WithGate(gate))
 	}
 	eopts = append(eopts, rollout.WithGate(c.Live.Gate()))
+	if c.fleet != nil {
+		eopts = append(eopts, rollout.WithStepGuard(c.fleet.stepGuard))
+	}
 	c.Analysis, err = promsource.NewRouter(c.Stats, promsource.WithClock(c.now), promsource.WithLogger(c.Log))
 	if err != nil {
 		return err
@@ -170,21 +187,39 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 		return err // the caller's Close releases the gateway
 	}
 	c.Admin = admin.New(admin.Options{
-		Tokens:    tokens.Tokens,
-		Hosts:     func() []string { return AdminHosts(g.Config()) },
-		Now:       c.now,
-		Reload:    admin.ReloaderFunc(g.Reload),
-		Log:       c.Log,
-		Engine:    eng,
-		Events:    c.Store,
-		Snapshot:  g.Snapshot,
-		Stats:     c.Stats,
-		QNTargets: x.QNTargets,
-		Metrics:   c.Metrics.Handler(),
-		Contracts: contractsAPI{g: g, lv: c.Live},
-		Diffs:     x.Diffs,
+		Tokens:      tokens.Tokens,
+		Hosts:       func() []string { return AdminHosts(g.Config()) },
+		Now:         c.now,
+		Reload:      admin.ReloaderFunc(g.Reload),
+		Log:         c.Log,
+		Engine:      eng,
+		Events:      c.Store,
+		Snapshot:    g.Snapshot,
+		Stats:       c.Stats,
+		QNTargets:   x.QNTargets,
+		Metrics:     c.Metrics.Handler(),
+		Contracts:   contractsAPI{g: g, lv: c.Live},
+		Diffs:       x.Diffs,
+		Cluster:     c.clusterView(),
+		ClusterSync: c.clusterSync(),
 	})
 	return nil
+}
+
+// clusterSync says whether a fleet member is in sync, nil otherwise.
+func (c *Core) clusterSync() func() error {
+	if c.fleet == nil {
+		return nil
+	}
+	return c.fleet.inSync
+}
+
+// clusterView serves /api/v1/cluster for a fleet member, nil otherwise.
+func (c *Core) clusterView() func(context.Context) (any, error) {
+	if c.fleet == nil {
+		return nil
+	}
+	return c.fleet.view
 }
 
 // Run starts the engine's loop and, with Options.Watch, the configuration
@@ -197,9 +232,15 @@ func (c *Core) Run(path string) error {
 	if tick <= 0 {
 		tick = 250 * time.Millisecond
 	}
+	run := func(ctx context.Context) { c.Engine.Run(ctx, tick) }
+	if c.fleet != nil {
+		// A member runs the engine's loop only while it leads; it follows
+		// the leader's state otherwise.
+		run = c.fleet.start(c.Engine, tick, c.Metrics)
+	}
 	go func() {
 		defer close(c.done)
-		c.Engine.Run(ctx, tick)
+		run(ctx)
 	}()
 	if o.Watch && path != "" {
 		d := o.Debounce
@@ -264,7 +305,12 @@ func (c *Core) ReleaseState() error {
 	if c.Live != nil {
 		_ = c.Live.Close(context.Background())
 	}
-	return c.Store.Close()
+	err := c.Store.Close()
+	if c.fleet != nil {
+		// The member leaves the fleet (its lease revoked) with its store.
+		err = errors.Join(err, c.fleet.backend.Close())
+	}
+	return err
 }
 
 // CloseRest closes the gateway's pools and the notifier.
@@ -321,6 +367,9 @@ func (c *Core) reloaded(ev ReloadEvent) {
 		c.Log.Error("persisting rollout state", "error", err)
 	}
 	c.Live.Update(cfg, c.contracts.documents)
+	if c.fleet != nil {
+		c.fleet.reregister(cfg)
+	}
 	if c.onApply != nil {
 		c.onApply(cfg)
 	}

@@ -75,7 +75,7 @@ type AppOptions struct {
 // core waits for a locked state file.
 func (o AppOptions) core(srv *Server) core.Options {
 	return core.Options{Log: o.Log, Watch: o.Watch, Debounce: o.Debounce, Tick: o.Tick, Now: o.Now, StateWait: o.StateWait,
-		Holding: []any{"data", srv.Addr(), "admin", srv.AdminAddr()}, BeforeStateWait: o.beforeStateWait}
+		Holding: []any{"data", srv.Addr(), "admin", srv.AdminAddr()}, BeforeStateWait: o.beforeStateWait, AdminAddr: srv.AdminAddr()}
 }
 
 // Start binds every listener (exclusively, or with o.Takeover beside the

@@ -2,6 +2,8 @@ package rollout
 
 import (
 	"fmt"
+
+	"github.com/turnout-gw/turnout/internal/store"
 )
 
 // Promote sends all unpinned traffic to `to` and ends the rollout.
@@ -110,13 +112,17 @@ func (e *Engine) act(service, actor, typ string, f func(t *tracked) (string, err
 	t.state.UpdatedAt, t.state.StepStartedAt = now, now
 	t.state.WeightSource = SourceAPI
 	t.lastEval = now
-	if err := e.st.PutRollout(t.state); err != nil {
+	// The state and its event are written together: the action is
+	// recorded once, or refused.
+	stored, err := e.st.Write(store.Batch{Rollouts: []store.RolloutState{t.state}, Events: []store.Event{e.newEvent(service, typ, actor, msg,
+		map[string]any{"from_weight": prev.Weight, "weight": t.state.Weight, "from_state": prev.State, "state": t.state.State})}})
+	if err != nil {
 		t.state = prev
 		e.mu.Unlock()
 		return Status{}, fmt.Errorf("persisting rollout state: %w", err)
 	}
-	ev := e.event(service, typ, actor, msg, map[string]any{"from_weight": prev.Weight, "weight": t.state.Weight,
-		"from_state": prev.State, "state": t.state.State})
+	ev := stored[0]
+	e.log.Info(msg, "service", service, "event", typ, "actor", actor)
 	st := e.status(service, t)
 	spec := t.spec.Notify
 	e.mu.Unlock()

@@ -71,6 +71,7 @@ type Engine struct {
 	notify  *Notifier
 	observe []func(Status)
 	block   Blocker
+	guard   func(service string) string
 
 	mu sync.Mutex // guards ro, names and everything in them
 	ro map[string]*tracked
@@ -184,14 +185,9 @@ func stepAtOrBelow(steps []float64, w float64) int {
 	return idx
 }
 
-// event appends to the audit log; failures are logged, never fatal.
-func (e *Engine) event(service, typ, actor, msg string, fields map[string]any) store.Event {
-	ev, err := e.st.Append(store.Event{At: e.now(), Service: service, Type: typ, Actor: actor, Message: msg, Fields: fields})
-	if err != nil {
-		e.log.Error("appending event", "service", service, "type", typ, "error", err)
-	}
-	e.log.Info(msg, "service", service, "event", typ, "actor", actor)
-	return ev
+// newEvent is an event of the audit log, to be written with its state.
+func (e *Engine) newEvent(service, typ, actor, msg string, fields map[string]any) store.Event {
+	return store.Event{At: e.now(), Service: service, Type: typ, Actor: actor, Message: msg, Fields: fields}
 }
 
 // status builds the API view; e.mu must be held.

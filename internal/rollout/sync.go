@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -77,20 +78,29 @@ func (e *Engine) Plan(cfg *config.Config) map[string]float64 {
 // the hold event type ("" for none); describe as for reconcile. e.mu must
 // be held.
 func (e *Engine) decide(cfg *config.Config, name string, ro *config.Rollout, now time.Time, describe bool) (s store.RolloutState, started, dirty bool, held string) {
-	stored, ok := e.stored(name)
-	s, started, dirty = reconcile(name, ro, e.specHash(name, ro), stored, ok, now, describe)
+	hash := e.specHash(name, ro)
+	stored, ok := e.stored(name, hash)
+	s, started, dirty = reconcile(name, ro, hash, stored, ok, now, describe)
 	s, held = e.hold(cfg, name, ro, s, started, now)
 	return s, started, dirty || held != "", held
 }
 
-func (e *Engine) stored(name string) (store.RolloutState, bool) {
-	if t := e.ro[name]; t != nil {
+// stored is the state a rollout of spec hash continues from: the tracked
+// one, or when that is of another spec (or none), the store's. A local
+// store holds what is tracked; a fleet's may hold the spec another member
+// started, which this member then joins instead of starting it again.
+func (e *Engine) stored(name, hash string) (store.RolloutState, bool) {
+	t := e.ro[name]
+	if t != nil && t.state.SpecHash == hash {
 		return t.state, true
 	}
 	s, ok, err := e.st.GetRollout(name)
 	if err != nil {
 		e.log.Error("reading rollout state", "service", name, "error", err)
-		return store.RolloutState{}, false
+		ok = false
+	}
+	if (!ok || s.SpecHash != hash) && t != nil {
+		return t.state, true
 	}
 	return s, ok
 }
@@ -166,13 +176,45 @@ func (e *Engine) Sync(cfg *config.Config) error {
 	// One write for the whole reload: with a file-backed store, one fsync
 	// instead of two per changed rollout.
 	err := e.record(batch)
+	var kept []Status
+	if errors.Is(err, store.ErrNotWritten) {
+		kept = e.keepShared(batch.Rollouts)
+	}
 	e.mu.Unlock()
 	// The caller compiled its table with Plan's weights already: tell the
 	// observers, publish nothing (Sync runs under the gateway's apply lock).
 	for _, st := range changed {
 		e.tell(st)
 	}
+	if len(kept) > 0 {
+		// Back to the shared state, once the caller's lock is released.
+		go func() {
+			for _, st := range kept {
+				e.observed(st)
+			}
+		}()
+	}
 	return err
+}
+
+// keepShared puts back the shared store's state of each rollout of
+// written, of the same spec, that a shared store did not take: a member
+// does not serve a weight from its file that the fleet does not hold. It
+// returns the statuses to publish; e.mu is held.
+func (e *Engine) keepShared(written []store.RolloutState) []Status {
+	var out []Status
+	for _, w := range written {
+		t := e.ro[w.Service]
+		held, ok, err := e.st.GetRollout(w.Service)
+		if t == nil || err != nil || !ok || held.SpecHash != t.state.SpecHash || held.Weight == t.state.Weight && held.State == t.state.State {
+			continue
+		}
+		e.log.Warn("the fleet did not take this configuration's rollout state; serving the fleet's (reload again once it can be written)",
+			"service", w.Service, "weight", held.Weight, "configured", t.state.Weight)
+		t.state = held
+		out = append(out, e.status(w.Service, t))
+	}
+	return out
 }
 
 // fieldsSize is about the size of a rollout event's encoded fields.

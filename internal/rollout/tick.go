@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -131,21 +132,36 @@ func (e *Engine) settle(now time.Time, todo []due, results []Analysis) {
 			continue
 		}
 		prev := t.state
+		var evs []store.Event
 		switch a.Result {
 		case ResultFail:
-			notes = append(notes, e.fail(name, t, &a, now)...)
+			evs = e.fail(name, t, &a, now)
 		case ResultWaiting:
 			t.state.Reason = a.Reason
 		case ResultPass:
 			t.state.Reason = a.Reason
-			if n := e.advance(name, t, now); n != nil {
-				notes = append(notes, *n)
+			if ev := e.advance(name, t, now); ev != nil {
+				evs = append(evs, *ev)
 			}
 		}
 		if t.state.State != prev.State || t.state.Weight != prev.Weight {
 			t.state.LastAnalysis, _ = json.Marshal(a)
-			if err := e.st.PutRollout(t.state); err != nil {
+			// The state and its events are written together: a step is
+			// one event, recorded with it or not at all.
+			stored, err := e.st.Write(store.Batch{Rollouts: []store.RolloutState{t.state}, Events: evs})
+			if err != nil {
 				e.log.Error("persisting rollout state", "service", name, "error", err)
+				if errors.Is(err, store.ErrNotWritten) {
+					// Not this member's to decide now (the fleet's state
+					// moved on or is unreachable): keep what is served.
+					t.state = prev
+					continue
+				}
+				stored = evs
+			}
+			for _, ev := range stored {
+				e.log.Info(ev.Message, "service", name, "event", ev.Type, "actor", ev.Actor)
+				notes = append(notes, note{ev: ev, spec: t.spec.Notify})
 			}
 			changed = append(changed, e.status(name, t))
 		}
@@ -157,33 +173,40 @@ func (e *Engine) settle(now time.Time, todo []due, results []Analysis) {
 	e.send(notes)
 }
 
-// fail applies on_failure; e.mu is held.
-func (e *Engine) fail(name string, t *tracked, a *Analysis, now time.Time) []note {
+// fail applies on_failure and returns its events, not yet written; e.mu is
+// held.
+func (e *Engine) fail(name string, t *tracked, a *Analysis, now time.Time) []store.Event {
 	fields := map[string]any{"weight": t.state.Weight, "checks": a.Checks, "requests": a.Requests, "errors": a.Errors}
-	ev := e.event(name, "analysis_failure", SourceEngine, "analysis failed: "+a.Reason, fields)
-	out := []note{{ev: ev, spec: t.spec.Notify}}
+	out := []store.Event{e.newEvent(name, "analysis_failure", SourceEngine, "analysis failed: "+a.Reason, fields)}
+	var ev store.Event
 	t.state.UpdatedAt = now
 	t.state.WeightSource = SourceEngine
 	if t.spec.OnFailure == "pause" {
 		t.state.State = Paused
 		t.state.Reason = "paused by analysis: " + a.Reason
-		ev = e.event(name, "pause", SourceEngine, fmt.Sprintf("paused at weight %.4g: %s", t.state.Weight, a.Reason), map[string]any{"weight": t.state.Weight})
+		ev = e.newEvent(name, "pause", SourceEngine, fmt.Sprintf("paused at weight %.4g: %s", t.state.Weight, a.Reason), map[string]any{"weight": t.state.Weight})
 	} else {
 		from := t.state.Weight
 		t.state.State, t.state.Weight = RolledBack, 0
 		t.state.Reason = "rolled back: " + a.Reason
-		ev = e.event(name, "rollback", SourceEngine, fmt.Sprintf("rolled back from weight %.4g to 0: %s", from, a.Reason),
+		ev = e.newEvent(name, "rollback", SourceEngine, fmt.Sprintf("rolled back from weight %.4g to 0: %s", from, a.Reason),
 			map[string]any{"from_weight": from, "weight": 0.0, "checks": a.Checks})
 	}
-	return append(out, note{ev: ev, spec: t.spec.Notify})
+	return append(out, ev)
 }
 
 // advance moves to the next step when the current one has lasted
-// step_interval; e.mu is held.
-func (e *Engine) advance(name string, t *tracked, now time.Time) *note {
+// step_interval and returns its event, not yet written; e.mu is held.
+func (e *Engine) advance(name string, t *tracked, now time.Time) *store.Event {
 	steps := t.spec.Steps
 	if len(steps) == 0 || now.Sub(t.state.StepStartedAt) < t.spec.StepInterval.D() {
 		return nil
+	}
+	if e.guard != nil {
+		if why := e.guard(name); why != "" {
+			t.state.Reason = "step held: " + why
+			return nil
+		}
 	}
 	next := t.state.Step + 1
 	for next < len(steps) && steps[next] <= t.state.Weight {
@@ -202,8 +225,8 @@ func (e *Engine) advance(name string, t *tracked, now time.Time) *note {
 		t.state.Reason = "promoted: every step passed analysis"
 		typ, msg = "promotion", fmt.Sprintf("promoted: weight %.4g → 100, every step passed analysis", from)
 	}
-	ev := e.event(name, typ, SourceEngine, msg, map[string]any{"from_weight": from, "weight": t.state.Weight, "step": next})
-	return &note{ev: ev, spec: t.spec.Notify}
+	ev := e.newEvent(name, typ, SourceEngine, msg, map[string]any{"from_weight": from, "weight": t.state.Weight, "step": next})
+	return &ev
 }
 
 // note is a notification to send once the lock is released.

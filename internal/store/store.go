@@ -54,6 +54,12 @@ var (
 	ErrFormat = errors.New("unsupported state store format")
 	// ErrClosed is returned by every method called after Close.
 	ErrClosed = errors.New("store is closed")
+	// ErrNotWritten means a store shared by several processes (a fleet's,
+	// internal/cluster) did not take the write because the state moved on
+	// since it was read, another process decides it, or the shared store is
+	// unreachable: the writer keeps serving what it had and does not act.
+	// A local store never returns it.
+	ErrNotWritten = errors.New("not written to the shared state")
 	// ErrInvalid wraps rejected arguments (empty service, unknown state, bad blob bucket name...).
 	ErrInvalid = errors.New("invalid argument")
 )

@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/core"
+	"github.com/turnout-gw/turnout/internal/testutil/etcdtest"
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
+)
+
+// TestClusterStatusNotInAFleet: a Turnout without a cluster block says so.
+func TestClusterStatusNotInAFleet(t *testing.T) {
+	f := newFixture(t, "")
+	code, _, errOut := run(t, "cluster", "status", "--admin", f.Srv.URL)
+	if code != 1 || !strings.Contains(errOut, "not in a fleet") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+// TestClusterStatusTable: the one member of a fleet on a real etcd is
+// listed as its leader.
+func TestClusterStatusTable(t *testing.T) {
+	srv := etcdtest.Start(t)
+	path := filepath.Join(t.TempDir(), "turnout.yaml")
+	text := fmt.Sprintf(`state: memory
+cluster: { etcd: { endpoints: [%s] }, member: gw-1, advertise: "http://10.0.0.5:9901", lease: 1s }
+upstreams: { local: { targets: [http://127.0.0.1:9] } }
+services:
+  users:
+    match: { path_prefix: /users }
+    default: v1
+    versions: { v1: { upstream: local }, v2: { upstream: local } }
+    rollout: { from: v1, to: v2, weight: 10 }
+`, srv.Endpoint)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := core.Start(cfg, path, core.Options{NoPools: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+	admin := httptest.NewServer(c.Admin)
+	t.Cleanup(admin.Close)
+	var out string
+	wait.ForErr(t, 15*time.Second, "gw-1 to lead", func() error {
+		code, o, errOut := run(t, "cluster", "status", "--admin", admin.URL)
+		if code != 0 || !strings.HasPrefix(o, "leader: gw-1 ") {
+			return fmt.Errorf("exit %d: %s%s", code, o, errOut)
+		}
+		out = o
+		return nil
+	})
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want the leader line, a header and one row:\n%s", out)
+	}
+	if !regexp.MustCompile(`^MEMBER +LEADER +ADVERTISE +LAST SEEN +SPEC HASH +BINARY$`).MatchString(lines[1]) {
+		t.Errorf("header %q", lines[1])
+	}
+	if !regexp.MustCompile(`^gw-1 +\* +http://10\.0\.0\.5:9901 +\d+s ago +[0-9a-f]{16} +\S`).MatchString(lines[2]) {
+		t.Errorf("row %q", lines[2])
+	}
+}
