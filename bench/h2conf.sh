@@ -112,7 +112,7 @@ h2_report() {
 		lo[f] = a[1]; hi[f] = a[n]
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
-	function rng(f, fmt) { return lo[f] == hi[f] ? "" : sprintf(" (" fmt "–" fmt ")", lo[f], hi[f]) }
+	function rng(f, fmt) { return lo[f] == hi[f] ? "" : sprintf(" (" fmt "-" fmt ")", lo[f], hi[f]) }
 	function ratio(a, b) { return b > 0 && a != "" ? sprintf("%.2f×", a / b) : "-" }
 	{
 		k = $2 SUBSEP $3
