@@ -14,8 +14,10 @@
 #   DURATION [5, seconds]  ROUNDS [3]  WARMUP [1, seconds; 0 = none]
 #   SCENARIOS ["grpc-unary grpc-stream tls-h1 tls-h2"]
 #   TARGETS ["direct haproxy nginx turnout"]; direct is the gRPC server without
-#                          a proxy (gRPC scenarios only); turnout-base is a second
-#                          Turnout binary, TURNOUT_BASE (for before/after in one run)
+#                          a proxy (gRPC scenarios only); go-floor is bench/h2floor, a bare
+#                          httputil.ReverseProxy on net/http's HTTP/2 server and client (gRPC
+#                          only); turnout-base is a second Turnout binary, TURNOUT_BASE
+#                          (for before/after in one run)
 #   GRPC_CONNS [16]  GRPC_STREAMS [8]   h2load -c / -m for the gRPC scenarios
 #   TLS_CONNS [64]   TLS_H2_CONNS [16]  TLS_H2_STREAMS [4]
 #   STREAM_MSGS [100]  STREAM_MSG_BYTES [10]   the server-streaming call
@@ -91,6 +93,7 @@ log "building grpc-go's interop server and client, bench/upstream and turnout in
 go build -o "$B/grpc-server" google.golang.org/grpc/interop/server
 go build -o "$B/grpc-client" google.golang.org/grpc/interop/client
 go build -o "$B/upstream" ./bench/upstream
+go build -o "$B/h2floor" ./bench/h2floor
 if [[ -n $TURNOUT_BIN ]]; then
 	cp "$TURNOUT_BIN" "$B/turnout"
 else
@@ -170,13 +173,17 @@ start_target() { # start_target NAME
 		h2_nginx "$d" "$port" "$tport"
 		bg "$t" "${PROXY[@]}" nginx -c "$d/nginx.conf" -p "$d/" -e "$d/error.log"
 		;;
+	go-floor)
+		bg "$t" env GOMAXPROCS="$WORKERS" "${PROXY[@]}" "$B/h2floor" -listen "127.0.0.1:$port" -upstream "http://127.0.0.1:$GUP"
+		tport=""
+		;;
 	turnout | turnout-base)
 		free_port admin
 		h2_turnout "$d/turnout.yaml" "$port" "$tport" "$admin"
 		"$B/$t" validate -c "$d/turnout.yaml" >&2 || die "$t config invalid"
 		bg "$t" env GOMAXPROCS="$WORKERS" "${PROXY[@]}" "$B/$t" serve -c "$d/turnout.yaml"
 		;;
-	*) die "unknown target $t (want direct, haproxy, nginx, turnout or turnout-base)" ;;
+	*) die "unknown target $t (want direct, haproxy, nginx, go-floor, turnout or turnout-base)" ;;
 	esac
 	PORT[$t]=$port TPORT[$t]=$tport PID[$t]=$BG_PID
 	wait_grpc "$port" "$BG_PID" || { log "$t did not start:"; sed 's/^/    /' "$TMP/logs/$t.log" >&2; return 1; }
@@ -251,8 +258,8 @@ load() {
 	rm -f "$lat"
 }
 
-applies() { # applies SCENARIO TARGET: direct has no TLS listener
-	[[ $2 != direct || $1 == grpc-* ]]
+applies() { # applies SCENARIO TARGET: direct and go-floor have no TLS listener
+	[[ $1 == grpc-* || -n ${TPORT[$2]} ]]
 }
 
 if ((WARMUP > 0)); then

@@ -5,18 +5,8 @@
 # shellcheck shell=bash
 
 h2_haproxy() { # DIR PORT TPORT
-	cat >"$1/haproxy.cfg" <<EOF
-global
-    nbthread $WORKERS
-    maxconn 4096
-
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-    option http-keep-alive
-
+	haproxy_head "$1/haproxy.cfg"
+	cat >>"$1/haproxy.cfg" <<EOF
 frontend grpc
     bind 127.0.0.1:$2 proto h2
     default_backend grpc
@@ -34,27 +24,9 @@ EOF
 }
 
 h2_nginx() { # DIR PORT TPORT
-	local d=$1 user=""
-	mkdir -p "$d/tmp"
-	chmod 755 "$d"
-	chmod 777 "$d/tmp"
-	[[ $EUID == 0 ]] && user="user nobody nogroup;"
-	cat >"$d/nginx.conf" <<EOF
-$user
-daemon off;
-worker_processes $WORKERS;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
-    # nginx closes an HTTP/2 connection after keepalive_requests (1,000) requests.
-    keepalive_requests 1000000;
+	local d=$1
+	nginx_head "$d" # keepalive_requests raised there: by default nginx closes an HTTP/2 connection after 1,000 requests
+	cat >>"$d/nginx.conf" <<EOF
 
     upstream grpc { server 127.0.0.1:$GUP; keepalive 128; keepalive_requests 1000000; }
     upstream web { server 127.0.0.1:$HUP; keepalive 128; keepalive_requests 1000000; }
@@ -90,7 +62,11 @@ upstreams:
   web: { targets: [http://127.0.0.1:$HUP] }
 services:
   grpc:
-    match: { path_prefix: /grpc.testing.TestService/ }
+    match: { path_prefix: /grpc.testing.TestService }
+    default: v1
+    versions: { v1: { upstream: grpc } }
+  grpc-unimplemented: # for the interop client's unimplemented_service case
+    match: { path_prefix: /grpc.testing.UnimplementedService }
     default: v1
     versions: { v1: { upstream: grpc } }
   web:

@@ -130,6 +130,54 @@ proc_kib() { # proc_kib PID FIELD: VmRSS / VmHWM in KiB
 }
 
 
+# nginx_head DIR: start DIR/nginx.conf with what every benchmark nginx has —
+# WORKERS workers, no daemon, files in DIR, no access log, keepalive_requests
+# raised (by default nginx closes a client connection, HTTP/2 included, after
+# 1,000 requests) — up to the open http block, which the caller continues
+# with its upstreams and servers and closes.
+nginx_head() {
+	local d=$1 user=""
+	mkdir -p "$d/tmp"
+	chmod 755 "$d"
+	chmod 777 "$d/tmp"
+	[[ $EUID == 0 ]] && user="user nobody nogroup;"
+	cat >"$d/nginx.conf" <<EOF
+$user
+daemon off;
+worker_processes $WORKERS;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    keepalive_requests 1000000;
+EOF
+}
+
+# haproxy_head FILE: start FILE with the global and defaults sections every
+# benchmark HAProxy has (WORKERS threads, HTTP mode, keep-alive); the caller
+# appends its frontends and backends.
+haproxy_head() {
+	cat >"$1" <<EOF
+global
+    nbthread $WORKERS
+    maxconn 4096
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    option http-keep-alive
+
+EOF
+}
+
 # ---------------------------------------------------------------- install
 # install_cmds CMD[=PKG]…: apt-get install the Debian packages of the commands
 # not on PATH (PKG defaults to CMD), with a temporary policy-rc.d so the

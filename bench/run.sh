@@ -102,26 +102,9 @@ install_missing() {
 
 # ---------------------------------------------------------------- configs
 write_nginx() { # DIR PORT
-	local d=$1 port=$2 user=""
-	mkdir -p "$d/tmp"
-	chmod 755 "$d"
-	chmod 777 "$d/tmp"
-	[[ $EUID == 0 ]] && user="user nobody nogroup;"
-	cat >"$d/nginx.conf" <<EOF
-$user
-daemon off;
-worker_processes $WORKERS;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
-    keepalive_requests 1000000;
+	local d=$1 port=$2
+	nginx_head "$d"
+	cat >>"$d/nginx.conf" <<EOF
 
     upstream v1 { server 127.0.0.1:$UP1; keepalive 128; keepalive_requests 1000000; }
     upstream v2 { server 127.0.0.1:$UP2; keepalive 128; keepalive_requests 1000000; }
@@ -145,18 +128,8 @@ EOF
 write_haproxy() { # DIR PORT
 	local d=$1 port=$2
 	mkdir -p "$d"
-	cat >"$d/haproxy.cfg" <<EOF
-global
-    nbthread $WORKERS
-    maxconn 4096
-
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-    option http-keep-alive
-
+	haproxy_head "$d/haproxy.cfg"
+	cat >>"$d/haproxy.cfg" <<EOF
 frontend fe
     bind 127.0.0.1:$port
     # X-Canary: always pins v2; otherwise 10 % of requests at random.
