@@ -279,22 +279,25 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			sleep 0.5
 			pid=${PID[$t]:-$GUP_PID} # direct: the gRPC server's own CPU
 			before=$(cpu_ticks "$pid")
+			sys_before=$(syscalls "$pid")
 			ups_before=$(($(cpu_ticks "$GUP_PID") + $(cpu_ticks "$HUP_PID")))
 			busy_before=$(cpu_busy "$PROXY_CPU")
 			t0=$(date +%s%N)
 			load "$s" "$t" "$s-$t-$r" || { STATUS=1; continue; }
 			ticks=$(($(cpu_ticks "$pid") - before))
+			sys=$(($(syscalls "$pid") - sys_before))
 			ups=$(($(cpu_ticks "$GUP_PID") + $(cpu_ticks "$HUP_PID") - ups_before))
 			busy=$(($(cpu_busy "$PROXY_CPU") - busy_before))
 			[[ $t == direct ]] && ups=$((ups - ticks))
 			others=$(awk -v b="$busy" -v o=$((ticks + ups)) -v ns=$(($(date +%s%N) - t0)) -v hz="$CLK_TCK" \
 				'BEGIN { x = (b - o) / (ns / 1e9 * hz) * 100; printf "%.0f", x < 0 ? 0 : x }')
-			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$t" "$L_calls" "$L_secs" "$L_errors" \
-				"$L_p50_us" "$L_p99_us" "$ticks" "$others" >>"$RESULTS"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$t" "$L_calls" "$L_secs" "$L_errors" \
+				"$L_p50_us" "$L_p99_us" "$ticks" "$others" "$sys" >>"$RESULTS"
 			log "$(awk -v r="$r" -v s="$s" -v t="$t" -v n="$L_calls" -v d="$L_secs" -v e="$L_errors" -v p50="$L_p50_us" \
-				-v p99="$L_p99_us" -v k="$ticks" -v hz="$CLK_TCK" -v o="$others" 'BEGIN {
-				printf "round %d %-11s %-12s %8.0f calls/s  p50 %.2f ms  p99 %.2f ms  CPU %.1f µs/call  errors %d  others on CPU: %d%%",
-					r, s, t, n / d, p50 / 1000, p99 / 1000, k / hz * 1e6 / (n > 0 ? n : 1), e, o }')"
+				-v p99="$L_p99_us" -v k="$ticks" -v hz="$CLK_TCK" -v o="$others" -v sc="$sys" 'BEGIN {
+				n1 = n > 0 ? n : 1
+				printf "round %d %-11s %-12s %8.0f calls/s  p50 %.2f ms  p99 %.2f ms  CPU %.1f µs/call  %.2f read+write/call  errors %d  others on CPU: %d%%",
+					r, s, t, n / d, p50 / 1000, p99 / 1000, k / hz * 1e6 / n1, sc / n1, e, o }')"
 		done
 	done
 done

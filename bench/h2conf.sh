@@ -78,8 +78,10 @@ EOF
 
 # h2_report RESULTS CLK_TCK STREAM_MSGS: one table per scenario (medians and
 # min–max over the rounds, ratios against HAProxy and nginx), then Turnout's
-# targets. RESULTS columns: round scenario target calls seconds errors p50_us
-# p99_us ticks others%.
+# targets. rw/call is read(2)/write(2) calls per call (/proc/PID/io syscr +
+# syscw), which counts Go's socket I/O but not recv/send, so it is "-" for
+# HAProxy and compares the Go targets only. RESULTS columns: round scenario target calls seconds errors p50_us
+# p99_us ticks others% syscalls.
 h2_report() {
 	awk -F'\t' -v hz="$2" -v msgs="$3" '
 	function med(k, f,   n, i, j, a, t) {
@@ -96,14 +98,15 @@ h2_report() {
 		n = ++cnt[k]
 		val[k, n, "rate"] = $4 / $5; val[k, n, "p50"] = $7 / 1000; val[k, n, "p99"] = $8 / 1000
 		val[k, n, "cpu"] = $9 / hz * 1e6 / ($4 > 0 ? $4 : 1); val[k, n, "oth"] = $10
+		val[k, n, "sys"] = $11 / ($4 > 0 ? $4 : 1)
 		err[k] += $6
 	}
 	END {
 		for (i = 1; i <= ns; i++) {
 			s = scen[i]; unit = s ~ /^grpc/ ? "calls/s" : "req/s"
 			printf "%s%s\n", s, s == "grpc-stream" ? " (" msgs " messages per call)" : ""
-			printf "  %-12s %-22s %-9s %-9s %-20s %-8s %-8s %-8s %-8s %-8s %6s %7s\n", "target", unit, "p50 ms", "p99 ms", "CPU µs/call", \
-				"rate×hap", "CPU×hap", "p99×hap", "rate×ngx", "CPU×ngx", "errors", "others%"
+			printf "  %-12s %-22s %-9s %-9s %-20s %-9s %-8s %-8s %-8s %-8s %-8s %6s %7s\n", "target", unit, "p50 ms", "p99 ms", "CPU µs/call", \
+				"rw/call", "rate×hap", "CPU×hap", "p99×hap", "rate×ngx", "CPU×ngx", "errors", "others%"
 			for (j = 1; j <= nk; j++) {
 				split(order[j], p, SUBSEP); if (p[1] != s) continue
 				R[s, p[2]] = med(order[j], "rate"); P99[s, p[2]] = med(order[j], "p99"); C[s, p[2]] = med(order[j], "cpu")
@@ -112,9 +115,9 @@ h2_report() {
 				split(order[j], p, SUBSEP); if (p[1] != s) continue
 				k = order[j]; t = p[2]
 				rate = med(k, "rate"); rr = rng("rate", "%.0f"); P50 = med(k, "p50"); p99 = med(k, "p99")
-				cpu = med(k, "cpu"); cr = rng("cpu", "%.1f"); O = med(k, "oth")
-				printf "  %-12s %-22s %-9.2f %-9.2f %-20s %-8s %-8s %-8s %-8s %-8s %6d %7s\n", t, sprintf("%.0f%s", rate, rr), P50, p99, \
-					sprintf("%.1f%s", cpu, cr), ratio(rate, R[s, "haproxy"]), ratio(cpu, C[s, "haproxy"]), ratio(p99, P99[s, "haproxy"]), \
+				cpu = med(k, "cpu"); cr = rng("cpu", "%.1f"); O = med(k, "oth"); sc = med(k, "sys")
+				printf "  %-12s %-22s %-9.2f %-9.2f %-20s %-9s %-8s %-8s %-8s %-8s %-8s %6d %7s\n", t, sprintf("%.0f%s", rate, rr), P50, p99, \
+					sprintf("%.1f%s", cpu, cr), sc > 0 ? sprintf("%.2f", sc) : "-", ratio(rate, R[s, "haproxy"]), ratio(cpu, C[s, "haproxy"]), ratio(p99, P99[s, "haproxy"]), \
 					ratio(rate, R[s, "nginx"]), ratio(cpu, C[s, "nginx"]), err[k], O
 			}
 			print ""

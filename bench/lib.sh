@@ -112,6 +112,12 @@ cpu_ticks() { # user+system clock ticks of PID and all its descendants
 	echo "$total"
 }
 
+syscalls() { # read and write system calls (syscr + syscw of /proc/PID/io) of PID and its descendants
+	local p
+	for p in $(descendants "$1"); do cat "/proc/$p/io" 2>/dev/null || true; done |
+		awk '$1 == "syscr:" || $1 == "syscw:" { n += $2 } END { print n + 0 }'
+}
+
 cpu_busy() { # busy clock ticks of CPU N so far (user nice system irq softirq steal)
 	awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
