@@ -117,7 +117,7 @@ h2_report() {
 				rate = med(k, "rate"); rr = rng("rate", "%.0f"); P50 = med(k, "p50"); p99 = med(k, "p99")
 				cpu = med(k, "cpu"); cr = rng("cpu", "%.1f"); O = med(k, "oth"); sc = med(k, "sys")
 				printf "  %-12s %-22s %-9.2f %-9.2f %-20s %-9s %-8s %-8s %-8s %-8s %-8s %6d %7s\n", t, sprintf("%.0f%s", rate, rr), P50, p99, \
-					sprintf("%.1f%s", cpu, cr), sc > 0 ? sprintf("%.2f", sc) : "-", ratio(rate, R[s, "haproxy"]), ratio(cpu, C[s, "haproxy"]), ratio(p99, P99[s, "haproxy"]), \
+					sprintf("%.1f%s", cpu, cr), (sc > 0 ? sprintf("%.2f", sc) : "-"), ratio(rate, R[s, "haproxy"]), ratio(cpu, C[s, "haproxy"]), ratio(p99, P99[s, "haproxy"]), \
 					ratio(rate, R[s, "nginx"]), ratio(cpu, C[s, "nginx"]), err[k], O
 			}
 			print ""
