@@ -5,6 +5,7 @@
 #   bench/run.sh            # full run: 3 interleaved rounds of 10 s per target (a few minutes)
 #   bench/run.sh --quick    # sanity run: 1 round of 2 s
 #   bench/run.sh --only reload   # only the reload step (or --only rss): no proxy rounds
+#   bench/run.sh --h2 [--quick]  # the HTTP/2, gRPC and TLS benchmark instead (bench/h2.sh)
 #
 # Environment (defaults in brackets):
 #   DURATION [10s]  CONNS [64]  THREADS [1]  ROUNDS [3]  WARMUP [2s, 0 = none]
@@ -28,6 +29,7 @@ ONLY=""
 while (($# > 0)); do
 	case "$1" in
 	--quick) QUICK=1 ;;
+	--h2) shift; exec "$(dirname "$0")/h2.sh" "$@" ;;
 	--only) ONLY=${2:-}; shift ;;
 	--only=*) ONLY=${1#--only=} ;;
 	-h | --help) usage; exit 0 ;;
@@ -72,130 +74,8 @@ ROOT=$PWD
 export PATH="$PATH:/usr/sbin:/sbin"
 unset TURNOUT_ADMIN_TOKEN # our turnouts take admin mutations without a token
 
-log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# ---------------------------------------------------------------- cleanup
-TMP=""
-PIDS=()           # every process this script started, stopped by PID on exit
-OWN_POLICY_RC=0   # 1 when we wrote /usr/sbin/policy-rc.d and must remove it
-
-descendants() { # PID and all its descendants, parents first
-	local p=$1 c
-	echo "$p"
-	for c in $(pgrep -P "$p" 2>/dev/null || true); do descendants "$c"; done
-}
-
-stop_pid() { # stop one started process and its children, by PID
-	local pid=$1 all p i
-	all=$(descendants "$pid")
-	# shellcheck disable=SC2086
-	kill -TERM $all 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		local alive=0
-		for p in $all; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[[ $alive == 0 ]] && break
-		sleep 0.1
-	done
-	# shellcheck disable=SC2086
-	kill -KILL $all 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	local keep=()
-	for p in "${PIDS[@]}"; do [[ $p != "$pid" ]] && keep+=("$p"); done
-	PIDS=("${keep[@]}")
-}
-
-cleanup() {
-	local rc=$? i
-	trap - EXIT INT TERM
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}"; done
-	if [[ $OWN_POLICY_RC == 1 ]]; then rm -f /usr/sbin/policy-rc.d; fi
-	if [[ -n $TMP && -d $TMP ]]; then
-		if [[ $KEEP == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---------------------------------------------------------------- helpers
-secs() { # "10s" | "2m" | "10" -> whole seconds
-	local d=$1
-	case "$d" in
-	*ms) echo 1 ;;
-	*s) echo "${d%s}" ;;
-	*m) echo $((${d%m} * 60)) ;;
-	*h) echo $((${d%h} * 3600)) ;;
-	*) echo "$d" ;;
-	esac
-}
-
-# Ports come from below the kernel's ephemeral range, so that no client
-# connection (wrk's, the proxies' upstream connections) holds them.
-USED_PORTS=" "
-EPHEMERAL_LOW=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-PORT_LOW=10000
-((EPHEMERAL_LOW - PORT_LOW >= 2000)) || PORT_LOW=$((EPHEMERAL_LOW > 3024 ? EPHEMERAL_LOW - 2000 : 1024))
-free_port() { # free_port VAR: a TCP port no socket on this machine uses, not handed out before
-	local p
-	while :; do
-		p=$((PORT_LOW + RANDOM % (EPHEMERAL_LOW - PORT_LOW)))
-		[[ $USED_PORTS == *" $p "* ]] && continue
-		[[ -n $(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null) ]] && continue
-		USED_PORTS+="$p "
-		printf -v "$1" '%s' "$p"
-		return
-	done
-}
-
-BG_PID=""
-bg() { # bg NAME CMD...: start CMD in the background, output to $TMP/logs/NAME.log
-	local name=$1
-	shift
-	"$@" >"$TMP/logs/$name.log" 2>&1 &
-	BG_PID=$!
-	PIDS+=("$BG_PID")
-}
-
-wait_http() { # wait_http URL PID [SECONDS]: until URL answers 2xx, PID is alive
-	local url=$1 pid=$2 limit=${3:-15} start=$SECONDS
-	while ((SECONDS - start < limit)); do
-		kill -0 "$pid" 2>/dev/null || return 1
-		curl -fsS -o /dev/null -m 2 "$url" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-cpu_ticks() { # user+system clock ticks of PID and all its descendants
-	local total=0 p line rest
-	for p in $(descendants "$1"); do
-		line=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-		rest=${line##*) }
-		# shellcheck disable=SC2086
-		set -- $rest # $1 = state (field 3) … $12 = utime (14), $13 = stime (15)
-		total=$((total + ${12} + ${13}))
-	done
-	echo "$total"
-}
-
-cpu_busy() { # busy clock ticks of CPU N so far (user nice system irq softirq steal)
-	awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
-}
-
-reaped_ticks() { # user+system ticks of this shell's waited-for children (wrk, via timeout)
-	local line rest
-	line=$(cat "/proc/$$/stat")
-	rest=${line##*) }
-	# shellcheck disable=SC2086
-	set -- $rest # $14 = cutime (field 16), $15 = cstime (17)
-	echo $((${14} + ${15}))
-}
-
-proc_kib() { # proc_kib PID FIELD: VmRSS / VmHWM in KiB
-	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
-}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 # run_wrk NAME URL DURATION SCRIPT [script args…]: wrk on LOADGEN_CPU, bounded in time.
 # Sets W_requests W_duration_us W_errors W_socket_errors W_status_errors W_p50_us W_p99_us.
@@ -217,55 +97,14 @@ run_wrk() {
 
 # ---------------------------------------------------------------- install
 install_missing() {
-	local missing=() cmd pkg tools=(wrk nginx haproxy caddy)
-	[[ -n $ONLY ]] && tools=(wrk)
-	for pkg in "${tools[@]}"; do
-		cmd=$pkg
-		command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
-	done
-	[[ ${#missing[@]} == 0 ]] && return 0
-	log "installing ${missing[*]} from Debian packages"
-	local sudo=()
-	if [[ $EUID != 0 ]]; then
-		command -v sudo >/dev/null 2>&1 || die "need root (or sudo) to install ${missing[*]}"
-		sudo=(sudo)
-	fi
-	# Keep the distro services from starting: we run each binary ourselves
-	# with our own config on our own ports.
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
-		"${sudo[@]}" chmod 755 /usr/sbin/policy-rc.d
-		[[ $EUID == 0 ]] && OWN_POLICY_RC=1
-	fi
-	"${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
-		install -y -qq --no-install-recommends "${missing[@]}" >&2
-	if [[ $OWN_POLICY_RC == 1 ]]; then rm -f /usr/sbin/policy-rc.d; OWN_POLICY_RC=0; fi
-	for pkg in "${missing[@]}"; do command -v "$pkg" >/dev/null 2>&1 || die "$pkg did not install"; done
+	if [[ -n $ONLY ]]; then install_cmds wrk; else install_cmds wrk nginx haproxy caddy; fi
 }
 
 # ---------------------------------------------------------------- configs
 write_nginx() { # DIR PORT
-	local d=$1 port=$2 user=""
-	mkdir -p "$d/tmp"
-	chmod 755 "$d"
-	chmod 777 "$d/tmp"
-	[[ $EUID == 0 ]] && user="user nobody nogroup;"
-	cat >"$d/nginx.conf" <<EOF
-$user
-daemon off;
-worker_processes $WORKERS;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
-    keepalive_requests 1000000;
+	local d=$1 port=$2
+	nginx_head "$d"
+	cat >>"$d/nginx.conf" <<EOF
 
     upstream v1 { server 127.0.0.1:$UP1; keepalive 128; keepalive_requests 1000000; }
     upstream v2 { server 127.0.0.1:$UP2; keepalive 128; keepalive_requests 1000000; }
@@ -289,18 +128,8 @@ EOF
 write_haproxy() { # DIR PORT
 	local d=$1 port=$2
 	mkdir -p "$d"
-	cat >"$d/haproxy.cfg" <<EOF
-global
-    nbthread $WORKERS
-    maxconn 4096
-
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-    option http-keep-alive
-
+	haproxy_head "$d/haproxy.cfg"
+	cat >>"$d/haproxy.cfg" <<EOF
 frontend fe
     bind 127.0.0.1:$port
     # X-Canary: always pins v2; otherwise 10 % of requests at random.

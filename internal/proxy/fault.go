@@ -117,13 +117,23 @@ func (x *exchange) recycle() {
 }
 
 // send1 sends out to pool and notes in x when the pool's transport may
-// still read out afterwards (see exchange.held).
+// still read out afterwards and out points into x (see exchange.held).
 func (h *Handler) send1(x *exchange, pool *upstream.Pool, out *http.Request) (*http.Response, error) {
 	resp, held, err := pool.Send(out)
-	if held {
+	if held && x.owns(out) {
 		x.held = true
 	}
 	return resp, err
+}
+
+// owns reports whether out points into x: the direct path's requests (URL,
+// X-Forwarded-* values and client trace in x) and every retry (its URL is
+// x.retryURL) do. A first attempt through httputil.ReverseProxy (gRPC,
+// upgrades) does not: its request is ReverseProxy's clone, with URL and
+// headers of its own, and its context holds x only as a value the
+// transport never asks for.
+func (x *exchange) owns(out *http.Request) bool {
+	return out.URL == &x.url || out.URL == &x.retryURL
 }
 
 // abortResponse is the answer to a request aborted by a fault.

@@ -139,10 +139,10 @@ type exchange struct {
 	rtDone bool
 
 	// held is set when an upstream transport may still read the outbound
-	// request after its round trip returned (upstream.Pool.Send): the
-	// request points into this exchange (URL, X-Forwarded-* values, the
-	// trace), so the exchange is then left to the garbage collector
-	// instead of going back to the pool.
+	// request after its round trip returned (upstream.Pool.Send: net/http's
+	// HTTP/2 client, for one) and the request points into this exchange
+	// (URL, X-Forwarded-* values, the trace; see owns), so the exchange is
+	// then left to the garbage collector instead of going back to the pool.
 	held bool
 }
 
