@@ -38,7 +38,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(qnCmd()) // QN device protocol tools (qn.go)
 	root.AddCommand(contractCmd())
 	root.AddCommand(adaptCmd()) // adapters of versions served_by another (adapt.go)
-	root.AddCommand(xdsCmd()) // Envoy xDS tools (xds.go)
+	root.AddCommand(xdsCmd())   // Envoy xDS tools (xds.go)
 	if err := root.Execute(); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
