@@ -85,3 +85,31 @@ services:
 		}
 	}
 }
+
+// TestAdaptRefusals: only the proxy applies served_by and adapt; every
+// other applier refuses both, at their keys.
+func TestAdaptRefusals(t *testing.T) {
+	c, err := Parse("a.yaml", []byte(`
+upstreams:
+  u2: {targets: ["http://127.0.0.1:1"]}
+services:
+  users:
+    match: {path_prefix: /users}
+    default: v2
+    versions:
+      v2: {upstream: u2}
+      v1: {served_by: v2, adapt: {response: '.'}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Refusals(ApplierProxy); len(r) != 0 {
+		t.Fatalf("the proxy refuses %v", r)
+	}
+	for _, a := range []Applier{ApplierMiddleware, ApplierEnvoy, ApplierGRPC} {
+		r := c.Refusals(a)
+		if len(r) != 2 || r[0].Key != "services.users.versions.v1.served_by" || r[1].Key != "services.users.versions.v1.adapt" || r[0].Pos.String() != "a.yaml:10:23" || r[0].Kept {
+			t.Fatalf("%s refusals %+v, want served_by and adapt", a, r)
+		}
+	}
+}

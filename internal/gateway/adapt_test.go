@@ -54,6 +54,16 @@ func (b *v2Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	b.bodies[r.URL.Path] = append(b.bodies[r.URL.Path], string(body))
 	b.mu.Unlock()
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/text"):
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "plain text")
+		return
+	case strings.HasSuffix(r.URL.Path, "/big"):
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"full_name": "`+strings.Repeat("x", 200)+`"}`)
+		return
+	}
 	if !strings.HasPrefix(r.URL.Path, "/accounts/") {
 		http.Error(w, `{"error":"v2 knows only /accounts"}`, http.StatusNotFound)
 		return
@@ -187,5 +197,80 @@ func TestAdaptBrokenProgramAtReload(t *testing.T) {
 	status, _, got := do(t, http.MethodGet, tt.URL+"/users/7", "")
 	if status != 200 || got["name"] != "Ada Lovelace" {
 		t.Fatalf("the old configuration stopped serving: %d %v", status, got)
+	}
+}
+
+const unadaptableYAML = `
+upstreams:
+  v2: { targets: [{{V2}}] }
+services:
+  users:
+    match: { path_prefix: /users }
+    default: v1
+    versions:
+      v2: { upstream: v2 }
+      v1:
+        served_by: v2
+        adapt: { max_body: 100, request: '.path |= sub("^/users"; "/accounts")', response: '.body.adapted = true' }
+      v0:
+        served_by: v2
+        adapt: { max_body: 100, on_unadaptable: pass, request: '.path |= sub("^/users"; "/accounts")', response: '.body.adapted = true' }
+`
+
+// TestAdaptUnadaptable: bodies that are not JSON or over max_body are
+// refused (413 or 415 for a request, the client's; 502 for an answer) or
+// passed untouched, per on_unadaptable; never buffered past max_body.
+func TestAdaptUnadaptable(t *testing.T) {
+	b := &v2Backend{bodies: map[string][]string{}}
+	srv := httptest.NewServer(b)
+	t.Cleanup(srv.Close)
+	tt := testutil.Start(t, unadaptableYAML, map[string]string{"V2": srv.URL})
+	big := `{"name": "` + strings.Repeat("y", 200) + `"}`
+	send := func(version, method, path, ctype, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, tt.URL+path, strings.NewReader(body))
+		req.Header.Set("X-API-Version", version)
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	for _, tc := range []struct {
+		name, version, method, path, ctype, body string
+		status                                   int
+		has                                      string
+	}{
+		{"refuse: request over max_body", "v1", "PUT", "/users/1", "application/json", big, 413, `"stage":"request"`},
+		{"refuse: request not JSON", "v1", "PUT", "/users/2", "text/plain", "hi", 415, "not JSON"},
+		{"refuse: answer not JSON", "v1", "GET", "/users/3/text", "", "", 502, `"stage":"response"`},
+		{"refuse: answer over max_body", "v1", "GET", "/users/3/big", "", "", 502, "larger than max_body"},
+		{"pass: answer not JSON", "v0", "GET", "/users/4/text", "", "", 200, "plain text"},
+		{"pass: answer over max_body", "v0", "GET", "/users/4/big", "", "", 200, strings.Repeat("x", 200)},
+		{"pass: request not JSON", "v0", "PUT", "/users/5/text", "text/plain", "hi", 200, "plain text"},
+		{"adapted", "v0", "GET", "/users/6", "", "", 200, `"adapted":true`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := send(tc.version, tc.method, tc.path, tc.ctype, tc.body)
+			if status != tc.status || !strings.Contains(body, tc.has) {
+				t.Fatalf("%d %s, want %d with %q", status, body, tc.status, tc.has)
+			}
+		})
+	}
+	if rec := b.received("/users/5/text"); len(rec) != 1 || rec[0] != "hi" {
+		t.Fatalf("a passed request reached the backend as %q, want it untouched", rec)
+	}
+	for _, p := range []string{"/accounts/1", "/accounts/2", "/users/1", "/users/2"} {
+		if rec := b.received(p); len(rec) != 0 {
+			t.Fatalf("a refused request reached the backend at %s: %q", p, rec)
+		}
+	}
+	if v := testutil.Metric(t, tt, `turnout_adapt_failures_total{service="users",stage="request",version="v1"}`); v != "" && v != "0" {
+		t.Fatalf("the client's refused bodies were counted as adapter failures: %s", v)
 	}
 }
