@@ -164,6 +164,7 @@ func buildContracts(cfg *config.Config, cache *contract.Cache) (*Contracts, erro
 				c.services[name] = sc
 			}
 			sc.Documents[vname] = d
+			errs = append(errs, adaptOperationProblems(name, vname, v, d)...)
 			c.docs = append(c.docs, d)
 		}
 		ro := svc.Rollout
