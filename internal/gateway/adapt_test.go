@@ -68,6 +68,10 @@ func (b *v2Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"v2 knows only /accounts"}`, http.StatusNotFound)
 		return
 	}
+	if r.Method == http.MethodDelete {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	rec := map[string]any{"id": strings.TrimPrefix(r.URL.Path, "/accounts/"), "full_name": "Ada Lovelace", "state": "ACTIVE", "email": "ada@example.com"}
 	if r.Method == http.MethodPut || r.Method == http.MethodPost {
 		var in map[string]any
@@ -254,6 +258,7 @@ func TestAdaptUnadaptable(t *testing.T) {
 		{"pass: answer over max_body", "v0", "GET", "/users/4/big", "", "", 200, strings.Repeat("x", 200)},
 		{"pass: request not JSON", "v0", "PUT", "/users/5/text", "text/plain", "hi", 200, "plain text"},
 		{"adapted", "v0", "GET", "/users/6", "", "", 200, `"adapted":true`},
+		{"204 keeps no body", "v1", "DELETE", "/users/6", "", "", 204, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := send(tc.version, tc.method, tc.path, tc.ctype, tc.body)

@@ -118,8 +118,9 @@ func (h *Handler) adaptResponse(x *exchange, v *route.Version, resp *http.Respon
 	if err := a.AdaptResponse(x.in.Context(), x.adapt.Response, &ar); err != nil {
 		return nil, httperr.New(http.StatusBadGateway, err)
 	}
-	if x.in.Method == http.MethodHead {
-		ar.Body = nil
+	noBody := x.in.Method == http.MethodHead || ar.Status == http.StatusNoContent || ar.Status == http.StatusNotModified
+	if noBody {
+		ar.Body = nil // these answers carry none, whatever the program made
 	}
 	delete(ar.Header, "Content-Length")
 	delete(ar.Header, "Transfer-Encoding")
@@ -131,7 +132,7 @@ func (h *Handler) adaptResponse(x *exchange, v *route.Version, resp *http.Respon
 	if len(ar.Body) > 0 {
 		resp.Body = io.NopCloser(bytes.NewReader(ar.Body))
 	}
-	if x.in.Method != http.MethodHead {
+	if !noBody {
 		ar.Header["Content-Length"] = []string{strconv.Itoa(len(ar.Body))}
 	}
 	return resp, nil
