@@ -259,6 +259,7 @@ func TestAdaptUnadaptable(t *testing.T) {
 		{"pass: request not JSON", "v0", "PUT", "/users/5/text", "text/plain", "hi", 200, "plain text"},
 		{"adapted", "v0", "GET", "/users/6", "", "", 200, `"adapted":true`},
 		{"204 keeps no body", "v1", "DELETE", "/users/6", "", "", 204, ""},
+		{"no body whatever its type", "v1", "GET", "/users/7", "text/plain", "", 200, `"adapted":true`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := send(tc.version, tc.method, tc.path, tc.ctype, tc.body)

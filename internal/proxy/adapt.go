@@ -153,8 +153,8 @@ func refuse(a *adapt.Adapter, stage adapt.Stage, status int, why string) error {
 // for none), or why it cannot be adapted and rest, the body to forward
 // untouched instead (what was read, then the rest); err is a read error.
 func readJSON(h http.Header, body io.ReadCloser, length, max int64) (b []byte, rest io.ReadCloser, why string, err error) {
-	if body == nil {
-		body = http.NoBody
+	if body == nil || body == http.NoBody || length == 0 {
+		return nil, http.NoBody, "", nil // no body: nothing to check, the program sees null
 	}
 	if ce := h.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		return nil, body, "encoded (Content-Encoding " + ce + ")", nil
