@@ -276,6 +276,9 @@ func TestAdaptUnadaptable(t *testing.T) {
 			t.Fatalf("a refused request reached the backend at %s: %q", p, rec)
 		}
 	}
+	if v := testutil.Metric(t, tt, `turnout_limit_rejections_total{limit="body_bytes"}`); v != "0" {
+		t.Fatalf("the adapter's 413 was counted as the body_bytes limit's: %q", v)
+	}
 	if v := testutil.Metric(t, tt, `turnout_adapt_failures_total{service="users",stage="request",version="v1"}`); v != "" && v != "0" {
 		t.Fatalf("the client's refused bodies were counted as adapter failures: %s", v)
 	}

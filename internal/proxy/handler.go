@@ -274,11 +274,14 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, x *exchange, err 
 		return true
 	}
 	msg := "upstream " + x.upstream + " failed: " + err.Error()
+	var ae *adapt.Error
+	isAdapt := errors.As(err, &ae)
 	if httperr.ClientCaused(err) {
-		switch status {
-		case http.StatusRequestEntityTooLarge:
+		switch {
+		case isAdapt: // an adapter's refusal is no limit's
+		case status == http.StatusRequestEntityTooLarge:
 			h.events.Limit(LimitBodyBytes)
-		case http.StatusRequestTimeout:
+		case status == http.StatusRequestTimeout:
 			h.events.Limit(LimitBodyTimeout)
 		}
 		h.log.Info("client request failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
@@ -289,7 +292,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, x *exchange, err 
 			// this would end every stream of the connection).
 			w.Header().Set("Connection", "close")
 		}
-	} else {
+	} else if !isAdapt { // failAdapt logs an adapter's own failures, sampled
 		h.log.Warn("upstream failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
 			"upstream", x.upstream, "status", status, "error", err)
 	}
@@ -297,8 +300,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, x *exchange, err 
 		writeGRPCError(w, h.grpcCode(r, x, status), msg)
 		return false
 	}
-	var ae *adapt.Error
-	if errors.As(err, &ae) {
+	if isAdapt {
 		h.failAdapt(w, x, status, err, ae)
 		return false
 	}
