@@ -211,6 +211,7 @@ func (s *Service) Refusals(a Applier) []Refusal {
 				"proxyless gRPC clients have no request mirroring; nothing is mirrored from them")
 		}
 	}
+	out = append(out, s.adaptRefusals(a)...)
 	if c := s.Contract; c != nil && c.ValidatePercent > 0 {
 		switch a {
 		case ApplierMiddleware:
@@ -238,10 +239,42 @@ func (s *Service) qnRefusals() []Refusal {
 		out = append(out, Refusal{Applier: ApplierQN, Key: "rollout.sticky", Pos: r.PosOf("sticky"), KeyPos: r.KeyPos("sticky"),
 			Why: "qn rollouts are always sticky by the device_id field of a connection's first frame; remove sticky"})
 	}
+	out = append(out, s.adaptRefusals(ApplierQN)...)
 	for _, name := range s.VersionNames() {
 		if v := s.Versions[name]; v != nil && v.Has("fault") {
 			out = append(out, Refusal{Applier: ApplierQN, Key: "versions." + label(name) + ".fault", Pos: v.PosOf("fault"), KeyPos: v.KeyPos("fault"),
 				Why: "faults apply to HTTP services only: the QN listener injects none into frames"})
+		}
+	}
+	return out
+}
+
+// adaptWhy says, per applier, why versions' served_by and adapt are
+// refused there: only the proxy reads and rewrites bodies.
+var adaptWhy = map[Applier]string{
+	ApplierMiddleware: "not applied in process: adapting a version rewrites the request for another version's upstream and its answer back, which needs the proxy (`turnout serve`)",
+	ApplierEnvoy:      "Envoy cannot run Turnout's jq adapters; serve this version through `turnout serve` or give it its own upstream",
+	ApplierGRPC:       "proxyless gRPC clients cannot run Turnout's jq adapters; give the version its own upstream",
+	ApplierQN:         "qn versions translate frames with translate: true; served_by and adapt apply to HTTP services only",
+}
+
+// adaptRefusals are the versions' served_by and adapt keys applier a
+// cannot honour (every applier but the proxy).
+func (s *Service) adaptRefusals(a Applier) []Refusal {
+	why, ok := adaptWhy[a]
+	if !ok {
+		return nil
+	}
+	var out []Refusal
+	for _, name := range s.VersionNames() {
+		v := s.Versions[name]
+		if v == nil {
+			continue
+		}
+		for _, key := range []string{"served_by", "adapt"} {
+			if v.Has(key) {
+				out = append(out, Refusal{Applier: a, Key: "versions." + label(name) + "." + key, Pos: v.PosOf(key), KeyPos: v.KeyPos(key), Why: why})
+			}
 		}
 	}
 	return out

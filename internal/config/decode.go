@@ -12,6 +12,9 @@ import (
 type decoder struct {
 	file string
 	t    *tree
+	// src is the document's text, read only to place values that keep
+	// their position (placed).
+	src  string
 	errs collector
 	// steps counts decode calls; budget bounds them so that aliases cannot
 	// make a small document expand into an enormous one ("billion laughs").
@@ -97,6 +100,12 @@ func (d *decoder) kindName(n *node) string {
 	return "an unsupported node"
 }
 
+// placed is implemented by scalar values that record where they were
+// written (Program).
+type placed interface {
+	place(at Pos, src string)
+}
+
 func isNull(n *node) bool { return n.kind == scalarNode && n.tag == tagNull }
 
 // decode stores n into v (which must be settable and of type ti).
@@ -136,6 +145,8 @@ func (d *decoder) decode(n *node, v reflect.Value, ti *typeInfo) {
 		}
 		if err := v.Addr().Interface().(scalar).parseScalar(d.t.value(n)); err != nil {
 			d.errorf(n, "%v", err)
+		} else if p, ok := v.Addr().Interface().(placed); ok {
+			p.place(d.pos(n), d.src)
 		}
 		return
 	}

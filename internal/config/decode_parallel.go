@@ -32,7 +32,7 @@ func (d *decoder) decodeEntriesParallel(c []node, entries []int, v reflect.Value
 	w := chunksFor(len(entries))
 	errs := make([]collector, w)
 	chunks.Run(len(entries), w, func(chunk, lo, hi int) {
-		sub := &decoder{file: d.file, t: d.t, path: append([]pathSeg(nil), d.path...), defaults: d.defaults}
+		sub := &decoder{file: d.file, t: d.t, src: d.src, path: append([]pathSeg(nil), d.path...), defaults: d.defaults}
 		for j := lo; j < hi; j++ {
 			i := entries[j]
 			sub.decodeEntry(&c[i], &c[i+1], vals.Index(j), ti.elem)

@@ -63,7 +63,17 @@ func (v *Version) sameAs(o *Version) bool {
 	}
 	return v.Name == o.Name && v.Upstream == o.Upstream && v.Lifecycle == o.Lifecycle && v.Successor == o.Successor && v.OpenAPI == o.OpenAPI &&
 		sameValue(v.Sunset, o.Sunset) && sameValue(v.DeprecatedAt, o.DeprecatedAt) &&
-		v.Speaks == o.Speaks && v.Translate == o.Translate && samePtr(v.Fault, o.Fault, (*Fault).sameAs)
+		v.Speaks == o.Speaks && v.Translate == o.Translate && samePtr(v.Fault, o.Fault, (*Fault).sameAs) &&
+		v.ServedBy == o.ServedBy && samePtr(v.Adapt, o.Adapt, (*Adapt).sameAs)
+}
+
+func (a *Adapt) sameAs(o *Adapt) bool {
+	return a.Request.Source == o.Request.Source && a.Response.Source == o.Response.Source && a.MaxBody == o.MaxBody &&
+		a.OnUnadaptable == o.OnUnadaptable && slices.EqualFunc(a.Operations, o.Operations, func(x, y *AdaptOperation) bool {
+		return samePtr(x, y, func(x, y *AdaptOperation) bool {
+			return x.Method == y.Method && x.Path == y.Path && x.Request.Source == y.Request.Source && x.Response.Source == y.Response.Source
+		})
+	})
 }
 
 func (f *Fault) sameAs(o *Fault) bool {

@@ -67,6 +67,7 @@ func decode(file string, data []byte, defaults bool) (*Config, error) {
 	c := &Config{File: file}
 	d := newDecoder(file, root, aliases)
 	d.defaults = defaults
+	d.src = string(data)
 	if root.nodes[0].kind != 0 {
 		d.decode(&root.nodes[0], reflect.ValueOf(c).Elem(), typeInfoOf(reflect.TypeOf(c).Elem()))
 	}

@@ -274,6 +274,12 @@ type Version struct {
 	Translate bool `yaml:"translate"`
 	// Fault injects delays and aborts into the version's requests.
 	Fault *Fault `yaml:"fault"`
+	// ServedBy names the version whose upstream serves this one's
+	// requests (instead of upstream), through Adapt.
+	ServedBy string `yaml:"served_by"`
+	// Adapt rewrites the requests and answers of a version served_by
+	// another (types_adapt.go).
+	Adapt *Adapt `yaml:"adapt"`
 }
 
 // Rule sends matching unpinned requests to a version or an experiment.

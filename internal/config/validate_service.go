@@ -102,6 +102,7 @@ func (s *Service) validateVersions() error {
 		if err := v.Validate(); err != nil {
 			col.add(nest(join("versions", name), err))
 		}
+		col.add(nest(join("versions", name), s.validateServedBy(name, v)))
 		if v.Successor != "" && v.Successor != name {
 			if msg := s.refProblem(v.Successor); msg != "" {
 				col.add(nest(join("versions", name), v.problem("successor", "%s", msg)))
@@ -263,8 +264,8 @@ func (n *Negotiate) Validate() error {
 // deprecated_at. Whether the names exist is checked by Service.Validate.
 func (v *Version) Validate() error {
 	var col collector
-	if v.Upstream == "" {
-		col.add(v.missing("upstream", "required: the name of the upstream that serves this version"))
+	if v.Upstream == "" && v.ServedBy == "" {
+		col.add(v.missing("upstream", "required: the name of the upstream that serves this version (or served_by: VERSION)"))
 	}
 	switch v.Lifecycle {
 	case "", LifecycleActive, LifecycleDeprecated, LifecycleRedirect, LifecycleGone:

@@ -218,7 +218,7 @@ func TestVersionValidate(t *testing.T) {
 	runValidate[Version](t, []vcase{
 		{"ok", "{upstream: u, lifecycle: deprecated, sunset: 2027-01-01, deprecated_at: 2026-01-01, successor: v2}", nil},
 		{"sunset on active is allowed", "{upstream: u, sunset: 2027-01-01}", nil},
-		{"missing upstream", "{lifecycle: active}", []string{"upstream: required: the name of the upstream that serves this version"}},
+		{"missing upstream", "{lifecycle: active}", []string{"upstream: required: the name of the upstream that serves this version (or served_by: VERSION)"}},
 		{"lifecycle", "{upstream: u, lifecycle: retired}", []string{`lifecycle: "retired" is not a lifecycle; use active, deprecated, redirect or gone`}},
 		{"redirect without successor", "{upstream: u, lifecycle: redirect}", []string{"successor: required when lifecycle is redirect: the version clients are redirected to"}},
 		{"sunset before deprecation", "{upstream: u, sunset: 2025-01-01, deprecated_at: 2026-01-01}", []string{"sunset: 2025-01-01T00:00:00Z is before deprecated_at (2026-01-01T00:00:00Z)"}},

@@ -10,7 +10,10 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/turnout-gw/turnout/internal/adapt"
 
 	"github.com/turnout-gw/turnout/internal/fault"
 	"github.com/turnout-gw/turnout/internal/httperr"
@@ -36,6 +39,8 @@ type Handler struct {
 	events Events
 	rnd    func() uint64
 	sleep  func(ctx context.Context, d time.Duration) error
+	// adaptLogged is when an adapter's failure was last logged (UnixNano).
+	adaptLogged atomic.Int64
 }
 
 // Option configures a Handler.
@@ -122,6 +127,9 @@ type exchange struct {
 	status   int
 	err      error
 	span     observe.RequestSpan // nil when tracing is off
+	// adapt is the adapter's programs for this request (adapt.go), nil
+	// when the version is not adapted.
+	adapt *adapt.Pair
 
 	// Per-request values kept here, in the one allocation of the
 	// exchange, rather than in allocations of their own.
@@ -266,11 +274,14 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, x *exchange, err 
 		return true
 	}
 	msg := "upstream " + x.upstream + " failed: " + err.Error()
+	var ae *adapt.Error
+	isAdapt := errors.As(err, &ae)
 	if httperr.ClientCaused(err) {
-		switch status {
-		case http.StatusRequestEntityTooLarge:
+		switch {
+		case isAdapt: // an adapter's refusal is no limit's
+		case status == http.StatusRequestEntityTooLarge:
 			h.events.Limit(LimitBodyBytes)
-		case http.StatusRequestTimeout:
+		case status == http.StatusRequestTimeout:
 			h.events.Limit(LimitBodyTimeout)
 		}
 		h.log.Info("client request failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
@@ -281,12 +292,16 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, x *exchange, err 
 			// this would end every stream of the connection).
 			w.Header().Set("Connection", "close")
 		}
-	} else {
+	} else if !isAdapt { // failAdapt logs an adapter's own failures, sampled
 		h.log.Warn("upstream failed", "service", x.d.Service.Name, "version", x.d.Version.Name,
 			"upstream", x.upstream, "status", status, "error", err)
 	}
 	if isGRPC(r) {
 		writeGRPCError(w, h.grpcCode(r, x, status), msg)
+		return false
+	}
+	if isAdapt {
+		h.failAdapt(w, x, status, err, ae)
 		return false
 	}
 	httperr.Write(w, status, msg)

@@ -28,6 +28,15 @@ func (h *Handler) send(x *exchange, out *http.Request) (*http.Response, error) {
 	v := x.d.Version
 	fb := x.d.Service.Fallback
 	retry := fb != nil && fb != v && x.d.Reason != route.ReasonPinned && out.Header.Get("Upgrade") == ""
+	if v.Adapter != nil {
+		// The body is rewritten for the serving version's upstream; it is
+		// not sent to another version.
+		retry = false
+		if err := h.adaptRequest(x, v, out); err != nil {
+			return nil, err
+		}
+	}
+	retry = retry && fb.Adapter == nil
 
 	body, err := preread(x, out)
 	if err != nil {
@@ -95,6 +104,9 @@ func (h *Handler) attempt(x *exchange, v *route.Version, out *http.Request) (*ht
 			}
 			resp, err = nil, ce
 		}
+	}
+	if v.Adapter != nil && err == nil && resp != nil {
+		resp, err = h.adaptResponse(x, v, resp)
 	}
 	a := &x.att // the observers' pointer is valid only during the call
 	*a = observe.Attempt{Service: x.d.Service.Name, Version: v.Name, Upstream: v.Upstream, Err: err, Duration: h.now().Sub(start)}

@@ -3,6 +3,7 @@ package route
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/turnout-gw/turnout/internal/adapt"
 	"net/http"
 	"slices"
 	"sort"
@@ -62,6 +63,14 @@ type Version struct {
 	// devices of the other QN version.
 	Speaks    string
 	Translate bool
+
+	// ServedBy is the version whose upstream serves this one (Upstream is
+	// then that version's), nil when the version has its own; Adapter
+	// rewrites its requests and answers (internal/adapt), set with
+	// ServedBy. Stats stay the version's own: service, this version, the
+	// upstream that served it.
+	ServedBy *Version
+	Adapter  *adapt.Adapter
 
 	// Precomputed lifecycle header values.
 	deprecationHeader string
@@ -208,6 +217,9 @@ func compileService(sc *config.Service, weight float64, shared map[string]*byNam
 		s.Versions = append(s.Versions, v)
 		s.byName[name] = v
 	}
+	if err := s.compileServedBy(sc); err != nil {
+		return nil, err
+	}
 	for _, v := range s.Versions {
 		if succ := sc.Versions[v.Name].Successor; succ != "" {
 			v.Successor = s.byName[succ]
@@ -345,4 +357,33 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// compileServedBy points each version served_by another at that version's
+// upstream and compiles its adapter.
+func (s *Service) compileServedBy(sc *config.Service) error {
+	var errs config.Errors
+	for _, v := range s.Versions {
+		vc := sc.Versions[v.Name]
+		if vc.ServedBy == "" {
+			continue
+		}
+		by := s.byName[vc.ServedBy]
+		if by == nil || sc.Versions[vc.ServedBy].ServedBy != "" {
+			return vc.Errorf("served_by", "served_by %q must name a version with its own upstream", vc.ServedBy)
+		}
+		a, err := adapt.FromConfig(v.Name, by.Name, vc.Adapt)
+		if err != nil {
+			for _, e := range config.Flatten(err) {
+				e.Msg = "services." + s.Name + ".versions." + v.Name + "." + e.Msg
+				errs = append(errs, e)
+			}
+			continue
+		}
+		v.ServedBy, v.Upstream, v.Adapter = by, by.Upstream, a
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
 }
