@@ -69,10 +69,10 @@ services:
 	if len(lines) != 3 {
 		t.Fatalf("want the leader line, a header and one row:\n%s", out)
 	}
-	if !regexp.MustCompile(`^MEMBER +LEADER +ADVERTISE +LAST SEEN +SPEC HASH +BINARY$`).MatchString(lines[1]) {
+	if !regexp.MustCompile(`^MEMBER +LEADER +ADVERTISE +LAST SEEN +REQUESTS +SPEC HASH +BINARY$`).MatchString(lines[1]) {
 		t.Errorf("header %q", lines[1])
 	}
-	if !regexp.MustCompile(`^gw-1 +\* +http://10\.0\.0\.5:9901 +\d+s ago +[0-9a-f]{16} +\S`).MatchString(lines[2]) {
+	if !regexp.MustCompile(`^gw-1 +\* +http://10\.0\.0\.5:9901 +\d+s ago +0 +[0-9a-f]{16} +\S`).MatchString(lines[2]) {
 		t.Errorf("row %q", lines[2])
 	}
 }
