@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/cluster"
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/core"
 	"github.com/turnout-gw/turnout/internal/testutil/etcdtest"
@@ -74,5 +75,28 @@ services:
 	}
 	if !regexp.MustCompile(`^gw-1 +\* +http://10\.0\.0\.5:9901 +\d+s ago +0 +[0-9a-f]{16} +\S`).MatchString(lines[2]) {
 		t.Errorf("row %q", lines[2])
+	}
+}
+
+// TestClusterViewTraffic: each member's requests are a column; a member
+// whose traffic could not be read shows "?" and, after the table, why.
+func TestClusterViewTraffic(t *testing.T) {
+	n := int64(1234)
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	v := cluster.View{Self: "a", Leader: "a", LastSync: at, TrafficWindow: "1m0s", Members: []cluster.MemberView{
+		{Name: "a", Leader: true, LastSeen: at, SpecHash: "h", Requests: &n},
+		{Name: "b", LastSeen: at, SpecHash: "h", TrafficError: "unreachable: connection refused"},
+		{Name: "c", LastSeen: at, SpecHash: "h"},
+	}}
+	var b strings.Builder
+	if err := writeClusterView(&b, v, at); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, re := range []string{`(?m)requests over the last 1m0s$`, `(?m)^a +\* +0s ago +1234 +h `, `(?m)^b +0s ago +\? +h `, `(?m)^c +0s ago +- +h `,
+		`(?m)^b: traffic not read: unreachable: connection refused$`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("no %s in:\n%s", re, out)
+		}
 	}
 }
