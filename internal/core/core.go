@@ -169,7 +169,7 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 	// A fleet's leader judges each rollout on every member's windows.
 	var own rollout.Stats = c.Stats
 	if c.fleet != nil {
-		warnNoToken(cfg, c.fleet)
+		warnUnpullable(cfg, c.fleet)
 		if own, err = c.fleet.fleetStats(c.Stats, func() *config.Config { return g.Config() }, c.Metrics); err != nil {
 			return err
 		}

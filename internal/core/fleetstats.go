@@ -34,13 +34,19 @@ func (f *fleet) fleetStats(reg *stats.Registry, current func() *config.Config, m
 	return src, nil
 }
 
-// warnNoToken logs, at start, that a member without an admin token can
-// neither pull the others' stats nor answer their pulls.
-func warnNoToken(cfg *config.Config, f *fleet) {
+// warnUnpullable logs, at start, what keeps the other members from
+// reading this member's stats (the leader's analysis then waits, naming
+// it): no admin token to pull and answer with, or no advertised URL (a
+// middleware without cluster.advertise).
+func warnUnpullable(cfg *config.Config, f *fleet) {
 	if os.Getenv(cfg.Admin.TokenEnv) == "" {
 		f.log.Warn("cluster: no admin token in admin.token_env: members cannot read each other's stats, "+
 			"so the leader's analysis waits while other members are live; set the same token on every member",
 			"env", cfg.Admin.TokenEnv)
+	}
+	if f.self.Advertise == "" {
+		f.log.Warn("cluster: no advertised admin URL (cluster.advertise): the leader cannot read this member's stats " +
+			"and its analysis waits while this member is live; set it to where this member's admin API is served")
 	}
 }
 
