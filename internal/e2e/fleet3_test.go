@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -243,11 +245,31 @@ func TestFleet3RollbackReachesAll(t *testing.T) {
 // the shared log, whichever member is asked.
 func TestFleet3WalksOnce(t *testing.T) {
 	f := startFleet(t, map[string]string{"STEPS": "10, 25, 50, 100", "INTERVAL": "1s"}, nil)
+	puts, start := etcdPuts(t, f), time.Now()
 	f.whenAll(t, 60*time.Second, "promotion", func(s rolloutStatus) bool { return s.State == "promoted" && s.Weight == 100 })
+	n, d := etcdPuts(t, f)-puts, time.Since(start)
+	t.Logf("etcd keys put from the load's start to promotion (3 steps at step_interval 1s): %d in %v", n, d.Round(time.Millisecond))
 	want := []string{"rollout_started 10", "step 25", "step 50", "promotion 100"}
 	for _, name := range f.names {
 		if got := rolloutEvents(t, f.procs[name]); !slices.Equal(got, want) {
 			t.Fatalf("the fleet's events through %s: %q, want one per step %q", name, got, want)
 		}
 	}
+}
+
+// etcdPuts is etcd's count of keys written (etcd_mvcc_put_total, puts in
+// transactions included), read from its /metrics.
+func etcdPuts(t *testing.T, f *fleet) int {
+	t.Helper()
+	for _, line := range strings.Split(get(t, f.etcd.Endpoint+"/metrics"), "\n") {
+		if v, ok := strings.CutPrefix(line, "etcd_mvcc_put_total "); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("etcd_mvcc_put_total %q: %v", v, err)
+			}
+			return int(n)
+		}
+	}
+	t.Fatalf("etcd's /metrics has no etcd_mvcc_put_total")
+	return 0
 }
