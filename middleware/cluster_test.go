@@ -16,7 +16,7 @@ import (
 
 const fleetYAML = `
 state: memory
-cluster: { etcd: { endpoints: [{{ETCD}}], prefix: /pods }, member: {{NAME}}, lease: 1s }
+cluster: { etcd: { endpoints: [{{ETCD}}], prefix: /pods }, member: {{NAME}}, advertise: "{{ADVERTISE}}", lease: 1s }
 upstreams:
   none: { targets: [http://127.0.0.1:9] }
 services:
@@ -32,9 +32,12 @@ services:
 `
 
 // TestPodsRollBackTogether: three pods of a service run the middleware
-// with one cluster block; v2 fails in every pod; the leader's rollback
-// sends every pod's unpinned requests to v1.
+// with one cluster block, each serving its admin API where it advertises
+// it (the leader pulls every pod's stats from there, with the token all
+// pods share); v2 fails in every pod; the leader's rollback sends every
+// pod's unpinned requests to v1.
 func TestPodsRollBackTogether(t *testing.T) {
+	t.Setenv("TURNOUT_ADMIN_TOKEN", "pods-admin-token-0123456789")
 	srv := etcdtest.Start(t)
 	var failing atomic.Bool
 	v2 := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -46,8 +49,13 @@ func TestPodsRollBackTogether(t *testing.T) {
 	})
 	var pods []*harness
 	for _, name := range []string{"pod-a", "pod-b", "pod-c"} {
-		pods = append(pods, start(t, fleetYAML, map[string]string{"ETCD": srv.Endpoint, "NAME": name},
-			middleware.Versions{"v1": testutil.VersionHandler("v1"), "v2": v2}, middleware.WithTick(20e6), middleware.WithoutWatch()))
+		admin := httptest.NewUnstartedServer(nil)
+		p := start(t, fleetYAML, map[string]string{"ETCD": srv.Endpoint, "NAME": name, "ADVERTISE": "http://" + admin.Listener.Addr().String()},
+			middleware.Versions{"v1": testutil.VersionHandler("v1"), "v2": v2}, middleware.WithTick(20e6), middleware.WithoutWatch())
+		admin.Config.Handler = p.MW.AdminHandler()
+		admin.Start()
+		t.Cleanup(admin.Close)
+		pods = append(pods, p)
 	}
 	c := &http.Client{}
 	failing.Store(true)

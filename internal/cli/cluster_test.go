@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/cluster"
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/core"
 	"github.com/turnout-gw/turnout/internal/testutil/etcdtest"
@@ -69,10 +70,33 @@ services:
 	if len(lines) != 3 {
 		t.Fatalf("want the leader line, a header and one row:\n%s", out)
 	}
-	if !regexp.MustCompile(`^MEMBER +LEADER +ADVERTISE +LAST SEEN +SPEC HASH +BINARY$`).MatchString(lines[1]) {
+	if !regexp.MustCompile(`^MEMBER +LEADER +ADVERTISE +LAST SEEN +REQUESTS +SPEC HASH +BINARY$`).MatchString(lines[1]) {
 		t.Errorf("header %q", lines[1])
 	}
-	if !regexp.MustCompile(`^gw-1 +\* +http://10\.0\.0\.5:9901 +\d+s ago +[0-9a-f]{16} +\S`).MatchString(lines[2]) {
+	if !regexp.MustCompile(`^gw-1 +\* +http://10\.0\.0\.5:9901 +\d+s ago +0 +[0-9a-f]{16} +\S`).MatchString(lines[2]) {
 		t.Errorf("row %q", lines[2])
+	}
+}
+
+// TestClusterViewTraffic: each member's requests are a column; a member
+// whose traffic could not be read shows "?" and, after the table, why.
+func TestClusterViewTraffic(t *testing.T) {
+	n := int64(1234)
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	v := cluster.View{Self: "a", Leader: "a", LastSync: at, TrafficWindow: "1m0s", Members: []cluster.MemberView{
+		{Name: "a", Leader: true, LastSeen: at, SpecHash: "h", Requests: &n},
+		{Name: "b", LastSeen: at, SpecHash: "h", TrafficError: "unreachable: connection refused"},
+		{Name: "c", LastSeen: at, SpecHash: "h"},
+	}}
+	var b strings.Builder
+	if err := writeClusterView(&b, v, at); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, re := range []string{`(?m)requests over the last 1m0s$`, `(?m)^a +\* +0s ago +1234 +h `, `(?m)^b +0s ago +\? +h `, `(?m)^c +0s ago +- +h `,
+		`(?m)^b: traffic not read: unreachable: connection refused$`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("no %s in:\n%s", re, out)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -197,6 +198,14 @@ func (r *Runner) MemberCount() int {
 	return len(r.members)
 }
 
+// Members returns the live members as last read (at start and on each
+// change of membership), sorted by name; the caller owns the slice.
+func (r *Runner) Members() []Member {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.members)
+}
+
 // Self is what this member publishes.
 func (r *Runner) Self() Member {
 	r.mu.Lock()
@@ -285,6 +294,9 @@ type View struct {
 	// state; SyncError why it cannot now.
 	LastSync  time.Time `json:"last_sync"`
 	SyncError string    `json:"sync_error,omitempty"`
+	// TrafficWindow is the span of the members' Requests (filled by the
+	// caller that reads them; empty when it did not).
+	TrafficWindow string `json:"traffic_window,omitempty"`
 }
 
 // MemberView is one member in View.
@@ -295,6 +307,11 @@ type MemberView struct {
 	LastSeen  time.Time `json:"last_seen"`
 	SpecHash  string    `json:"spec_hash"`
 	Binary    string    `json:"binary,omitempty"`
+	// Requests is how many requests the member served over the view's
+	// TrafficWindow, as it counts them itself; nil when not read, with
+	// TrafficError saying why when the member did not answer.
+	Requests     *int64 `json:"requests,omitempty"`
+	TrafficError string `json:"traffic_error,omitempty"`
 }
 
 // View reads the members and the leader from the backend.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/cluster"
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/fleetstats"
 	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/store"
 	"github.com/turnout-gw/turnout/internal/telemetry"
@@ -34,7 +35,14 @@ type fleet struct {
 	// adminAddr is the bound admin address, advertised when the
 	// configuration does not say (admin.listen port 0).
 	adminAddr string
+	// stats is the leader's analysis source and the view's traffic;
+	// config the configuration in force. Both set by Compile.
+	stats  *fleetstats.Source
+	config func() *config.Config
 }
+
+// errNotStarted: the member's runner has not started yet.
+var errNotStarted = errors.New("cluster: this member has not started")
 
 // loadTimeout bounds the first read of the fleet's state at start.
 const loadTimeout = 5 * time.Second
@@ -185,17 +193,8 @@ func (f *fleet) stepGuard(service string) string {
 func (f *fleet) inSync() error {
 	r := f.runner.Load()
 	if r == nil {
-		return errors.New("cluster: this member has not started")
+		return errNotStarted
 	}
 	_, err := r.Synced()
 	return err
-}
-
-// view is GET /api/v1/cluster: the leader and the live members.
-func (f *fleet) view(ctx context.Context) (any, error) {
-	r := f.runner.Load()
-	if r == nil {
-		return nil, errors.New("cluster: this member has not started")
-	}
-	return r.View(ctx)
 }

@@ -166,7 +166,15 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 	if c.fleet != nil {
 		eopts = append(eopts, rollout.WithStepGuard(c.fleet.stepGuard))
 	}
-	c.Analysis, err = promsource.NewRouter(c.Stats, promsource.WithClock(c.now), promsource.WithLogger(c.Log))
+	// A fleet's leader judges each rollout on every member's windows.
+	var own rollout.Stats = c.Stats
+	if c.fleet != nil {
+		warnUnpullable(cfg, c.fleet)
+		if own, err = c.fleet.fleetStats(c.Stats, func() *config.Config { return g.Config() }, c.Metrics); err != nil {
+			return err
+		}
+	}
+	c.Analysis, err = promsource.NewRouter(own, promsource.WithClock(c.now), promsource.WithLogger(c.Log))
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func TestFleetLeaderKilled(t *testing.T) {
 	procs := map[string]*proc{}
 	for _, name := range []string{"m1", "m2"} {
 		vars := map[string]string{"ETCD": srv.Endpoint, "NAME": name, "V1": v1.URL, "V2": v2.URL}
-		procs[name] = startProc(t, writeConfig(t, t.TempDir(), fleetYAML, vars))
+		procs[name] = startProc(t, writeConfig(t, t.TempDir(), fleetYAML, vars), tokenEnv)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -116,7 +116,7 @@ func TestFleetEtcdDownUnderLoad(t *testing.T) {
 	srv := etcdtest.Start(t)
 	v1, v2 := newUpstream(t, "v1"), newUpstream(t, "v2")
 	vars := map[string]string{"ETCD": srv.Endpoint, "NAME": "m1", "V1": v1.URL, "V2": v2.URL}
-	p := startProc(t, writeConfig(t, t.TempDir(), fleetYAML, vars))
+	p := startProc(t, writeConfig(t, t.TempDir(), fleetYAML, vars), tokenEnv)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	l := startLoad(ctx, p.URL, 2)

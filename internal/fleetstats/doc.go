@@ -41,6 +41,9 @@
 // The Router answers the services whose analysis reads Prometheus from
 // Prometheus and passes the others, their errors and Prefetch to the
 // Source. Pulls() feeds the turnout_cluster_* metrics of failed pulls.
+// internal/core wires it so (fleetStats), the token being admin.token_env's,
+// which every member shares. Each reads the same windows from every member
+// without merging them: the per-member traffic of GET /api/v1/cluster.
 //
 // A Source is safe for concurrent use. It keeps no goroutine between
 // calls: a pull's goroutines end before Prefetch or FetchWindow returns.

@@ -65,3 +65,20 @@ func (m *Metrics) WatchCluster(c ClusterSource) {
 			func() float64 { return float64(c.NotWritten()) }),
 	)
 }
+
+// WatchStatPulls exposes the leader's pulls of the other members' stats
+// (internal/fleetstats), pulls returning how many were made and how many
+// failed since start:
+//
+//	turnout_cluster_stat_pulls_total          member stats pulls made
+//	turnout_cluster_stat_pulls_failed_total   of them, those that failed (no answer in time, refused, garbage)
+func (m *Metrics) WatchStatPulls(pulls func() (made, failed uint64)) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "turnout_cluster_stat_pulls_total",
+			Help: "Pulls of another member's stats (GET /api/v1/internal/stats) for fleet-wide analysis and per-member traffic."},
+			func() float64 { made, _ := pulls(); return float64(made) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "turnout_cluster_stat_pulls_failed_total",
+			Help: "Pulls of another member's stats that failed: no answer in time, refused (a wrong or missing admin token) or undecodable; the analysis waits naming the member."},
+			func() float64 { _, failed := pulls(); return float64(failed) }),
+	)
+}
