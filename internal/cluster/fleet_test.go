@@ -58,7 +58,13 @@ type member struct {
 
 func newMember(t testing.TB, srv *etcdtest.Server, name string, cfg *config.Config) *member {
 	t.Helper()
-	m := &member{name: name, b: open(t, srv), reg: stats.NewRegistry(time.Now)}
+	return newMemberOn(t, open(t, srv), name, cfg)
+}
+
+// newMemberOn is newMember over the backend b.
+func newMemberOn(t testing.TB, b *Etcd, name string, cfg *config.Config) *member {
+	t.Helper()
+	m := &member{name: name, b: b, reg: stats.NewRegistry(time.Now)}
 	local, err := store.Open(store.MemoryPath)
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,7 @@ func (e *Engine) Adopt(s store.RolloutState) bool {
 	// Analysis judges the new step's traffic from its start.
 	t.last, t.lastEval = nil, e.now()
 	st := e.status(s.Service, t)
+	e.publish(s.Service)
 	e.mu.Unlock()
 	e.observed(st)
 	return true

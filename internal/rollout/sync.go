@@ -180,6 +180,7 @@ func (e *Engine) Sync(cfg *config.Config) error {
 	if errors.Is(err, store.ErrNotWritten) {
 		kept = e.keepShared(batch.Rollouts)
 	}
+	e.republish()
 	e.mu.Unlock()
 	// The caller compiled its table with Plan's weights already: tell the
 	// observers, publish nothing (Sync runs under the gateway's apply lock).

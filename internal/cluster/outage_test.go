@@ -1,0 +1,73 @@
+package cluster
+
+import (
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/store"
+	"github.com/turnout-gw/turnout/internal/testutil/etcdtest"
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
+)
+
+// openSlow is open with a call bound far above the test's own waits: a
+// write to a stopped etcd stays in flight while the test looks.
+func openSlow(t testing.TB, srv *etcdtest.Server) *Etcd {
+	t.Helper()
+	e, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), Prefix: "/t", Lease: time.Second, Timeout: 8 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+// TestStatusReadsDoNotWaitForEtcd: with etcd stopped, a person's action
+// waits for its write (up to the backend's bound) while the rollout
+// statuses are read: every read answers while the write is still in
+// flight (the order is the assertion, not a duration), and the refused
+// action changes nothing.
+func TestStatusReadsDoNotWaitForEtcd(t *testing.T) {
+	srv := etcdtest.Start(t)
+	cfg, err := config.Parse("fleet.yaml", []byte(fleetYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newMemberOn(t, openSlow(t, srv), "a", cfg)
+	wait.For(t, deadline, "a to lead", a.runner.Leading)
+	srv.Stop()
+
+	var returned atomic.Bool
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.eng.SetWeight("users", 50, "api:test")
+		returned.Store(true)
+		done <- err
+	}()
+	wait.For(t, deadline, "the action's write to be in flight", wait.GoroutineIn("(*Engine).act", "(*Store).Write"))
+	const reads = 200
+	for i := range reads {
+		if s := a.status(t); s.Weight != 10 {
+			t.Fatalf("read %d: weight %v before the write was taken", i, s.Weight)
+		}
+		if n := len(a.eng.Statuses()); n != 1 {
+			t.Fatalf("read %d: %d statuses", i, n)
+		}
+	}
+	if returned.Load() {
+		t.Fatalf("the %d reads answered only after the write to the stopped etcd returned", reads)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, store.ErrNotWritten) {
+			t.Fatalf("the action with etcd stopped: %v, want it refused as not written", err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("the action never returned")
+	}
+	if s := a.status(t); s.Weight != 10 {
+		t.Fatalf("the refused action left weight %v", s.Weight)
+	}
+}
