@@ -103,6 +103,10 @@ type Backend interface {
 	// PutRollout applies w: ErrConflict, ErrNotLeader, or the state as
 	// written (its new revision) and the events as appended.
 	PutRollout(ctx context.Context, w Write) (Versioned, []store.Event, error)
+	// PutRollouts applies ws in one transaction, all or none: ok false
+	// when any compare failed (nothing written). The caller bounds ws by
+	// MaxTxnOps with TxnCost.
+	PutRollouts(ctx context.Context, ws []Write) ([]Versioned, []store.Event, bool, error)
 	// AppendEvents appends events that change no state (a reload, a
 	// rejected request), assigning sequence numbers and a zero At.
 	AppendEvents(ctx context.Context, events ...store.Event) ([]store.Event, error)
