@@ -21,6 +21,10 @@ var (
 	ErrMemberExists = errors.New("another live member has this name")
 	// ErrNotRegistered: Campaign before Register.
 	ErrNotRegistered = errors.New("this member is not registered")
+	// ErrStaleSpec: a write of a rollout spec the fleet has replaced
+	// since this member was configured with it (a member that has not
+	// reloaded yet); the fleet's newer spec stays.
+	ErrStaleSpec = errors.New("the fleet runs a newer rollout spec")
 	// ErrClosed: the backend was closed.
 	ErrClosed = errors.New("cluster backend closed")
 )

@@ -2,6 +2,9 @@ package cluster
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,5 +72,52 @@ func TestStatusReadsDoNotWaitForEtcd(t *testing.T) {
 	}
 	if s := a.status(t); s.Weight != 10 {
 		t.Fatalf("the refused action left weight %v", s.Weight)
+	}
+}
+
+// TestFileWeightRefusedWhileDownIsWrittenOnReturn: a reload's new file
+// weight is refused while etcd is stopped (the member keeps serving the
+// fleet's weight); once etcd answers again it is written, recorded once
+// and published, without another reload.
+func TestFileWeightRefusedWhileDownIsWrittenOnReturn(t *testing.T) {
+	srv := etcdtest.Start(t)
+	cfg, err := config.Parse("fleet.yaml", []byte(fleetYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	heavier, err := config.Parse("fleet.yaml", []byte(strings.Replace(fleetYAML, "weight: 10", "weight: 20", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newMember(t, srv, "a", cfg)
+	wait.For(t, deadline, "a to lead", a.runner.Leading)
+	srv.Stop()
+	if err := a.eng.Sync(heavier); !errors.Is(err, store.ErrNotWritten) {
+		t.Fatalf("reload with etcd stopped: %v, want not written", err)
+	}
+	if s := a.status(t); s.Weight != 10 {
+		t.Fatalf("with etcd stopped the member serves weight %v, want the fleet's 10", s.Weight)
+	}
+	srv.Start()
+	wait.ForErr(t, deadline, "the file's weight to be written and published", func() error {
+		got, ok, err := a.b.GetRollout(ctx(t), "users")
+		if err != nil || !ok || got.Weight != 20 {
+			return fmt.Errorf("etcd holds %+v (%v)", got.RolloutState, err)
+		}
+		if w, ok := a.lastApplied(); !ok || w != 20 || a.status(t).Weight != 20 {
+			return fmt.Errorf("published %v, status %v", w, a.status(t).Weight)
+		}
+		return nil
+	})
+	evs, err := a.st.Events(store.EventQuery{Service: "users"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range evs {
+		types = append(types, ev.Type)
+	}
+	if want := []string{"rollout_started", "weight_change"}; !slices.Equal(types, want) {
+		t.Fatalf("the fleet's events %q, want %q", types, want)
 	}
 }

@@ -39,7 +39,15 @@ type Store struct {
 
 	mu     sync.Mutex
 	states map[string]Versioned // the last state seen of each service
+	basis  map[string]specBasis // this member's configured spec of each service
 	adopt  func(store.RolloutState)
+}
+
+// specBasis is the rollout spec this member is configured with for a
+// service, and the fleet's generation of the service when it was.
+type specBasis struct {
+	hash string
+	gen  int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -50,7 +58,7 @@ func NewStore(b Backend, local store.Store, member string, log *slog.Logger) *St
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{b: b, local: local, member: member, log: log, states: map[string]Versioned{}}
+	return &Store{b: b, local: local, member: member, log: log, states: map[string]Versioned{}, basis: map[string]specBasis{}}
 }
 
 // stamp returns events with this member's name in their fields.
@@ -201,15 +209,26 @@ func (s *Store) Write(b store.Batch) ([]store.Event, error) {
 		}
 	}
 	ws := make([]Write, 0, len(b.Rollouts))
+	var errs []error
 	s.mu.Lock()
 	for _, st := range b.Rollouts {
 		cur, known := s.states[st.Service]
+		if why := s.staleLocked(st.Service, st.SpecHash, cur, known); why != "" {
+			s.notWritten.Add(1)
+			errs = append(errs, fmt.Errorf("%w: write rollout %s: %w: %s", store.ErrNotWritten, st.Service, ErrStaleSpec, why))
+			continue
+		}
+		st.Generation = cur.Generation
+		if !known || cur.SpecHash != st.SpecHash {
+			st.Generation++
+		}
 		asLeader := st.WeightSource == store.SourceEngine || known && cur.SpecHash != st.SpecHash
 		ws = append(ws, Write{Rollout: st, Expect: cur.Rev, Events: byService[st.Service], AsLeader: asLeader})
 		byService[st.Service] = nil // a second state of the service goes without them
 	}
 	s.mu.Unlock()
-	out, errs := s.writeAll(ctx, ws)
+	out, werrs := s.writeAll(ctx, ws)
+	errs = append(errs, werrs...)
 	if len(rest) > 0 {
 		evs, err := s.b.AppendEvents(ctx, rest...)
 		if err != nil {
@@ -303,6 +322,47 @@ func (s *Store) took(v Versioned) {
 	if err := s.local.PutRollout(v.RolloutState); err != nil {
 		s.log.Warn("cluster: caching rollout state", "service", v.Service, "err", err)
 	}
+}
+
+// Configured tells s that this member's configuration has the rollout
+// spec hash for service (the engine calls it at each load): the fleet's
+// generation of the service then is what a later write of that spec is
+// judged by. A member configured with a spec before the fleet moved to
+// another (a leader that has not reloaded yet) may not write it over the
+// newer one; a member configured with it after (a deliberate revert)
+// may.
+func (s *Store) Configured(service, hash string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.basis[service]; ok && b.hash == hash {
+		return
+	}
+	s.basis[service] = specBasis{hash: hash, gen: s.states[service].Generation}
+}
+
+// Stale says why this member may not drive service's rollout (the fleet
+// runs a spec newer than this member's configuration), or "". It only
+// reads: part of a rollout.WithStepGuard.
+func (s *Store) Stale(service string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.basis[service]
+	if !ok {
+		return ""
+	}
+	cur, known := s.states[service]
+	return s.staleLocked(service, b.hash, cur, known)
+}
+
+// staleLocked is why a write of spec hash for service over cur would
+// replace a newer spec, or ""; s.mu is held.
+func (s *Store) staleLocked(service, hash string, cur Versioned, known bool) string {
+	b, ok := s.basis[service]
+	if !known || cur.SpecHash == hash || !ok || b.hash != hash || cur.Generation <= b.gen {
+		return ""
+	}
+	return fmt.Sprintf("the fleet runs rollout spec %s (generation %d), started after this member was configured with %s; reload this member's configuration",
+		cur.SpecHash, cur.Generation, hash)
 }
 
 // NotWritten counts the rollout writes the backend did not take.

@@ -77,6 +77,10 @@ type Engine struct {
 	ro map[string]*tracked
 	// names are the keys of ro, sorted (Sync sets both).
 	names []string
+	// cfg is the last configuration Sync adopted; unsynced says a shared
+	// store did not take all of its writes (Resync tries again).
+	cfg      *config.Config
+	unsynced bool
 
 	applyMu sync.Mutex // serialises weight publication
 
