@@ -36,18 +36,12 @@ type Store struct {
 	log    *slog.Logger
 
 	notWritten atomic.Uint64
+	queue      *eventQueue // Append's events waiting for the backend
 
 	mu     sync.Mutex
 	states map[string]Versioned // the last state seen of each service
 	basis  map[string]specBasis // this member's configured spec of each service
 	adopt  func(store.RolloutState)
-}
-
-// specBasis is the rollout spec this member is configured with for a
-// service, and the fleet's generation of the service when it was.
-type specBasis struct {
-	hash string
-	gen  int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -58,7 +52,8 @@ func NewStore(b Backend, local store.Store, member string, log *slog.Logger) *St
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{b: b, local: local, member: member, log: log, states: map[string]Versioned{}, basis: map[string]specBasis{}}
+	return &Store{b: b, local: local, member: member, log: log, states: map[string]Versioned{}, basis: map[string]specBasis{},
+		queue: newEventQueue(b, log.Warn)}
 }
 
 // stamp returns events with this member's name in their fields.
@@ -172,15 +167,6 @@ func (s *Store) DeleteRollout(service string) error {
 	return s.local.DeleteRollout(service)
 }
 
-// Append appends one event to the fleet's log.
-func (s *Store) Append(e store.Event) (store.Event, error) {
-	out, err := s.Write(store.Batch{Events: []store.Event{e}})
-	if err != nil {
-		return store.Event{}, err
-	}
-	return out[0], nil
-}
-
 // Write writes the states of b, each with the events of its service, in
 // as few transactions as etcd's bound on their size allows (MaxTxnOps:
 // a load of 1,000 rollouts is about 16), then appends the other events; it
@@ -235,6 +221,13 @@ func (s *Store) Write(b store.Batch) ([]store.Event, error) {
 			errs = append(errs, fmt.Errorf("%w: %w", store.ErrNotWritten, err))
 		}
 		out = append(out, evs...)
+	}
+	if len(out) > 0 {
+		// The local log, read while the backend is not: what this member
+		// recorded.
+		if _, err := s.local.Write(store.Batch{Events: out}); err != nil {
+			s.log.Warn("cluster: caching events", "events", len(out), "err", err)
+		}
 	}
 	return out, errors.Join(errs...)
 }
@@ -324,54 +317,8 @@ func (s *Store) took(v Versioned) {
 	}
 }
 
-// Configured tells s that this member's configuration has the rollout
-// spec hash for service (the engine calls it at each load): the fleet's
-// generation of the service then is what a later write of that spec is
-// judged by. A member configured with a spec before the fleet moved to
-// another (a leader that has not reloaded yet) may not write it over the
-// newer one; a member configured with it after (a deliberate revert)
-// may.
-func (s *Store) Configured(service, hash string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if b, ok := s.basis[service]; ok && b.hash == hash {
-		return
-	}
-	s.basis[service] = specBasis{hash: hash, gen: s.states[service].Generation}
-}
-
-// Stale says why this member may not drive service's rollout (the fleet
-// runs a spec newer than this member's configuration), or "". It only
-// reads: part of a rollout.WithStepGuard.
-func (s *Store) Stale(service string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.basis[service]
-	if !ok {
-		return ""
-	}
-	cur, known := s.states[service]
-	return s.staleLocked(service, b.hash, cur, known)
-}
-
-// staleLocked is why a write of spec hash for service over cur would
-// replace a newer spec, or ""; s.mu is held.
-func (s *Store) staleLocked(service, hash string, cur Versioned, known bool) string {
-	b, ok := s.basis[service]
-	if !known || cur.SpecHash == hash || !ok || b.hash != hash || cur.Generation <= b.gen {
-		return ""
-	}
-	return fmt.Sprintf("the fleet runs rollout spec %s (generation %d), started after this member was configured with %s; reload this member's configuration",
-		cur.SpecHash, cur.Generation, hash)
-}
-
 // NotWritten counts the rollout writes the backend did not take.
 func (s *Store) NotWritten() uint64 { return s.notWritten.Load() }
-
-// Events reads the fleet's log.
-func (s *Store) Events(q store.EventQuery) ([]store.Event, error) {
-	return s.b.Events(context.Background(), q)
-}
 
 // PutBlob, GetBlob and ListBlobs use the local store: blobs are this
 // member's (contract usage, cached documents).
@@ -387,5 +334,8 @@ func (s *Store) GetBlob(bucket, key string) ([]byte, bool, error) {
 // ListBlobs lists local blobs.
 func (s *Store) ListBlobs(bucket string) (map[string][]byte, error) { return s.local.ListBlobs(bucket) }
 
-// Close closes the local store.
-func (s *Store) Close() error { return s.local.Close() }
+// Close stops appending queued events and closes the local store.
+func (s *Store) Close() error {
+	s.queue.close()
+	return s.local.Close()
+}
