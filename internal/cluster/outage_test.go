@@ -15,11 +15,12 @@ import (
 	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
-// openSlow is open with a call bound far above the test's own waits: a
-// write to a stopped etcd stays in flight while the test looks.
+// openSlow is open with a call bound and a lease far above the test's own
+// waits: a write to a stopped etcd is tried (the lease is not lost yet)
+// and stays in flight while the test looks.
 func openSlow(t testing.TB, srv *etcdtest.Server) *Etcd {
 	t.Helper()
-	e, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), Prefix: "/t", Lease: time.Second, Timeout: 8 * time.Second})
+	e, err := OpenEtcd(EtcdOptions{Endpoints: srv.Endpoints(), Prefix: "/t", Lease: 5 * time.Second, Timeout: 8 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

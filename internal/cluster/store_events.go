@@ -24,7 +24,7 @@ func (s *Store) Append(e store.Event) (store.Event, error) {
 	if _, err := s.local.Append(e); err != nil {
 		s.log.Warn("cluster: caching event", "type", e.Type, "err", err)
 	}
-	if s.queue.idle() && s.b.Alive() == nil {
+	if s.queue.idle() && !errors.Is(s.b.Alive(), ErrUnavailable) {
 		out, err := s.b.AppendEvents(context.Background(), e)
 		if err == nil {
 			return out[0], nil
