@@ -37,9 +37,10 @@ type eventQueue struct {
 	uncertain bool   // the last append of pending[0:] may have been made
 	dropped   uint64 // events dropped from a full queue
 
-	wake chan struct{}
-	done chan struct{}
-	wg   sync.WaitGroup
+	wake   chan struct{}
+	done   chan struct{}
+	closed sync.Once
+	wg     sync.WaitGroup
 }
 
 func newEventQueue(b Backend, log func(msg string, args ...any)) *eventQueue {
@@ -172,8 +173,8 @@ func same(a, b store.Event) bool {
 }
 
 // close stops the drain; the events still waiting stay in the member's
-// local log only.
+// local log only. It is idempotent.
 func (q *eventQueue) close() {
-	close(q.done)
+	q.closed.Do(func() { close(q.done) })
 	q.wg.Wait()
 }
