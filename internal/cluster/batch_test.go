@@ -55,12 +55,12 @@ func TestLoadOfManyRolloutsIsBatched(t *testing.T) {
 	perTxn := (MaxTxnOps - txnOverhead) / 2
 	want := uint64((services + perTxn - 1) / perTxn)
 	for i, weight := range []int{10, 20} {
-		before := b.Txns()
+		before, began := b.Txns(), time.Now()
 		if err := eng.Sync(manyServices(t, services, weight)); err != nil {
 			t.Fatalf("load %d: %v", i, err)
 		}
 		txns := b.Txns() - before
-		t.Logf("load %d of %d rollouts: %d transactions", i, services, txns)
+		t.Logf("load %d of %d rollouts: %d transactions, %v", i, services, txns, time.Since(began))
 		if txns != want {
 			t.Fatalf("load %d of %d rollouts: %d transactions, want %d", i, services, txns, want)
 		}
