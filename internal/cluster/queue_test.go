@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/turnout-gw/turnout/internal/admin"
 	"github.com/turnout-gw/turnout/internal/config"
@@ -126,5 +127,38 @@ func TestEventsEndpointFallsBackToLocal(t *testing.T) {
 	}
 	if len(list.Events) != 1 || list.Events[0].Type != "rollout_started" {
 		t.Fatalf("the local log %+v, want the rollout's start this member recorded", list.Events)
+	}
+}
+
+// TestQueueDoesNotAppendTwice: events whose append may have been made
+// (it timed out after etcd took it) are checked against the fleet's log
+// when queued again: the ones etcd holds are not appended a second time,
+// the rest follow them in order.
+func TestQueueDoesNotAppendTwice(t *testing.T) {
+	srv := etcdtest.Start(t)
+	b := open(t, srv)
+	local, err := store.Open(store.MemoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := NewStore(b, local, "a", nil)
+	t.Cleanup(func() { _ = st.Close() })
+	at := time.Now().UTC()
+	var evs []store.Event
+	for i := range 3 {
+		evs = append(evs, store.Event{At: at.Add(time.Duration(i)), Type: "config_reload", Actor: "signal", Message: fmt.Sprintf("reload %d", i)})
+	}
+	evs = st.stamp(evs)
+	if _, err := b.AppendEvents(ctx(t), evs[:2]...); err != nil { // made, but its caller did not learn it
+		t.Fatal(err)
+	}
+	st.queue.push(true, evs...)
+	wait.For(t, deadline, "the queue to drain", func() bool { return st.Queued() == 0 })
+	got, err := b.Events(ctx(t), store.EventQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs, want := reloadMessages(got), []string{"reload 0", "reload 1", "reload 2"}; !slices.Equal(msgs, want) {
+		t.Fatalf("the fleet's log %q, want each once: %q", msgs, want)
 	}
 }
