@@ -92,3 +92,29 @@ func TestNewLeaderDoesNotRewriteAnOlderSpec(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRevertedSpecIsWritten: a leader reloaded back to the spec the fleet
+// ran before (a deliberate revert, configured after the fleet moved) writes
+// it, as the next generation.
+func TestRevertedSpecIsWritten(t *testing.T) {
+	srv := etcdtest.Start(t)
+	oldCfg, err := config.Parse("fleet.yaml", []byte(fleetYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newCfg, err := config.Parse("fleet.yaml", []byte(strings.Replace(fleetYAML, "steps: [10, 50, 100]", "steps: [10, 30, 100]", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newMember(t, srv, "a", oldCfg)
+	wait.For(t, deadline, "a to lead", a.runner.Leading)
+	for i, cfg := range []*config.Config{newCfg, oldCfg} {
+		if err := a.eng.Sync(cfg); err != nil {
+			t.Fatalf("reload %d: %v", i, err)
+		}
+		got, _, err := a.b.GetRollout(ctx(t), "users")
+		if want := rollout.SpecHash(cfg.Services["users"].Rollout); err != nil || got.SpecHash != want || got.Generation != int64(i+2) {
+			t.Fatalf("after reload %d the fleet holds spec %s generation %d (%v); want %s generation %d", i, got.SpecHash, got.Generation, err, want, i+2)
+		}
+	}
+}

@@ -46,6 +46,6 @@ func (s *Store) staleLocked(service, hash string, cur Versioned, known bool) str
 	if !known || cur.SpecHash == hash || !ok || b.hash != hash || cur.Generation <= b.gen {
 		return ""
 	}
-	return fmt.Sprintf("the fleet runs rollout spec %s (generation %d), started after this member was configured with %s; reload this member's configuration",
+	return fmt.Sprintf("the fleet runs rollout spec %s (generation %d), started after this member was configured with %s; deploy that spec here, or restart this member to make its spec the fleet's",
 		cur.SpecHash, cur.Generation, hash)
 }
