@@ -174,9 +174,8 @@ func (s *Store) DeleteRollout(service string) error {
 // state's events are not appended; the other writes are made). A
 // transaction one of whose revisions moved is written again one state at
 // a time, so that only the states another member changed are refused.
-// Once the backend did not answer, the rest of b is not tried, and
-// nothing is while this member has lost its lease: a reload while etcd is
-// down waits at most once, not once per rollout. A state the
+// Once the backend did not answer, the rest of b is not tried: a reload
+// while etcd is down waits at most once, not once per rollout. A state the
 // engine decided, or of another rollout spec than the fleet's, is written
 // only by the leader: a member with a half-deployed configuration does
 // not restart the fleet's rollout.
@@ -238,12 +237,7 @@ func (s *Store) Write(b store.Batch) ([]store.Event, error) {
 func (s *Store) writeAll(ctx context.Context, ws []Write) ([]store.Event, []error) {
 	var out []store.Event
 	var errs []error
-	// The backend's ErrUnavailable, once seen; from the start when this
-	// member has lost its lease: nothing is tried (and waited for).
-	var down error
-	if alive := s.b.Alive(); errors.Is(alive, ErrUnavailable) {
-		down = alive
-	}
+	var down error // the backend's ErrUnavailable, once seen
 	refuse := func(w Write, err error) {
 		s.notWritten.Add(1)
 		errs = append(errs, fmt.Errorf("%w: write rollout %s: %w", store.ErrNotWritten, w.Rollout.Service, err))
