@@ -11,7 +11,20 @@ import (
 // EventList is the body of GET /api/v1/events.
 type EventList struct {
 	Events []store.Event `json:"events"`
+	// Source is "local" when a fleet's member answered from its own log
+	// (etcd did not answer): the events it recorded, numbered locally.
+	Source string `json:"source,omitempty"`
 }
+
+// localEvents is an events store that can answer from a member's local
+// log when the fleet's cannot be read (cluster.Store).
+type localEvents interface {
+	EventsFrom(q store.EventQuery) ([]store.Event, bool, error)
+}
+
+// EventsSourceHeader names where the events came from when not the
+// fleet's log: "local".
+const EventsSourceHeader = "X-Turnout-Events-Source"
 
 // handleEvents serves the audit log: ?service=NAME (empty = every service),
 // ?after=SEQ (only newer events), ?limit=N (the newest N, default
@@ -22,7 +35,13 @@ func (a *API) handleEvents(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, err)
 		return
 	}
-	evs, err := a.events.Events(q)
+	var evs []store.Event
+	var local bool
+	if le, ok := a.events.(localEvents); ok {
+		evs, local, err = le.EventsFrom(q)
+	} else {
+		evs, err = a.events.Events(q)
+	}
 	if err != nil {
 		a.log.Error("admin: reading events", "error", err)
 		WriteError(w, http.StatusInternalServerError, fmt.Errorf("reading events: %w", err))
@@ -31,7 +50,12 @@ func (a *API) handleEvents(w http.ResponseWriter, r *http.Request) {
 	if evs == nil {
 		evs = []store.Event{}
 	}
-	writeJSON(w, http.StatusOK, EventList{Events: evs})
+	list := EventList{Events: evs}
+	if local {
+		list.Source = "local"
+		w.Header().Set(EventsSourceHeader, "local")
+	}
+	writeJSON(w, http.StatusOK, list)
 }
 
 func parseEventQuery(r *http.Request) (store.EventQuery, error) {

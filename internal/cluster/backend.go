@@ -21,6 +21,10 @@ var (
 	ErrMemberExists = errors.New("another live member has this name")
 	// ErrNotRegistered: Campaign before Register.
 	ErrNotRegistered = errors.New("this member is not registered")
+	// ErrStaleSpec: a write of a rollout spec the fleet has replaced
+	// since this member was configured with it (a member that has not
+	// reloaded yet); the fleet's newer spec stays.
+	ErrStaleSpec = errors.New("the fleet runs a newer rollout spec")
 	// ErrClosed: the backend was closed.
 	ErrClosed = errors.New("cluster backend closed")
 )
@@ -103,6 +107,10 @@ type Backend interface {
 	// PutRollout applies w: ErrConflict, ErrNotLeader, or the state as
 	// written (its new revision) and the events as appended.
 	PutRollout(ctx context.Context, w Write) (Versioned, []store.Event, error)
+	// PutRollouts applies ws in one transaction, all or none: ok false
+	// when any compare failed (nothing written). The caller bounds ws by
+	// MaxTxnOps with TxnCost.
+	PutRollouts(ctx context.Context, ws []Write) ([]Versioned, []store.Event, bool, error)
 	// AppendEvents appends events that change no state (a reload, a
 	// rejected request), assigning sequence numbers and a zero At.
 	AppendEvents(ctx context.Context, events ...store.Event) ([]store.Event, error)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -113,6 +114,8 @@ type Etcd struct {
 	keepErr error     // the keeper's last failure to register; nil once registered
 	lostAt  time.Time // when the last lease was lost (or the keeper started)
 	wg      sync.WaitGroup
+
+	txns atomic.Uint64 // transactions sent (Txns)
 }
 
 var _ Backend = (*Etcd)(nil)

@@ -94,6 +94,75 @@ func (e *Etcd) PutRollout(ctx context.Context, w Write) (Versioned, []store.Even
 	return Versioned{RolloutState: st, Rev: resp.Header.Revision}, events, nil
 }
 
+// PutRollouts applies ws in one transaction, all of them or none: ok is
+// false when a revision (or, for a write AsLeader, the leadership) is not
+// what a write expected, and nothing was written; the caller writes them
+// one by one (PutRollout) to learn which. The caller keeps ws within
+// MaxTxnOps (TxnCost). It returns the states as written and every write's
+// events as appended, in the order of ws.
+func (e *Etcd) PutRollouts(ctx context.Context, ws []Write) ([]Versioned, []store.Event, bool, error) {
+	cmps := make([]clientv3.Cmp, 0, len(ws)+1)
+	ops := make([]clientv3.Op, 0, len(ws))
+	var events []store.Event
+	leader := false
+	now := time.Now().UTC()
+	for _, w := range ws {
+		st := w.Rollout
+		if st.UpdatedAt.IsZero() {
+			st.UpdatedAt = now
+		}
+		val, err := store.EncodeRollout(st)
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("cluster: %w", err)
+		}
+		key := e.rolloutKey(st.Service)
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", w.Expect))
+		ops = append(ops, clientv3.OpPut(key, string(val)))
+		events = append(events, w.Events...)
+		leader = leader || w.AsLeader
+	}
+	if leader {
+		e.mu.Lock()
+		var leadKey string
+		var leadRev int64
+		if e.elect != nil {
+			leadKey, leadRev = e.elect.Key(), e.elect.Rev()
+		}
+		e.mu.Unlock()
+		if leadKey == "" {
+			return nil, nil, false, nil // the writes one by one say which need a leader
+		}
+		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(leadKey), "=", leadRev))
+	}
+	resp, appended, ok, err := e.commit(ctx, fmt.Sprintf("write %d rollouts", len(ws)), cmps, ops, events)
+	if err != nil || !ok {
+		return nil, nil, false, err
+	}
+	out := make([]Versioned, len(ws))
+	for i, w := range ws {
+		out[i] = Versioned{RolloutState: w.Rollout, Rev: resp.Header.Revision}
+		if out[i].UpdatedAt.IsZero() {
+			out[i].UpdatedAt = now
+		}
+	}
+	return out, appended, true, nil
+}
+
+// MaxTxnOps is etcd's default --max-txn-ops: the most compares, or
+// operations, one transaction may hold.
+const MaxTxnOps = 128
+
+// txnOverhead is what a transaction of PutRollouts holds besides its
+// writes: the sequence's compare and put, the leader's compare, the trim
+// of old events.
+const txnOverhead = 2
+
+// TxnCost is the compares and the operations w adds to a transaction.
+func TxnCost(w Write) (cmps, ops int) { return 1, 1 + len(w.Events) }
+
+// Txns counts the transactions this backend sent (attempts included).
+func (e *Etcd) Txns() uint64 { return e.txns.Load() }
+
 // lostLead reports whether the election key this member wrote is gone or
 // replaced; an unreadable one counts as lost.
 func (e *Etcd) lostLead(ctx context.Context, key string, rev int64) bool {
@@ -154,6 +223,7 @@ func (e *Etcd) commit(ctx context.Context, op string, cmps []clientv3.Cmp, ops [
 				all = append(all, clientv3.OpDelete(e.eventKey(0), clientv3.WithRange(e.eventKey(next-uint64(e.maxEvents)+1))))
 			}
 		}
+		e.txns.Add(1)
 		resp, err := txn.If(guards...).Then(all...).Else(clientv3.OpGet(e.seqKey())).Commit()
 		if err != nil {
 			return nil, nil, false, e.fail(ctx, op, err)

@@ -23,7 +23,15 @@ const rewatchPause = 200 * time.Millisecond
 // delivers KindResync and watches again from the newest revision.
 func (e *Etcd) Watch(ctx context.Context, rev int64) <-chan Change {
 	out := make(chan Change, watchBuffer)
+	// Added under e.mu, unless closed: Close waits for e.wg once closed.
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		close(out)
+		return out
+	}
 	e.wg.Add(1)
+	e.mu.Unlock()
 	go func() {
 		defer e.wg.Done()
 		defer close(out)

@@ -58,7 +58,13 @@ type member struct {
 
 func newMember(t testing.TB, srv *etcdtest.Server, name string, cfg *config.Config) *member {
 	t.Helper()
-	m := &member{name: name, b: open(t, srv), reg: stats.NewRegistry(time.Now)}
+	return newMemberOn(t, open(t, srv), name, cfg)
+}
+
+// newMemberOn is newMember over the backend b.
+func newMemberOn(t testing.TB, b *Etcd, name string, cfg *config.Config) *member {
+	t.Helper()
+	m := &member{name: name, b: b, reg: stats.NewRegistry(time.Now)}
 	local, err := store.Open(store.MemoryPath)
 	if err != nil {
 		t.Fatal(err)
@@ -97,11 +103,12 @@ func newMember(t testing.TB, srv *etcdtest.Server, name string, cfg *config.Conf
 	}
 	m.runner = NewRunner(RunnerOptions{Backend: m.b, Store: m.st, Self: self(name, cfg),
 		Lead: func(ctx context.Context) {
-			if err := m.eng.Reassert(); err != nil {
+			// An older spec than the fleet's is held, not written.
+			if err := m.eng.Reassert(); err != nil && !errors.Is(err, ErrStaleSpec) {
 				t.Errorf("%s: reassert: %v", name, err)
 			}
 			m.eng.Run(ctx, 20*time.Millisecond)
-		}, Retry: 100 * time.Millisecond})
+		}, Retry: 100 * time.Millisecond, Resynced: func() { _ = m.eng.Resync() }})
 	rctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -25,6 +25,10 @@ type Runner struct {
 	log   *slog.Logger
 	retry time.Duration
 
+	resync    func()
+	resyncing atomic.Bool    // a resync call runs
+	bg        sync.WaitGroup // the resync call; Run waits for it
+
 	leading atomic.Bool
 	mu      sync.Mutex
 	synced  time.Time // the last full read or applied change
@@ -45,6 +49,11 @@ type RunnerOptions struct {
 	Log  *slog.Logger
 	// Retry is the pause between two failed campaigns or reads (1s when 0).
 	Retry time.Duration
+	// Resynced, when set, is called (in its own goroutine, one call at a
+	// time) after every full read that follows a cut, and every Retry
+	// while the member holds its lease: etcd answers again, and what it
+	// refused meanwhile (the engine's Resync) can be written.
+	Resynced func()
 }
 
 // NewRunner returns a Runner; Run starts it.
@@ -58,7 +67,7 @@ func NewRunner(o RunnerOptions) *Runner {
 	if o.Lead == nil {
 		o.Lead = func(ctx context.Context) { <-ctx.Done() }
 	}
-	return &Runner{b: o.Backend, st: o.Store, self: o.Self, lead: o.Lead, log: o.Log, retry: o.Retry}
+	return &Runner{b: o.Backend, st: o.Store, self: o.Self, lead: o.Lead, log: o.Log, retry: o.Retry, resync: o.Resynced}
 }
 
 // Run registers the member, then campaigns and watches until ctx ends;
@@ -76,8 +85,12 @@ func (r *Runner) Run(ctx context.Context, rev int64) {
 	r.refreshLeader(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { r.campaign(ctx) })
+	if r.resync != nil {
+		wg.Go(func() { r.retryUnsynced(ctx) })
+	}
 	r.watch(ctx, rev)
 	wg.Wait()
+	r.bg.Wait()
 }
 
 // campaign leads whenever it can until ctx ends.
@@ -128,6 +141,7 @@ func (r *Runner) watch(ctx context.Context, rev int64) {
 				r.pause(ctx)
 				continue
 			}
+			r.resynced()
 			rev = n
 		}
 		for c := range r.b.Watch(ctx, rev) {
@@ -147,6 +161,7 @@ func (r *Runner) watch(ctx context.Context, rev int64) {
 				n, err := r.st.Load(ctx)
 				r.setSync(err)
 				if err == nil {
+					r.resynced()
 					rev = n
 				}
 			}
@@ -221,10 +236,16 @@ func (r *Runner) SetSelf(ctx context.Context, m Member) error {
 	return r.b.Register(ctx, m)
 }
 
-// Disagreement names the members whose rollout spec for service differs
-// from this member's, and how, or returns "" when every live member agrees
-// (as the leader last read them). It only reads: a rollout.WithStepGuard.
+// Disagreement says that the fleet runs a newer spec of service's rollout
+// than this member (Store.Stale), or names the members whose rollout spec
+// for service differs from this member's, and how, or returns "" when
+// every live member agrees (as the leader last read them). It only reads: a rollout.WithStepGuard.
 func (r *Runner) Disagreement(service string) string {
+	if r.st != nil {
+		if why := r.st.Stale(service); why != "" {
+			return why
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	mine := r.self.Specs[service]
@@ -244,6 +265,36 @@ func (r *Runner) Disagreement(service string) string {
 		return ""
 	}
 	return "members disagree on the rollout spec (a configuration deploy not finished?): " + strings.Join(diff, "; ")
+}
+
+// retryUnsynced calls Resynced every r.retry while this member holds its
+// lease (etcd answers), until ctx ends: a write refused while etcd was
+// down is made once it is back, even when the watch resumed without a
+// cut. Resynced does nothing when nothing was refused.
+func (r *Runner) retryUnsynced(ctx context.Context) {
+	t := time.NewTicker(r.retry)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if r.b.Alive() == nil {
+				r.resynced()
+			}
+		}
+	}
+}
+
+// resynced calls the Resynced option unless a call of it still runs.
+func (r *Runner) resynced() {
+	if r.resync == nil || !r.resyncing.CompareAndSwap(false, true) {
+		return
+	}
+	r.bg.Go(func() {
+		defer r.resyncing.Store(false)
+		r.resync()
+	})
 }
 
 // pause waits r.retry or until ctx ends.

@@ -36,9 +36,11 @@ type Store struct {
 	log    *slog.Logger
 
 	notWritten atomic.Uint64
+	queue      *eventQueue // Append's events waiting for the backend
 
 	mu     sync.Mutex
 	states map[string]Versioned // the last state seen of each service
+	basis  map[string]specBasis // this member's configured spec of each service
 	adopt  func(store.RolloutState)
 }
 
@@ -50,7 +52,8 @@ func NewStore(b Backend, local store.Store, member string, log *slog.Logger) *St
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{b: b, local: local, member: member, log: log, states: map[string]Versioned{}}
+	return &Store{b: b, local: local, member: member, log: log, states: map[string]Versioned{}, basis: map[string]specBasis{},
+		queue: newEventQueue(b, log.Warn)}
 }
 
 // stamp returns events with this member's name in their fields.
@@ -164,50 +167,54 @@ func (s *Store) DeleteRollout(service string) error {
 	return s.local.DeleteRollout(service)
 }
 
-// Append appends one event to the fleet's log.
-func (s *Store) Append(e store.Event) (store.Event, error) {
-	out, err := s.Write(store.Batch{Events: []store.Event{e}})
-	if err != nil {
-		return store.Event{}, err
-	}
-	return out[0], nil
-}
-
-// Write writes each state of b with the events of its service in one
-// transaction each, then appends the other events; it returns the events
-// as appended, and the failures joined (a failed state's events are not
-// appended; the other writes are made). A state the engine decided, or of
-// another rollout spec than the fleet's, is written only by the leader: a
-// member with a half-deployed configuration does not restart the fleet's
-// rollout.
+// Write writes the states of b, each with the events of its service, in
+// as few transactions as etcd's bound on their size allows (MaxTxnOps:
+// a load of 1,000 rollouts is about 16), then appends the other events; it
+// returns the events as appended, and the failures joined (a failed
+// state's events are not appended; the other writes are made). A
+// transaction one of whose revisions moved is written again one state at
+// a time, so that only the states another member changed are refused.
+// Once the backend did not answer, the rest of b is not tried: a reload
+// while etcd is down waits at most once, not once per rollout. A state the
+// engine decided, or of another rollout spec than the fleet's, is written
+// only by the leader: a member with a half-deployed configuration does
+// not restart the fleet's rollout.
 func (s *Store) Write(b store.Batch) ([]store.Event, error) {
 	ctx := context.Background() // the backend bounds every call
-	rest := s.stamp(b.Events)
-	var out []store.Event
-	var errs []error
+	stamped := s.stamp(b.Events)
+	byService := make(map[string][]store.Event, len(b.Rollouts))
 	for _, st := range b.Rollouts {
-		var mine []store.Event
-		mine, rest = split(rest, st.Service)
-		s.mu.Lock()
+		byService[st.Service] = nil
+	}
+	var rest []store.Event
+	for _, e := range stamped {
+		if _, ok := byService[e.Service]; ok {
+			byService[e.Service] = append(byService[e.Service], e)
+		} else {
+			rest = append(rest, e)
+		}
+	}
+	ws := make([]Write, 0, len(b.Rollouts))
+	var errs []error
+	s.mu.Lock()
+	for _, st := range b.Rollouts {
 		cur, known := s.states[st.Service]
-		s.mu.Unlock()
-		asLeader := st.WeightSource == store.SourceEngine || known && cur.SpecHash != st.SpecHash
-		v, evs, err := s.b.PutRollout(ctx, Write{Rollout: st, Expect: cur.Rev, Events: mine, AsLeader: asLeader})
-		if err != nil {
+		if why := s.staleLocked(st.Service, st.SpecHash, cur, known); why != "" {
 			s.notWritten.Add(1)
-			errs = append(errs, fmt.Errorf("%w: %w", store.ErrNotWritten, err))
+			errs = append(errs, fmt.Errorf("%w: write rollout %s: %w: %s", store.ErrNotWritten, st.Service, ErrStaleSpec, why))
 			continue
 		}
-		s.mu.Lock()
-		if cur := s.states[st.Service]; cur.Rev < v.Rev {
-			s.states[st.Service] = v
+		st.Generation = cur.Generation
+		if !known || cur.SpecHash != st.SpecHash {
+			st.Generation++
 		}
-		s.mu.Unlock()
-		if err := s.local.PutRollout(v.RolloutState); err != nil {
-			s.log.Warn("cluster: caching rollout state", "service", st.Service, "err", err)
-		}
-		out = append(out, evs...)
+		asLeader := st.WeightSource == store.SourceEngine || known && cur.SpecHash != st.SpecHash
+		ws = append(ws, Write{Rollout: st, Expect: cur.Rev, Events: byService[st.Service], AsLeader: asLeader})
+		byService[st.Service] = nil // a second state of the service goes without them
 	}
+	s.mu.Unlock()
+	out, werrs := s.writeAll(ctx, ws)
+	errs = append(errs, werrs...)
 	if len(rest) > 0 {
 		evs, err := s.b.AppendEvents(ctx, rest...)
 		if err != nil {
@@ -215,28 +222,103 @@ func (s *Store) Write(b store.Batch) ([]store.Event, error) {
 		}
 		out = append(out, evs...)
 	}
+	if len(out) > 0 {
+		// The local log, read while the backend is not: what this member
+		// recorded.
+		if _, err := s.local.Write(store.Batch{Events: out}); err != nil {
+			s.log.Warn("cluster: caching events", "events", len(out), "err", err)
+		}
+	}
 	return out, errors.Join(errs...)
+}
+
+// writeAll writes ws in transactions of at most MaxTxnOps compares and
+// operations; see Write.
+func (s *Store) writeAll(ctx context.Context, ws []Write) ([]store.Event, []error) {
+	var out []store.Event
+	var errs []error
+	var down error // the backend's ErrUnavailable, once seen
+	refuse := func(w Write, err error) {
+		s.notWritten.Add(1)
+		errs = append(errs, fmt.Errorf("%w: write rollout %s: %w", store.ErrNotWritten, w.Rollout.Service, err))
+	}
+	for len(ws) > 0 {
+		n := chunk(ws)
+		part := ws[:n]
+		ws = ws[n:]
+		if down != nil {
+			for _, w := range part {
+				refuse(w, down)
+			}
+			continue
+		}
+		if n > 1 {
+			vs, evs, ok, err := s.b.PutRollouts(ctx, part)
+			if err == nil && ok {
+				for _, v := range vs {
+					s.took(v)
+				}
+				out = append(out, evs...)
+				continue
+			}
+			if errors.Is(err, ErrUnavailable) {
+				down = err
+				for _, w := range part {
+					refuse(w, err)
+				}
+				continue
+			}
+		}
+		for _, w := range part { // one at a time: which were refused, and why
+			if down != nil {
+				refuse(w, down)
+				continue
+			}
+			v, evs, err := s.b.PutRollout(ctx, w)
+			if err != nil {
+				if errors.Is(err, ErrUnavailable) {
+					down = err
+				}
+				refuse(w, err)
+				continue
+			}
+			s.took(v)
+			out = append(out, evs...)
+		}
+	}
+	return out, errs
+}
+
+// chunk is how many writes of ws, at least one, fit one transaction: at
+// most MaxTxnOps compares and operations, each service at most once.
+func chunk(ws []Write) int {
+	cmps, ops := txnOverhead, txnOverhead
+	seen := make(map[string]bool, min(len(ws), MaxTxnOps))
+	for i, w := range ws {
+		c, o := TxnCost(w)
+		if i > 0 && (cmps+c > MaxTxnOps || ops+o > MaxTxnOps || seen[w.Rollout.Service]) {
+			return i
+		}
+		cmps, ops = cmps+c, ops+o
+		seen[w.Rollout.Service] = true
+	}
+	return len(ws)
+}
+
+// took records v, a state this member wrote, here and in the cache.
+func (s *Store) took(v Versioned) {
+	s.mu.Lock()
+	if cur := s.states[v.Service]; cur.Rev < v.Rev {
+		s.states[v.Service] = v
+	}
+	s.mu.Unlock()
+	if err := s.local.PutRollout(v.RolloutState); err != nil {
+		s.log.Warn("cluster: caching rollout state", "service", v.Service, "err", err)
+	}
 }
 
 // NotWritten counts the rollout writes the backend did not take.
 func (s *Store) NotWritten() uint64 { return s.notWritten.Load() }
-
-// split returns the events of service and the others, each in order.
-func split(events []store.Event, service string) (mine, rest []store.Event) {
-	for _, e := range events {
-		if e.Service == service {
-			mine = append(mine, e)
-		} else {
-			rest = append(rest, e)
-		}
-	}
-	return mine, rest
-}
-
-// Events reads the fleet's log.
-func (s *Store) Events(q store.EventQuery) ([]store.Event, error) {
-	return s.b.Events(context.Background(), q)
-}
 
 // PutBlob, GetBlob and ListBlobs use the local store: blobs are this
 // member's (contract usage, cached documents).
@@ -252,5 +334,8 @@ func (s *Store) GetBlob(bucket, key string) ([]byte, bool, error) {
 // ListBlobs lists local blobs.
 func (s *Store) ListBlobs(bucket string) (map[string][]byte, error) { return s.local.ListBlobs(bucket) }
 
-// Close closes the local store.
-func (s *Store) Close() error { return s.local.Close() }
+// Close stops appending queued events and closes the local store.
+func (s *Store) Close() error {
+	s.queue.close()
+	return s.local.Close()
+}

@@ -147,6 +147,13 @@ func (f *fleet) start(eng *rollout.Engine, tick time.Duration, m *telemetry.Metr
 				f.log.Warn("cluster: writing the leader's rollouts", "err", err)
 			}
 			eng.Run(ctx, tick)
+		},
+		// What etcd refused while down (a reload's file weight) is
+		// written once it answers again.
+		Resynced: func() {
+			if err := eng.Resync(); err != nil {
+				f.log.Warn("cluster: writing the configuration's rollout states again", "err", err)
+			}
 		}})
 	f.runner.Store(r)
 	m.WatchCluster(metrics{r, f.store})

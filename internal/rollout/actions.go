@@ -124,6 +124,7 @@ func (e *Engine) act(service, actor, typ string, f func(t *tracked) (string, err
 	ev := stored[0]
 	e.log.Info(msg, "service", service, "event", typ, "actor", actor)
 	st := e.status(service, t)
+	e.publish(service)
 	spec := t.spec.Notify
 	e.mu.Unlock()
 	e.observed(st)

@@ -1,6 +1,8 @@
 package rollout
 
 import (
+	"cmp"
+
 	"github.com/turnout-gw/turnout/internal/store"
 )
 
@@ -37,6 +39,7 @@ func (e *Engine) Adopt(s store.RolloutState) bool {
 	// Analysis judges the new step's traffic from its start.
 	t.last, t.lastEval = nil, e.now()
 	st := e.status(s.Service, t)
+	e.publish(s.Service)
 	e.mu.Unlock()
 	e.observed(st)
 	return true
@@ -58,9 +61,24 @@ func (e *Engine) Reassert() error {
 		}
 		ev := e.newEvent(name, "rollout_started", SourceConfig, "rollout "+t.spec.From+" → "+t.spec.To+" started at weight "+
 			formatWeight(t.state.Weight)+" ("+t.state.State+") by the leader", map[string]any{"from": t.spec.From, "to": t.spec.To, "weight": t.state.Weight, "state": t.state.State})
-		if _, err := e.st.Write(store.Batch{Rollouts: []store.RolloutState{t.state}, Events: []store.Event{ev}}); err != nil && first == nil {
-			first = err
+		if _, err := e.st.Write(store.Batch{Rollouts: []store.RolloutState{t.state}, Events: []store.Event{ev}}); err != nil {
+			first = cmp.Or(first, err)
+			// Held, not driven, while the step guard says why (the fleet
+			// runs a newer spec than this leader's configuration).
+			if why := e.guardReason(name); why != "" {
+				t.state.Reason = "step held: " + why
+				e.publish(name)
+			}
 		}
 	}
 	return first
+}
+
+// guardReason is the step guard's reason for service, "" without one;
+// e.mu is held.
+func (e *Engine) guardReason(service string) string {
+	if e.guard == nil {
+		return ""
+	}
+	return e.guard(service)
 }

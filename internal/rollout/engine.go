@@ -77,8 +77,20 @@ type Engine struct {
 	ro map[string]*tracked
 	// names are the keys of ro, sorted (Sync sets both).
 	names []string
+	// cfg is the last configuration Sync adopted; unsynced says a shared
+	// store did not take all of its writes (Resync tries again).
+	cfg      *config.Config
+	unsynced bool
 
 	applyMu sync.Mutex // serialises weight publication
+
+	// pub is what Status and Statuses answer: the statuses published at
+	// the end of each change, under e.mu, once its write was made or
+	// refused. Reads take only pubMu, never e.mu, so they never wait for a
+	// write to a fleet's backend that e.mu is held across.
+	pubMu    sync.RWMutex
+	pub      map[string]Status
+	pubNames []string
 }
 
 type tracked struct {
@@ -121,7 +133,7 @@ func New(st store.Store, s Stats, opts ...Option) (*Engine, error) {
 	if st == nil || s == nil {
 		return nil, errors.New("rollout: store and stats are required")
 	}
-	e := &Engine{st: st, stats: s, now: time.Now, log: slog.Default(), ro: map[string]*tracked{}}
+	e := &Engine{st: st, stats: s, now: time.Now, log: slog.Default(), ro: map[string]*tracked{}, pub: map[string]Status{}}
 	for _, o := range opts {
 		if err := o(e); err != nil {
 			return nil, err
@@ -205,30 +217,55 @@ func (e *Engine) status(name string, t *tracked) Status {
 	return st
 }
 
-// Status returns one rollout's state.
+// Status returns one rollout's published state. It never waits for a
+// write in progress (see pub).
 func (e *Engine) Status(service string) (Status, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	t := e.ro[service]
-	if t == nil {
+	e.pubMu.RLock()
+	defer e.pubMu.RUnlock()
+	st, ok := e.pub[service]
+	if !ok {
 		return Status{}, ErrNoRollout
 	}
-	return e.status(service, t), nil
+	return st, nil
 }
 
-// Statuses returns every rollout's state sorted by service.
+// Statuses returns every rollout's published state sorted by service.
 func (e *Engine) Statuses() []Status {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.pubMu.RLock()
+	defer e.pubMu.RUnlock()
+	out := make([]Status, len(e.pubNames))
+	for i, name := range e.pubNames {
+		out[i] = e.pub[name]
+	}
+	return out
+}
+
+// publish makes the tracked state of names what reads answer; e.mu is
+// held.
+func (e *Engine) publish(names ...string) {
+	e.pubMu.Lock()
+	defer e.pubMu.Unlock()
+	for _, name := range names {
+		if t := e.ro[name]; t != nil {
+			e.pub[name] = e.status(name, t)
+		}
+	}
+}
+
+// republish replaces what reads answer with every tracked rollout's
+// state (after a configuration load); e.mu is held.
+func (e *Engine) republish() {
 	names := e.names
 	if len(names) != len(e.ro) {
 		names = slices.Sorted(maps.Keys(e.ro))
 	}
-	out := make([]Status, len(names))
-	for i, name := range names {
-		out[i] = e.status(name, e.ro[name])
+	pub := make(map[string]Status, len(names))
+	for _, name := range names {
+		pub[name] = e.status(name, e.ro[name])
 	}
-	return out
+	e.pubMu.Lock()
+	e.pub, e.pubNames = pub, slices.Clone(names)
+	e.pubMu.Unlock()
 }
 
 // Run evaluates rollouts every tick until ctx ends.

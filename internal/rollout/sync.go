@@ -105,10 +105,36 @@ func (e *Engine) stored(name, hash string) (store.RolloutState, bool) {
 	return s, ok
 }
 
+// SpecNoter is a store told the rollout spec of each configured rollout
+// at every configuration load (a fleet's store, which then refuses to
+// write a spec the fleet has replaced since; see cluster.Store).
+type SpecNoter interface {
+	Configured(service, hash string)
+}
+
 // Sync adopts cfg after it was applied: new or changed rollout blocks start
 // new rollouts, unchanged ones keep their live state (even across
 // restarts), and rollouts no longer configured stop being driven.
-func (e *Engine) Sync(cfg *config.Config) error {
+func (e *Engine) Sync(cfg *config.Config) error { return e.sync(cfg, false) }
+
+// Resync writes again what the last Sync could not write to a shared
+// store (a file weight refused while etcd was down), now that the store
+// answers again (a fleet's runner calls it), and publishes the weights
+// that were taken. It does nothing when that Sync was written, or a later
+// one ran.
+func (e *Engine) Resync() error {
+	e.mu.Lock()
+	cfg := e.cfg
+	todo := e.unsynced && cfg != nil
+	e.mu.Unlock()
+	if !todo {
+		return nil
+	}
+	return e.sync(cfg, true)
+}
+
+// sync is Sync; retry is Resync's, of cfg, which publishes what changed.
+func (e *Engine) sync(cfg *config.Config, retry bool) error {
 	rollouts := 0
 	for _, sc := range cfg.Services {
 		if sc.Rollout != nil {
@@ -118,7 +144,12 @@ func (e *Engine) Sync(cfg *config.Config) error {
 	changed := make([]Status, 0, rollouts)
 	var batch store.Batch
 	var fields []byte // the events' fields, encoded side by side
+	noter, _ := e.st.(SpecNoter)
 	e.mu.Lock()
+	if retry && (e.cfg != cfg || !e.unsynced) {
+		e.mu.Unlock()
+		return nil // a later load, or another retry, wrote it
+	}
 	now := e.now()
 	next := make(map[string]*tracked, rollouts)
 	names := make([]string, 0, rollouts)
@@ -126,6 +157,9 @@ func (e *Engine) Sync(cfg *config.Config) error {
 		ro := cfg.Services[name].Rollout
 		if ro == nil {
 			continue
+		}
+		if noter != nil {
+			noter.Configured(name, e.specHash(name, ro))
 		}
 		s, started, dirty, held := e.decide(cfg, name, ro, now, true)
 		// A tracked rollout is updated in place (it is only touched under
@@ -177,10 +211,21 @@ func (e *Engine) Sync(cfg *config.Config) error {
 	// instead of two per changed rollout.
 	err := e.record(batch)
 	var kept []Status
-	if errors.Is(err, store.ErrNotWritten) {
+	e.cfg, e.unsynced = cfg, errors.Is(err, store.ErrNotWritten)
+	if e.unsynced {
 		kept = e.keepShared(batch.Rollouts)
 	}
+	e.republish()
 	e.mu.Unlock()
+	if retry {
+		// Nobody compiled these weights: publish what was taken.
+		for _, st := range changed {
+			if cur, err := e.Status(st.Service); err == nil {
+				e.observed(cur)
+			}
+		}
+		return err
+	}
 	// The caller compiled its table with Plan's weights already: tell the
 	// observers, publish nothing (Sync runs under the gateway's apply lock).
 	for _, st := range changed {

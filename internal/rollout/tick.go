@@ -117,7 +117,18 @@ func (e *Engine) analyzeParallel(now time.Time, todo []due) []Analysis {
 func (e *Engine) settle(now time.Time, todo []due, results []Analysis) {
 	var changed []Status
 	var notes []note
+	settled := make([]string, 0, len(todo))
 	e.mu.Lock()
+	// What reads answer changes once, after the writes: a read never waits
+	// for them.
+	defer func() {
+		e.publish(settled...)
+		e.mu.Unlock()
+		for _, st := range changed {
+			e.observed(st)
+		}
+		e.send(notes)
+	}()
 	for i, d := range todo {
 		name, t := d.name, d.t
 		if e.ro[name] != t || t.spec != d.spec || !t.state.StepStartedAt.Equal(d.since) {
@@ -128,6 +139,7 @@ func (e *Engine) settle(now time.Time, todo []due, results []Analysis) {
 		}
 		a := results[i]
 		t.last = &a
+		settled = append(settled, name)
 		if t.state.State != Progressing {
 			continue
 		}
@@ -166,11 +178,6 @@ func (e *Engine) settle(now time.Time, todo []due, results []Analysis) {
 			changed = append(changed, e.status(name, t))
 		}
 	}
-	e.mu.Unlock()
-	for _, st := range changed {
-		e.observed(st)
-	}
-	e.send(notes)
 }
 
 // fail applies on_failure and returns its events, not yet written; e.mu is

@@ -57,6 +57,10 @@ func appendRolloutJSON(b []byte, s RolloutState, c *timeCache) ([]byte, bool) {
 	b, ok = c.appendTime(b, s.StepStartedAt, ok)
 	b = append(b, `,"updated_at":`...)
 	b, ok = c.appendTime(b, s.UpdatedAt, ok)
+	if s.Generation != 0 {
+		b = append(b, `,"generation":`...)
+		b = strconv.AppendInt(b, s.Generation, 10)
+	}
 	return append(b, '}'), ok
 }
 

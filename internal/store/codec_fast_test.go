@@ -45,6 +45,13 @@ func TestFastJSONMatchesEncodingJSON(t *testing.T) {
 		checkFastJSON(t, s, e)
 	}
 	s.Weight, e.Fields["weight"] = 20.0, 20.0
+	for _, g := range []int64{1, 42, -3} { // a fleet's generation
+		s.Generation = g
+		if rok, _ := checkFastJSON(t, s, e); !rok {
+			t.Fatalf("a fleet's state of generation %d does not take the fast path", g)
+		}
+	}
+	s.Generation = 0
 	for _, str := range []string{"", "plain", "quote\"", "back\\slash", "<b>&", "tab\t", "é", "→", "\u2028", "\u2029", "\xff", "a\xe2\x86", "\x7f"} {
 		s.Reason, e.Message, e.Fields["from"] = str, str, str
 		rok, eok := checkFastJSON(t, s, e)
@@ -76,7 +83,7 @@ func FuzzFastJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b string, w float64, sec int64, step int, key string) {
 		tm := time.Unix(sec, int64(step)).UTC()
 		s := RolloutState{Service: a, From: b, To: key, SpecHash: a, State: b, Weight: w, Step: step, WeightSource: key,
-			Reason: b, StartedAt: tm, StepStartedAt: tm, UpdatedAt: tm}
+			Reason: b, StartedAt: tm, StepStartedAt: tm, UpdatedAt: tm, Generation: int64(step)}
 		e := Event{Seq: uint64(step), At: tm, Service: a, Type: b, Actor: key, Message: a,
 			Fields: map[string]any{key: w, a: b, "n": step}}
 		checkFastJSON(t, s, e)

@@ -79,6 +79,10 @@ type RolloutState struct {
 	StepStartedAt time.Time       `json:"step_started_at"` // also the analysis 'since' bound
 	UpdatedAt     time.Time       `json:"updated_at"`
 	LastAnalysis  json.RawMessage `json:"last_analysis,omitempty"` // opaque to the store
+	// Generation counts the rollout specs a fleet ran for the service: a
+	// write of another spec than the fleet's holds the next one (set by
+	// the fleet's store; 0 in a local store).
+	Generation int64 `json:"generation,omitempty"`
 }
 
 // Event is one audit-log entry.
