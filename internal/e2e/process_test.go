@@ -207,21 +207,22 @@ func startLoad(ctx context.Context, url string, workers int) *load {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/users/1", nil)
 				req.Header.Set("X-User-ID", fmt.Sprintf("w%d-u%d", w, i))
 				resp, err := c.Do(req)
-				if err != nil {
-					if ctx.Err() == nil {
-						l.mu.Lock()
-						l.errs++
-						l.lastErr = err.Error()
-						l.mu.Unlock()
-					}
-					continue
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
 				l.mu.Lock()
-				l.served[resp.Header.Get("X-Served-Version")]++
-				l.status[resp.StatusCode]++
+				switch {
+				case err == nil:
+					l.served[resp.Header.Get("X-Served-Version")]++
+					l.status[resp.StatusCode]++
+				case ctx.Err() == nil:
+					l.errs++
+					l.lastErr = err.Error()
+				}
 				l.mu.Unlock()
+				// The pace, also after a failure (a refused connection is
+				// instant: a member killed would otherwise be hammered).
 				time.Sleep(2 * time.Millisecond)
 			}
 		}()
