@@ -159,17 +159,30 @@ func (f *fleet) whenAll(t *testing.T, timeout time.Duration, what string, cond f
 // when is whenAll of the members names.
 func (f *fleet) when(t *testing.T, names []string, timeout time.Duration, what string, cond func(rolloutStatus) bool) map[string]time.Time {
 	t.Helper()
+	seen, _ := f.trace(t, names, timeout, what, cond)
+	return seen
+}
+
+// trace is when, also returning by member the statuses it polled, in
+// order, a repeat of the one before left out.
+func (f *fleet) trace(t *testing.T, names []string, timeout time.Duration, what string, cond func(rolloutStatus) bool) (map[string]time.Time, map[string][]rolloutStatus) {
+	t.Helper()
 	var mu sync.Mutex
 	seen := map[string]time.Time{}
 	errs := map[string]error{}
+	polled := map[string][]rolloutStatus{}
 	var wg sync.WaitGroup
 	for _, name := range names {
 		p := f.procs[name]
 		wg.Go(func() {
+			var got []rolloutStatus
 			err := wait.Poll(timeout, func() error {
 				s, err := tryStatus(p)
 				if err != nil {
 					return err
+				}
+				if len(got) == 0 || got[len(got)-1] != s {
+					got = append(got, s)
 				}
 				if !cond(s) {
 					return fmt.Errorf("last %+v", s)
@@ -178,7 +191,7 @@ func (f *fleet) when(t *testing.T, names []string, timeout time.Duration, what s
 			})
 			mu.Lock()
 			defer mu.Unlock()
-			seen[name], errs[name] = time.Now(), err
+			seen[name], errs[name], polled[name] = time.Now(), err, got
 		})
 	}
 	wg.Wait()
@@ -187,7 +200,7 @@ func (f *fleet) when(t *testing.T, names []string, timeout time.Duration, what s
 			t.Fatalf("%s: waiting for %s: %v\n%s", name, what, errs[name], f.procs[name].logs())
 		}
 	}
-	return seen
+	return seen, polled
 }
 
 // rolloutEvents are the rollout_started, step, promotion and rollback

@@ -185,12 +185,15 @@ func (p *proc) waitStatus(t *testing.T, service string, timeout time.Duration, w
 }
 
 // load sends unpinned requests with distinct user keys from a few workers
-// until ctx ends, and counts answers by X-Served-Version.
+// until ctx ends, and counts answers by X-Served-Version and by status,
+// and requests that got no answer before ctx ended.
 type load struct {
-	mu     sync.Mutex
-	served map[string]int
-	status map[int]int
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	served  map[string]int
+	status  map[int]int
+	errs    int    // requests without an answer, ctx's end excluded
+	lastErr string // the last of them
+	wg      sync.WaitGroup
 }
 
 func startLoad(ctx context.Context, url string, workers int) *load {
@@ -204,20 +207,41 @@ func startLoad(ctx context.Context, url string, workers int) *load {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/users/1", nil)
 				req.Header.Set("X-User-ID", fmt.Sprintf("w%d-u%d", w, i))
 				resp, err := c.Do(req)
-				if err != nil {
-					continue
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
 				l.mu.Lock()
-				l.served[resp.Header.Get("X-Served-Version")]++
-				l.status[resp.StatusCode]++
+				switch {
+				case err == nil:
+					l.served[resp.Header.Get("X-Served-Version")]++
+					l.status[resp.StatusCode]++
+				case ctx.Err() == nil:
+					l.errs++
+					l.lastErr = err.Error()
+				}
 				l.mu.Unlock()
+				// The pace, also after a failure (a refused connection is
+				// instant: a member killed would otherwise be hammered).
 				time.Sleep(2 * time.Millisecond)
 			}
 		}()
 	}
 	return l
+}
+
+// failed is how many requests so far had no answer or an answer other
+// than 200, and what they were.
+func (l *load) failed() (int, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := l.errs
+	for code, c := range l.status {
+		if code != http.StatusOK {
+			n += c
+		}
+	}
+	return n, fmt.Sprintf("statuses %v, %d without an answer (last: %q)", l.status, l.errs, l.lastErr)
 }
 
 func writeConfig(t *testing.T, dir, text string, vars map[string]string) string {
