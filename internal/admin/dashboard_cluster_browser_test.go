@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -39,7 +40,8 @@ services:
 // of them marked leader and the page's own member marked as such; once
 // etcd is stopped, the panel warns that this member is out of sync and
 // serving its last known state, still listing the members last read; when
-// etcd is back the banner goes.
+// etcd is back the banner goes. Set TURNOUT_DASHBOARD_CLUSTER_SCREENSHOT=
+// /some/file.png to keep a screenshot of the out-of-sync panel.
 func TestDashboardClusterPanel(t *testing.T) {
 	chromium := chromiumPath(t)
 	etcd := etcdtest.Start(t)
@@ -80,6 +82,9 @@ func TestDashboardClusterPanel(t *testing.T) {
 			p.querySelectorAll('tbody tr[data-member]').length === 2; })()`
 	run(t, bctx, "see the out-of-sync banner once etcd is stopped",
 		poll(outOfSync, 30*time.Second))
+	if p := os.Getenv("TURNOUT_DASHBOARD_CLUSTER_SCREENSHOT"); p != "" {
+		screenshot(t, bctx, p)
+	}
 
 	// etcd back: the member resyncs and the banner goes. (It also lets
 	// the members stop: a member halted while etcd is down waits for its

@@ -27,7 +27,7 @@ export class ClusterPanel {
       this.banner,
       h('table', { class: 'members' },
         h('thead', {}, h('tr', {},
-          h('th', { text: 'Member' }), h('th', { text: 'Advertise' }), h('th', { text: 'Last seen' }),
+          h('th', { text: 'Member' }), h('th', { text: 'Advertise' }), h('th', { class: 'num', text: 'Last seen' }),
           h('th', { text: 'Spec hash' }), h('th', { text: 'Build' }), this.reqHead)),
         this.tbody));
   }
