@@ -1,12 +1,13 @@
 // app.js — the Turnout dashboard's entry point: polls the admin API every
-// 1.5 s (services, rollouts, per-service series, new events; mirror diffs
-// every 10 s) and updates the page in place. Vanilla JS, no build step, no
+// 1.5 s (services, rollouts, per-service series, new events, the fleet;
+// mirror diffs every 10 s) and updates the page in place. Vanilla JS, no build step, no
 // network access beyond the admin port.
 
 import { h, setText, setClass } from './dom.js';
 import { getJSON, request, storedToken, storeToken } from './api.js';
 import { Card } from './card.js';
 import { Timeline } from './events.js';
+import { ClusterPanel } from './cluster.js';
 
 const POLL_MS = 1500;
 const MIRROR_MS = 10000;
@@ -22,6 +23,7 @@ const state = {
 
 const servicesEl = document.getElementById('services');
 const timeline = new Timeline(document.getElementById('events'), document.getElementById('event-filter'));
+const fleet = new ClusterPanel(document.getElementById('cluster'));
 
 // refresh polls once; a call while a poll runs makes that poll run again
 // when it ends, so an action's result shows up in the next render.
@@ -69,6 +71,12 @@ async function pollOnce() {
   }
   let ok = true;
   await timeline.poll().catch(() => { ok = false; });
+  let fleetOK = true;
+  try {
+    fleetOK = await fleet.poll();
+  } catch (err) {
+    setTimeout(() => { throw err; });
+  }
   if (Date.now() - state.lastMirror >= MIRROR_MS) {
     state.lastMirror = Date.now();
     await Promise.all(services.map(async (s) => {
@@ -78,8 +86,9 @@ async function pollOnce() {
     }));
   }
   const now = new Date().toLocaleTimeString('en-GB', { hour12: false });
-  if (ok) live(true, `live · updated ${now}`);
-  else live(false, 'events unavailable · retrying');
+  if (!ok) live(false, 'events unavailable · retrying');
+  else if (!fleetOK) live(false, 'fleet unavailable · retrying');
+  else live(true, `live · updated ${now}`);
 }
 
 function render(services, rollouts, series) {
