@@ -47,9 +47,20 @@ func (e *Etcd) Watch(ctx context.Context, rev int64) <-chan Change {
 		opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithRev(rev + 1)}
 		for ctx.Err() == nil {
 			wch := e.c.Watch(clientv3.WithRequireLeader(ctx), e.prefix+"/", opts...)
-			for resp := range wch {
-				if resp.Err() != nil || resp.Canceled {
-					break
+		recv:
+			for {
+				// clientv3 does not close wch on cancel while its stream
+				// cannot reach etcd: wait for the context too, so a member
+				// stopped during an outage stops.
+				var resp clientv3.WatchResponse
+				var ok bool
+				select {
+				case resp, ok = <-wch:
+				case <-ctx.Done():
+					return
+				}
+				if !ok || resp.Err() != nil || resp.Canceled {
+					break recv
 				}
 				for _, ev := range resp.Events {
 					ch, ok := e.change(ev)
