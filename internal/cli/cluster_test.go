@@ -32,9 +32,13 @@ func TestClusterStatusNotInAFleet(t *testing.T) {
 // listed as its leader.
 func TestClusterStatusTable(t *testing.T) {
 	srv := etcdtest.Start(t)
+	// The member advertises the admin server the test starts on a port
+	// the system picks, so a traffic read reaches it and nothing else.
+	admin := httptest.NewUnstartedServer(nil)
+	t.Cleanup(admin.Close)
 	path := filepath.Join(t.TempDir(), "turnout.yaml")
 	text := fmt.Sprintf(`state: memory
-cluster: { etcd: { endpoints: [%s] }, member: gw-1, advertise: "http://10.0.0.5:9901", lease: 1s }
+cluster: { etcd: { endpoints: [%s] }, member: gw-1, advertise: "http://%s", lease: 1s }
 upstreams: { local: { targets: [http://127.0.0.1:9] } }
 services:
   users:
@@ -42,7 +46,7 @@ services:
     default: v1
     versions: { v1: { upstream: local }, v2: { upstream: local } }
     rollout: { from: v1, to: v2, weight: 10 }
-`, srv.Endpoint)
+`, srv.Endpoint, admin.Listener.Addr())
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +59,8 @@ services:
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Stop() })
-	admin := httptest.NewServer(c.Admin)
-	t.Cleanup(admin.Close)
+	admin.Config.Handler = c.Admin
+	admin.Start()
 	var out string
 	wait.ForErr(t, 15*time.Second, "gw-1 to lead", func() error {
 		code, o, errOut := run(t, "cluster", "status", "--admin", admin.URL)
@@ -73,7 +77,7 @@ services:
 	if !regexp.MustCompile(`^MEMBER +LEADER +ADVERTISE +LAST SEEN +REQUESTS +SPEC HASH +BINARY$`).MatchString(lines[1]) {
 		t.Errorf("header %q", lines[1])
 	}
-	if !regexp.MustCompile(`^gw-1 +\* +http://10\.0\.0\.5:9901 +\d+s ago +0 +[0-9a-f]{16} +\S`).MatchString(lines[2]) {
+	if !regexp.MustCompile(`^gw-1 +\* +` + regexp.QuoteMeta(admin.URL) + ` +\d+s ago +0 +[0-9a-f]{16} +\S`).MatchString(lines[2]) {
 		t.Errorf("row %q", lines[2])
 	}
 }
