@@ -114,6 +114,7 @@ type Etcd struct {
 	keepErr error     // the keeper's last failure to register; nil once registered
 	lostAt  time.Time // when the last lease was lost (or the keeper started)
 	wg      sync.WaitGroup
+	camps   sync.WaitGroup // campaign goroutines; waited after the client closes
 
 	txns atomic.Uint64 // transactions sent (Txns)
 }
@@ -209,7 +210,9 @@ func (e *Etcd) Close() error {
 	}
 	e.endLife()
 	e.wg.Wait()
-	return e.c.Close()
+	err := e.c.Close()
+	e.camps.Wait() // a campaign's clean-up ends with the client
+	return err
 }
 
 // isClosed reports whether Close was called.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -235,20 +236,8 @@ func (e *Etcd) Campaign(ctx context.Context) (<-chan struct{}, error) {
 	}
 	e.mu.Unlock()
 	el := concurrency.NewElection(sess, e.leaderPrefix())
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-sess.Done():
-			cancel()
-		case <-cctx.Done():
-		}
-	}()
-	if err := el.Campaign(cctx, name); err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("cluster: campaign: %w", ctx.Err())
-		}
-		return nil, e.fail(cctx, "campaign", err)
+	if err := e.campaign(ctx, sess, el, name); err != nil {
+		return nil, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -258,6 +247,65 @@ func (e *Etcd) Campaign(ctx context.Context) (<-chan struct{}, error) {
 	e.elect = el
 	e.lost = make(chan struct{})
 	return e.lost, nil
+}
+
+// campaign runs el.Campaign in a goroutine and returns when it does or
+// when ctx ends, whichever is first. It does not wait for the library's
+// clean-up: on cancellation concurrency.Election.Campaign resigns with the
+// client's own context, which retries until etcd answers or the client is
+// closed, and a member asked to stop while etcd is down must not wait for
+// that (Close closes the client, then waits for the goroutine in e.camps).
+// A campaign that wins after ctx ended resigns at once, so a member never
+// holds the leader key without knowing it.
+func (e *Etcd) campaign(ctx context.Context, sess *concurrency.Session, el *concurrency.Election, name string) error {
+	cctx, cancel := context.WithCancel(ctx)
+	var (
+		mu        sync.Mutex
+		abandoned bool
+		res       = make(chan error, 1)
+	)
+	e.camps.Add(1)
+	go func() {
+		defer e.camps.Done()
+		defer cancel()
+		stop := context.AfterFunc(sess.Ctx(), cancel) // the lease ended: stop waiting
+		defer stop()
+		err := el.Campaign(cctx, name)
+		mu.Lock()
+		late := abandoned
+		if !late {
+			res <- err
+		}
+		mu.Unlock()
+		if late && err == nil {
+			rctx, rcancel := e.bound(context.Background())
+			_ = el.Resign(rctx)
+			rcancel()
+		}
+	}()
+	select {
+	case err := <-res:
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("cluster: campaign: %w", ctx.Err())
+		}
+		return e.fail(cctx, "campaign", err)
+	case <-ctx.Done():
+		mu.Lock()
+		abandoned = true
+		select {
+		case err := <-res: // decided before we gave up: honour a win
+			mu.Unlock()
+			if err == nil {
+				return nil
+			}
+		default:
+			mu.Unlock()
+		}
+		return fmt.Errorf("cluster: campaign: %w", ctx.Err())
+	}
 }
 
 // endLeadLocked forgets leadership and closes its channel; e.mu is held.
