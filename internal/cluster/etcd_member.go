@@ -3,12 +3,14 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
@@ -76,8 +78,19 @@ func (e *Etcd) publish(ctx context.Context, sess *concurrency.Session, m Member)
 func (e *Etcd) keep() {
 	defer e.wg.Done()
 	retry := time.Duration(e.ttl) * time.Second / 3
+	var old clientv3.LeaseID // the lease lost last, not yet revoked
 	for !e.isClosed() {
 		sess, err := e.newSession()
+		if err == nil && old != clientv3.NoLease {
+			// etcd restarted keeps its leases alive for another TTL, and
+			// with them this member's old key: free the name now rather
+			// than wait for that lease to expire.
+			ctx, cancel := e.bound(context.Background())
+			if _, rerr := e.c.Revoke(ctx, old); rerr == nil || errors.Is(rerr, rpctypes.ErrLeaseNotFound) {
+				old = clientv3.NoLease
+			}
+			cancel()
+		}
 		if err == nil {
 			e.mu.Lock()
 			m := *e.member
@@ -112,6 +125,7 @@ func (e *Etcd) keep() {
 		select {
 		case <-sess.Done():
 			e.log.Warn("cluster: lease lost", "lease", sess.Lease())
+			old = sess.Lease()
 		case <-e.done:
 			return // Close revokes the lease
 		}

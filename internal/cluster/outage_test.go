@@ -3,7 +3,10 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -121,4 +124,50 @@ func TestFileWeightRefusedWhileDownIsWrittenOnReturn(t *testing.T) {
 	if want := []string{"rollout_started", "weight_change"}; !slices.Equal(types, want) {
 		t.Fatalf("the fleet's events %q, want %q", types, want)
 	}
+}
+
+// TestMemberBackAfterEtcdRestart: an etcd that restarts keeps every lease
+// alive for another TTL, and with its lease a member's old registration.
+// The member that lost its lease during the outage revokes that old lease
+// once etcd answers instead of waiting for it to expire (it used to wait
+// one more TTL: "another live member has this name" until then); etcd
+// counts no lease expiry.
+func TestMemberBackAfterEtcdRestart(t *testing.T) {
+	srv := etcdtest.Start(t)
+	e := joined(t, srv, "a")
+	srv.Stop()
+	wait.For(t, deadline, "the lease to be lost", func() bool { return e.Alive() != nil })
+	srv.Start()
+	wait.ForErr(t, deadline, "registered again", e.Alive)
+	if n := etcdMetric(t, srv, "etcd_debugging_server_lease_expired_total"); n != 0 {
+		t.Fatalf("etcd let %v leases expire after it restarted; the member's old lease should have been revoked", n)
+	}
+	ms, err := e.Members(ctx(t))
+	if err != nil || len(ms) != 1 || ms[0].Name != "a" {
+		t.Fatalf("members after the restart: %+v, %v", ms, err)
+	}
+}
+
+// etcdMetric reads one counter from etcd's /metrics (0 when absent).
+func etcdMetric(t *testing.T, srv *etcdtest.Server, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(srv.Endpoint + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return 0
 }
