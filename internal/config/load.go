@@ -68,6 +68,10 @@ func decode(file string, data []byte, defaults bool) (*Config, error) {
 	d := newDecoder(file, root, aliases)
 	d.defaults = defaults
 	d.src = string(data)
+	if defaults && (root.nodes[0].kind == 0 || isNull(&root.nodes[0])) {
+		// Parse refuses what Decode, reading a fragment, accepts.
+		return nil, Errors{&Error{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "the configuration is empty: it needs at least upstreams: and services: (see examples/basic.yaml)"}}
+	}
 	if root.nodes[0].kind != 0 {
 		d.decode(&root.nodes[0], reflect.ValueOf(c).Elem(), typeInfoOf(reflect.TypeOf(c).Elem()))
 	}
