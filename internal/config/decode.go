@@ -296,8 +296,13 @@ func (d *decoder) decodeSlice(n *node, v reflect.Value, ti *typeInfo) {
 		return
 	}
 	items := d.t.children(n)
-	if n.kind == scalarNode {
+	if n.kind == scalarNode && !isNumber(ti.elem.t.Kind()) {
 		items = []node{*n} // a single value stands for a one-element list
+	} else if n.kind == scalarNode {
+		// A lone number is more likely a mistake (`steps: 10` for a
+		// rollout of one step) than a list of one.
+		d.errorf(n, "expected a list of numbers such as [%s], got the single number %s", d.t.value(n), d.t.value(n))
+		return
 	} else if n.kind != sequenceNode {
 		d.errorf(n, "expected a list, got %s", d.kindName(n))
 		return
@@ -345,4 +350,15 @@ func (d *decoder) decodeScalar(n *node, v reflect.Value) {
 	default:
 		d.errorf(n, "unsupported value type %s", v.Type())
 	}
+}
+
+// isNumber reports whether k is a numeric kind.
+func isNumber(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
 }
