@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -114,9 +115,18 @@ func checkMethod(m string) string {
 	return ""
 }
 
+// hostPortOnly is a host with an optional port and path and no scheme.
+var hostPortOnly = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.\-]*(:[0-9]+)?(/.*)?$`)
+
 // checkHTTPURL returns what is wrong with raw as an absolute http:// or
 // https:// URL with a host, or "". A query is refused unless allowQuery.
 func checkHTTPURL(raw string, allowQuery bool) string {
+	if hostPortOnly.MatchString(raw) && !strings.Contains(raw, "//") {
+		// host:port, a bare host or a path: Go's parser has only
+		// confusing words for these ("first path segment in URL cannot
+		// contain colon").
+		return fmt.Sprintf("%q has no scheme; write http://%s or https://%s", raw, raw, raw)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		var ue *url.Error

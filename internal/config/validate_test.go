@@ -158,6 +158,9 @@ func TestUpstreamValidate(t *testing.T) {
 			`targets[5]: "http://a:0" has port "0"; use a number from 1 to 65535`,
 			`targets[6]: "http://a b" is not a valid URL: invalid character " " in host name`,
 			`targets[7]: "//a" is not an absolute http:// or https:// URL (e.g. http://127.0.0.1:9001)`}},
+		{"no scheme", `targets: ["127.0.0.1:9001", "users-v1.internal/base"]`, []string{
+			`targets[0]: "127.0.0.1:9001" has no scheme; write http://127.0.0.1:9001 or https://127.0.0.1:9001`,
+			`targets[1]: "users-v1.internal/base" has no scheme; write http://users-v1.internal/base or https://users-v1.internal/base`}},
 		{"duplicates after normalising", "targets: [http://A:80/, http://a, https://a, https://a:443]", []string{
 			`targets[1]: "http://a" is already listed as targets[0]`,
 			`targets[3]: "https://a:443" is already listed as targets[2]`}},
