@@ -40,6 +40,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(adaptCmd())   // adapters of versions served_by another (adapt.go)
 	root.AddCommand(xdsCmd())     // Envoy xDS tools (xds.go)
 	root.AddCommand(clusterCmd()) // the fleet (cluster.go)
+	refuseUnknownSubcommands(root)
 	if err := root.Execute(); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
@@ -52,4 +53,24 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// refuseUnknownSubcommands makes every group of commands below root (turnout
+// qn, xds, cluster, ...) refuse a subcommand it does not have with exit 2:
+// cobra would print the group's help and exit 0. A group run alone still
+// prints its help.
+func refuseUnknownSubcommands(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		if !c.HasSubCommands() || c.Runnable() {
+			continue
+		}
+		refuseUnknownSubcommands(c)
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return usageError("unknown command %q for %q; the commands are listed by %q", args[0], cmd.CommandPath(), cmd.CommandPath()+" --help")
+		}
+	}
 }

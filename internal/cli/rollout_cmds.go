@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/turnout-gw/turnout/internal/admin"
 	"github.com/turnout-gw/turnout/internal/rollout"
@@ -131,6 +133,18 @@ func weightCmd() *cobra.Command {
 				admin.WeightRequest{Weight: &w}, f.output, cmd.OutOrStdout()))
 		},
 	}
+	// A negative PERCENT reaches pflag as a shorthand flag (-5): say what
+	// is wrong with the number instead.
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		var ne *pflag.NotExistError
+		if errors.As(err, &ne) && ne.GetSpecifiedShortnames() != "" {
+			if _, perr := strconv.ParseFloat("-"+ne.GetSpecifiedShortnames(), 64); perr == nil {
+				_, perr = parsePercent("-" + ne.GetSpecifiedShortnames())
+				return perr
+			}
+		}
+		return usageError("%v", err)
+	})
 	f = addAdminFlags(cmd)
 	return cmd
 }
