@@ -30,3 +30,31 @@ func TestNewcomerMistakes(t *testing.T) {
 		t.Fatalf("a lone target: %v", err)
 	}
 }
+
+// TestMisindentedLine: a key indented to no enclosing block's column is
+// reported on its own line (yaml.v3 names the line where the enclosing
+// mapping starts), with the indentations that fit.
+func TestMisindentedLine(t *testing.T) {
+	for _, c := range []struct{ name, yaml, want string }{
+		{"under a mapping", "upstreams:\n  a:\n    targets: [http://127.0.0.1:1]\n   timeout: 1s\n",
+			"c.yaml:4:4: invalid YAML: this line is indented by 3 spaces, which matches none of the blocks around it (indented by 0 or 2)"},
+		{"seven lines below", "upstreams:\n  a: {targets: [http://127.0.0.1:1]}\nservices:\n  users:\n    match: {path_prefix: /}\n" +
+			"    default: v1\n    # the versions\n    versions:\n      v1: {upstream: a}\n\n     v2: {upstream: a}\n",
+			"c.yaml:11:6: invalid YAML: this line is indented by 5 spaces, which matches none of the blocks around it (indented by 0, 2 or 4)"},
+		{"in a list item", "services:\n  users:\n    rules:\n      - name: a\n        version: v1\n       match: {path_prefix: /a}\n",
+			"c.yaml:6:8: invalid YAML: this line is indented by 7 spaces"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("c.yaml", []byte(c.yaml))
+			if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+				t.Fatalf("Parse: %v\nwant an error starting %q", err, c.want)
+			}
+		})
+	}
+	// A block scalar's text is not a block: a program indented its own way
+	// stays valid.
+	lines, _, _, ok := misindented([]byte("a:\n  b: |\n     x\n   y\n  c: 1\n"), 1)
+	if ok {
+		t.Fatalf("a block scalar's text was read as a misindented key at line %d", lines)
+	}
+}

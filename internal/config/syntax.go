@@ -86,6 +86,10 @@ func syntaxError(file string, data []byte, err error) *Error {
 		msg = strings.TrimSpace(strings.Replace(msg, m[0]+":", "", 1))
 		if slices.Contains(parserProblems, msg) {
 			line++
+			if l, c, fits, ok := misindented(data, line); ok && (msg == "did not find expected key" || msg == "did not find expected '-' indicator") {
+				msg := fmt.Sprintf("invalid YAML: this line is indented by %d spaces, which matches none of the blocks around it (indented by %s); align it with the keys it belongs with", c-1, indentHint(fits))
+				return &Error{Pos: Pos{File: file, Line: l, Col: c}, Msg: msg}
+			}
 		}
 	}
 	col := 1
