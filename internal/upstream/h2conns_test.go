@@ -84,6 +84,11 @@ func TestH2StreamsOverflowToNewConnections(t *testing.T) {
 			if want := (n + perConn - 1) / perConn; used != want || most > perConn {
 				t.Errorf("calls on %d connections, at most %d on one; want %d connections of at most %d", used, most, want, perConn)
 			}
+			if dialled := u.accepted.Load(); !kind.tls && dialled != int64(used) {
+				// net/http dials for each call finding no free stream and
+				// closes the extra connections; h2c pools dial one at a time.
+				t.Errorf("%d connections dialled for %d used", dialled, used)
+			}
 			done()
 			for range n {
 				if err := <-errs; err != nil {

@@ -112,6 +112,18 @@ func newTransports(protocol string, tlsConf *tls.Config, headerTimeout time.Dura
 		grpc:          newTransport(dial, tlsConf, proto, protoALPN, 0, maxHeader, h2),
 		healthTracker: &connTracker{conns: make(map[*trackedConn]struct{})},
 	}
+	if protocol == config.ProtocolH2C {
+		// net/http dials for every request that finds no connection with a
+		// free stream, all at once, and closes all but one of the new
+		// connections: a burst of N calls to a full (or no) connection
+		// dialled up to N. For HTTP/2-only transports MaxConnsPerHost
+		// bounds the connections being dialled at a time, not those open,
+		// so one dial at a time serves the burst; its calls wait for that
+		// dial, not for other calls (TestH2StreamsOverflowToNewConnections).
+		// An h2 pool's target may answer in HTTP/1.1, whose connections
+		// it would cap, so it keeps net/http's default.
+		s.std.MaxConnsPerHost, s.grpc.MaxConnsPerHost = 1, 1
+	}
 	if protocol == config.ProtocolH2 || protocol == config.ProtocolH2C {
 		s.upgrade = newTransport(dial, tlsConf, h1, h1ALPN, headerTimeout, maxHeader, h2)
 	} else {
