@@ -478,11 +478,6 @@ const (
 	DefaultEjectAfter    = 3
 	DefaultEjectFor      = 10 * time.Second
 	DefaultHealthTimeout = 2 * time.Second
-	// DefaultH2PingInterval and DefaultH2PingTimeout: an HTTP/2 upstream
-	// connection silent for 15 s is sent a PING and closed when the
-	// answer takes more than 10 s.
-	DefaultH2PingInterval = 15 * time.Second
-	DefaultH2PingTimeout  = 10 * time.Second
 	DefaultFallbackBody  = 64 << 10
 	DefaultShutdownGrace = 30 * time.Second
 	DefaultMirrorBody    = 1 << 20
@@ -495,6 +490,14 @@ const (
 	DefaultQNConnectTimeout    = 5 * time.Second
 	DefaultQNMaxConnections    = 10000
 	DefaultQNMaxFrame          = 1 << 20
+)
+
+// DefaultH2PingInterval and DefaultH2PingTimeout: an HTTP/2 upstream
+// connection silent for 15 s is sent a PING and closed when the answer
+// takes more than 10 s.
+const (
+	DefaultH2PingInterval = 15 * time.Second
+	DefaultH2PingTimeout  = 10 * time.Second
 )
 
 // IsQN reports whether the service speaks QN (protocol: qn).
