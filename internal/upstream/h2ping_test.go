@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -154,10 +155,17 @@ func (pc *proxiedConn) countPings(r *io.PipeReader) {
 // configured ping_interval and ping_timeout, long before the pool's
 // timeout. The POST in flight on it fails once, as an upstream failure
 // that is not a connect failure, and is not sent again; the next call goes
-// on a new connection.
+// on a new connection. Over TLS the proxy cannot read the frames, so the
+// PINGs are counted for h2c only.
 func TestH2DeadConnectionClosedByPing(t *testing.T) {
+	for _, kind := range h2Kinds {
+		t.Run(kind.name, func(t *testing.T) { testDeadConnectionClosedByPing(t, kind.tls) })
+	}
+}
+
+func testDeadConnectionClosedByPing(t *testing.T, useTLS bool) {
 	var posts atomic.Int64
-	u := startH2Upstream(t, false, 100, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	u := startH2Upstream(t, useTLS, 100, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			posts.Add(1)
 			_, _ = io.Copy(io.Discard, r.Body)
@@ -166,8 +174,10 @@ func TestH2DeadConnectionClosedByPing(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, "ok")
 	}))
-	px := startBlackholeProxy(t, u.URL[len("http://"):])
-	spec := upstreamSpec(config.ProtocolH2C, "http://"+px.addr)
+	scheme, hostport, _ := strings.Cut(u.URL, "://")
+	px := startBlackholeProxy(t, hostport)
+	spec := h2Spec(u)
+	spec.Targets = []string{scheme + "://" + px.addr}
 	spec.Timeout = config.Duration(time.Hour) // no response-header timeout ends the call
 	spec.H2 = &config.UpstreamH2{PingInterval: config.Duration(50 * time.Millisecond), PingTimeout: config.Duration(200 * time.Millisecond)}
 	p := mustPool(t, spec)
@@ -184,7 +194,7 @@ func TestH2DeadConnectionClosedByPing(t *testing.T) {
 	c1 := px.conn(1)
 	c1.hole.Store(true)
 	wait.For(t, 10*time.Second, "the pool to close the silent connection", c1.clientGone.Load)
-	if c1.pings.Load() == 0 {
+	if !useTLS && c1.pings.Load() == 0 {
 		t.Error("the pool sent no PING on the connection")
 	}
 	select {
