@@ -112,18 +112,6 @@ func newTransports(protocol string, tlsConf *tls.Config, headerTimeout time.Dura
 		grpc:          newTransport(dial, tlsConf, proto, protoALPN, 0, maxHeader, h2),
 		healthTracker: &connTracker{conns: make(map[*trackedConn]struct{})},
 	}
-	if protocol == config.ProtocolH2C {
-		// net/http dials for every request that finds no connection with a
-		// free stream, all at once, and closes all but one of the new
-		// connections: a burst of N calls to a full (or no) connection
-		// dialled up to N. For HTTP/2-only transports MaxConnsPerHost
-		// bounds the connections being dialled at a time, not those open,
-		// so one dial at a time serves the burst; its calls wait for that
-		// dial, not for other calls (TestH2StreamsOverflowToNewConnections).
-		// An h2 pool's target may answer in HTTP/1.1, whose connections
-		// it would cap, so it keeps net/http's default.
-		s.std.MaxConnsPerHost, s.grpc.MaxConnsPerHost = 1, 1
-	}
 	if protocol == config.ProtocolH2 || protocol == config.ProtocolH2C {
 		s.upgrade = newTransport(dial, tlsConf, h1, h1ALPN, headerTimeout, maxHeader, h2)
 	} else {
@@ -147,6 +135,12 @@ func newTransports(protocol string, tlsConf *tls.Config, headerTimeout time.Dura
 // every connection full opens another (StrictMaxConcurrentRequests off)
 // instead of waiting; each stream has its own flow-control window, so an
 // answer nobody reads stalls its stream only. h2 sets the PING checks.
+//
+// A burst of calls finding no free stream dials a connection per call and
+// keeps the ones it needs (the others are closed at once).
+// MaxConnsPerHost would bound those dials but can leave HTTP/2 requests
+// waiting for ever (golang/go#34941), and would cap the HTTP/1.1
+// connections of an h2 pool's target answering in HTTP/1.1; it stays 0.
 func newTransport(dial dialFunc, tlsConf *tls.Config, protos http.Protocols, alpn []string, headerTimeout time.Duration, maxHeader int64, h2 h2Conns) *http.Transport {
 	cfg := tlsConf.Clone()
 	cfg.NextProtos = alpn
