@@ -160,6 +160,24 @@ type Upstream struct {
 	// its HTTP/1 connections); a request finding every target full is
 	// answered 503 at once.
 	MaxConnections int `yaml:"max_connections"`
+	// H2 tunes the HTTP/2 connections of an h2 or h2c upstream; nil is
+	// the defaults.
+	H2 *UpstreamH2 `yaml:"h2"`
+}
+
+// UpstreamH2 tunes the HTTP/2 connections to an upstream's targets. Each
+// connection carries up to the target's MAX_CONCURRENT_STREAMS requests;
+// past that another connection is opened.
+type UpstreamH2 struct {
+	Meta `yaml:"-"`
+	// PingInterval is how long a connection may go without a frame from
+	// the target before it is sent a PING (default
+	// DefaultH2PingInterval); an explicit 0 sends none.
+	PingInterval Duration `yaml:"ping_interval"`
+	// PingTimeout is how long the answer to a PING may take before the
+	// connection is closed and its requests fail (default
+	// DefaultH2PingTimeout).
+	PingTimeout Duration `yaml:"ping_timeout"`
 }
 
 // Health configures active health checks of an upstream's targets.
@@ -472,6 +490,14 @@ const (
 	DefaultQNConnectTimeout    = 5 * time.Second
 	DefaultQNMaxConnections    = 10000
 	DefaultQNMaxFrame          = 1 << 20
+)
+
+// DefaultH2PingInterval and DefaultH2PingTimeout: an HTTP/2 upstream
+// connection silent for 15 s is sent a PING and closed when the answer
+// takes more than 10 s.
+const (
+	DefaultH2PingInterval = 15 * time.Second
+	DefaultH2PingTimeout  = 10 * time.Second
 )
 
 // IsQN reports whether the service speaks QN (protocol: qn).

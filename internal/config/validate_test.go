@@ -172,6 +172,9 @@ func TestUpstreamValidate(t *testing.T) {
 		{"eject_after", "targets: [http://a]\neject_after: -2", []string{"eject_after: -2 must not be negative"}},
 		{"tls server name", "targets: [https://a]\ntls: {server_name: \"*.a.com\"}", []string{`tls.server_name: "*.a.com" must be a host name without wildcard or port`}},
 		{"tls server name ip", "targets: [https://a]\ntls: {server_name: \"::1\", insecure_skip_verify: true}", nil},
+		{"h2 tuning", "targets: [http://a]\nprotocol: h2c\nh2: {ping_interval: 0s, ping_timeout: 2s}", nil},
+		{"h2 tuning on http1", "targets: [http://a]\nh2: {ping_interval: 5s}", []string{
+			"h2: applies to HTTP/2 upstreams only; set protocol: h2 or h2c, or remove it"}},
 	})
 }
 

@@ -57,6 +57,20 @@ func (u *Upstream) Validate() error {
 	if u.TLS != nil {
 		col.add(nest("tls", u.TLS.Validate()))
 	}
+	if u.H2 != nil {
+		if u.Protocol != ProtocolH2 && u.Protocol != ProtocolH2C {
+			col.add(u.problem("h2", "applies to HTTP/2 upstreams only; set protocol: h2 or h2c, or remove it"))
+		}
+		col.add(nest("h2", u.H2.Validate()))
+	}
+	return col.err()
+}
+
+// Validate checks the HTTP/2 tuning: durations not negative.
+func (h *UpstreamH2) Validate() error {
+	var col collector
+	col.add(nonNegativeDuration(&h.Meta, "ping_interval", h.PingInterval))
+	col.add(nonNegativeDuration(&h.Meta, "ping_timeout", h.PingTimeout))
 	return col.err()
 }
 

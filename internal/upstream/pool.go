@@ -201,7 +201,11 @@ func newPool(spec *config.Upstream, opts []Option) (*Pool, error) {
 			plain = append(plain, t.host)
 		}
 	}
-	p.tr = newTransports(protocol, tlsConf, timeout, p.maxHeader, plain)
+	h2, err := h2ConnsOf(spec.H2)
+	if err != nil {
+		return nil, err
+	}
+	p.tr = newTransports(protocol, tlsConf, timeout, p.maxHeader, h2, plain)
 	p.avail.Store(&rotation{targets: p.targets})
 	return p, nil
 }

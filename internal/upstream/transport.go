@@ -25,11 +25,38 @@ const (
 	maxIdleConns          = 4096
 	maxIdleConnsPerHost   = 512
 	expectContinueTimeout = 1 * time.Second
-	// h2ReadIdleTimeout makes an HTTP/2 connection send a PING after this
-	// long without frames, so dead connections are noticed and dropped.
-	h2ReadIdleTimeout = 30 * time.Second
-	h2PingTimeout     = 15 * time.Second
 )
+
+// h2Conns is how a pool keeps its HTTP/2 connections healthy: a connection
+// that received no frame for pingInterval (0: never) is sent a PING and
+// closed when the answer takes longer than pingTimeout; its requests then
+// fail and new ones go on another connection.
+type h2Conns struct {
+	pingInterval time.Duration
+	pingTimeout  time.Duration
+}
+
+// h2ConnsOf returns the settings of spec (upstreams.NAME.h2, nil for the
+// defaults). A zero ping_interval sends no PING only when written.
+func h2ConnsOf(spec *config.UpstreamH2) (h2Conns, error) {
+	c := h2Conns{pingInterval: config.DefaultH2PingInterval, pingTimeout: config.DefaultH2PingTimeout}
+	if spec == nil {
+		return c, nil
+	}
+	switch {
+	case spec.PingInterval < 0:
+		return c, fmt.Errorf("negative h2.ping_interval %v", spec.PingInterval.D())
+	case spec.PingTimeout < 0:
+		return c, fmt.Errorf("negative h2.ping_timeout %v", spec.PingTimeout.D())
+	}
+	if spec.PingInterval > 0 || spec.Has("ping_interval") {
+		c.pingInterval = spec.PingInterval.D()
+	}
+	if spec.PingTimeout > 0 {
+		c.pingTimeout = spec.PingTimeout.D()
+	}
+	return c, nil
+}
 
 const (
 	alpnH1 = "http/1.1"
@@ -58,8 +85,8 @@ type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 // newTransports builds the transports for protocol (already validated).
 // tlsConf is the base client TLS configuration for https targets; plainHosts
 // are the host:port of the pool's http targets. maxHeader bounds every
-// transport's answer heads.
-func newTransports(protocol string, tlsConf *tls.Config, headerTimeout time.Duration, maxHeader int64, plainHosts []string) *transports {
+// transport's answer heads; h2 keeps HTTP/2 connections healthy.
+func newTransports(protocol string, tlsConf *tls.Config, headerTimeout time.Duration, maxHeader int64, h2 h2Conns, plainHosts []string) *transports {
 	dial := (&net.Dialer{Timeout: dialTimeout, KeepAlive: dialKeepAlive}).DialContext
 
 	var h1 http.Protocols
@@ -81,19 +108,19 @@ func newTransports(protocol string, tlsConf *tls.Config, headerTimeout time.Dura
 	}
 
 	s := &transports{
-		std:           newTransport(dial, tlsConf, proto, protoALPN, headerTimeout, maxHeader),
-		grpc:          newTransport(dial, tlsConf, proto, protoALPN, 0, maxHeader),
+		std:           newTransport(dial, tlsConf, proto, protoALPN, headerTimeout, maxHeader, h2),
+		grpc:          newTransport(dial, tlsConf, proto, protoALPN, 0, maxHeader, h2),
 		healthTracker: &connTracker{conns: make(map[*trackedConn]struct{})},
 	}
 	if protocol == config.ProtocolH2 || protocol == config.ProtocolH2C {
-		s.upgrade = newTransport(dial, tlsConf, h1, h1ALPN, headerTimeout, maxHeader)
+		s.upgrade = newTransport(dial, tlsConf, h1, h1ALPN, headerTimeout, maxHeader, h2)
 	} else {
 		s.upgrade = s.std
 	}
 	if protocol == config.ProtocolHTTP1 && len(plainHosts) > 0 {
 		s.fast = newH1Transport(dial, headerTimeout, maxHeader, plainHosts)
 	}
-	s.health = newTransport(s.healthTracker.wrap(dial), tlsConf, proto, protoALPN, 0, maxHeader)
+	s.health = newTransport(s.healthTracker.wrap(dial), tlsConf, proto, protoALPN, 0, maxHeader, h2)
 	s.health.DisableKeepAlives = true
 	return s
 }
@@ -102,7 +129,19 @@ func newTransports(protocol string, tlsConf *tls.Config, headerTimeout time.Dura
 // DialTLSContext so that handshake failures are recognisable (see
 // handshakeError); alpn is what it offers in the handshake. maxHeader
 // bounds an answer's head (MaxResponseHeaderBytes).
-func newTransport(dial dialFunc, tlsConf *tls.Config, protos http.Protocols, alpn []string, headerTimeout time.Duration, maxHeader int64) *http.Transport {
+//
+// Its HTTP/2 connections are net/http's: each carries as many requests at
+// once as the target's MAX_CONCURRENT_STREAMS allows, and a request finding
+// every connection full opens another (StrictMaxConcurrentRequests off)
+// instead of waiting; each stream has its own flow-control window, so an
+// answer nobody reads stalls its stream only. h2 sets the PING checks.
+//
+// A burst of calls finding no free stream dials a connection per call and
+// keeps the ones it needs (the others are closed at once).
+// MaxConnsPerHost would bound those dials but can leave HTTP/2 requests
+// waiting for ever (golang/go#34941), and would cap the HTTP/1.1
+// connections of an h2 pool's target answering in HTTP/1.1; it stays 0.
+func newTransport(dial dialFunc, tlsConf *tls.Config, protos http.Protocols, alpn []string, headerTimeout time.Duration, maxHeader int64, h2 h2Conns) *http.Transport {
 	cfg := tlsConf.Clone()
 	cfg.NextProtos = alpn
 	td := &tlsDialer{dial: dial, cfg: cfg}
@@ -120,8 +159,9 @@ func newTransport(dial dialFunc, tlsConf *tls.Config, protos http.Protocols, alp
 		ExpectContinueTimeout:  expectContinueTimeout,
 		Protocols:              &protos,
 		HTTP2: &http.HTTP2Config{
-			SendPingTimeout: h2ReadIdleTimeout,
-			PingTimeout:     h2PingTimeout,
+			StrictMaxConcurrentRequests: false,
+			SendPingTimeout:             h2.pingInterval,
+			PingTimeout:                 h2.pingTimeout,
 		},
 	}
 }
