@@ -155,3 +155,25 @@ func TestCheckJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestStatisticalEqualBaseline: with equal_baseline, `from`'s 10 times
+// larger sample is scaled to `to`'s size in both tests.
+func TestStatisticalEqualBaseline(t *testing.T) {
+	h := newHarness(t, statYAML("equal_baseline: true"))
+	for range 5 {
+		for i := range 100 {
+			if i < 10 {
+				h.reg.Record(stats.Key{Service: "users", Version: "v2", Upstream: "u2"}, false, spread(10*time.Millisecond)(i))
+			}
+			h.reg.Record(stats.Key{Service: "users", Version: "v1", Upstream: "u1"}, false, spread(10*time.Millisecond)(i))
+		}
+		h.clock.Advance(time.Second)
+		h.eng.Tick()
+	}
+	for _, name := range []string{"error_rate (statistical)", "latency (statistical)"} {
+		c := h.check(name)
+		if c.NTo != 50 || c.NFrom != 50 {
+			t.Errorf("%s: n_to %v, n_from %v, want 50 and 50 (from: %d requests)", name, c.NTo, c.NFrom, h.status().LastAnalysis.From.Requests)
+		}
+	}
+}
