@@ -88,6 +88,10 @@ func writeAnalysis(w io.Writer, s rollout.Status, at time.Time) {
 	fmt.Fprintf(tw, "  requests:\t%d to %s, %d failed (min %d); %d to %s\n",
 		a.Requests, s.To, a.Errors, a.MinRequests, a.From.Requests, s.From)
 	for _, c := range a.Checks {
+		if c.Judgement != nil {
+			writeJudged(tw, s, c)
+			continue
+		}
 		verdict, op := "ok", "≤"
 		if !c.OK {
 			verdict, op = "FAIL", ">"
@@ -100,6 +104,24 @@ func writeAnalysis(w io.Writer, s rollout.Status, at time.Time) {
 	}
 	fmt.Fprintf(tw, "  reason:\t%s\n", oneLine(a.Reason))
 	_ = tw.Flush()
+}
+
+// writeJudged prints a statistical judge's check: the values compared,
+// the always-valid p-value against its bound, the effect and the samples.
+func writeJudged(w io.Writer, s rollout.Status, c rollout.Check) {
+	j := c.Judgement
+	verdict := map[string]string{"pass": "ok", "worse": "FAIL"}[j.Outcome]
+	if verdict == "" {
+		verdict = j.Outcome
+	}
+	vs := fmt.Sprintf("max %s", checkValue(c, c.Threshold))
+	samples := fmt.Sprintf("n %.0f", j.NTo)
+	if c.Baseline != nil {
+		vs = fmt.Sprintf("%s: %s", s.From, checkValue(c, *c.Baseline))
+		samples = fmt.Sprintf("n %.0f/%.0f", j.NTo, j.NFrom)
+	}
+	fmt.Fprintf(w, "  %s:\t%s (%s), p %.2g at %.4g confidence, effect %+.4f, %s\t%s\n",
+		c.Name, checkValue(c, c.Value), vs, j.PValue, j.Confidence, j.Effect, samples, verdict)
 }
 
 // writeEvents prints the service's recent events, oldest first.

@@ -104,7 +104,8 @@ func (r *Rollout) sameAsButWeight(o *Rollout) bool {
 		sameValue(a.MaxErrorRate, b.MaxErrorRate) && a.MaxLatencyP95 == b.MaxLatencyP95 &&
 		a.MaxLatencyP99 == b.MaxLatencyP99 && sameValue(a.MaxDiffRate, b.MaxDiffRate) &&
 		sameValue(a.MaxContractViolationRate, b.MaxContractViolationRate) && a.Relative == b.Relative &&
-		sameValue(a.Margin, b.Margin) && a.Source == b.Source && samePtr(a.Prometheus, b.Prometheus, (*Prometheus).sameAs)
+		sameValue(a.Margin, b.Margin) && a.Source == b.Source && samePtr(a.Prometheus, b.Prometheus, (*Prometheus).sameAs) &&
+		a.Judge == b.Judge && sameValue(a.Confidence, b.Confidence) && a.EqualBaseline == b.EqualBaseline
 }
 
 func (p *Prometheus) sameAs(o *Prometheus) bool {

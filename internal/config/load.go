@@ -221,6 +221,9 @@ func (s *Service) applyDefaults() {
 		if a.Source == "" {
 			a.Source = AnalysisTurnout
 		}
+		if a.Judge == "" {
+			a.Judge = JudgeThreshold
+		}
 		if r.OnFailure == "" {
 			r.OnFailure = "rollback"
 		}

@@ -383,6 +383,17 @@ type Analysis struct {
 	// Prometheus overrides the top-level prometheus block, key by key, for
 	// this analysis (source: prometheus only).
 	Prometheus *Prometheus `yaml:"prometheus"`
+	// Judge is how `to` is judged: threshold (the default: each check
+	// against its maximum over the window) or statistical (`to` against
+	// `from` with sequential tests since the step began; package judge).
+	Judge string `yaml:"judge"`
+	// Confidence is the statistical judge's confidence, in (0, 1)
+	// (default 0.99): a failure needs a regression significant at 1 −
+	// confidence, however often analysis looks.
+	Confidence *float64 `yaml:"confidence"`
+	// EqualBaseline has the statistical judge compare `to` with a slice
+	// of `from` the size of `to`'s sample.
+	EqualBaseline bool `yaml:"equal_baseline"`
 }
 
 // Mirror copies a share of a service's traffic to a version.

@@ -50,7 +50,7 @@ func (r *Rollout) Validate() error {
 
 // Validate checks a rollout's analysis: a positive window and interval (the
 // interval no longer than the window), rates from 0 to 1 and no negative
-// counts, latencies or margin, a known source and a valid prometheus block
+// counts, latencies or margin, a known source and judge, and a valid prometheus block
 // (only with source: prometheus). Whether max_diff_rate has a mirror to
 // measure is checked by Service.Validate; whether source: prometheus has a
 // URL, by Config.Validate.
@@ -85,6 +85,7 @@ func (a *Analysis) Validate() error {
 	default:
 		col.add(a.problem("source", "%q is not an analysis source; use turnout or prometheus", a.Source))
 	}
+	col.add(a.validateJudge())
 	if a.Prometheus != nil {
 		if a.Source != AnalysisPrometheus {
 			col.add(a.keyProblem("prometheus", "applies only with source: prometheus (source is %s)", orDefault(a.Source, AnalysisTurnout)))

@@ -25,6 +25,9 @@ type Check struct {
 	Baseline *float64 `json:"baseline,omitempty"`
 	Unit     string   `json:"unit,omitempty"` // "ratio" or "seconds"
 	OK       bool     `json:"ok"`
+	// The statistical judge's checks (analysis.judge: statistical) also
+	// say how the verdict was reached; see statistical.go.
+	*Judgement
 }
 
 // Analysis is one evaluation of a rollout's checks over its window.
@@ -80,7 +83,8 @@ type Prefetcher interface {
 }
 
 // read returns the windows of `to` and `from`. From a RemoteStats both are
-// fetched at once; an error about `from` matters only to relative analysis.
+// fetched at once; an error about `from` matters only to analyses that
+// compare with it (relative, or the statistical judge).
 func read(service string, ro *config.Rollout, st Stats, win time.Duration, since time.Time) (to, from stats.Summary, err error) {
 	rs, ok := st.(RemoteStats)
 	if !ok {
@@ -94,7 +98,7 @@ func read(service string, ro *config.Rollout, st Stats, win time.Duration, since
 	}()
 	to, err = rs.FetchWindow(service, ro.To, win, since)
 	<-done
-	if err == nil && ferr != nil && ro.Analysis.Relative {
+	if err == nil && ferr != nil && (ro.Analysis.Relative || ro.Analysis.Judge == config.JudgeStatistical) {
 		err = ferr
 	}
 	return to, from, err
@@ -104,6 +108,9 @@ func read(service string, ro *config.Rollout, st Stats, win time.Duration, since
 // pure function of its inputs (and of what a RemoteStats answers).
 func analyze(now time.Time, service string, ro *config.Rollout, st Stats, gates []Gate, since time.Time) Analysis {
 	a := &ro.Analysis
+	if a.Judge == config.JudgeStatistical {
+		return analyzeStatistical(now, service, ro, st, gates, since)
+	}
 	win := a.Window.D()
 	to, from, err := read(service, ro, st, win, since)
 	res := Analysis{At: now, Window: win, Requests: to.Requests, Errors: to.Errors, MinRequests: a.MinRequests, To: to, From: from}
@@ -168,18 +175,8 @@ func analyze(now time.Time, service string, ro *config.Rollout, st Stats, gates 
 	}
 	latency("latency_p95", a.MaxLatencyP95, to.P95, from.P95)
 	latency("latency_p99", a.MaxLatencyP99, to.P99, from.P99)
-	for _, g := range gates {
-		max, ok := g.Threshold(a)
-		if !ok {
-			continue
-		}
-		rate, n := g.Evaluate(service, win, since)
-		if n < int64(a.MinRequests) {
-			res.Result = ResultWaiting
-			res.Reason = fmt.Sprintf("waiting for traffic: %s has %d of %d samples in the last %v", g.Name(), n, a.MinRequests, win)
-			return res
-		}
-		add(Check{Name: g.Name(), Value: rate, Threshold: max, Unit: "ratio", OK: rate <= max})
+	if !evalGates(&res, add, service, a, gates, win, since) {
+		return res
 	}
 	if len(failed) > 0 {
 		res.Result = ResultFail
@@ -189,6 +186,25 @@ func analyze(now time.Time, service string, ro *config.Rollout, st Stats, gates 
 	res.Result = ResultPass
 	res.Reason = fmt.Sprintf("healthy: %d requests, error rate %.4f, p95 %v", to.Requests, to.ErrorRate, to.P95)
 	return res
+}
+
+// evalGates adds the gates' checks with add, or makes res wait and
+// reports false when a gate has too few samples.
+func evalGates(res *Analysis, add func(Check), service string, a *config.Analysis, gates []Gate, win time.Duration, since time.Time) bool {
+	for _, g := range gates {
+		max, ok := g.Threshold(a)
+		if !ok {
+			continue
+		}
+		rate, n := g.Evaluate(service, win, since)
+		if n < int64(a.MinRequests) {
+			res.Result = ResultWaiting
+			res.Reason = fmt.Sprintf("waiting for traffic: %s has %d of %d samples in the last %v", g.Name(), n, a.MinRequests, win)
+			return false
+		}
+		add(Check{Name: g.Name(), Value: rate, Threshold: max, Unit: "ratio", OK: rate <= max})
+	}
+	return true
 }
 
 // describe names a failed check with its measured value and threshold.

@@ -75,7 +75,7 @@ func windowQueries(todo []due) []stats.Query {
 	qs := make([]stats.Query, len(todo))
 	for i, d := range todo {
 		qs[i] = stats.Query{Service: d.name, Versions: []string{d.spec.To, d.spec.From},
-			Window: d.spec.Analysis.Window.D(), Since: d.since}
+			Window: judgeWindow(&d.spec.Analysis, d.since), Since: d.since}
 	}
 	return qs
 }

@@ -33,6 +33,32 @@ var histUpper = func() (u [overflow]int64) {
 	return u
 }()
 
+// NumBuckets is the number of latency histogram buckets.
+const NumBuckets = nHist
+
+// Buckets are a latency histogram's counts, fastest bucket first: bucket 0
+// holds latencies below 50 µs, bucket i (1 ≤ i ≤ 46) those in
+// [BucketLower(i), BucketLower(i+1)), each about 1.356 times as wide as the
+// one before, and the last one those of 60 s or more.
+type Buckets [NumBuckets]uint64
+
+// BucketLower returns the inclusive lower bound of bucket i.
+func BucketLower(i int) time.Duration {
+	lower, _ := histBounds(i)
+	return time.Duration(lower)
+}
+
+// Above returns how many latencies of b lie in buckets entirely at or
+// above d: a lower bound on the count of latencies ≥ d (the bucket that
+// holds d is not counted).
+func (b *Buckets) Above(d time.Duration) uint64 {
+	var n uint64
+	for i := NumBuckets - 1; i >= 0 && BucketLower(i) >= d; i-- {
+		n += b[i]
+	}
+	return n
+}
+
 // histIndex returns the histogram bucket for a latency of ns nanoseconds.
 func histIndex(ns int64) int {
 	if ns < histUpper[0] {
@@ -132,5 +158,6 @@ func (a *agg) summary(span time.Duration) Summary {
 	s.ErrorRate = float64(a.errors) / float64(a.requests)
 	s.P50, s.P95, s.P99 = a.quantile(0.50), a.quantile(0.95), a.quantile(0.99)
 	s.Rate = float64(a.requests) / max(s.Span, time.Second).Seconds()
+	s.Latency = a.hist
 	return s
 }

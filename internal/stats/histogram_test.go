@@ -99,3 +99,34 @@ func TestQuantiles(t *testing.T) {
 		})
 	}
 }
+
+// TestSummaryKeepsTheHistogram: a window's Summary carries the bucket
+// counts its quantiles come from, and Above counts the buckets at or past a
+// latency.
+func TestSummaryKeepsTheHistogram(t *testing.T) {
+	a := newAgg()
+	for _, d := range []time.Duration{10 * time.Microsecond, time.Millisecond, time.Millisecond, 200 * time.Millisecond, 2 * time.Minute} {
+		i := histIndex(int64(d))
+		a.hist[i]++
+		a.requests++
+	}
+	s := a.summary(time.Second)
+	var total uint64
+	for _, c := range s.Latency {
+		total += c
+	}
+	if total != 5 || s.Latency[0] != 1 || s.Latency[NumBuckets-1] != 1 {
+		t.Fatalf("Latency = %v, want the 5 samples with one in each end bucket", s.Latency)
+	}
+	if got := s.Latency.Above(100 * time.Millisecond); got != 2 {
+		t.Errorf("Above(100ms) = %d, want 2 (200ms and the overflow)", got)
+	}
+	if got := s.Latency.Above(0); got != 5 {
+		t.Errorf("Above(0) = %d, want 5", got)
+	}
+	for i := 1; i < NumBuckets; i++ {
+		if BucketLower(i) <= BucketLower(i-1) {
+			t.Fatalf("BucketLower(%d) = %v not above BucketLower(%d) = %v", i, BucketLower(i), i-1, BucketLower(i-1))
+		}
+	}
+}

@@ -31,6 +31,10 @@ type Summary struct {
 	// Span is the time actually covered: from the first bucket read (or the
 	// series' earliest record, if later) to now.
 	Span time.Duration `json:"span_ns"`
+	// Latency is the merged latency histogram the quantiles come from
+	// (bucket counts, not encoded in JSON): what the statistical judge
+	// ranks. A source that keeps no histogram (Prometheus) leaves it zero.
+	Latency Buckets `json:"-"`
 }
 
 // Point is one dashboard interval of History: [At, At+step).
