@@ -46,6 +46,10 @@ type Configs struct {
 	check     func(*config.Config) error // WithCheck
 	contracts *contractState             // OpenAPI documents and reports (contracts.go)
 	noPools   bool                       // WithoutPools: tables only
+
+	// lifecycles are the effective lifecycles of scheduled versions
+	// (internal/lifecycle), compiled over the configured ones.
+	lifecycles func(*config.Config) map[string]map[string]string
 }
 
 // pooled is a live pool and what it was built from: a reload keeps it
@@ -94,6 +98,13 @@ func WithClock(now func() time.Time) Option {
 // that override the configured ones at every compile.
 func WithWeights(f func(*config.Config) map[string]float64) Option {
 	return func(g *Configs) error { g.weights = f; return nil }
+}
+
+// WithLifecycles supplies the lifecycles the retirement schedules applied
+// (service -> version -> lifecycle), compiled instead of the configured
+// ones at every load and by Relifecycle.
+func WithLifecycles(f func(*config.Config) map[string]map[string]string) Option {
+	return func(g *Configs) error { g.lifecycles = f; return nil }
 }
 
 // WithReloadHook is called after every load attempt.
@@ -215,7 +226,7 @@ func (g *Configs) Apply(cfg *config.Config, source string) error {
 	if cur := g.snap.Load(); cur != nil {
 		opts = append(opts, route.WithPrevious(cur.Table)) // unchanged services are not compiled again
 	}
-	table, err := route.Compile(cfg, opts...)
+	table, err := route.Compile(g.effective(cfg), opts...)
 	if err != nil {
 		g.report(source, nil, err)
 		return err
@@ -302,6 +313,32 @@ func (g *Configs) SetWeight(service string, weight float64) error {
 	t, err := cur.Table.WithWeight(service, weight)
 	if err != nil {
 		return err
+	}
+	next := *cur
+	next.Table = t
+	g.snap.Store(&next)
+	g.published(t)
+	return nil
+}
+
+// effective is cfg with the lifecycles the schedules applied.
+func (g *Configs) effective(cfg *config.Config) *config.Config {
+	if g.lifecycles == nil {
+		return cfg
+	}
+	return cfg.WithLifecycles(g.lifecycles(cfg))
+}
+
+// Relifecycle publishes a table compiled with the current effective
+// lifecycles, keeping the live weights and everything else of the current
+// snapshot (only the services whose lifecycles changed are compiled).
+func (g *Configs) Relifecycle() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cur := g.snap.Load()
+	t, err := route.Compile(g.effective(g.cfg.Load()), route.WithWeights(cur.Table.Weights()), route.WithPrevious(cur.Table))
+	if err != nil {
+		return fmt.Errorf("compiling the effective lifecycles: %w", err)
 	}
 	next := *cur
 	next.Table = t
