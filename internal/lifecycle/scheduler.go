@@ -55,8 +55,18 @@ type Scheduler struct {
 
 	mu      sync.Mutex // guards what follows
 	cfg     *config.Config
-	applied map[string]Applied // by SERVICE/VERSION
+	// scheduled are cfg's versions with a schedule, found once by Sync:
+	// a tick looks at them only.
+	scheduled []scheduledVersion
+	applied   map[string]Applied // by SERVICE/VERSION
 	held    map[string]hold    // by SERVICE/VERSION: the step held now
+}
+
+// scheduledVersion is a version with a schedule.
+type scheduledVersion struct {
+	sc   *config.Service
+	name string
+	v    *config.Version
 }
 
 // hold is a step held by its guard.
@@ -112,6 +122,15 @@ func (s *Scheduler) Sync(cfg *config.Config) {
 	defer s.mu.Unlock()
 	prev := s.cfg
 	s.cfg = cfg
+	s.scheduled = s.scheduled[:0]
+	for _, svc := range cfg.ServiceNames() {
+		sc := cfg.Services[svc]
+		for _, name := range sc.VersionNames() {
+			if v := sc.Versions[name]; v != nil && len(v.Schedule) > 0 {
+				s.scheduled = append(s.scheduled, scheduledVersion{sc: sc, name: name, v: v})
+			}
+		}
+	}
 	for k := range s.held {
 		svc, ver, _ := strings.Cut(k, "/")
 		if prev == nil || !sameSchedule(versionOf(prev, svc, ver), versionOf(cfg, svc, ver)) {

@@ -285,3 +285,34 @@ func TestRestartKeepsAnAppliedStep(t *testing.T) {
 		t.Fatalf("after the restart's first tick: %s, want gone", got)
 	}
 }
+
+// TestEditedScheduleKeepsWhatItSays: an applied step counts for the steps
+// of an edited schedule due at or before it; removing the gone step from
+// the file brings the version back to the step before, and a hold of a
+// step whose schedule changed is forgotten.
+func TestEditedScheduleKeepsWhatItSays(t *testing.T) {
+	f := newFixture(t, memStore(t), day(2027, 4, 2))
+	f.s.Tick()
+	if got := f.effective(); got != "gone" {
+		t.Fatalf("before the edit: %s", got)
+	}
+	edited, err := config.Parse("s.yaml", []byte(strings.Replace(scheduleYAML, ", {at: 2027-04-01, lifecycle: gone}", ", {at: 2027-05-01, lifecycle: gone}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cfg = edited
+	f.s.Sync(edited)
+	if got := f.effective(); got != "redirect" {
+		t.Fatalf("gone moved to May: %s, want redirect", got)
+	}
+	f.use.set(1, "late-client")
+	f.clk.set(day(2027, 5, 1))
+	f.s.Tick()
+	if st, _ := f.s.Status("users", "v1"); !st.Held || st.Lifecycle != "redirect" {
+		t.Fatalf("the moved gone step: %+v", st)
+	}
+	f.s.Sync(f.cfg) // unchanged schedule: the hold stays
+	if st, _ := f.s.Status("users", "v1"); !st.Held {
+		t.Fatalf("a reload without change forgot the hold: %+v", st)
+	}
+}

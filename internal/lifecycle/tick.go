@@ -25,17 +25,9 @@ type change struct {
 // each new hold once.
 func (s *Scheduler) Tick() {
 	s.mu.Lock()
-	cfg := s.cfg
 	var ch change
-	if cfg != nil {
-		for _, svc := range cfg.ServiceNames() {
-			sc := cfg.Services[svc]
-			for _, name := range sc.VersionNames() {
-				if v := sc.Versions[name]; v != nil && len(v.Schedule) > 0 {
-					s.advance(sc, name, v, &ch)
-				}
-			}
-		}
+	for _, sv := range s.scheduled {
+		s.advance(sv.sc, sv.name, sv.v, &ch)
 	}
 	s.mu.Unlock()
 	s.finish(ch)
