@@ -53,13 +53,13 @@ type Scheduler struct {
 
 	applyMu sync.Mutex // serialises apply calls
 
-	mu      sync.Mutex // guards what follows
-	cfg     *config.Config
+	mu  sync.Mutex // guards what follows
+	cfg *config.Config
 	// scheduled are cfg's versions with a schedule, found once by Sync:
 	// a tick looks at them only.
 	scheduled []scheduledVersion
 	applied   map[string]Applied // by SERVICE/VERSION
-	held    map[string]hold    // by SERVICE/VERSION: the step held now
+	held      map[string]hold    // by SERVICE/VERSION: the step held now
 }
 
 // scheduledVersion is a version with a schedule.
