@@ -155,6 +155,11 @@ func TestScheduleReachesTraffic(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("force without the token: %v %v", resp, err)
 	}
+	for path, want := range map[string]int{"/api/v1/lifecycle/users/v2/force": http.StatusNotFound, "/api/v1/lifecycle/nope/v1/force": http.StatusNotFound} {
+		if code := adminJSON(t, http.MethodPost, tt.AdminURL+path, nil); code != want {
+			t.Fatalf("POST %s: %d, want %d", path, code, want)
+		}
+	}
 	var forced lifecycle.Status
 	if code := adminJSON(t, http.MethodPost, tt.AdminURL+"/api/v1/lifecycle/users/v1/force", &forced); code != http.StatusOK || forced.Lifecycle != "gone" {
 		t.Fatalf("force: %d %+v", code, forced)
