@@ -321,32 +321,6 @@ func (g *Configs) SetWeight(service string, weight float64) error {
 	return nil
 }
 
-// effective is cfg with the lifecycles the schedules applied.
-func (g *Configs) effective(cfg *config.Config) *config.Config {
-	if g.lifecycles == nil {
-		return cfg
-	}
-	return cfg.WithLifecycles(g.lifecycles(cfg))
-}
-
-// Relifecycle publishes a table compiled with the current effective
-// lifecycles, keeping the live weights and everything else of the current
-// snapshot (only the services whose lifecycles changed are compiled).
-func (g *Configs) Relifecycle() error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	cur := g.snap.Load()
-	t, err := route.Compile(g.effective(g.cfg.Load()), route.WithWeights(cur.Table.Weights()), route.WithPrevious(cur.Table))
-	if err != nil {
-		return fmt.Errorf("compiling the effective lifecycles: %w", err)
-	}
-	next := *cur
-	next.Table = t
-	g.snap.Store(&next)
-	g.published(t)
-	return nil
-}
-
 func (g *Configs) published(t *route.Table) {
 	for _, f := range g.publish {
 		f(t)

@@ -1,9 +1,12 @@
 package core
 
 import (
+	"fmt"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/lifecycle"
+	"github.com/turnout-gw/turnout/internal/route"
 )
 
 // newScheduler creates the retirement schedules' Scheduler over the
@@ -31,4 +34,30 @@ func (c *Core) newScheduler(republish func() error) (*lifecycle.Scheduler, error
 // tick, at least every second.
 func scheduleTick(engine time.Duration) time.Duration {
 	return min(engine, time.Second)
+}
+
+// effective is cfg with the lifecycles the schedules applied.
+func (g *Configs) effective(cfg *config.Config) *config.Config {
+	if g.lifecycles == nil {
+		return cfg
+	}
+	return cfg.WithLifecycles(g.lifecycles(cfg))
+}
+
+// Relifecycle publishes a table compiled with the current effective
+// lifecycles, keeping the live weights and everything else of the current
+// snapshot (only the services whose lifecycles changed are compiled).
+func (g *Configs) Relifecycle() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cur := g.snap.Load()
+	t, err := route.Compile(g.effective(g.cfg.Load()), route.WithWeights(cur.Table.Weights()), route.WithPrevious(cur.Table))
+	if err != nil {
+		return fmt.Errorf("compiling the effective lifecycles: %w", err)
+	}
+	next := *cur
+	next.Table = t
+	g.snap.Store(&next)
+	g.published(t)
+	return nil
 }
