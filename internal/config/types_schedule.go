@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"maps"
+	"time"
+)
 
 // ScheduleStep is one step of a version's retirement schedule: at At the
 // version's lifecycle becomes Lifecycle (internal/lifecycle applies it,
@@ -54,10 +57,7 @@ func (c *Config) WithLifecycles(over map[string]map[string]string) *Config {
 			}
 			if ns == nil {
 				cp := *sc
-				cp.Versions = make(map[string]*Version, len(sc.Versions))
-				for k, x := range sc.Versions {
-					cp.Versions[k] = x
-				}
+				cp.Versions = maps.Clone(sc.Versions)
 				ns = &cp
 			}
 			nv := *v
@@ -69,10 +69,7 @@ func (c *Config) WithLifecycles(over map[string]map[string]string) *Config {
 		}
 		if out == nil {
 			cp := *c
-			cp.Services = make(map[string]*Service, len(c.Services))
-			for k, x := range c.Services {
-				cp.Services[k] = x
-			}
+			cp.Services = maps.Clone(c.Services)
 			out = &cp
 		}
 		out.Services[svc] = ns
