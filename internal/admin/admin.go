@@ -45,6 +45,8 @@ type API struct {
 	snapshot func() *snapshot.Snapshot
 	stats    *stats.Registry
 	qnTarget func(upstream string) []TargetView
+	// lifecycle serves the retirement schedules (nil: not registered).
+	lifecycle Lifecycle
 }
 
 // Options wire the API to the gateway.
@@ -100,6 +102,9 @@ type Options struct {
 	// (nil) or why not, for /readyz, which stays ready: the member serves
 	// the last state it saw (nil func: no cluster block).
 	ClusterSync func() error
+	// Lifecycle serves /api/v1/lifecycle and the schedule fields of
+	// /api/v1/services (nil = not registered).
+	Lifecycle Lifecycle
 }
 
 // Contracts serves the live configuration's OpenAPI contracts: the list,
@@ -113,7 +118,7 @@ type Contracts interface {
 // New builds the admin API.
 func New(o Options) *API {
 	a := &API{mux: http.NewServeMux(), tokens: o.Tokens, hosts: o.Hosts, reload: o.Reload, ready: o.Ready, log: o.Log,
-		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats, qnTarget: o.QNTargets,
+		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats, qnTarget: o.QNTargets, lifecycle: o.Lifecycle,
 		limiter: newAuthLimiter(o.Now, o.AuthBurst, o.AuthRefill), inSync: o.ClusterSync}
 	if a.tokens == nil {
 		token := o.Token

@@ -95,10 +95,8 @@ func (a *API) answerRollout(w http.ResponseWriter, service string, st rollout.St
 // noRollout tells an unknown service from a service without a rollout when
 // the routing table is available.
 func (a *API) noRollout(service string) error {
-	if a.snapshot != nil {
-		if snap := a.snapshot(); snap != nil && snap.Table != nil && snap.Table.Service(service) == nil {
-			return fmt.Errorf("unknown service %q", service)
-		}
+	if err := a.knownService(service); err != nil {
+		return err
 	}
 	return fmt.Errorf("service %q has no rollout", service)
 }

@@ -30,6 +30,10 @@ func (a *API) routes(o Options) {
 		}
 		a.mutation("PUT /api/v1/rollouts/{service}/weight", a.handleWeight)
 	}
+	if a.lifecycle != nil {
+		a.handle("GET /api/v1/lifecycle/{service}", a.handleLifecycle)
+		a.mutation("POST /api/v1/lifecycle/{service}/{version}/force", a.handleForce)
+	}
 	if a.events != nil {
 		a.handle("GET /api/v1/events", a.handleEvents)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/turnout-gw/turnout/internal/lifecycle"
 	"github.com/turnout-gw/turnout/internal/route"
 	"github.com/turnout-gw/turnout/internal/snapshot"
 )
@@ -40,6 +41,13 @@ type VersionView struct {
 	// whether it translates.
 	Speaks    string `json:"speaks,omitempty"`
 	Translate bool   `json:"translate,omitempty"`
+	// NextStep is the next step of the version's retirement schedule and
+	// HoldReason why it waits ("held: v1 still called: ..."); AppliedBy
+	// who applied the last step (schedule, force:NAME). Lifecycle is the
+	// effective one.
+	NextStep   *lifecycle.Step `json:"next_step,omitempty"`
+	HoldReason string          `json:"hold_reason,omitempty"`
+	AppliedBy  string          `json:"applied_by,omitempty"`
 }
 
 // TargetView is one upstream target's health.
@@ -84,6 +92,7 @@ func (a *API) services(snap *snapshot.Snapshot) ServiceList {
 		}
 		for _, v := range s.Versions {
 			vv := a.versionView(v, snap)
+			a.scheduleView(s.Name, &vv)
 			if sv.Protocol == "qn" {
 				vv.Speaks, vv.Translate = v.Speaks, v.Translate
 			}

@@ -64,7 +64,11 @@ func (v *Version) sameAs(o *Version) bool {
 	return v.Name == o.Name && v.Upstream == o.Upstream && v.Lifecycle == o.Lifecycle && v.Successor == o.Successor && v.OpenAPI == o.OpenAPI &&
 		sameValue(v.Sunset, o.Sunset) && sameValue(v.DeprecatedAt, o.DeprecatedAt) &&
 		v.Speaks == o.Speaks && v.Translate == o.Translate && samePtr(v.Fault, o.Fault, (*Fault).sameAs) &&
-		v.ServedBy == o.ServedBy && samePtr(v.Adapt, o.Adapt, (*Adapt).sameAs)
+		v.ServedBy == o.ServedBy && samePtr(v.Adapt, o.Adapt, (*Adapt).sameAs) &&
+		slices.EqualFunc(v.Schedule, o.Schedule, func(x, y *ScheduleStep) bool {
+			return samePtr(x, y, func(x, y *ScheduleStep) bool { return x.Lifecycle == y.Lifecycle && sameValue(x.At, y.At) })
+		}) &&
+		sameValueBy(v.HoldWhile, o.HoldWhile, func(h *HoldWhile) [2]int64 { return [2]int64{int64(h.Requests), int64(h.Window)} })
 }
 
 func (a *Adapt) sameAs(o *Adapt) bool {

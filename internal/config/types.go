@@ -298,6 +298,11 @@ type Version struct {
 	// Adapt rewrites the requests and answers of a version served_by
 	// another (types_adapt.go).
 	Adapt *Adapt `yaml:"adapt"`
+	// Schedule are the version's lifecycle steps in time order and
+	// HoldWhile what holds one while clients still call
+	// (types_schedule.go, applied by internal/lifecycle).
+	Schedule  []*ScheduleStep `yaml:"schedule"`
+	HoldWhile *HoldWhile      `yaml:"hold_while"`
 }
 
 // Rule sends matching unpinned requests to a version or an experiment.

@@ -20,6 +20,8 @@ func (s *Service) Validate() error {
 		col.add(s.missing("default", "required: the version that serves requests asking for none (declared: %s)", nameList(s.VersionNames())))
 	} else if msg := s.refProblem(s.Default); msg != "" {
 		col.add(s.problem("default", "%s", msg))
+	} else {
+		col.add(s.validateScheduledDefault())
 	}
 	col.add(s.validateRules())
 	col.add(s.validateFaults())
@@ -119,7 +121,7 @@ func (s *Service) validateVersions() error {
 func (s *Service) validateRedirectLoops() error {
 	redirects := false
 	for _, v := range s.Versions {
-		redirects = redirects || (v != nil && v.Lifecycle == LifecycleRedirect)
+		redirects = redirects || (v != nil && (v.Lifecycle == LifecycleRedirect || v.scheduledRedirect()))
 	}
 	if !redirects {
 		return nil
@@ -132,7 +134,7 @@ func (s *Service) validateRedirectLoops() error {
 	state := map[string]int{}
 	next := func(name string) (string, bool) {
 		v := s.Versions[name]
-		if v == nil || v.Lifecycle != LifecycleRedirect || v.Successor == "" || v.Successor == name {
+		if v == nil || (v.Lifecycle != LifecycleRedirect && !v.scheduledRedirect()) || v.Successor == "" || v.Successor == name {
 			return "", false // a self-successor is reported by Version.Validate
 		}
 		return v.Successor, true
@@ -284,6 +286,7 @@ func (v *Version) Validate() error {
 	if v.Sunset != nil && v.DeprecatedAt != nil && v.Sunset.Before(v.DeprecatedAt.Time) {
 		col.add(v.problem("sunset", "%s is before deprecated_at (%s)", v.Sunset.Format("2006-01-02T15:04:05Z07:00"), v.DeprecatedAt.Format("2006-01-02T15:04:05Z07:00")))
 	}
+	col.add(v.validateSchedule())
 	return col.err()
 }
 

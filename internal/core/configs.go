@@ -46,6 +46,10 @@ type Configs struct {
 	check     func(*config.Config) error // WithCheck
 	contracts *contractState             // OpenAPI documents and reports (contracts.go)
 	noPools   bool                       // WithoutPools: tables only
+
+	// lifecycles are the effective lifecycles of scheduled versions
+	// (internal/lifecycle), compiled over the configured ones.
+	lifecycles func(*config.Config) map[string]map[string]string
 }
 
 // pooled is a live pool and what it was built from: a reload keeps it
@@ -94,6 +98,13 @@ func WithClock(now func() time.Time) Option {
 // that override the configured ones at every compile.
 func WithWeights(f func(*config.Config) map[string]float64) Option {
 	return func(g *Configs) error { g.weights = f; return nil }
+}
+
+// WithLifecycles supplies the lifecycles the retirement schedules applied
+// (service -> version -> lifecycle), compiled instead of the configured
+// ones at every load and by Relifecycle.
+func WithLifecycles(f func(*config.Config) map[string]map[string]string) Option {
+	return func(g *Configs) error { g.lifecycles = f; return nil }
 }
 
 // WithReloadHook is called after every load attempt.
@@ -215,7 +226,7 @@ func (g *Configs) Apply(cfg *config.Config, source string) error {
 	if cur := g.snap.Load(); cur != nil {
 		opts = append(opts, route.WithPrevious(cur.Table)) // unchanged services are not compiled again
 	}
-	table, err := route.Compile(cfg, opts...)
+	table, err := route.Compile(g.effective(cfg), opts...)
 	if err != nil {
 		g.report(source, nil, err)
 		return err

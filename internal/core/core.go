@@ -11,6 +11,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/admin"
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/contract/live"
+	"github.com/turnout-gw/turnout/internal/lifecycle"
 	"github.com/turnout-gw/turnout/internal/promsource"
 	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/stats"
@@ -40,6 +41,9 @@ type Core struct {
 	// Metrics is the Prometheus registry served at the admin API's
 	// /metrics.
 	Metrics *telemetry.Metrics
+
+	// Schedule applies the versions' retirement schedules.
+	Schedule *lifecycle.Scheduler
 
 	opts     Options
 	now      func() time.Time
@@ -83,6 +87,10 @@ type Options struct {
 	// BeforeStateWait, when set, is called once before Open waits for a
 	// locked state file.
 	BeforeStateWait func()
+	// Usage is what the schedules' hold_while reads (internal/usage's
+	// Tracker); nil holds every guarded step as "no usage known" until a
+	// person forces it.
+	Usage lifecycle.Usage
 	// AdminAddr is the bound admin address (the gateway's): a fleet
 	// member whose cluster.advertise is empty (admin.listen port 0)
 	// advertises it.
@@ -184,7 +192,10 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 		return err
 	}
 	c.Engine = eng
-	gopts = append([]Option{WithLogger(c.Log), WithClock(c.now), WithWeights(eng.Plan), WithReloadHook(c.reloaded),
+	if c.Schedule, err = c.newScheduler(func() error { return g.Relifecycle() }); err != nil {
+		return err
+	}
+	gopts = append([]Option{WithLogger(c.Log), WithClock(c.now), WithWeights(eng.Plan), WithLifecycles(c.Schedule.Effective), WithReloadHook(c.reloaded),
 		WithReloadHook(c.measureReload), withContractState(contracts)}, gopts...)
 	if g, err = New(cfg, path, gopts...); err != nil {
 		return err
@@ -210,6 +221,7 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 		Diffs:       x.Diffs,
 		Cluster:     c.clusterView(),
 		ClusterSync: c.clusterSync(),
+		Lifecycle:   c.Schedule,
 	})
 	return nil
 }
@@ -248,7 +260,15 @@ func (c *Core) Run(path string) error {
 	}
 	go func() {
 		defer close(c.done)
+		// Every member of a fleet runs the schedules by itself
+		// (lifecycle.go).
+		sched := make(chan struct{})
+		go func() {
+			defer close(sched)
+			c.Schedule.Run(ctx, scheduleTick(tick))
+		}()
 		run(ctx)
+		<-sched
 	}()
 	if o.Watch && path != "" {
 		d := o.Debounce
@@ -374,6 +394,7 @@ func (c *Core) reloaded(ev ReloadEvent) {
 	if err := c.Engine.Sync(cfg); err != nil {
 		c.Log.Error("persisting rollout state", "error", err)
 	}
+	c.Schedule.Sync(cfg)
 	c.Live.Update(cfg, c.contracts.documents)
 	if c.fleet != nil {
 		c.fleet.reregister(cfg)

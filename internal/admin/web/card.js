@@ -161,6 +161,9 @@ class VersionRow {
     this.swatch.style.background = color;
     this.tags = h('span', { class: 'tags' });
     this.life = h('span', { class: 'badge' });
+    // The retirement schedule's next step and why it waits.
+    this.next = h('span', { class: 'next-step', 'data-field': 'next-step' });
+    this.hold = h('div', { class: 'hold', 'data-field': 'hold' });
     this.upstream = h('span', { class: 'upstream' });
     this.health = h('span', { class: 'health' });
     this.cells = {};
@@ -169,7 +172,7 @@ class VersionRow {
     }
     this.tr = h('tr', { 'data-version': name },
       h('td', {}, this.swatch, h('span', { class: 'vname', text: name }), this.tags),
-      h('td', {}, this.life),
+      h('td', {}, this.life, this.next, this.hold),
       h('td', {}, this.upstream, this.health),
       this.cells.rate, this.cells.error_rate, this.cells.p95, this.cells.requests);
   }
@@ -183,7 +186,13 @@ class VersionRow {
     setText(this.life, v.lifecycle);
     setClass(this.life, 'life-', v.lifecycle);
     const sunset = v.sunset ? `sunset ${fmt.stamp(v.sunset)}` : '';
-    this.life.title = [sunset, v.successor ? `successor ${v.successor}` : ''].filter(Boolean).join(', ');
+    this.life.title = [sunset, v.successor ? `successor ${v.successor}` : '', v.applied_by ? `set by ${v.applied_by}` : '']
+      .filter(Boolean).join(', ');
+    const next = v.next_step;
+    // Steps are written in UTC: show them so (2027-04-01 00:00 UTC).
+    setText(this.next, next ? `→ ${next.lifecycle} ${next.at.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, ' UTC')}` : '');
+    setText(this.hold, v.hold_reason || '');
+    this.hold.hidden = !v.hold_reason;
     setText(this.upstream, v.upstream);
     const up = v.targets.filter((t) => t.healthy && !t.ejected).length;
     const dots = v.targets.map((t) => h('i', {

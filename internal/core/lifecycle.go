@@ -1,0 +1,63 @@
+package core
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/lifecycle"
+	"github.com/turnout-gw/turnout/internal/route"
+)
+
+// newScheduler creates the retirement schedules' Scheduler over the
+// core's store, clock and notifier; republish publishes a routing table
+// compiled with its effective lifecycles.
+//
+// In a fleet the applied steps live in each member's local store (blobs
+// are not shared through etcd) and every member runs the schedules by
+// itself: the dates are the same everywhere, the guard reads the member's
+// own usage, and a force must be sent to each member.
+//
+// The guard reads Options.Usage; until the usage tracker (internal/usage)
+// is connected there, a step hold_while guards is held with the reason
+// that no usage is known.
+func (c *Core) newScheduler(republish func() error) (*lifecycle.Scheduler, error) {
+	opts := []lifecycle.Option{lifecycle.WithClock(c.now), lifecycle.WithLogger(c.Log), lifecycle.WithApply(republish),
+		lifecycle.WithNotify(c.notifier.Send)}
+	if c.opts.Usage != nil {
+		opts = append(opts, lifecycle.WithUsage(c.opts.Usage))
+	}
+	return lifecycle.New(c.Store, opts...)
+}
+
+// scheduleTick is how often the schedules are looked at: the engine's
+// tick, at least every second.
+func scheduleTick(engine time.Duration) time.Duration {
+	return min(engine, time.Second)
+}
+
+// effective is cfg with the lifecycles the schedules applied.
+func (g *Configs) effective(cfg *config.Config) *config.Config {
+	if g.lifecycles == nil {
+		return cfg
+	}
+	return cfg.WithLifecycles(g.lifecycles(cfg))
+}
+
+// Relifecycle publishes a table compiled with the current effective
+// lifecycles, keeping the live weights and everything else of the current
+// snapshot (only the services whose lifecycles changed are compiled).
+func (g *Configs) Relifecycle() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cur := g.snap.Load()
+	t, err := route.Compile(g.effective(g.cfg.Load()), route.WithWeights(cur.Table.Weights()), route.WithPrevious(cur.Table))
+	if err != nil {
+		return fmt.Errorf("compiling the effective lifecycles: %w", err)
+	}
+	next := *cur
+	next.Table = t
+	g.snap.Store(&next)
+	g.published(t)
+	return nil
+}

@@ -1,0 +1,186 @@
+package lifecycle
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/store"
+)
+
+// maxStepsPerTick bounds the steps one version goes through in one tick
+// (a restart long after several dates applies them in order).
+const maxStepsPerTick = 64
+
+// change is what a tick or a force did to one version, to be written and
+// told after the lock is released.
+type change struct {
+	events []store.Event
+	urls   []string
+	apply  bool
+}
+
+// Tick applies every due step that no guard holds, in order, and records
+// each new hold once.
+func (s *Scheduler) Tick() {
+	s.mu.Lock()
+	var ch change
+	for _, sv := range s.scheduled {
+		s.advance(sv.sc, sv.name, sv.v, &ch)
+	}
+	s.mu.Unlock()
+	s.finish(ch)
+}
+
+// advance applies v's due steps until one is held or none is due; s.mu
+// is held.
+func (s *Scheduler) advance(sc *config.Service, name string, v *config.Version, ch *change) {
+	key := recordKey(sc.Name, name)
+	now := s.now()
+	for range maxStepsPerTick {
+		a, ok := s.applied[key]
+		i := position(v, a, ok)
+		if i >= len(v.Schedule) || v.DueAt(i).After(now) {
+			delete(s.held, key)
+			return
+		}
+		st := v.Schedule[i]
+		if reason := s.holdReason(sc.Name, name, v, st); reason != "" {
+			h, was := s.held[key]
+			if !was || h.step != i {
+				h = hold{step: i, since: now}
+				ch.events = append(ch.events, store.Event{At: now, Service: sc.Name, Type: EventHeld, Actor: ActorSchedule,
+					Message: fmt.Sprintf("%s %s: step to %s due %s %s", sc.Name, name, st.Lifecycle, stamp(st.At.Time), reason),
+					Fields:  map[string]any{"version": name, "to": st.Lifecycle, "at": stamp(st.At.Time), "reason": reason}})
+				ch.urls = notifyURLs(sc)
+			}
+			h.reason = reason
+			s.held[key] = h
+			return
+		}
+		if !s.applyStep(sc, name, v, i, ActorSchedule, "", ch) {
+			return
+		}
+	}
+}
+
+// applyStep applies step i of v and records it; s.mu is held. It reports
+// false when the step could not be persisted (the tick tries again).
+func (s *Scheduler) applyStep(sc *config.Service, name string, v *config.Version, i int, actor, note string, ch *change) bool {
+	key := recordKey(sc.Name, name)
+	now := s.now()
+	st := v.Schedule[i]
+	from := v.Lifecycle
+	if prev, ok := s.applied[key]; ok {
+		if n := position(v, prev, ok); n > 0 {
+			from = v.Schedule[n-1].Lifecycle
+		}
+	}
+	a := Applied{At: st.At.Time, Lifecycle: st.Lifecycle, AppliedAt: now, Actor: actor}
+	if err := save(s.st, sc.Name, name, a); err != nil {
+		s.log.Warn("lifecycle: applying a step", "service", sc.Name, "version", name, "error", err)
+		return false
+	}
+	s.applied[key] = a
+	delete(s.held, key)
+	msg := fmt.Sprintf("%s %s: lifecycle %s -> %s (step due %s, by %s)", sc.Name, name, from, st.Lifecycle, stamp(st.At.Time), actor)
+	if note != "" {
+		msg += "; " + note
+	}
+	ch.events = append(ch.events, store.Event{At: now, Service: sc.Name, Type: EventChanged, Actor: actor, Message: msg,
+		Fields: map[string]any{"version": name, "from": from, "to": st.Lifecycle, "at": stamp(st.At.Time), "actor": actor}})
+	ch.urls, ch.apply = notifyURLs(sc), true
+	return true
+}
+
+// finish writes the events, publishes the effective lifecycles and
+// notifies, without the lock.
+func (s *Scheduler) finish(ch change) {
+	if ch.apply {
+		s.publish()
+	}
+	for _, ev := range ch.events {
+		stored, err := s.st.Append(ev)
+		if err != nil {
+			s.log.Warn("lifecycle: recording an event", "type", ev.Type, "error", err)
+			stored = ev
+		}
+		if s.notify != nil && len(ch.urls) > 0 {
+			s.notify(ch.urls, stored)
+		}
+	}
+}
+
+// holdReason returns why step st of v is held now, "" when it is not: a
+// step that stops serving the version (redirect, gone) waits while the
+// version saw at least hold_while.requests requests in the window.
+func (s *Scheduler) holdReason(svc, name string, v *config.Version, st *config.ScheduleStep) string {
+	h := v.HoldWhile
+	if h == nil || !config.Holds(st.Lifecycle) {
+		return ""
+	}
+	if s.usage == nil {
+		return fmt.Sprintf("held: no usage is known to tell whether %s is still called (hold_while needs the usage tracker); force it with `turnout lifecycle %s %s --force`", name, svc, name)
+	}
+	n, clients := s.usage.Recent(svc, name, h.Window.D())
+	if n < uint64(h.Requests) {
+		return ""
+	}
+	if len(clients) > MaxClients {
+		clients = clients[:MaxClients]
+	}
+	by := ""
+	if len(clients) > 0 {
+		by = " by " + strings.Join(clients, ", ")
+	}
+	return fmt.Sprintf("held: %s still called: %d requests in the last %s%s", name, n, window(h.Window.D()), by)
+}
+
+// notifyURLs are the URLs a service's events are sent to: its rollout's.
+func notifyURLs(sc *config.Service) []string {
+	if sc.Rollout == nil {
+		return nil
+	}
+	return sc.Rollout.Notify
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// window formats a duration the way it is usually written: 10m, not 10m0s.
+func window(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// Usage is what a schedule's guard (hold_while) reads: how many requests
+// a version served in the last window and the names of up to MaxClients
+// clients seen in it. An implementation is safe for concurrent use and
+// answers quickly (the scheduler calls it on every tick for each version
+// whose due step is guarded). internal/usage's Tracker has this method.
+type Usage interface {
+	Recent(service, version string, window time.Duration) (requests uint64, clients []string)
+}
+
+// MaxClients is how many client names a hold reason lists.
+const MaxClients = 10
+
+// UsageFunc adapts a function to Usage.
+type UsageFunc func(service, version string, window time.Duration) (uint64, []string)
+
+// Recent calls f.
+func (f UsageFunc) Recent(service, version string, window time.Duration) (uint64, []string) {
+	return f(service, version, window)
+}
+
+// noUsage is the Usage of a scheduler given none: it knows nothing, so a
+// guarded step is held (see holdReason) until a person forces it.
+type noUsage struct{}
+
+func (noUsage) Recent(string, string, time.Duration) (uint64, []string) { return 0, nil }
