@@ -137,7 +137,7 @@ func TestViolationRateMeasured(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	want := fmt.Sprintf(`turnout_contract_violations_total{operation="GET /items/{id}",service="items",version="v2"} %d`, val.Violations)
+	want := fmt.Sprintf(`turnout_contract_violations_total{operation="GET /items/{id}",service="items",upstream="u2",version="v2"} %d`, val.Violations)
 	if !strings.Contains(string(b), want) {
 		t.Errorf("metrics lack %s", want)
 	}
