@@ -1,0 +1,218 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/contract/live"
+	"github.com/turnout-gw/turnout/internal/gateway"
+)
+
+// The two backends of the proof that v1 can be served by v2 (see
+// testdata/adapt): the legacy v1 backend and the v2-only one describe the
+// same users, so what a v1 client gets from either can be compared. User
+// n is "User n", active unless n is a multiple of 3, with an e-mail
+// address; ids from 1000 on do not exist.
+
+// userOf is user n as both backends know it.
+func userOf(n int) (name, email string, active bool) {
+	return fmt.Sprintf("User %d", n), fmt.Sprintf("u%d@example.com", n), n%3 != 0
+}
+
+// maxUser is the first id that does not exist.
+const maxUser = 1000
+
+// writeJSON answers status with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// idOf returns the id of /PREFIX/ID, false when it does not exist.
+func idOf(path, prefix string) (string, bool) {
+	id, ok := strings.CutPrefix(path, prefix+"/")
+	n, err := strconv.Atoi(id)
+	return id, ok && err == nil && n > 0 && n < maxUser
+}
+
+// legacyV1 is the v1 backend: /users and {id, name, active, email}.
+func legacyV1(t *testing.T) *httptest.Server {
+	user := func(id string) map[string]any {
+		n, _ := strconv.Atoi(id)
+		name, email, active := userOf(n)
+		return map[string]any{"id": id, "name": name, "active": active, "email": email}
+	}
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/users" && r.Method == http.MethodGet:
+			limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+			users := []any{}
+			for i := 1; i <= min(max(limit, 1), 50); i++ {
+				users = append(users, user(strconv.Itoa(i)))
+			}
+			writeJSON(w, 200, map[string]any{"users": users, "total": maxUser - 1})
+		case r.URL.Path == "/users" && r.Method == http.MethodPost:
+			var in struct {
+				Name   string `json:"name"`
+				Active *bool  `json:"active"`
+			}
+			if json.NewDecoder(r.Body).Decode(&in) != nil || in.Name == "" {
+				writeJSON(w, 400, map[string]any{"error": "bad user"})
+				return
+			}
+			writeJSON(w, 201, map[string]any{"id": "999", "name": in.Name, "active": in.Active == nil || *in.Active, "email": "new@example.com"})
+		case r.Method == http.MethodGet:
+			if id, ok := idOf(r.URL.Path, "/users"); ok {
+				writeJSON(w, 200, user(id))
+				return
+			}
+			writeJSON(w, 404, map[string]any{"error": "not found"})
+		default:
+			writeJSON(w, 405, map[string]any{"error": "method not allowed"})
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// onlyV2 is the v2 backend: /accounts and {id, full_name, state, email,
+// created_at}; it knows nothing of /users.
+func onlyV2(t *testing.T) *httptest.Server {
+	account := func(id string) map[string]any {
+		n, _ := strconv.Atoi(id)
+		name, email, active := userOf(n)
+		state := "ACTIVE"
+		if !active {
+			state = "SUSPENDED"
+		}
+		return map[string]any{"id": id, "full_name": name, "state": state, "email": email, "created_at": "2026-01-02T03:04:05Z"}
+	}
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/accounts" && r.Method == http.MethodGet:
+			size, _ := strconv.Atoi(r.URL.Query().Get("page_size"))
+			items := []any{}
+			for i := 1; i <= min(max(size, 1), 50); i++ {
+				items = append(items, account(strconv.Itoa(i)))
+			}
+			writeJSON(w, 200, map[string]any{"items": items, "total": maxUser - 1})
+		case r.URL.Path == "/accounts" && r.Method == http.MethodPost:
+			var in struct {
+				FullName string `json:"full_name"`
+				State    string `json:"state"`
+			}
+			if json.NewDecoder(r.Body).Decode(&in) != nil || in.FullName == "" || in.State != "ACTIVE" && in.State != "SUSPENDED" {
+				writeJSON(w, 400, map[string]any{"error": "bad account"})
+				return
+			}
+			writeJSON(w, 201, map[string]any{"id": "999", "full_name": in.FullName, "state": in.State, "email": "new@example.com", "created_at": "2026-01-02T03:04:05Z"})
+		case r.Method == http.MethodGet:
+			if id, ok := idOf(r.URL.Path, "/accounts"); ok {
+				writeJSON(w, 200, account(id))
+				return
+			}
+			writeJSON(w, 404, map[string]any{"error": "not found"})
+		default:
+			writeJSON(w, 405, map[string]any{"error": "method not allowed"})
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// proofVars are the template variables of the proof's configurations:
+// the two backends and the two documents.
+func proofVars(t *testing.T) map[string]string {
+	abs := func(name string) string {
+		p, err := filepath.Abs(filepath.Join("testdata", "adapt", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	return map[string]string{"V1": legacyV1(t).URL, "V2": onlyV2(t).URL,
+		"DOC_V1": abs("users-v1.yaml"), "DOC_V2": abs("users-v2.yaml")}
+}
+
+// v1Adapter is the adapter of v1 served by v2, as YAML under a version
+// (8 spaces): requests go to /accounts with v2's names, answers come back
+// with v1's (an operation's programs replace the default ones). It does
+// not produce v1's optional email. RESPONSE is the
+// default response program (a broken one in the analysis test).
+const v1Adapter = `        adapt:
+          request: |
+            .path |= sub("^/users"; "/accounts")
+            | if .query.limit != null then .query.page_size = .query.limit | del(.query.limit) else . end
+            | if .body != null
+              then .body |= {full_name: .name, state: (if .active == false then "SUSPENDED" else "ACTIVE" end)}
+              else . end
+          response: |
+            {{RESPONSE}}
+          operations:
+            - method: GET
+              path: /users
+              request: '.path = "/accounts" | .query.page_size = (.query.limit // "10") | del(.query.limit)'
+              response: |
+                .body |= {users: [.items[] | {id, name: .full_name, active: (.state == "ACTIVE")}], total}
+`
+
+// goodResponse is v1's response program for one account (an error
+// body passes as it is).
+const goodResponse = `.body |= (if type == "object" and has("full_name") then {id, name: .full_name, active: (.state == "ACTIVE")} else . end)`
+
+// gatewayTick runs the rollout engine often enough for a test.
+func gatewayTick() gateway.AppOptions { return gateway.AppOptions{Tick: 20 * time.Millisecond} }
+
+// rolloutStatus is the part of GET /api/v1/rollouts/{service} the proof
+// reads.
+type rolloutStatus struct {
+	State        string  `json:"state"`
+	Weight       float64 `json:"weight"`
+	Reason       string  `json:"reason"`
+	LastAnalysis *struct {
+		Requests int64 `json:"requests"`
+		Checks   []struct {
+			Name  string  `json:"name"`
+			Value float64 `json:"value"`
+			OK    bool    `json:"ok"`
+		} `json:"checks"`
+	} `json:"last_analysis"`
+}
+
+// gateCheck returns the contract_violation_rate check of the last
+// analysis, if it has one.
+func (st *rolloutStatus) gateCheck() (value float64, ok, found bool) {
+	if st.LastAnalysis == nil {
+		return 0, false, false
+	}
+	for _, c := range st.LastAnalysis.Checks {
+		if c.Name == live.GateName {
+			return c.Value, c.OK, true
+		}
+	}
+	return 0, false, false
+}
+
+// metricsText returns the admin port's metrics.
+func metricsText(t *testing.T, admin string) string {
+	t.Helper()
+	resp, err := http.Get(admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
