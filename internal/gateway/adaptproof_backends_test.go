@@ -16,8 +16,8 @@ import (
 	"github.com/turnout-gw/turnout/internal/gateway"
 )
 
-// The two backends of the proof that v1 can be served by v2 (see
-// testdata/adapt): the legacy v1 backend and the v2-only one describe the
+// The two backends of the proof that v1 can be served by v2 (their
+// documents are examples/openapi/adapt-*.yaml): the legacy v1 backend and the v2-only one describe the
 // same users, so what a v1 client gets from either can be compared. User
 // n is "User n", active unless n is a multiple of 3, with an e-mail
 // address; ids from 1000 on do not exist.
@@ -130,17 +130,17 @@ func onlyV2(t *testing.T) *httptest.Server {
 }
 
 // proofVars are the template variables of the proof's configurations:
-// the two backends and the two documents.
+// the two backends and the two documents, those of examples/adapt-proof.yaml.
 func proofVars(t *testing.T) map[string]string {
 	abs := func(name string) string {
-		p, err := filepath.Abs(filepath.Join("testdata", "adapt", name))
+		p, err := filepath.Abs(filepath.Join("..", "..", "examples", "openapi", name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
 	return map[string]string{"V1": legacyV1(t).URL, "V2": onlyV2(t).URL,
-		"DOC_V1": abs("users-v1.yaml"), "DOC_V2": abs("users-v2.yaml")}
+		"DOC_V1": abs("adapt-users-v1.yaml"), "DOC_V2": abs("adapt-accounts-v2.yaml")}
 }
 
 // v1Adapter is the adapter of v1 served by v2, as YAML under a version

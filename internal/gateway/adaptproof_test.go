@@ -155,7 +155,7 @@ services:
     default: v1-legacy
     versions:
       v2: { upstream: u2 }
-      v1-legacy: { upstream: u1, openapi: {{DOC_V1}} }
+      v1-legacy: { upstream: u1 }            # no document: v1 is validated against its own
       v1:
         served_by: v2
         openapi: {{DOC_V1}}
