@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/contract/live"
 	"github.com/turnout-gw/turnout/internal/gateway"
+	"github.com/turnout-gw/turnout/internal/rollout"
 )
 
 // The two backends of the proof that v1 can be served by v2 (their
@@ -44,35 +44,36 @@ func idOf(path, prefix string) (string, bool) {
 	return id, ok && err == nil && n > 0 && n < maxUser
 }
 
-// legacyV1 is the v1 backend: /users and {id, name, active, email}.
-func legacyV1(t *testing.T) *httptest.Server {
-	user := func(id string) map[string]any {
-		n, _ := strconv.Atoi(id)
-		name, email, active := userOf(n)
-		return map[string]any{"id": id, "name": name, "active": active, "email": email}
-	}
+// usersBackend is one of the two backends: its collection's path, the
+// key of its list and the query parameter of its page size, user n as it
+// says it, and how it reads a new user (false: a bad body).
+type usersBackend struct {
+	path, list, size string
+	record           func(id string) map[string]any
+	create           func(body *json.Decoder) (map[string]any, bool)
+}
+
+// start serves the backend on a loopback port until the test ends.
+func (b usersBackend) start(t *testing.T) *httptest.Server {
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
-		case r.URL.Path == "/users" && r.Method == http.MethodGet:
-			limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-			users := []any{}
-			for i := 1; i <= min(max(limit, 1), 50); i++ {
-				users = append(users, user(strconv.Itoa(i)))
+		case r.URL.Path == b.path && r.Method == http.MethodGet:
+			size, _ := strconv.Atoi(r.URL.Query().Get(b.size))
+			items := []any{}
+			for i := 1; i <= min(max(size, 1), 50); i++ {
+				items = append(items, b.record(strconv.Itoa(i)))
 			}
-			writeJSON(w, 200, map[string]any{"users": users, "total": maxUser - 1})
-		case r.URL.Path == "/users" && r.Method == http.MethodPost:
-			var in struct {
-				Name   string `json:"name"`
-				Active *bool  `json:"active"`
-			}
-			if json.NewDecoder(r.Body).Decode(&in) != nil || in.Name == "" {
-				writeJSON(w, 400, map[string]any{"error": "bad user"})
+			writeJSON(w, 200, map[string]any{b.list: items, "total": maxUser - 1})
+		case r.URL.Path == b.path && r.Method == http.MethodPost:
+			rec, ok := b.create(json.NewDecoder(r.Body))
+			if !ok {
+				writeJSON(w, 400, map[string]any{"error": "bad body"})
 				return
 			}
-			writeJSON(w, 201, map[string]any{"id": "999", "name": in.Name, "active": in.Active == nil || *in.Active, "email": "new@example.com"})
+			writeJSON(w, 201, rec)
 		case r.Method == http.MethodGet:
-			if id, ok := idOf(r.URL.Path, "/users"); ok {
-				writeJSON(w, 200, user(id))
+			if id, ok := idOf(r.URL.Path, b.path); ok {
+				writeJSON(w, 200, b.record(id))
 				return
 			}
 			writeJSON(w, 404, map[string]any{"error": "not found"})
@@ -84,49 +85,52 @@ func legacyV1(t *testing.T) *httptest.Server {
 	return s
 }
 
-// onlyV2 is the v2 backend: /accounts and {id, full_name, state, email,
-// created_at}; it knows nothing of /users.
-func onlyV2(t *testing.T) *httptest.Server {
-	account := func(id string) map[string]any {
-		n, _ := strconv.Atoi(id)
-		name, email, active := userOf(n)
-		state := "ACTIVE"
-		if !active {
-			state = "SUSPENDED"
-		}
-		return map[string]any{"id": id, "full_name": name, "state": state, "email": email, "created_at": "2026-01-02T03:04:05Z"}
-	}
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/accounts" && r.Method == http.MethodGet:
-			size, _ := strconv.Atoi(r.URL.Query().Get("page_size"))
-			items := []any{}
-			for i := 1; i <= min(max(size, 1), 50); i++ {
-				items = append(items, account(strconv.Itoa(i)))
+// legacyV1 is the v1 backend: /users, ?limit= and {id, name, active,
+// email}.
+func legacyV1(t *testing.T) *httptest.Server {
+	return usersBackend{path: "/users", list: "users", size: "limit",
+		record: func(id string) map[string]any {
+			n, _ := strconv.Atoi(id)
+			name, email, active := userOf(n)
+			return map[string]any{"id": id, "name": name, "active": active, "email": email}
+		},
+		create: func(body *json.Decoder) (map[string]any, bool) {
+			var in struct {
+				Name   string `json:"name"`
+				Active *bool  `json:"active"`
 			}
-			writeJSON(w, 200, map[string]any{"items": items, "total": maxUser - 1})
-		case r.URL.Path == "/accounts" && r.Method == http.MethodPost:
+			if body.Decode(&in) != nil || in.Name == "" {
+				return nil, false
+			}
+			return map[string]any{"id": "999", "name": in.Name, "active": in.Active == nil || *in.Active, "email": "new@example.com"}, true
+		},
+	}.start(t)
+}
+
+// onlyV2 is the v2 backend: /accounts, ?page_size= and {id, full_name,
+// state, email, created_at}; it knows nothing of /users.
+func onlyV2(t *testing.T) *httptest.Server {
+	return usersBackend{path: "/accounts", list: "items", size: "page_size",
+		record: func(id string) map[string]any {
+			n, _ := strconv.Atoi(id)
+			name, email, active := userOf(n)
+			state := "ACTIVE"
+			if !active {
+				state = "SUSPENDED"
+			}
+			return map[string]any{"id": id, "full_name": name, "state": state, "email": email, "created_at": "2026-01-02T03:04:05Z"}
+		},
+		create: func(body *json.Decoder) (map[string]any, bool) {
 			var in struct {
 				FullName string `json:"full_name"`
 				State    string `json:"state"`
 			}
-			if json.NewDecoder(r.Body).Decode(&in) != nil || in.FullName == "" || in.State != "ACTIVE" && in.State != "SUSPENDED" {
-				writeJSON(w, 400, map[string]any{"error": "bad account"})
-				return
+			if body.Decode(&in) != nil || in.FullName == "" || in.State != "ACTIVE" && in.State != "SUSPENDED" {
+				return nil, false
 			}
-			writeJSON(w, 201, map[string]any{"id": "999", "full_name": in.FullName, "state": in.State, "email": "new@example.com", "created_at": "2026-01-02T03:04:05Z"})
-		case r.Method == http.MethodGet:
-			if id, ok := idOf(r.URL.Path, "/accounts"); ok {
-				writeJSON(w, 200, account(id))
-				return
-			}
-			writeJSON(w, 404, map[string]any{"error": "not found"})
-		default:
-			writeJSON(w, 405, map[string]any{"error": "method not allowed"})
-		}
-	}))
-	t.Cleanup(s.Close)
-	return s
+			return map[string]any{"id": "999", "full_name": in.FullName, "state": in.State, "email": "new@example.com", "created_at": "2026-01-02T03:04:05Z"}, true
+		},
+	}.start(t)
 }
 
 // proofVars are the template variables of the proof's configurations:
@@ -172,25 +176,9 @@ const goodResponse = `.body |= (if type == "object" and has("full_name") then {i
 // gatewayTick runs the rollout engine often enough for a test.
 func gatewayTick() gateway.AppOptions { return gateway.AppOptions{Tick: 20 * time.Millisecond} }
 
-// rolloutStatus is the part of GET /api/v1/rollouts/{service} the proof
-// reads.
-type rolloutStatus struct {
-	State        string  `json:"state"`
-	Weight       float64 `json:"weight"`
-	Reason       string  `json:"reason"`
-	LastAnalysis *struct {
-		Requests int64 `json:"requests"`
-		Checks   []struct {
-			Name  string  `json:"name"`
-			Value float64 `json:"value"`
-			OK    bool    `json:"ok"`
-		} `json:"checks"`
-	} `json:"last_analysis"`
-}
-
-// gateCheck returns the contract_violation_rate check of the last
-// analysis, if it has one.
-func (st *rolloutStatus) gateCheck() (value float64, ok, found bool) {
+// gateCheck returns the contract_violation_rate check of a rollout's
+// last analysis, if it has one.
+func gateCheck(st *rollout.Status) (value float64, ok, found bool) {
 	if st.LastAnalysis == nil {
 		return 0, false, false
 	}
@@ -200,19 +188,4 @@ func (st *rolloutStatus) gateCheck() (value float64, ok, found bool) {
 		}
 	}
 	return 0, false, false
-}
-
-// metricsText returns the admin port's metrics.
-func metricsText(t *testing.T, admin string) string {
-	t.Helper()
-	resp, err := http.Get(admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

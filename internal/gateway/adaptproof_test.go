@@ -10,6 +10,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/contract/live"
 	"github.com/turnout-gw/turnout/internal/mirror"
+	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/testutil"
 )
 
@@ -142,9 +143,10 @@ func TestAdaptedAnswersKeepV1Contract(t *testing.T) {
 	}
 }
 
-// rolloutYAML moves v1 clients (those that pin no version) from v1's own
-// backend (v1-legacy) to v1 served by v2, gated by v1's document.
-const rolloutYAML = `
+// legacyAndAdaptedYAML has v1's own backend (v1-legacy, the default: v1
+// clients pin no version) and v1 served by v2 with v1's document; the
+// tests add a rollout or a mirror between them.
+const legacyAndAdaptedYAML = `
 state: memory
 upstreams:
   u1: { targets: [{{V1}}] }
@@ -159,7 +161,11 @@ services:
       v1:
         served_by: v2
         openapi: {{DOC_V1}}
-` + v1Adapter + `    rollout:
+` + v1Adapter
+
+// rolloutYAML moves v1 clients from v1's own backend to v1 served by v2,
+// gated by v1's document.
+const rolloutYAML = legacyAndAdaptedYAML + `    rollout:
       from: v1-legacy
       to: v1
       weight: 50
@@ -182,29 +188,29 @@ const brokenResponse = `.body |= (if type == "object" and has("full_name") then 
 func TestBrokenAdapterGatesTheRollout(t *testing.T) {
 	for _, tc := range []struct {
 		max, onFailure, state string
-	}{{"0.05", "rollback", "rolled_back"}, {"0.05", "pause", "paused"}, {"0.9", "rollback", "progressing"}} {
+	}{{"0.05", "rollback", rollout.RolledBack}, {"0.05", "pause", rollout.Paused}, {"0.9", "rollback", rollout.Progressing}} {
 		t.Run(tc.onFailure+" "+tc.max, func(t *testing.T) {
 			vars := proofVars(t)
 			vars["RESPONSE"], vars["MAX"], vars["ON_FAILURE"] = brokenResponse, tc.max, tc.onFailure
 			tt := testutil.StartWith(t, rolloutYAML, vars, gatewayTick())
-			var st rolloutStatus
+			var st rollout.Status
 			deadline := time.Now().Add(30 * time.Second)
 			for i := 0; time.Now().Before(deadline); i++ {
 				for j := range 30 {
 					call(t, tt.URL, v1Call{"GET", fmt.Sprintf("/users/%d", (30*i+j)%(maxUser-1)+1), "", 200})
 				}
-				st = rolloutStatus{}
+				st = rollout.Status{}
 				testutil.GetJSON(t, tt.AdminURL+"/api/v1/rollouts/users", &st)
-				if _, ok, found := st.gateCheck(); st.State != "progressing" || found && ok && st.LastAnalysis.Requests >= 150 {
+				if _, ok, found := gateCheck(&st); st.State != rollout.Progressing || found && ok && st.LastAnalysis.Requests >= 150 {
 					break
 				}
 			}
-			value, ok, found := st.gateCheck()
+			value, ok, found := gateCheck(&st)
 			t.Logf("state %s, weight %v, reason %q, %s %.4f", st.State, st.Weight, st.Reason, live.GateName, value)
-			if st.State != tc.state || !found || ok != (tc.state == "progressing") {
+			if st.State != tc.state || !found || ok != (tc.state == rollout.Progressing) {
 				t.Fatalf("state %s (%q), check found %v ok %v; want %s", st.State, st.Reason, found, ok, tc.state)
 			}
-			if tc.state == "progressing" && (value < 0.28 || value > 0.39) {
+			if tc.state == rollout.Progressing && (value < 0.28 || value > 0.39) {
 				t.Errorf("%s %.4f, want a third ± 0.05", live.GateName, value)
 			}
 			var v contractsView
@@ -219,11 +225,10 @@ func TestBrokenAdapterGatesTheRollout(t *testing.T) {
 			}
 			// Answers still being validated may add to the metric after the
 			// view was read, never take from it.
-			series := `turnout_contract_violations_total{operation="GET /users/{id}",service="users",upstream="u2",version="v1"} `
-			_, rest, ok := strings.Cut(metricsText(t, tt.AdminURL), series)
+			series := `turnout_contract_violations_total{operation="GET /users/{id}",service="users",upstream="u2",version="v1"}`
 			var count uint64
-			if _, err := fmt.Sscan(rest, &count); !ok || err != nil || count < g.Violations {
-				t.Errorf("metric %s= %d, want at least %d", series, count, g.Violations)
+			if _, err := fmt.Sscan(testutil.Metric(t, tt, series), &count); err != nil || count < g.Violations {
+				t.Errorf("metric %s = %d, want at least %d", series, count, g.Violations)
 			}
 		})
 	}
@@ -231,21 +236,7 @@ func TestBrokenAdapterGatesTheRollout(t *testing.T) {
 
 // mirrorYAML serves v1 clients from v1's own backend and mirrors every
 // GET to v1 served by v2, comparing what a client would get from each.
-const mirrorYAML = `
-state: memory
-upstreams:
-  u1: { targets: [{{V1}}] }
-  u2: { targets: [{{V2}}] }
-services:
-  users:
-    match: { path_prefix: /users }
-    default: v1-legacy
-    versions:
-      v2: { upstream: u2 }
-      v1-legacy: { upstream: u1 }
-      v1:
-        served_by: v2
-` + v1Adapter + `    mirror: { to: v1, percent: 100, compare: {} }
+const mirrorYAML = legacyAndAdaptedYAML + `    mirror: { to: v1, percent: 100, compare: {} }
 `
 
 // TestMirrorComparesLegacyWithAdapter: mirroring v1's own backend to v1
