@@ -268,6 +268,9 @@ func TestMirrorComparesLegacyWithAdapter(t *testing.T) {
 		return rep.Compared+rep.Error+rep.Dropped == n
 	})
 	t.Logf("compared %d: match %d, diff %d, error %d (%s), endpoints %+v", rep.Compared, rep.Match, rep.Diff, rep.Error, rep.LastError, rep.Endpoints)
+	if rep.To != "v1" || rep.ServedBy != "v2" {
+		t.Errorf("mirror to %q served by %q, want v1 served by v2", rep.To, rep.ServedBy)
+	}
 	if rep.Error != 0 || rep.Dropped != 0 || rep.Diff != uint64(found+lists) || rep.Match != uint64(n-found-lists) {
 		t.Fatalf("diff %d, match %d, error %d, dropped %d; want %d diffs (users found, pages) and %d matches (404s)",
 			rep.Diff, rep.Match, rep.Error, rep.Dropped, found+lists, n-found-lists)

@@ -137,8 +137,8 @@ func New(o Options) (*Manager, error) {
 // Update adopts cfg and its documents. Each document's router and
 // deprecation matcher are built once and reused while the document is
 // unchanged; each check keeps its results while the version it validates,
-// the document it validates against (and, for the rollout's, the rollout's
-// `from`) are unchanged; a service keeps its deprecated usage while it
+// the version serving it, the document it validates against (and, for the
+// rollout's, the rollout's `from`) are unchanged; a service keeps its deprecated usage while it
 // exists.
 func (m *Manager) Update(cfg *config.Config, docs Documents) {
 	m.mu.Lock()
@@ -207,7 +207,7 @@ func (m *Manager) compileService(name string, sc *config.Service, docs Documents
 		win = ro.Analysis.Window.D()
 	}
 	for v, c := range s.checks {
-		if p := prevCheck(prev, v); p != nil && p.document == c.document && p.from == c.from && p.doc == c.doc {
+		if p := prevCheck(prev, v); p != nil && p.document == c.document && p.from == c.from && p.servedBy == c.servedBy && p.doc == c.doc {
 			c.res = p.res
 			c.res.Resize(win)
 		} else {
