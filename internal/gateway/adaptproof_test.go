@@ -243,10 +243,11 @@ const mirrorYAML = legacyAndAdaptedYAML + `    mirror: { to: v1, percent: 100, c
 // served by v2 adapts each copy both ways, so the diff shows how close the
 // adapter is: exactly the one field it does not produce (email), on the
 // users that exist and the pages of users, and nothing else — not the
-// unknown users' 404s, not the paths, not the shapes.
+// unknown users' 404s, not the paths, not the shapes. A program failing on
+// a copy counts as the copy's error.
 func TestMirrorComparesLegacyWithAdapter(t *testing.T) {
 	vars := proofVars(t)
-	vars["RESPONSE"] = goodResponse
+	vars["RESPONSE"] = `if .body.id? == "999" then error("no v1 shape for this") else ` + goodResponse + ` end`
 	tt := testutil.Start(t, mirrorYAML, vars)
 	const n = 120
 	found, lists := 0, 0
@@ -285,5 +286,15 @@ func TestMirrorComparesLegacyWithAdapter(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("differences by endpoint %v, want %v", got, want)
+	}
+	// A program that fails on a copy is the copy's error, not a difference.
+	call(t, tt.URL, v1Call{"GET", "/users/999", "", 200})
+	testutil.Eventually(t, 20*time.Second, "the failed copy counted", func() bool {
+		rep = mirror.Report{}
+		testutil.GetJSON(t, tt.AdminURL+"/api/v1/diffs/users", &rep)
+		return rep.Error == 1
+	})
+	if rep.Compared != n || !strings.Contains(rep.LastError, "mirror to v1: adapting the response of version v1: error: no v1 shape for this") {
+		t.Errorf("compared %d, last error %q; want %d and the program's error", rep.Compared, rep.LastError, n)
 	}
 }
