@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/turnout-gw/turnout/internal/contract/live"
 	"github.com/turnout-gw/turnout/internal/gateway"
-	"github.com/turnout-gw/turnout/internal/rollout"
 )
 
 // The two backends of the proof that v1 can be served by v2 (their
@@ -175,17 +173,3 @@ const goodResponse = `.body |= (if type == "object" and has("full_name") then {i
 
 // gatewayTick runs the rollout engine often enough for a test.
 func gatewayTick() gateway.AppOptions { return gateway.AppOptions{Tick: 20 * time.Millisecond} }
-
-// gateCheck returns the contract_violation_rate check of a rollout's
-// last analysis, if it has one.
-func gateCheck(st *rollout.Status) (value float64, ok, found bool) {
-	if st.LastAnalysis == nil {
-		return 0, false, false
-	}
-	for _, c := range st.LastAnalysis.Checks {
-		if c.Name == live.GateName {
-			return c.Value, c.OK, true
-		}
-	}
-	return 0, false, false
-}

@@ -201,11 +201,12 @@ func TestBrokenAdapterGatesTheRollout(t *testing.T) {
 				}
 				st = rollout.Status{}
 				testutil.GetJSON(t, tt.AdminURL+"/api/v1/rollouts/users", &st)
-				if _, ok, found := gateCheck(&st); st.State != rollout.Progressing || found && ok && st.LastAnalysis.Requests >= 150 {
+				if c, found := testutil.AnalysisCheck(&st, live.GateName); st.State != rollout.Progressing || found && c.OK && st.LastAnalysis.Requests >= 150 {
 					break
 				}
 			}
-			value, ok, found := gateCheck(&st)
+			c, found := testutil.AnalysisCheck(&st, live.GateName)
+			value, ok := c.Value, c.OK
 			t.Logf("state %s, weight %v, reason %q, %s %.4f", st.State, st.Weight, st.Reason, live.GateName, value)
 			if st.State != tc.state || !found || ok != (tc.state == rollout.Progressing) {
 				t.Fatalf("state %s (%q), check found %v ok %v; want %s", st.State, st.Reason, found, ok, tc.state)
