@@ -24,6 +24,9 @@
 //
 // An Adapter holds the compiled programs of one version: the default pair
 // and per-operation pairs (method and OpenAPI path template, first match
-// wins). It is immutable and safe for concurrent use; the proxy applies it
-// (internal/proxy), `turnout adapt test` runs it offline (internal/cli).
+// wins). It is immutable and safe for concurrent use. Request and Response
+// adapt HTTP messages (http.go): the proxy applies them to an adapted
+// version's traffic (internal/proxy), the mirror to the copies it sends to
+// one (internal/mirror); `turnout adapt test` runs the programs offline
+// (internal/cli).
 package adapt

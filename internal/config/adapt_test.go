@@ -113,3 +113,75 @@ services:
 		}
 	}
 }
+
+// adaptProofYAML retires v1's backend: v1-legacy is the old backend, v1 is
+// served by v2's upstream through an adapter and validated against its own
+// document, and the mirror compares the two.
+const adaptProofYAML = `
+upstreams:
+  u1: {targets: ["http://127.0.0.1:1"]}
+  u2: {targets: ["http://127.0.0.1:2"]}
+services:
+  users:
+    match: {path_prefix: /users}
+    default: v1
+    versions:
+      v2: {upstream: u2}
+      v1-legacy: {upstream: u1}
+      v1: {served_by: v2, openapi: v1.yaml, adapt: {response: '.'}}
+    mirror: {to: v1, compare: {}}
+    contract: {validate_percent: 10}
+`
+
+// TestAdaptMirrorRefused: Envoy, which would mirror a copy to an adapted
+// version unadapted, refuses mirror.to by name at its value; the proxy
+// refuses nothing.
+func TestAdaptMirrorRefused(t *testing.T) {
+	c, err := Parse("a.yaml", []byte(adaptProofYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Refusals(ApplierProxy); len(r) != 0 {
+		t.Fatalf("the proxy refuses %v", r)
+	}
+	var found *Refusal
+	for _, r := range c.Refusals(ApplierEnvoy) {
+		if r.Key == "services.users.mirror.to" {
+			found = &r
+		}
+	}
+	if found == nil || found.Pos.String() != "a.yaml:13:18" || found.Kept || !strings.Contains(found.Why, "unadapted") {
+		t.Fatalf("Envoy's mirror.to refusal %+v, want one at a.yaml:13:18", found)
+	}
+	plain := strings.Replace(adaptProofYAML, "mirror: {to: v1,", "mirror: {to: v2,", 1)
+	if c, err = Parse("a.yaml", []byte(plain)); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range c.Refusals(ApplierEnvoy) {
+		if r.Key == "services.users.mirror.to" {
+			t.Errorf("a mirror to a version with its own upstream refused: %+v", r)
+		}
+	}
+}
+
+// TestValidatePercentForAdapted: validate_percent needs no rollout when an
+// adapted version has its own document, and a rollout to such a version
+// needs no document on `from`; without either it is refused.
+func TestValidatePercentForAdapted(t *testing.T) {
+	if _, err := Parse("a.yaml", []byte(adaptProofYAML)); err != nil {
+		t.Fatalf("an adapted version with a document: %v", err)
+	}
+	rollout := strings.Replace(adaptProofYAML, "    contract:", "    rollout: {from: v1-legacy, to: v1}\n    contract:", 1)
+	if _, err := Parse("a.yaml", []byte(rollout)); err != nil {
+		t.Fatalf("a rollout to an adapted version with a document: %v", err)
+	}
+	noDoc := strings.Replace(adaptProofYAML, " openapi: v1.yaml,", "", 1)
+	_, err := Parse("a.yaml", []byte(noDoc))
+	if err == nil || !strings.Contains(err.Error(), "a.yaml:14:34: services.users.contract.validate_percent: validates the answers of a rollout's `to` version, or of a version served_by another") {
+		t.Fatalf("no document anywhere: %v", err)
+	}
+	_, err = Parse("a.yaml", []byte(strings.Replace(noDoc, "    contract:", "    rollout: {from: v1-legacy, to: v1}\n    contract:", 1)))
+	if err == nil || !strings.Contains(err.Error(), "needs the OpenAPI document of v1-legacy, the rollout's from") {
+		t.Fatalf("a rollout without documents: %v", err)
+	}
+}

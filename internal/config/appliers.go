@@ -209,6 +209,14 @@ func (s *Service) Refusals(a Applier) []Refusal {
 		case ApplierGRPC:
 			add("mirror", s.PosOf("mirror"), s.KeyPos("mirror"), false,
 				"proxyless gRPC clients have no request mirroring; nothing is mirrored from them")
+		case ApplierEnvoy:
+			if v := s.Versions[s.Mirror.To]; v != nil && v.ServedBy != "" {
+				// The proxy adapts a copy to an adapted version both ways and
+				// compares what its clients would get; Envoy would send it
+				// raw to the serving upstream and compare nothing.
+				add("mirror.to", s.Mirror.PosOf("to"), s.Mirror.KeyPos("to"), false,
+					fmt.Sprintf("Envoy's request mirror policy would send the copies for %s unadapted to %s's upstream; mirroring to an adapted version (served_by) needs the proxy", label(s.Mirror.To), label(v.ServedBy)))
+			}
 		}
 	}
 	out = append(out, s.adaptRefusals(a)...)

@@ -417,7 +417,10 @@ type Mirror struct {
 type Contract struct {
 	Meta `yaml:"-"`
 	// ValidatePercent is the share of the rollout's `to` answers validated
-	// against the `from` version's document, 0 to 100 (default 0: none).
+	// against the `from` version's document, and of the answers of each
+	// version served_by another against its own document when it has one
+	// (a rollout's `to` that is such a version too), 0 to 100 (default 0:
+	// none).
 	ValidatePercent float64 `yaml:"validate_percent"`
 	// MaxBody bounds the answer body copied for validation; larger answers
 	// are not validated (default 1 MiB).

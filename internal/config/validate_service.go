@@ -334,18 +334,30 @@ func (s *Service) validateRequireCompatible() error {
 
 // validateContractDocs checks that what the contract block asks for has
 // documents: validation needs a rollout whose `from` version has one (its
-// answers are validated against it) and tracking deprecated usage needs at
-// least one version with one.
+// answers are validated against it), or whose `to` is an adapted version
+// with one, or an adapted version with one; tracking deprecated usage
+// needs at least one version with one.
 func (s *Service) validateContractDocs() error {
 	c := s.Contract
 	if c.ValidatePercent > 0 {
-		r := s.Rollout
-		if r == nil {
-			return nest("contract", c.problem("validate_percent", "validates the answers of a rollout's `to` version; this service has no rollout"))
+		// An adapted version with a document of its own is validated
+		// against it; so is a rollout's `to` that is one. Any other `to`
+		// is validated against `from`'s document.
+		adapted := false
+		for _, v := range s.Versions {
+			adapted = adapted || v != nil && v.ServedBy != "" && v.OpenAPI != ""
 		}
-		if v := s.Versions[r.From]; v != nil && v.OpenAPI == "" {
-			return nest("contract", c.problem("validate_percent", "needs the OpenAPI document of %s, the rollout's from, to validate %s's answers against; set openapi: PATH on version %s",
-				label(r.From), label(r.To), label(r.From)))
+		r := s.Rollout
+		if r == nil && !adapted {
+			return nest("contract", c.problem("validate_percent", "validates the answers of a rollout's `to` version, or of a version served_by another against its own openapi document; this service has neither"))
+		}
+		if r != nil {
+			to, from := s.Versions[r.To], s.Versions[r.From]
+			ownDoc := to != nil && to.ServedBy != "" && to.OpenAPI != ""
+			if from != nil && from.OpenAPI == "" && !ownDoc {
+				return nest("contract", c.problem("validate_percent", "needs the OpenAPI document of %s, the rollout's from, to validate %s's answers against; set openapi: PATH on version %s",
+					label(r.From), label(r.To), label(r.From)))
+			}
 		}
 	}
 	if c.Has("client_key") {

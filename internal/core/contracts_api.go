@@ -26,10 +26,15 @@ type ContractView struct {
 	// Report is the report from From's document to To's (see
 	// contract.Report.JSON), or null when either has none.
 	Report any `json:"report"`
-	// Validation is what validating the rollout's `to` answers against
-	// `from`'s document found (contract.validate_percent), null when
-	// answers are not validated.
+	// Validation is what validating the rollout's `to` answers found
+	// (against `from`'s document, or `to`'s own when `to` is an adapted
+	// version with one; contract.validate_percent): the results
+	// max_contract_violation_rate reads, null when they are not validated.
 	Validation *live.Validation `json:"validation"`
+	// Validations are every validated version's results, by version: the
+	// rollout's `to` and each adapted version (served_by) validated
+	// against its own document.
+	Validations []live.Validation `json:"validations"`
 }
 
 // DocumentView describes one version's loaded OpenAPI document.
@@ -77,6 +82,10 @@ func (c contractsAPI) view(s *ServiceContracts) ContractView {
 	v := s.View()
 	if val, ok := c.lv.Validation(s.Service); ok {
 		v.Validation = &val
+	}
+	v.Validations = c.lv.Validations(s.Service)
+	if v.Validations == nil {
+		v.Validations = []live.Validation{}
 	}
 	return v
 }

@@ -15,9 +15,13 @@ import (
 // totals since its mirror block last changed, per endpoint, learned noise
 // and recent differing samples.
 type Report struct {
-	Service string  `json:"service"`
-	To      string  `json:"to"`
-	Percent float64 `json:"percent"`
+	Service string `json:"service"`
+	To      string `json:"to"`
+	// ServedBy is the version whose upstream serves To when To is an
+	// adapted version (served_by): its copies are adapted both ways, and
+	// the comparison is with what its clients would get.
+	ServedBy string  `json:"served_by,omitempty"`
+	Percent  float64 `json:"percent"`
 	// Compare is false for a mirror without compare: copies are sent and
 	// counted, never compared.
 	Compare bool `json:"compare"`
@@ -71,7 +75,7 @@ func (m *Manager) Report(name string, samples int) (Report, bool) {
 		return Report{}, false
 	}
 	r := s.res
-	rep := Report{Service: name, To: s.to, Percent: s.spec.Percent, Compare: s.comparer != nil,
+	rep := Report{Service: name, To: s.to, ServedBy: s.servedBy, Percent: s.spec.Percent, Compare: s.comparer != nil,
 		Dropped: r.Dropped(), TooLarge: r.tooLarge.Load(), Pending: r.Pending(), Endpoints: []EndpointReport{}, Noise: []string{}}
 	r.With(func(t *tally, ring *pipeline.Ring[Sample]) {
 		rep.Sent, rep.Compared, rep.Match, rep.Diff, rep.Error, rep.Noisy = t.sent, t.compared, t.match, t.diff, t.errs, t.noisy

@@ -16,7 +16,10 @@
 // queue of a pipeline.Pipeline (a full queue drops the copy and counts it)
 // served by a fixed worker pool. Workers send the copy with X-Turnout-Mirror: 1, detached from the
 // client's context and bounded by mirror.timeout; the client never waits for
-// a copy, whatever the mirror target does.
+// a copy, whatever the mirror target does. A copy to a version served_by
+// another is adapted both ways by that version's adapter (adapt.Adapter's
+// Request and Response, the proxy's own code), so the comparison is with
+// what the adapted version's clients would get.
 //
 // With compare.noise, every copy's request is also sent a second time to the
 // primary version: paths that differ between two answers of the same version

@@ -70,6 +70,7 @@ type service struct {
 	name     string
 	spec     config.Mirror // Meta cleared, for comparing reloads
 	to       string
+	servedBy string // the version serving to when it is adapted, else ""
 	maxBody  int64
 	timeout  time.Duration
 	comparer *compare.Comparer // nil: copies are sent, not compared
@@ -112,8 +113,9 @@ func New(o Options) (*Manager, error) {
 	return m, nil
 }
 
-// Update adopts cfg's mirror blocks. A service whose mirror target and
-// comparison are unchanged keeps its results; any other starts afresh
+// Update adopts cfg's mirror blocks. A service whose mirror target (and
+// the version serving it, when it is adapted) and comparison are unchanged
+// keeps its results; any other starts afresh
 // (its persisted samples are read back). It is cheap when no service
 // mirrors.
 func (m *Manager) Update(cfg *config.Config) {
@@ -149,11 +151,14 @@ func (m *Manager) compile(name string, sc *config.Service, prev *service) (*serv
 	s := &service{
 		name: name, spec: spec, to: spec.To, maxBody: int64(spec.MaxBody), timeout: spec.Timeout.D(),
 	}
+	if v := sc.Versions[spec.To]; v != nil {
+		s.servedBy = v.ServedBy
+	}
 	win := time.Minute
 	if ro := sc.Rollout; ro != nil && ro.Analysis.Window.D() > win {
 		win = ro.Analysis.Window.D()
 	}
-	if prev != nil && reflect.DeepEqual(prev.spec.Compare, spec.Compare) && prev.to == spec.To {
+	if prev != nil && reflect.DeepEqual(prev.spec.Compare, spec.Compare) && prev.to == spec.To && prev.servedBy == s.servedBy {
 		s.comparer, s.noise, s.res = prev.comparer, prev.noise, prev.res
 		s.res.Resize(win)
 		return s, nil

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/turnout-gw/turnout/internal/adapt"
 	"github.com/turnout-gw/turnout/internal/mirror/compare"
 	"github.com/turnout-gw/turnout/internal/pipeline"
 	"github.com/turnout-gw/turnout/internal/route"
@@ -80,7 +81,7 @@ func (m *Manager) observe(service, result string) {
 // context carries the proxy's per-request state (its pooled client-trace
 // hooks), which must not outlive the request. What a copy needs of the
 // request (traceparent, baggage) travels in its headers.
-func (m *Manager) send(ctx context.Context, t *tap, v *route.Version) (*compare.Response, error) {
+func (m *Manager) send(ctx context.Context, t *tap, v *route.Version) (_ *compare.Response, err error) {
 	if v == nil {
 		return nil, fmt.Errorf("version %s is no longer declared", t.svc.to)
 	}
@@ -103,9 +104,23 @@ func (m *Manager) send(ctx context.Context, t *tap, v *route.Version) (*compare.
 		req.ContentLength = int64(len(b))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	}
+	var pair *adapt.Pair
+	if a := v.Adapter; a != nil {
+		// A version served by another's upstream gets the copy as its
+		// clients' requests are sent, and is compared by what its clients
+		// would get: adapted both ways, by the proxy's own code.
+		if pair, err = a.Request(req); err != nil {
+			return nil, fmt.Errorf("mirror to %s: %w", v.Name, err)
+		}
+	}
 	resp, err := pool.RoundTrip(req)
 	if err != nil {
 		return nil, fmt.Errorf("mirror to %s: %w", v.Name, err)
+	}
+	if v.Adapter != nil {
+		if resp, err = v.Adapter.Response(ctx, pair, t.method, resp); err != nil {
+			return nil, fmt.Errorf("mirror to %s: %w", v.Name, err)
+		}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, t.svc.maxBody+1))

@@ -85,8 +85,8 @@ func NewMetrics() *Metrics {
 	}, []string{"result"})
 	m.violations = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "turnout_contract_violations_total",
-		Help: "Answers of a rollout's `to` version that broke the `from` version's OpenAPI response schema, by the operation they answered.",
-	}, []string{"service", "version", "operation"})
+		Help: "Validated answers that broke the OpenAPI response schema they were checked against (a rollout's `to` against `from`'s document, an adapted version against its own), by version, the upstream that answered and the operation.",
+	}, []string{"service", "version", "upstream", "operation"})
 	m.faults = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "turnout_faults_injected_total",
 		Help: "Faults injected into requests by versions.NAME.fault and rules[].fault, by kind (delay, abort).",
@@ -169,10 +169,11 @@ func (m *Metrics) ObserveMirror(service, result string) {
 
 var mirrorResults = [3]string{MirrorMatch, MirrorDiff, MirrorError}
 
-// ObserveContractViolation counts one answer of service's version that
-// broke the contract of operation (e.g. "GET /items/{id}").
-func (m *Metrics) ObserveContractViolation(service, version, operation string) {
-	m.violations.WithLabelValues(service, version, operation).Inc()
+// ObserveContractViolation counts one answer of service's version, given
+// by upstream (the serving version's, for an adapted version), that broke
+// the contract of operation (e.g. "GET /items/{id}").
+func (m *Metrics) ObserveContractViolation(service, version, upstream, operation string) {
+	m.violations.WithLabelValues(service, version, upstream, operation).Inc()
 }
 
 // ObserveRollout is the rollout engine's observer (rollout.WithObserver):

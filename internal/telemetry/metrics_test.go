@@ -113,9 +113,9 @@ func TestConfigureForgetsRemovedServicesAndVersions(t *testing.T) {
 	o.Finished(result(users, v1, route.ReasonDefault, 200))
 	o.Finished(result(users, v2, route.ReasonPinned, 200))
 	o.Finished(result(orders, v1, route.ReasonDefault, 200))
-	m.ObserveContractViolation("orders", "v2", "GET /orders/{id}")
-	m.ObserveContractViolation("orders", "v2", "GET /orders/{id}")
-	scrapeURL(t, url).expect(t, 2, "turnout_contract_violations_total", "service=orders", "version=v2", "operation=GET /orders/{id}")
+	m.ObserveContractViolation("orders", "v2", "orders-v2", "GET /orders/{id}")
+	m.ObserveContractViolation("orders", "v2", "orders-v2", "GET /orders/{id}")
+	scrapeURL(t, url).expect(t, 2, "turnout_contract_violations_total", "service=orders", "version=v2", "upstream=orders-v2", "operation=GET /orders/{id}")
 	m.Reloaded(nil)
 	m.Reloaded(errors.New("broken"))
 
@@ -129,7 +129,7 @@ func TestConfigureForgetsRemovedServicesAndVersions(t *testing.T) {
 		{"turnout_rollout_weight", "service=users"},
 		{"turnout_rollbacks_total", "service=users"},
 		{"turnout_mirror_compared_total", "service=users", "result=match"},
-		{"turnout_contract_violations_total", "service=orders", "version=v2", "operation=GET /orders/{id}"},
+		{"turnout_contract_violations_total", "service=orders", "version=v2", "upstream=orders-v2", "operation=GET /orders/{id}"},
 	} {
 		if m := s.find(gone[0], gone[1:]...); m != nil {
 			t.Errorf("%v survived a reload that removed it", gone)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/contract/live"
 	"github.com/turnout-gw/turnout/internal/gateway"
+	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/testutil"
 )
 
@@ -137,7 +138,7 @@ func TestViolationRateMeasured(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	want := fmt.Sprintf(`turnout_contract_violations_total{operation="GET /items/{id}",service="items",version="v2"} %d`, val.Violations)
+	want := fmt.Sprintf(`turnout_contract_violations_total{operation="GET /items/{id}",service="items",upstream="u2",version="v2"} %d`, val.Violations)
 	if !strings.Contains(string(b), want) {
 		t.Errorf("metrics lack %s", want)
 	}
@@ -152,34 +153,6 @@ var gateYAML = strings.Replace(validateYAML, "rollout: { from: v1, to: v2, weigh
       step_interval: 1h
       analysis: { window: 5s, interval: 100ms, min_requests: 10, max_contract_violation_rate: {{MAX}} }`, 1)
 
-type rolloutStatus struct {
-	State        string  `json:"state"`
-	Weight       float64 `json:"weight"`
-	Reason       string  `json:"reason"`
-	LastAnalysis *struct {
-		Requests int64 `json:"requests"`
-		Checks   []struct {
-			Name  string  `json:"name"`
-			Value float64 `json:"value"`
-			OK    bool    `json:"ok"`
-		} `json:"checks"`
-	} `json:"last_analysis"`
-}
-
-// gateCheck returns the contract_violation_rate check of the last
-// analysis, if it has one.
-func (st *rolloutStatus) gateCheck() (value float64, ok, found bool) {
-	if st.LastAnalysis == nil {
-		return 0, false, false
-	}
-	for _, c := range st.LastAnalysis.Checks {
-		if c.Name == live.GateName {
-			return c.Value, c.OK, true
-		}
-	}
-	return 0, false, false
-}
-
 // TestViolationRateRollsBack: max_contract_violation_rate below the
 // measured 20 % rolls the rollout back; above it, the rollout holds its
 // step.
@@ -193,19 +166,20 @@ func TestViolationRateRollsBack(t *testing.T) {
 			vars["V1"], vars["V2"], vars["MAX"] = itemServer(t, 0).URL, itemServer(t, 5).URL, tc.max
 			tt := testutil.StartWith(t, gateYAML, vars, gateway.AppOptions{Tick: 20 * time.Millisecond})
 			c := &http.Client{Timeout: 10 * time.Second}
-			var st rolloutStatus
+			var st rollout.Status
 			deadline := time.Now().Add(20 * time.Second)
 			for time.Now().Before(deadline) {
 				for i := range 20 {
 					send(t, c, fmt.Sprintf("%s/items/%d", tt.URL, i))
 				}
-				st = rolloutStatus{}
+				st = rollout.Status{}
 				testutil.GetJSON(t, tt.AdminURL+"/api/v1/rollouts/items", &st)
-				if _, ok, found := st.gateCheck(); st.State == "rolled_back" || found && ok && st.LastAnalysis.Requests >= 100 {
+				if chk, found := testutil.AnalysisCheck(&st, live.GateName); st.State == "rolled_back" || found && chk.OK && st.LastAnalysis.Requests >= 100 {
 					break
 				}
 			}
-			value, ok, found := st.gateCheck()
+			chk, found := testutil.AnalysisCheck(&st, live.GateName)
+			value, ok := chk.Value, chk.OK
 			t.Logf("state %s, weight %v, reason %q, %s %.4f", st.State, st.Weight, st.Reason, live.GateName, value)
 			if !found || ok == tc.rolledBack {
 				t.Errorf("last analysis: %s found %v, ok %v; want the check, ok %v", live.GateName, found, ok, !tc.rolledBack)

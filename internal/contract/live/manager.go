@@ -26,9 +26,10 @@ const (
 
 // Options configure a Manager.
 type Options struct {
-	// Observe counts one violation (telemetry.Metrics.ObserveContractViolation);
+	// Observe counts one violation of an answer of service's version,
+	// answered by upstream (telemetry.Metrics.ObserveContractViolation);
 	// nil = not counted.
-	Observe func(service, version, operation string)
+	Observe func(service, version, upstream, operation string)
 	Log     *slog.Logger
 	Now     func() time.Time
 	// Rand picks the validated share of answers (default math/rand/v2).
@@ -66,20 +67,37 @@ var _ pipeline.Tap = (*Manager)(nil)
 
 // service is one service's compiled contract block.
 type service struct {
-	name     string
-	from, to string
-	percent  float64
-	upto     uint64 // route.WeightThreshold(percent)
-	maxBody  int64
-	// check is the `from` document answers are validated against; nil
-	// when nothing is validated.
-	check *compiled
+	name    string
+	percent float64
+	upto    uint64 // route.WeightThreshold(percent)
+	maxBody int64
+	// checks are the versions whose answers are validated, by name: the
+	// rollout's `to` and every adapted version (served_by) with a document
+	// of its own. gate is the one the rollout analysis reads (the
+	// rollout's `to`), nil when none.
+	checks map[string]*check
+	gate   *check
 	// deprecated maps each version whose document marks operations or
 	// parameters deprecated to its compiled document.
 	deprecated map[string]*compiled
 	client     clientKey
-	res        *results
 	use        *usage
+}
+
+// check is the validation of one version's answers against one document:
+// a rollout's `to` against its `from`'s document (or, when `to` is
+// adapted and has one, its own), an adapted version against its own. It
+// is immutable but for its results.
+type check struct {
+	// version is the version whose answers are validated; document the
+	// version whose document they are validated against; from the
+	// rollout's `from` when the check is the rollout's.
+	version, document, from string
+	// servedBy is the version whose upstream serves an adapted version
+	// ("" for one with its own); upstream is the upstream that answers.
+	servedBy, upstream string
+	doc                *compiled
+	res                *results
 }
 
 // New starts a Manager's workers. It checks nothing until Update.
@@ -118,8 +136,10 @@ func New(o Options) (*Manager, error) {
 
 // Update adopts cfg and its documents. Each document's router and
 // deprecation matcher are built once and reused while the document is
-// unchanged; a service keeps its results while its rollout's versions and
-// `from` document are unchanged, and its deprecated usage while it exists.
+// unchanged; each check keeps its results while the version it validates,
+// the version serving it, the document it validates against (and, for the
+// rollout's, the rollout's `from`) are unchanged; a service keeps its deprecated usage while it
+// exists.
 func (m *Manager) Update(cfg *config.Config, docs Documents) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -174,25 +194,25 @@ func (m *Manager) compileService(name string, sc *config.Service, docs Documents
 	if cc := sc.Contract; cc != nil {
 		s.maxBody = int64(cc.MaxBody)
 		s.client = newClientKey(cc.ClientKey)
-		if ro := sc.Rollout; ro != nil && cc.ValidatePercent > 0 {
-			if d := docs(name, ro.From); d != nil {
-				s.from, s.to, s.percent, s.upto = ro.From, ro.To, cc.ValidatePercent, route.WeightThreshold(cc.ValidatePercent)
-				s.check = compile(d)
-			}
+		if cc.ValidatePercent > 0 {
+			s.percent, s.upto = cc.ValidatePercent, route.WeightThreshold(cc.ValidatePercent)
+			s.checks, s.gate = checksOf(name, sc, docs, compile)
 		}
 	}
-	if s.check == nil && len(s.deprecated) == 0 {
+	if len(s.checks) == 0 && len(s.deprecated) == 0 {
 		return nil
 	}
 	win := time.Minute
 	if ro := sc.Rollout; ro != nil && ro.Analysis.Window.D() > win {
 		win = ro.Analysis.Window.D()
 	}
-	if prev != nil && prev.res != nil && prev.from == s.from && prev.to == s.to && prev.check == s.check {
-		s.res = prev.res
-		s.res.Resize(win)
-	} else {
-		s.res = newResults(win, m.o.Samples)
+	for v, c := range s.checks {
+		if p := prevCheck(prev, v); p != nil && p.document == c.document && p.from == c.from && p.servedBy == c.servedBy && p.doc == c.doc {
+			c.res = p.res
+			c.res.Resize(win)
+		} else {
+			c.res = newResults(win, m.o.Samples)
+		}
 	}
 	if prev != nil {
 		s.use = prev.use
@@ -201,6 +221,52 @@ func (m *Manager) compileService(name string, sc *config.Service, docs Documents
 		m.loadUsage(s)
 	}
 	return s
+}
+
+// checksOf returns the checks of a service whose contract.validate_percent
+// is set, and the one the rollout analysis reads: the rollout's `to`
+// validated against its own document when it is adapted and has one, else
+// against `from`'s; every other adapted version with a document against
+// its own.
+func checksOf(name string, sc *config.Service, docs Documents, compile func(*contract.Document) *compiled) (map[string]*check, *check) {
+	checks := map[string]*check{}
+	add := func(version, document, from string) *check {
+		d := docs(name, document)
+		if d == nil {
+			return nil
+		}
+		c := &check{version: version, document: document, from: from, doc: compile(d)}
+		if vc := sc.Versions[version]; vc != nil {
+			c.servedBy, c.upstream = vc.ServedBy, vc.Upstream
+			if by := sc.Versions[vc.ServedBy]; vc.ServedBy != "" && by != nil {
+				c.upstream = by.Upstream
+			}
+		}
+		checks[version] = c
+		return c
+	}
+	var gate *check
+	if ro := sc.Rollout; ro != nil {
+		if to := sc.Versions[ro.To]; to != nil && to.ServedBy != "" && docs(name, ro.To) != nil {
+			gate = add(ro.To, ro.To, ro.From)
+		} else {
+			gate = add(ro.To, ro.From, ro.From)
+		}
+	}
+	for _, v := range sc.VersionNames() {
+		if vc := sc.Versions[v]; vc != nil && vc.ServedBy != "" && checks[v] == nil {
+			add(v, v, "")
+		}
+	}
+	return checks, gate
+}
+
+// prevCheck returns the check of version in prev, nil when there is none.
+func prevCheck(prev *service, version string) *check {
+	if prev == nil {
+		return nil
+	}
+	return prev.checks[version]
 }
 
 // lookup returns a service's state or nil.

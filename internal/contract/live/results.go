@@ -29,10 +29,15 @@ type tally struct {
 // opStats are one operation's outcomes.
 type opStats struct{ validated, violations uint64 }
 
-// Sample is an answer that broke the `from` version's contract.
+// Sample is an answer that broke the contract it was validated against.
 type Sample struct {
-	At         time.Time   `json:"at"`
-	Version    string      `json:"version"`
+	At      time.Time `json:"at"`
+	Version string    `json:"version"`
+	// ServedBy and Upstream say who answered: the version whose upstream
+	// serves an adapted version (omitted for one with its own upstream),
+	// and that upstream.
+	ServedBy   string      `json:"served_by,omitempty"`
+	Upstream   string      `json:"upstream,omitempty"`
 	Operation  string      `json:"operation"`
 	Request    string      `json:"request"` // method and upstream path with query
 	Status     int         `json:"status"`
@@ -65,10 +70,22 @@ func (r *results) record(now time.Time, op string, smp *Sample) {
 }
 
 // Validation is the runtime part of GET /api/v1/contracts/{service}: what
-// validating the `to` version's answers against the `from` version's
-// document found.
+// validating one version's answers against a document found — the
+// rollout's `to` against `from`'s document (or its own, when `to` is an
+// adapted version with one), an adapted version against its own.
 type Validation struct {
-	From, To        string  `json:"-"`
+	From, To string `json:"-"`
+	// Version is the version whose answers are validated, Document the
+	// version whose document they are validated against. ServedBy is the
+	// version whose upstream serves an adapted version ("" for one with
+	// its own), Upstream the upstream that answers. Gates says whether
+	// the rollout analysis (max_contract_violation_rate) reads these
+	// results: the rollout's `to`.
+	Version         string  `json:"version"`
+	Document        string  `json:"document"`
+	ServedBy        string  `json:"served_by,omitempty"`
+	Upstream        string  `json:"upstream"`
+	Gates           bool    `json:"gates"`
 	ValidatePercent float64 `json:"validate_percent"`
 	Validated       uint64  `json:"validated"`
 	Violations      uint64  `json:"violations"`
@@ -76,8 +93,8 @@ type Validation struct {
 	// started (the analysis check uses its window instead).
 	ViolationRate float64 `json:"violation_rate"`
 	// Dropped answers found the queue full; TooLarge ones exceeded
-	// max_body; Unmatched ones answered a request the `from` document
-	// has no operation for.
+	// max_body; Unmatched ones answered a request the document has no
+	// operation for.
 	Dropped    uint64           `json:"dropped"`
 	TooLarge   uint64           `json:"too_large"`
 	Unmatched  uint64           `json:"unmatched"`
@@ -117,16 +134,18 @@ func (r *results) view() Validation {
 const GateName = "contract_violation_rate"
 
 // Gate returns the rollout analysis check max_contract_violation_rate: the
-// share of a service's validated `to` answers that broke the `from`
-// version's contract over the analysis window. Fewer validated answers than
-// analysis.min_requests give no verdict (the rollout waits for traffic).
+// share of a service's validated `to` answers that broke the contract
+// they are validated against (`from`'s document, or `to`'s own when `to`
+// is an adapted version with one) over the analysis window. Fewer
+// validated answers than analysis.min_requests give no verdict (the
+// rollout waits for traffic).
 func (m *Manager) Gate() rollout.Gate {
 	return pipeline.Gate[Sample, tally]{
 		Check: GateName,
 		Limit: func(a *config.Analysis) *float64 { return a.MaxContractViolationRate },
 		Results: func(service string) *pipeline.Results[Sample, tally] {
-			if s := m.lookup(service); s != nil && s.check != nil {
-				return s.res.Results
+			if s := m.lookup(service); s != nil && s.gate != nil {
+				return s.gate.res.Results
 			}
 			return nil
 		},

@@ -13,6 +13,7 @@ import (
 type tap struct {
 	m       *Manager
 	svc     *service
+	chk     *check // the check the answer is validated by, when validate is set
 	version string // the version the request was routed to
 	// deprecation is the Deprecation header value, "" when the request
 	// used nothing deprecated.
@@ -30,8 +31,10 @@ type tap struct {
 
 // Start implements pipeline.Tap: it records the deprecated items the
 // request uses (for requests routed to a version whose document has any)
-// and decides whether the answer is validated (HEAD answers have no body
-// to validate and are not counted). It returns nil, without
+// and decides whether the answer is validated: a share of the answers of
+// each checked version (HEAD answers have no body to validate and are not
+// counted). An adapted version's answer is followed as the client gets
+// it, after its response program. It returns nil, without
 // allocating, when neither applies.
 func (m *Manager) Start(out *http.Request, d *route.Decision) pipeline.Exchange {
 	rs, v := d.Service, d.Version
@@ -46,11 +49,12 @@ func (m *Manager) Start(out *http.Request, d *route.Decision) pipeline.Exchange 
 	if c := s.deprecated[v.Name]; c != nil {
 		deprecation = m.recordDeprecated(s, c.dep, out, v.Name)
 	}
-	validate := s.check != nil && v.Name == s.to && out.Method != http.MethodHead && m.o.Rand()%route.Buckets < s.upto && !m.p.Closed()
+	c := s.checks[v.Name]
+	validate := c != nil && out.Method != http.MethodHead && m.o.Rand()%route.Buckets < s.upto && !m.p.Closed()
 	if deprecation == "" && !validate {
 		return nil
 	}
-	t := &tap{m: m, svc: s, version: v.Name, deprecation: deprecation, validate: validate}
+	t := &tap{m: m, svc: s, chk: c, version: v.Name, deprecation: deprecation, validate: validate}
 	if validate {
 		t.method, t.path, t.query = out.Method, out.URL.Path, out.URL.RawQuery
 	}
@@ -102,7 +106,7 @@ func (t *tap) Response(resp *http.Response, served *route.Version) io.ReadCloser
 		return resp.Body
 	}
 	if resp.ContentLength > t.svc.maxBody {
-		t.svc.res.tooLarge.Add(1)
+		t.chk.res.tooLarge.Add(1)
 		t.validate = false
 		return resp.Body
 	}
@@ -119,7 +123,7 @@ func (t *tap) Done(err error) {
 		return
 	}
 	t.finished = true
-	res := t.svc.res
+	res := t.chk.res
 	switch {
 	case err != nil || t.m.p.Closed():
 		return

@@ -182,7 +182,7 @@ func TestTapLimits(t *testing.T) {
 	streamed.Done(nil)
 	answer(t, start(), f.v2, 200, `{"id":1,"total":1}`) // queued
 	answer(t, start(), f.v2, 200, `{"id":1,"total":1}`) // the queue is full
-	res := f.m.lookup("items").res
+	res := f.m.lookup("items").gate.res
 	if n := f.m.p.Queued(); n != 1 {
 		t.Errorf("%d queued, want 1", n)
 	}
@@ -242,12 +242,12 @@ func TestUpdateKeeps(t *testing.T) {
 		return f.m.lookup("items")
 	}
 	after := reload(unitYAML)
-	if after == before || after.check != before.check || after.res != before.res || after.use != before.use {
+	if after == before || after.gate.doc != before.gate.doc || after.gate.res != before.gate.res || after.use != before.use {
 		t.Error("an unchanged reload rebuilt the service's documents or dropped its results")
 	}
 	off := reload(strings.Replace(unitYAML, "validate_percent: 100", "validate_percent: 0", 1))
-	if off.check != nil || off.use != before.use {
-		t.Errorf("validation off: check %v, usage kept %v", off.check, off.use == before.use)
+	if off.gate != nil || len(off.checks) != 0 || off.use != before.use {
+		t.Errorf("validation off: checks %v, usage kept %v", off.checks, off.use == before.use)
 	}
 	if _, ok := f.m.Validation("items"); ok {
 		t.Error("a validation view without validation")

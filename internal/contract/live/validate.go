@@ -24,18 +24,18 @@ const (
 // business), nor is anything about authentication.
 var validateOptions = openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
 
-// process validates one answer against the `from` document and records
+// process validates one answer against its check's document and records
 // the outcome: the pipeline's job function, run by its workers.
 func (m *Manager) process(ctx context.Context, t *tap) {
-	s := t.svc
-	rt, params, req, ok := s.check.find(t.method, t.path, t.query)
+	s, c := t.svc, t.chk
+	rt, params, req, ok := c.doc.find(t.method, t.path, t.query)
 	if !ok {
-		s.res.unmatched.Add(1)
+		c.res.unmatched.Add(1)
 		return
 	}
 	body, ok := decoded(t.header, t.Buf, s.maxBody)
 	if !ok {
-		s.res.tooLarge.Add(1)
+		c.res.tooLarge.Add(1)
 		return
 	}
 	in := &openapi3filter.ResponseValidationInput{
@@ -47,15 +47,15 @@ func (m *Manager) process(ctx context.Context, t *tap) {
 	op := operationLabel(rt.Method, rt.Path)
 	now := m.o.Now()
 	if err == nil {
-		s.res.record(now, op, nil)
+		c.res.record(now, op, nil)
 		return
 	}
 	req.URL.Path = t.path
-	smp := Sample{At: now.UTC(), Version: s.to, Operation: op, Request: t.method + " " + req.URL.RequestURI(), Status: t.status,
-		Violations: violationsOf(err)}
-	s.res.record(now, op, &smp)
+	smp := Sample{At: now.UTC(), Version: c.version, ServedBy: c.servedBy, Upstream: c.upstream, Operation: op,
+		Request: t.method + " " + req.URL.RequestURI(), Status: t.status, Violations: violationsOf(err)}
+	c.res.record(now, op, &smp)
 	if m.o.Observe != nil {
-		m.o.Observe(s.name, s.to, op)
+		m.o.Observe(s.name, c.version, c.upstream, op)
 	}
 }
 
@@ -85,8 +85,8 @@ type Violation struct {
 	// Path is the JSON Pointer of the offending value in the answer's body
 	// ("" for the body as a whole).
 	Path string `json:"path"`
-	// Schema is where the failing schema keyword is written in the `from`
-	// document (FILE:LINE:COL), when the loader recorded it.
+	// Schema is where the failing schema keyword is written in the
+	// check's document (FILE:LINE:COL), when the loader recorded it.
 	Schema string `json:"schema,omitempty"`
 	// Keyword is the schema keyword that failed (type, required, enum, ...).
 	Keyword string `json:"keyword,omitempty"`

@@ -4,17 +4,42 @@ import (
 	"sort"
 )
 
-// Validation returns what validating a service's answers found, false when
-// its answers are not validated.
+// Validation returns what validating the answers of a service's rollout's
+// `to` found (the results its analysis reads), false when they are not
+// validated.
 func (m *Manager) Validation(service string) (Validation, bool) {
 	s := m.lookup(service)
-	if s == nil || s.check == nil {
+	if s == nil || s.gate == nil {
 		return Validation{}, false
 	}
-	v := s.res.view()
-	v.From, v.To = s.from, s.to
+	return s.view(s.gate), true
+}
+
+// Validations returns what validating each checked version's answers
+// found, by version: the rollout's `to` and every adapted version with a
+// document of its own; nil when nothing is validated.
+func (m *Manager) Validations(service string) []Validation {
+	s := m.lookup(service)
+	if s == nil || len(s.checks) == 0 {
+		return nil
+	}
+	out := make([]Validation, 0, len(s.checks))
+	for _, c := range s.checks {
+		out = append(out, s.view(c))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out
+}
+
+// view is check c's results as the API shows them.
+func (s *service) view(c *check) Validation {
+	v := c.res.view()
+	v.Version, v.Document, v.ServedBy, v.Upstream, v.Gates = c.version, c.document, c.servedBy, c.upstream, c == s.gate
+	if c == s.gate {
+		v.From, v.To = c.from, c.version
+	}
 	v.ValidatePercent = s.percent
-	return v, true
+	return v
 }
 
 // Deprecations is the body of GET /api/v1/deprecations/{service}: what the
