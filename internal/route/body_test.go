@@ -63,7 +63,7 @@ func TestDecideBody(t *testing.T) {
 		want int
 	}{{`{"api_version": "9"}`, http.StatusNotAcceptable}, {`{"api_version": true}`, http.StatusBadRequest}} {
 		d := tab.DecideWith(post("/orders", bad.body, "application/json"), Input{Body: []byte(bad.body)})
-		if d.Status != bad.want || d.Source != negotiate.SourceBody {
+		if d.Status != bad.want || !d.Negotiated() {
 			t.Errorf("%s: status %d from %v, want %d", bad.body, d.Status, d.Source, bad.want)
 		}
 	}
