@@ -166,6 +166,9 @@ func readJSON(h http.Header, body io.ReadCloser, length, max int64) (b []byte, r
 	if length > max {
 		return nil, body, fmt.Sprintf("larger than max_body (%d bytes > %d)", length, max), nil
 	}
+	if k, ok := kept(body); ok && int64(len(k)) <= max {
+		return k, nil, "", nil // read whole to decide (bodypin.go)
+	}
 	b, err = readBounded(body, length, max)
 	if err != nil {
 		return nil, nil, "", err
