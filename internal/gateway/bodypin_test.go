@@ -5,7 +5,6 @@ package gateway_test
 // reaches the upstream as the client sent it.
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,27 +13,17 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/testutil"
+	"github.com/turnout-gw/turnout/internal/testutil/routecases"
 )
 
-const bodyPinYAML = `
-limits: { request_body_timeout: 500ms, fallback_body: 1KiB }
-upstreams:
-  v1: { targets: [{{V1}}] }
-  v2: { targets: [{{V2}}] }
-services:
-  orders:
-    match: { path_prefix: /orders }
-    negotiate: { sources: [header, body], body: /api_version, max_body: 1KiB }
-    default: v1
-    versions:
-      v1: { upstream: v1 }
-      v2: { upstream: v2 }
-`
+// bodyPinYAML is the shared body cases' configuration with a short body
+// deadline and a fallback buffer no larger than max_body.
+const bodyPinYAML = "limits: { request_body_timeout: 500ms, fallback_body: 1KiB }\n" + routecases.BodyYAML
 
-// echoUpstream answers every request with the body it received, whole,
-// and its version in X-Upstream-Version; started tells of each request
-// as its handler begins (before it reads the body).
+// echoUpstream is routecases.BodyHandler(version) telling started of each
+// request as its handler begins (before it reads the body).
 func echoUpstream(t *testing.T, version string, started chan<- struct{}) *httptest.Server {
+	echo := routecases.BodyHandler(version)
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if started != nil {
 			select {
@@ -42,12 +31,7 @@ func echoUpstream(t *testing.T, version string, started chan<- struct{}) *httpte
 			default:
 			}
 		}
-		b, err := io.ReadAll(r.Body)
-		if err != nil {
-			return
-		}
-		w.Header().Set("X-Upstream-Version", version)
-		_, _ = w.Write(b)
+		echo.ServeHTTP(w, r)
 	}))
 	t.Cleanup(s.Close)
 	return s
@@ -63,71 +47,16 @@ func protocols() map[string]*http.Client {
 	}
 }
 
-// unsized hides a reader's length, so the client sends the body chunked
-// (HTTP/1.1) or without content-length (HTTP/2).
-type unsized struct{ io.Reader }
-
-// TestBodyPin: the version in the body decides; a header before it in
-// sources wins; a body over max_body, a non-JSON body and malformed JSON
-// carry no version (the default serves them); a version of the wrong type
-// is 400, an unknown one 406; every body reaches the upstream whole.
+// TestBodyPin: the shared body cases (routecases.BodyPins) through the
+// gateway over HTTP/1.1 and h2c, with a limits block of its own.
 func TestBodyPin(t *testing.T) {
-	v1, v2 := echoUpstream(t, "v1", nil), echoUpstream(t, "v2", nil)
+	v1 := httptest.NewServer(routecases.BodyHandler("v1"))
+	t.Cleanup(v1.Close)
+	v2 := httptest.NewServer(routecases.BodyHandler("v2"))
+	t.Cleanup(v2.Close)
 	tt := testutil.Start(t, bodyPinYAML, map[string]string{"V1": v1.URL, "V2": v2.URL})
-	big := `{"api_version": "2", "pad": "` + strings.Repeat("x", 3<<10) + `"}`
-	cases := []struct {
-		name, ct, body string
-		header         string
-		sized          bool
-		status         int
-		served         string
-	}{
-		{"string", "application/json", `{"api_version": "2", "items": [1, 2, 3]}`, "", true, 200, "v2"},
-		{"number", "application/json; charset=utf-8", `{"items": [], "api_version": 2}`, "", true, 200, "v2"},
-		{"v-name", "application/vnd.orders+json", `{"api_version": "v2"}`, "", true, 200, "v2"},
-		{"chunked", "application/json", `{"api_version": "2"}`, "", false, 200, "v2"},
-		{"header first", "application/json", `{"api_version": "2"}`, "1", true, 200, "v1"},
-		{"absent", "application/json", `{"name": "ada"}`, "", true, 200, "v1"},
-		{"over max_body", "application/json", big, "", true, 200, "v1"},
-		{"over max_body chunked", "application/json", big, "", false, 200, "v1"},
-		{"not JSON", "text/plain", `{"api_version": "2"}`, "", true, 200, "v1"},
-		{"malformed JSON", "application/json", `{"api_version": "2", "x": }`, "", true, 200, "v1"},
-		{"wrong type", "application/json", `{"api_version": true}`, "", true, 400, ""},
-		{"unknown version", "application/json", `{"api_version": "9"}`, "", true, 406, ""},
-	}
 	for proto, c := range protocols() {
-		for _, tc := range cases {
-			t.Run(proto+"/"+tc.name, func(t *testing.T) {
-				var body io.Reader = strings.NewReader(tc.body)
-				if !tc.sized {
-					body = unsized{body}
-				}
-				req, err := http.NewRequest(http.MethodPost, tt.URL+"/orders", body)
-				if err != nil {
-					t.Fatal(err)
-				}
-				req.Header.Set("Content-Type", tc.ct)
-				if tc.header != "" {
-					req.Header.Set("X-API-Version", tc.header)
-				}
-				resp, err := c.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				got, err := io.ReadAll(resp.Body)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if resp.StatusCode != tc.status || resp.Header.Get("X-Upstream-Version") != tc.served {
-					t.Fatalf("HTTP/%d %d from %q (%s); want %d from %q", resp.ProtoMajor, resp.StatusCode,
-						resp.Header.Get("X-Upstream-Version"), got, tc.status, tc.served)
-				}
-				if tc.status == 200 && !bytes.Equal(got, []byte(tc.body)) {
-					t.Errorf("the upstream got %d bytes %.60q…, want the whole body of %d bytes", len(got), got, len(tc.body))
-				}
-			})
-		}
+		t.Run(proto, func(t *testing.T) { routecases.RunBodyPins(t, c, tt.URL) })
 	}
 }
 
