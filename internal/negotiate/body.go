@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // DefaultMaxBody is how much of a request body the body source reads when
@@ -54,39 +58,30 @@ func (p Pointer) String() string { return p.text }
 // version. A value of another type (true, an object, an array) is
 // ErrMalformed, unwrapped. Duplicate member names resolve as
 // encoding/json does: the last one wins.
+//
+// Find walks doc with a streaming tokenizer (jsontext), skipping the
+// members it does not need without decoding them; FuzzPointerFind holds
+// it to decoding the whole document with encoding/json, and
+// BenchmarkRequestedBody shows what the walk saves.
 func (p Pointer) Find(doc []byte) (value string, found bool, err error) {
-	raw := json.RawMessage(doc)
+	if len(p.tokens) == 0 {
+		return "", false, nil
+	}
+	w := walkers.Get().(*walker)
+	defer w.release()
+	raw := doc
 	for _, tok := range p.tokens {
-		raw = bytes.TrimLeft(raw, " \t\r\n")
-		if len(raw) == 0 {
+		var ok bool
+		if raw, ok = w.member(raw, tok); !ok {
 			return "", false, nil
 		}
-		switch raw[0] {
-		case '{':
-			var m map[string]json.RawMessage
-			if json.Unmarshal(raw, &m) != nil {
-				return "", false, nil
-			}
-			var ok bool
-			if raw, ok = m[tok]; !ok {
-				return "", false, nil
-			}
-		case '[':
-			var a []json.RawMessage
-			if json.Unmarshal(raw, &a) != nil {
-				return "", false, nil
-			}
-			i, ok := arrayIndex(tok)
-			if !ok || i >= len(a) {
-				return "", false, nil
-			}
-			raw = a[i]
-		default:
-			return "", false, nil // a scalar has no members
-		}
 	}
-	raw = bytes.TrimSpace(raw)
-	if len(p.tokens) == 0 || len(raw) == 0 {
+	return scalar(raw)
+}
+
+// scalar is the version text of a JSON value, as Find says.
+func scalar(raw []byte) (string, bool, error) {
+	if len(raw) == 0 {
 		return "", false, nil
 	}
 	switch c := raw[0]; {
@@ -99,10 +94,93 @@ func (p Pointer) Find(doc []byte) (value string, found bool, err error) {
 		return s, s != "", nil
 	case c == '-' || '0' <= c && c <= '9':
 		return string(raw), true, nil
-	case bytes.Equal(raw, []byte("null")):
+	case c == 'n':
 		return "", false, nil
 	}
 	return "", false, ErrMalformed
+}
+
+// walker is a reusable tokenizer over one JSON value. It is owned by one
+// goroutine between walkers.Get and release.
+type walker struct {
+	rd  bytes.Reader
+	dec *jsontext.Decoder
+}
+
+// decodeOptions match encoding/json's leniency: duplicate names (the last
+// wins) and invalid UTF-8 are accepted.
+var decodeOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+
+var walkers = sync.Pool{New: func() any {
+	w := new(walker)
+	w.dec = jsontext.NewDecoder(&w.rd, decodeOptions...)
+	return w
+}}
+
+func (w *walker) release() {
+	w.rd.Reset(nil)
+	w.dec.Reset(&w.rd, decodeOptions...) // drops the document
+	walkers.Put(w)
+}
+
+// member returns the raw value of member tok of doc (an object's last
+// member of that name, or an array's element at index tok), without its
+// surrounding whitespace. ok is false when doc is not exactly one valid
+// JSON value or has no such member.
+func (w *walker) member(doc []byte, tok string) (raw []byte, ok bool) {
+	w.rd.Reset(doc)
+	d := w.dec
+	d.Reset(&w.rd, decodeOptions...)
+	var start int64
+	skip := func() bool {
+		start = d.InputOffset()
+		return d.SkipValue() == nil
+	}
+	switch d.PeekKind() {
+	case '{':
+		if _, err := d.ReadToken(); err != nil {
+			return nil, false
+		}
+		for d.PeekKind() != '}' {
+			name, err := d.ReadToken()
+			if err != nil {
+				return nil, false
+			}
+			match := name.String() == tok
+			if !skip() {
+				return nil, false
+			}
+			if match {
+				raw, ok = doc[start:d.InputOffset()], true
+			}
+		}
+	case '[':
+		idx, isIdx := arrayIndex(tok)
+		if _, err := d.ReadToken(); err != nil {
+			return nil, false
+		}
+		for i := 0; d.PeekKind() != ']'; i++ {
+			if !skip() {
+				return nil, false
+			}
+			if isIdx && i == idx {
+				raw, ok = doc[start:d.InputOffset()], true
+			}
+		}
+	default:
+		if !skip() {
+			return nil, false
+		}
+	}
+	if d.StackDepth() > 0 {
+		if _, err := d.ReadToken(); err != nil { // the closing '}' or ']'
+			return nil, false
+		}
+	}
+	if _, err := d.ReadToken(); err != io.EOF { // one value and nothing after it
+		return nil, false
+	}
+	return bytes.TrimLeft(raw, " \t\r\n:,"), ok
 }
 
 // arrayIndex parses an RFC 6901 array index: "0" or digits without a
