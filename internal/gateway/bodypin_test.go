@@ -139,3 +139,54 @@ func TestBodyPinStalledBodyIsTheClients(t *testing.T) {
 		t.Errorf("body_timeout rejections %q, want 2", got)
 	}
 }
+
+// TestBodyPinReplays: a body read to decide is replayed whole: to the
+// fallback version when the chosen one cannot be reached, and to the
+// mirror.
+func TestBodyPinReplays(t *testing.T) {
+	mirrored := make(chan string, 4)
+	v1 := echoUpstream(t, "v1", nil)
+	v3 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		select {
+		case mirrored <- string(b):
+		default:
+		}
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(v3.Close)
+	tt := testutil.Start(t, `
+upstreams:
+  v1: { targets: [{{V1}}] }
+  v2: { targets: [{{DEAD}}] }
+  v3: { targets: [{{V3}}] }
+services:
+  orders:
+    match: { path_prefix: /orders }
+    negotiate: { sources: [header, body], body: /api_version }
+    default: v1
+    versions: { v1: { upstream: v1 }, v2: { upstream: v2 }, v3: { upstream: v3 } }
+    rollout: { from: v1, to: v2, weight: 100 }
+    fallback: true
+    mirror: { to: v3, percent: 100, methods: [POST] }
+`, map[string]string{"V1": v1.URL, "DEAD": "http://" + testutil.ClosedAddr(t), "V3": v3.URL})
+	body := `{"name": "ada", "items": [1, 2, 3]}` // no version: the rollout sends it to v2
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Post(tt.URL+"/orders", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("X-Upstream-Version") != "v1" || string(got) != body {
+		t.Fatalf("%d from %q: %s; want v1 (the fallback) with the whole body", resp.StatusCode, resp.Header.Get("X-Upstream-Version"), got)
+	}
+	select {
+	case m := <-mirrored:
+		if m != body {
+			t.Errorf("the mirror got %q, want the whole body", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing mirrored")
+	}
+}
