@@ -190,3 +190,34 @@ services:
 		t.Fatal("nothing mirrored")
 	}
 }
+
+// TestBodyPinAdapted: a body read to decide is the body an adapter
+// rewrites: {"api_version": "1", ...} pins v1, served by v2's upstream
+// through a program that sees the whole body.
+func TestBodyPinAdapted(t *testing.T) {
+	v2 := echoUpstream(t, "v2", nil)
+	tt := testutil.Start(t, `
+upstreams:
+  v2: { targets: [{{V2}}] }
+services:
+  orders:
+    match: { path_prefix: /orders }
+    negotiate: { sources: [header, body], body: /api_version }
+    default: v2
+    versions:
+      v2: { upstream: v2 }
+      v1:
+        served_by: v2
+        adapt: { request: '.body |= {version: .api_version, count: (.items | length)}' }
+`, map[string]string{"V2": v2.URL})
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Post(tt.URL+"/orders", "application/json", strings.NewReader(`{"api_version": "1", "items": [1, 2, 3]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("X-Served-Version") != "v1" || strings.ReplaceAll(string(got), " ", "") != `{"count":3,"version":"1"}` {
+		t.Fatalf("%d served %q: %s; want v1 adapted from the whole body", resp.StatusCode, resp.Header.Get("X-Served-Version"), got)
+	}
+}
