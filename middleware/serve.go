@@ -22,7 +22,8 @@ import (
 // latency feed the stats the rollout engine analyses.
 func (m *Middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{start: m.now()}
-	x.d = m.decide(r)
+	var bodyErr error
+	x.d, bodyErr = m.decideHTTP(r)
 	d := &x.d
 	if d.Status == http.StatusNotFound && m.next != nil {
 		m.next.ServeHTTP(w, r)
@@ -32,6 +33,10 @@ func (m *Middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.Status != 0 {
 		d.WriteAnswer(w, r)
 		m.report(x, false, d.Status, nil)
+		return
+	}
+	if bodyErr != nil { // read to decide (body.go)
+		m.failBody(w, r, x, bodyErr)
 		return
 	}
 	h := m.handler(d.Service.Name, d.Version.Name)

@@ -165,6 +165,11 @@ func readJSON(h http.Header, body io.ReadCloser, length, max int64) (b []byte, r
 	if length > max {
 		return nil, body, fmt.Sprintf("larger than max_body (%d bytes > %d)", length, max), nil
 	}
+	if k, ok := body.(Kept); ok {
+		if b, whole := k.Kept(); whole && int64(len(b)) <= max {
+			return b, nil, "", nil // read whole already (the body source of negotiation)
+		}
+	}
 	n := int64(bytes.MinRead)
 	if length > 0 {
 		n += min(length, max)
@@ -181,6 +186,13 @@ func readJSON(h http.Header, body io.ReadCloser, length, max int64) (b []byte, r
 		return nil, readCloser{bytes.NewReader(b), body}, "not declared JSON (no Content-Type)", nil
 	}
 	return b, nil, "", nil
+}
+
+// Kept is a body an applier already read whole into memory (to find a
+// version in it); Kept returns those bytes while nothing has been read from
+// it, so the adapter does not read it again.
+type Kept interface {
+	Kept() (b []byte, whole bool)
 }
 
 type readCloser struct {

@@ -219,6 +219,9 @@ func (s *Service) Refusals(a Applier) []Refusal {
 			}
 		}
 	}
+	if n := &s.Negotiate; n.Body != "" && (a == ApplierEnvoy || a == ApplierGRPC) {
+		add("negotiate.body", n.PosOf("body"), n.KeyPos("body"), false, bodyWhy[a])
+	}
 	out = append(out, s.adaptRefusals(a)...)
 	if c := s.Contract; c != nil && c.ValidatePercent > 0 {
 		switch a {
@@ -255,6 +258,14 @@ func (s *Service) qnRefusals() []Refusal {
 		}
 	}
 	return out
+}
+
+// bodyWhy says why the xDS appliers refuse negotiate.body: the version
+// is read from the request body, which only Turnout's own appliers (the
+// proxy and the middleware) read before routing.
+var bodyWhy = map[Applier]string{
+	ApplierEnvoy: "Envoy routes on headers and cannot read a version from the request body; the body source is left out of the xDS routes (clients must send the header, accept, path or query)",
+	ApplierGRPC:  "proxyless gRPC clients route on headers and cannot read a version from the request body; the body source is left out of their routes",
 }
 
 // adaptWhy says, per applier, why versions' served_by and adapt are

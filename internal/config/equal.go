@@ -54,7 +54,8 @@ func sameValue[T comparable](a, b *T) bool {
 
 func (n *Negotiate) sameAs(o *Negotiate) bool {
 	return slices.Equal(n.Sources, o.Sources) && n.Header == o.Header && n.Query == o.Query &&
-		n.AcceptVendor == o.AcceptVendor && sameValue(n.StripPathVersion, o.StripPathVersion)
+		n.AcceptVendor == o.AcceptVendor && sameValue(n.StripPathVersion, o.StripPathVersion) &&
+		n.Body == o.Body && n.MaxBody == o.MaxBody
 }
 
 func (v *Version) sameAs(o *Version) bool {

@@ -175,8 +175,9 @@ func (u *Upstream) applyDefaults() {
 // defaultSources and defaultStrip are the negotiation defaults every
 // service without its own shares: a Config is read-only once loaded.
 var (
-	defaultSources = []string{SourceHeader, SourceAccept, SourcePath, SourceQuery}
-	defaultStrip   = true
+	defaultSources     = []string{SourceHeader, SourceAccept, SourcePath, SourceQuery}
+	defaultBodySources = []string{SourceHeader, SourceAccept, SourcePath, SourceQuery, SourceBody}
+	defaultStrip       = true
 )
 
 func (s *Service) applyDefaults() {
@@ -187,8 +188,15 @@ func (s *Service) applyDefaults() {
 		s.applyQNDefaults()
 	}
 	n := &s.Negotiate
-	if len(n.Sources) == 0 {
+	switch {
+	case len(n.Sources) > 0:
+	case n.Body != "":
+		n.Sources = defaultBodySources[:len(defaultBodySources):len(defaultBodySources)] // shared, read-only
+	default:
 		n.Sources = defaultSources[:len(defaultSources):len(defaultSources)] // shared, read-only
+	}
+	if n.Body != "" && n.MaxBody == 0 {
+		n.MaxBody = DefaultNegotiateBody
 	}
 	if n.Header == "" {
 		n.Header = DefaultHeader

@@ -264,12 +264,21 @@ type Match struct {
 // Negotiate says where a request may name the version it wants.
 type Negotiate struct {
 	Meta             `yaml:"-"`
-	Sources          []string `yaml:"sources"` // header | accept | path | query
+	Sources          []string `yaml:"sources"` // header | accept | path | query | body
 	Header           string   `yaml:"header"`
 	Query            string   `yaml:"query"`
 	AcceptVendor     string   `yaml:"accept_vendor"`
 	StripPathVersion *bool    `yaml:"strip_path_version"`
+	// Body is the JSON Pointer (RFC 6901) of the version in a JSON
+	// request body, e.g. /api_version; it enables the body source.
+	Body string `yaml:"body"`
+	// MaxBody bounds how much of a body is read to find it
+	// (DefaultNegotiateBody); a longer body carries no version.
+	MaxBody Size `yaml:"max_body"`
 }
+
+// DefaultNegotiateBody is negotiate.max_body when not set.
+const DefaultNegotiateBody = 64 << 10
 
 // Version is one declared version of a service.
 type Version struct {
@@ -454,6 +463,7 @@ const (
 	SourceAccept = "accept"
 	SourcePath   = "path"
 	SourceQuery  = "query"
+	SourceBody   = "body"
 )
 
 // Service protocols.

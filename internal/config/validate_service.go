@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/turnout-gw/turnout/internal/negotiate"
 )
 
 // Validate checks a service: its match and negotiation settings, its
@@ -224,16 +226,19 @@ func (m *Match) Validate() error {
 }
 
 // Validate checks version negotiation: known sources listed once, a header
-// and query name that are HTTP tokens and an accept_vendor of the form
-// type/subtype.
+// and query name that are HTTP tokens, an accept_vendor of the form
+// type/subtype, and a body source with its JSON Pointer (checkBody).
 func (n *Negotiate) Validate() error {
 	var col collector
-	var seen [4]int // index+1 of each source's first listing
+	var seen [5]int // index+1 of each source's first listing
 	for i, src := range n.Sources {
-		k := slices.Index([]string{SourceHeader, SourceAccept, SourcePath, SourceQuery}, src)
+		k := slices.Index([]string{SourceHeader, SourceAccept, SourcePath, SourceQuery, SourceBody}, src)
 		if k < 0 {
-			col.add(n.problem(fmt.Sprintf("sources[%d]", i), "%q is not a source; use header, accept, path or query", src))
+			col.add(n.problem(fmt.Sprintf("sources[%d]", i), "%q is not a source; use header, accept, path, query or body", src))
 			continue
+		}
+		if src == SourceBody && n.Body == "" {
+			col.add(n.problem(fmt.Sprintf("sources[%d]", i), "the body source needs negotiate.body, the JSON Pointer of the version in the body (e.g. body: /api_version)"))
 		}
 		if j := seen[k]; j > 0 {
 			col.add(n.problem(fmt.Sprintf("sources[%d]", i), "%q is already listed as sources[%d]", src, j-1))
@@ -241,6 +246,7 @@ func (n *Negotiate) Validate() error {
 		}
 		seen[k] = i + 1
 	}
+	n.checkBody(&col)
 	if n.Header != "" && !isToken(n.Header) {
 		col.add(n.problem("header", "%q is not a valid header name", n.Header))
 	}
@@ -369,4 +375,23 @@ func (s *Service) validateContractDocs() error {
 		return nest("contract", c.problem("client_key", "names the clients of deprecated operations, which come from the versions' OpenAPI documents; no version sets openapi"))
 	}
 	return nil
+}
+
+// checkBody checks the body source's settings: body a JSON Pointer to a
+// member (not the whole body), listed in sources when sources are given,
+// and max_body above 0 and set only with body.
+func (n *Negotiate) checkBody(col *collector) {
+	if n.Has("body") {
+		if _, err := negotiate.ParsePointer(n.Body); err != nil {
+			col.add(n.problem("body", "%v", err))
+		} else if n.Has("sources") && !slices.Contains(n.Sources, SourceBody) {
+			col.add(n.problem("body", "sources does not list body: add body to sources where it takes precedence (e.g. [header, body])"))
+		}
+	}
+	switch {
+	case n.Has("max_body") && n.Body == "":
+		col.add(n.problem("max_body", "bounds the body read for negotiate.body, which is not set"))
+	case n.Has("max_body") && n.MaxBody <= 0:
+		col.add(n.problem("max_body", "must be above 0 (default %d bytes)", DefaultNegotiateBody))
+	}
 }

@@ -207,9 +207,25 @@ func TestMatchValidate(t *testing.T) {
 func TestNegotiateValidate(t *testing.T) {
 	runValidate[Negotiate](t, []vcase{
 		{"ok", "{sources: [query, path], header: X-V, query: api-version, accept_vendor: application/vnd.example}", nil},
-		{"sources", "{sources: [header, body, header]}", []string{
-			`sources[1]: "body" is not a source; use header, accept, path or query`,
+		{"sources", "{sources: [header, cookie, header]}", []string{
+			`sources[1]: "cookie" is not a source; use header, accept, path, query or body`,
 			`sources[2]: "header" is already listed as sources[0]`}},
+		{"body", "{sources: [header, body], body: /api_version, max_body: 1KiB}", nil},
+		{"body escaped", "{body: /meta/a~1b~0c}", nil},
+		{"body source without pointer", "{sources: [header, body]}", []string{
+			`sources[1]: the body source needs negotiate.body, the JSON Pointer of the version in the body (e.g. body: /api_version)`}},
+		{"body not listed", "{sources: [header], body: /v}", []string{
+			`body: sources does not list body: add body to sources where it takes precedence (e.g. [header, body])`}},
+		{"body not a pointer", "{body: api_version}", []string{
+			`body: "api_version" is not a JSON Pointer: it must start with /, e.g. /api_version`}},
+		{"body bad escape", "{body: /a~2}", []string{
+			`body: "/a~2" is not a JSON Pointer: ~ must be followed by 0 (for ~) or 1 (for /)`}},
+		{"body whole document", `{body: ""}`, []string{
+			`body: an empty JSON Pointer names the whole body; name the member, e.g. /api_version`}},
+		{"max_body without body", "{max_body: 1KiB}", []string{
+			`max_body: bounds the body read for negotiate.body, which is not set`}},
+		{"max_body zero", "{body: /v, max_body: 0}", []string{
+			`max_body: must be above 0 (default 65536 bytes)`}},
 		{"header", `{header: "X:V"}`, []string{`header: "X:V" is not a valid header name`}},
 		{"vendor with suffix", "{accept_vendor: application/vnd.x+json}", []string{
 			`accept_vendor: "application/vnd.x+json" must not have a +suffix; write application/vnd.x (requests may send application/vnd.x.v2+json)`}},

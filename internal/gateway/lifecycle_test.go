@@ -38,20 +38,20 @@ services:
         hold_while: { requests: 1, window: 10m }
 `
 
-// v1Calls is the usage the test drives for users v1.
-type v1Calls struct {
+// drivenUsage is the usage the test drives for users v1.
+type drivenUsage struct {
 	mu      sync.Mutex
 	n       uint64
 	clients []string
 }
 
-func (c *v1Calls) set(n uint64, clients ...string) {
+func (c *drivenUsage) set(n uint64, clients ...string) {
 	c.mu.Lock()
 	c.n, c.clients = n, clients
 	c.mu.Unlock()
 }
 
-func (c *v1Calls) usage() lifecycle.Usage {
+func (c *drivenUsage) usage() lifecycle.Usage {
 	return lifecycle.UsageFunc(func(service, version string, _ time.Duration) (uint64, []string) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -103,7 +103,7 @@ func adminJSON(t *testing.T, method, url string, out any) int {
 func TestScheduleReachesTraffic(t *testing.T) {
 	t.Setenv("TURNOUT_TEST_SCHEDULE_TOKEN", "s3cret")
 	clk := testclock.New(time.Date(2027, 1, 14, 0, 0, 0, 0, time.UTC))
-	calls := &v1Calls{}
+	calls := &drivenUsage{}
 	vars := map[string]string{"STATE": filepath.Join(t.TempDir(), "state.db"),
 		"V1": testutil.VersionServer(t, "v1").URL, "V2": testutil.VersionServer(t, "v2").URL}
 	opts := gateway.AppOptions{Now: clk.Now, Tick: 10 * time.Millisecond, Usage: calls.usage()}

@@ -1,6 +1,9 @@
 package negotiate
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func BenchmarkRequestedHeader(b *testing.B) {
 	n := mustNew(b, defaultOptions())
@@ -32,6 +35,35 @@ func BenchmarkResolve(b *testing.B) {
 			for b.Loop() {
 				if _, err := r.Resolve(value); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// bodyOf returns a JSON object of about size bytes: fields, then the
+// version at /api_version, then more fields.
+func bodyOf(size int) []byte {
+	b := []byte(`{"id": 12345, "name": "Ada Lovelace", "tags": ["a", "b", "c"], "api_version": "2", "items": [`)
+	for len(b) < size-40 {
+		b = append(b, `{"sku": "x-1", "qty": 1, "ok": true}, `...)
+	}
+	return append(b, `{"sku": "end"}]}`...)
+}
+
+// BenchmarkRequestedBody is the body source's cost per request: finding
+// /api_version in a JSON body of 1 KiB and 64 KiB (the default bound).
+func BenchmarkRequestedBody(b *testing.B) {
+	n := mustNew(b, Options{Sources: []Source{SourceHeader, SourceBody}, Header: "X-API-Version", Body: "/api_version", MaxBody: 1 << 20})
+	for _, size := range []int{1 << 10, 64 << 10} {
+		body := bodyOf(size)
+		r := jsonRequest(string(body), "application/json")
+		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if v, _, ok, _ := n.RequestedIn(r, "", body); !ok || v != "2" {
+					b.Fatal(v)
 				}
 			}
 		})

@@ -5,14 +5,18 @@
 //
 //   - extraction: a [Negotiator] looks at the configured sources (a header, the
 //     Accept header's vendor media types and version= parameters, a leading
-//     /vN path segment set aside by [SplitPathVersion], a query parameter) in
-//     order of precedence and returns the raw version text of the first
-//     source that carries one;
+//     /vN path segment set aside by [SplitPathVersion], a query parameter, a
+//     member of a JSON body named by a JSON [Pointer]) in order of
+//     precedence and returns the raw version text of the first source that
+//     carries one. The body is the caller's to read, bounded:
+//     [Negotiator.WantsBody] says when, [Negotiator.MaxBody] how much, and
+//     [Negotiator.RequestedIn] takes what was read;
 //   - resolution: a [Resolver] maps that text to one of the declared version
 //     names, either by exact (case-insensitive) name or as a number or semver
 //     range selecting the highest declared version that satisfies it.
 //
-// It knows nothing about sockets, routing or configuration files. Callers map
+// It knows nothing about sockets, routing or configuration files: it never
+// reads a request body itself. Callers map
 // [ErrMalformed] to HTTP 400 and [ErrNotAcceptable] to HTTP 406.
 //
 // # Concurrency

@@ -29,6 +29,9 @@ const (
 	SourceAccept
 	SourcePath
 	SourceQuery
+	// SourceBody is a member of a JSON request body, named by a JSON
+	// Pointer (Options.Body); the caller reads the body (see WantsBody).
+	SourceBody
 )
 
 var sourceNames = [...]string{
@@ -37,10 +40,11 @@ var sourceNames = [...]string{
 	SourceAccept: "accept",
 	SourcePath:   "path",
 	SourceQuery:  "query",
+	SourceBody:   "body",
 }
 
 // String returns the configuration name of s: "none", "header", "accept",
-// "path" or "query".
+// "path", "query" or "body".
 func (s Source) String() string {
 	if int(s) < len(sourceNames) {
 		return sourceNames[s]
@@ -49,10 +53,10 @@ func (s Source) String() string {
 }
 
 // ParseSource parses a configuration name ("header", "accept", "path",
-// "query"; case-insensitive) into a Source. "none" is not a usable source and
+// "query", "body"; case-insensitive) into a Source. "none" is not a usable source and
 // is rejected like any unknown name.
 func ParseSource(s string) (Source, error) {
-	for i := SourceHeader; i <= SourceQuery; i++ {
+	for i := SourceHeader; i <= SourceBody; i++ {
 		if strings.EqualFold(s, sourceNames[i]) {
 			return i, nil
 		}
@@ -74,16 +78,24 @@ type Options struct {
 	// "application/vnd.example", matching application/vnd.example.v2+json.
 	// Empty means only version= parameters count in the Accept header.
 	AcceptVendor string
+	// Body is the JSON Pointer (RFC 6901) of the version in a JSON request
+	// body, e.g. "/api_version". Required when SourceBody is enabled.
+	Body string
+	// MaxBody bounds the body read for SourceBody, in bytes
+	// (DefaultMaxBody when 0): a longer body carries no version.
+	MaxBody int64
 }
 
 // Negotiator extracts the requested version from a request. It is compiled
 // once by New, is immutable and is safe for concurrent use.
 type Negotiator struct {
 	sources []Source
-	has     [SourceQuery + 1]bool
+	has     [SourceBody + 1]bool
 	header  string // canonical header key
 	query   string
 	vendor  string
+	body    Pointer
+	maxBody int64
 }
 
 // New validates o and compiles it into a Negotiator. Sources must be
@@ -95,7 +107,7 @@ func New(o Options) (*Negotiator, error) {
 	}
 	n := &Negotiator{sources: slices.Clone(o.Sources)}
 	for _, s := range o.Sources {
-		if s == SourceNone || s > SourceQuery {
+		if s == SourceNone || s > SourceBody {
 			return nil, fmt.Errorf("negotiate: invalid source %v", s)
 		}
 		if n.has[s] {
@@ -113,6 +125,20 @@ func New(o Options) (*Negotiator, error) {
 		return nil, errors.New("negotiate: query source enabled without a parameter name")
 	}
 	n.query = o.Query
+	if o.Body != "" || n.has[SourceBody] {
+		p, err := ParsePointer(o.Body)
+		if err != nil {
+			return nil, fmt.Errorf("negotiate: body: %w", err)
+		}
+		n.body = p
+	}
+	if o.MaxBody < 0 {
+		return nil, fmt.Errorf("negotiate: negative max body %d", o.MaxBody)
+	}
+	n.maxBody = o.MaxBody
+	if n.maxBody == 0 {
+		n.maxBody = DefaultMaxBody
+	}
 	if o.AcceptVendor != "" {
 		typ, sub, ok := strings.Cut(o.AcceptVendor, "/")
 		if !ok || !isToken(typ) || !isToken(sub) {
@@ -130,7 +156,15 @@ func (n *Negotiator) HasSource(s Source) bool {
 
 // Requested returns the raw version text the request asks for and the source
 // that carried it, trying the configured sources in order; the first source
-// that carries a version wins.
+// that carries a version wins. It is RequestedIn without a body: the body
+// source, if enabled, carries nothing.
+func (n *Negotiator) Requested(r *http.Request, pathVersion string) (value string, src Source, ok bool, err error) {
+	return n.RequestedIn(r, pathVersion, nil)
+}
+
+// RequestedIn returns the raw version text the request asks for and the
+// source that carried it, trying the configured sources in order; the first
+// source that carries a version wins.
 //
 // pathVersion is the version segment already split off the path by
 // SplitPathVersion ("" if none); it is only consulted when SourcePath is
@@ -138,46 +172,76 @@ func (n *Negotiator) HasSource(s Source) bool {
 // without the leading 'v' (e.g. "2.1"). Header and query values are trimmed of
 // spaces and tabs.
 //
+// body is r's whole body, read by the caller because WantsBody said so (at
+// most MaxBody bytes), or nil when it was not read: the body source then
+// carries nothing. The value at the pointer is a string or a number (see
+// Pointer.Find); a body that is not valid JSON carries nothing.
+//
 // ok is false when no source carries a version. When a source carries a
 // malformed value (an unparseable vendor version or version= parameter, an
 // invalid q-value on a range that carries a version, a bad %-escape in the
-// query value) Requested stops and returns that source with ErrMalformed,
-// unwrapped.
-func (n *Negotiator) Requested(r *http.Request, pathVersion string) (value string, src Source, ok bool, err error) {
+// query value, a body member that is neither a string nor a number)
+// RequestedIn stops and returns that source with ErrMalformed, unwrapped.
+func (n *Negotiator) RequestedIn(r *http.Request, pathVersion string, body []byte) (value string, src Source, ok bool, err error) {
 	for _, s := range n.sources {
-		switch s {
-		case SourceHeader:
-			if vs := r.Header[n.header]; len(vs) > 0 {
-				if v := trimOWS(vs[0]); v != "" {
-					return v, s, true, nil
-				}
-			}
-		case SourceAccept:
-			v, found, err := n.acceptVersion(r.Header["Accept"])
-			if err != nil {
-				return "", s, false, err
-			}
-			if found {
-				return v, s, true, nil
-			}
-		case SourcePath:
-			if pathVersion != "" {
-				return pathVersion, s, true, nil
-			}
-		case SourceQuery:
-			if r.URL == nil {
-				continue
-			}
-			v, found, err := n.queryVersion(r.URL.RawQuery)
-			if err != nil {
-				return "", s, false, err
-			}
-			if found {
-				return v, s, true, nil
-			}
+		v, found, err := n.from(s, r, pathVersion, body)
+		if err != nil {
+			return "", s, false, err
+		}
+		if found {
+			return v, s, true, nil
 		}
 	}
 	return "", SourceNone, false, nil
+}
+
+// WantsBody reports whether RequestedIn would look at r's body: the body
+// source is enabled, r has a JSON body (JSONBody) and no source before the
+// body in order of precedence carries a version or a malformed value, and
+// the body's declared length (if any) is at most MaxBody. An
+// applier that can read bodies then reads at most MaxBody bytes of it (one
+// more, to tell a longer body) before deciding.
+func (n *Negotiator) WantsBody(r *http.Request, pathVersion string) bool {
+	if !n.has[SourceBody] || r.ContentLength > n.maxBody || !JSONBody(r) {
+		return false // a declared length over the bound is not read at all
+	}
+	for _, s := range n.sources {
+		if s == SourceBody {
+			return true
+		}
+		if _, found, err := n.from(s, r, pathVersion, nil); found || err != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// MaxBody is the most bytes of a body the body source reads.
+func (n *Negotiator) MaxBody() int64 { return n.maxBody }
+
+// from is the version source s carries, if any.
+func (n *Negotiator) from(s Source, r *http.Request, pathVersion string, body []byte) (string, bool, error) {
+	switch s {
+	case SourceHeader:
+		if vs := r.Header[n.header]; len(vs) > 0 {
+			if v := trimOWS(vs[0]); v != "" {
+				return v, true, nil
+			}
+		}
+	case SourceAccept:
+		return n.acceptVersion(r.Header["Accept"])
+	case SourcePath:
+		return pathVersion, pathVersion != "", nil
+	case SourceQuery:
+		if r.URL != nil {
+			return n.queryVersion(r.URL.RawQuery)
+		}
+	case SourceBody:
+		if body != nil && int64(len(body)) <= n.maxBody && JSONBody(r) {
+			return n.body.Find(body)
+		}
+	}
+	return "", false, nil
 }
 
 // queryVersion scans a raw query string for the first n.query=value pair.

@@ -175,8 +175,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := exchanges.Get().(*exchange)
 	x.reset(snap, r, start)
 	connect := r.Method == http.MethodConnect
+	var bodyErr error
 	if !connect { // a CONNECT is never routed
-		x.d = snap.Trust.Decide(snap.Table, r) // a nil policy trusts every request
+		var in route.Input
+		in, bodyErr = gather(snap, r)
+		x.d = snap.Trust.DecideWith(snap.Table, r, in) // a nil policy trusts every request
 	}
 	defer x.recycle()
 	h.obs.Decided(&x.d)
@@ -196,6 +199,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, x.status, "CONNECT is not served: Turnout is a reverse proxy, not a forward proxy or tunnel")
 	case x.d.Status != 0:
 		h.answer(w, r, x)
+	case bodyErr != nil: // the client's body failed while it was read to decide
+		abort = h.fail(w, r, x, bodyErr)
 	case !admitted:
 		h.refuseBusy(w, x)
 	case direct(r):

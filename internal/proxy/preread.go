@@ -34,6 +34,10 @@ func preread(x *exchange, out *http.Request) ([]byte, error) {
 	if out.Body == nil || out.Body == http.NoBody || bound <= 0 || out.ContentLength > bound || Streamed(x.in) {
 		return nil, nil
 	}
+	if b, ok := kept(out.Body); ok && int64(len(b)) <= bound {
+		setBody(out, b) // read whole to decide (bodypin.go): not read again
+		return b, nil
+	}
 	b, err := readBounded(out.Body, out.ContentLength, bound)
 	if err != nil {
 		return nil, httperr.ClientBody(err)

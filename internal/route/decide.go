@@ -91,14 +91,55 @@ var ErrNoService = errors.New("no service matches the request")
 
 // Decide routes one request. It never blocks and allocates nothing for
 // pinned, rule and split decisions (expression rules and semver ranges
-// excepted).
-func (t *Table) Decide(r *http.Request) Decision { return t.decide(r, true) }
+// excepted). It is DecideWith without input: a body source carries
+// nothing.
+func (t *Table) Decide(r *http.Request) Decision { return t.decide(r, true, Input{}) }
+
+// Input is what an applier gathered from a request before deciding it,
+// beyond the request's head: data Decide cannot read itself, because
+// reading it means reading from the client.
+type Input struct {
+	// Body is the request's whole body when WantsBody asked for it and it
+	// was read within the bound WantsBody gave; nil otherwise (not asked,
+	// longer than the bound, or the applier cannot read bodies). The
+	// negotiation's body source reads the version from it.
+	Body []byte
+}
+
+// DecideWith routes r as Decide does, with what the applier gathered
+// from it (in).
+func (t *Table) DecideWith(r *http.Request, in Input) Decision { return t.decide(r, true, in) }
+
+// WantsBody returns how many bytes of r's body an applier should read and
+// pass as Input.Body before deciding: the service r belongs to reads its
+// version from a JSON body (negotiate.body), r has one, within the bound,
+// and no source before the body in order of precedence carries a version
+// (negotiate.Negotiator.WantsBody). It returns 0, at the cost of a field
+// test, when no service reads bodies. It reads nothing from r's body.
+func (t *Table) WantsBody(r *http.Request) int64 {
+	if !t.bodySource || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return 0
+	}
+	at := t.locate(r)
+	s := at.s
+	if s == nil || s.negotiator == nil {
+		return 0
+	}
+	pv := at.pv
+	if !at.hasPV || !s.pathSource {
+		pv = ""
+	}
+	if !s.negotiator.WantsBody(r, pv) {
+		return 0
+	}
+	return s.negotiator.MaxBody()
+}
 
 // DecideUnpinned routes r as if it asked for no version: negotiation is
 // skipped (a malformed or unknown pin is no error either) and the request
 // goes through rules, the rollout split and the default. It is how a
 // refused pin from an untrusted client is honoured (internal/trust).
-func (t *Table) DecideUnpinned(r *http.Request) Decision { return t.decide(r, false) }
+func (t *Table) DecideUnpinned(r *http.Request) Decision { return t.decide(r, false, Input{}) }
 
 // Negotiated reports whether the decision came from the request's version
 // pin: pinned, or answered 400 or 406 because of it.
@@ -106,19 +147,10 @@ func (d *Decision) Negotiated() bool {
 	return d.Service != nil && (d.Reason == ReasonPinned || d.Status == http.StatusBadRequest || d.Status == http.StatusNotAcceptable)
 }
 
-func (t *Table) decide(r *http.Request, pins bool) Decision {
+func (t *Table) decide(r *http.Request, pins bool, in Input) Decision {
 	d := Decision{Trusted: true}
-	path := r.URL.Path
-	if path == "" {
-		path = "/"
-	}
-	pv, rest, hasPV := negotiate.SplitPathVersion(path)
-	vlen := 0
-	if hasPV {
-		vlen = len(path) - len(rest)
-	}
-	host := requestHost(r)
-	s := t.lookup(host, path, rest, vlen)
+	at := t.locate(r)
+	s, path, rest, pv, hasPV, host := at.s, at.path, at.rest, at.pv, at.hasPV, at.host
 	if s == nil {
 		d.Status = http.StatusNotFound
 		d.Err = ErrNoService
@@ -142,7 +174,7 @@ func (t *Table) decide(r *http.Request, pins bool) Decision {
 		err error
 	)
 	if pins {
-		val, src, ok, err = s.negotiator.Requested(r, pv)
+		val, src, ok, err = s.negotiator.RequestedIn(r, pv, in.Body)
 	}
 	if err != nil {
 		d.Status, d.Err = http.StatusBadRequest, err
@@ -188,6 +220,31 @@ func (t *Table) decide(r *http.Request, pins bool) Decision {
 	}
 	d.Version, d.Reason = s.Default, ReasonDefault
 	return t.finish(d, r)
+}
+
+// located is where a request belongs: its service (nil for none), its
+// path ("/" for none) and what SplitPathVersion set aside of it, and its
+// host.
+type located struct {
+	s                    *Service
+	path, rest, pv, host string
+	hasPV                bool
+}
+
+// locate finds r's service.
+func (t *Table) locate(r *http.Request) located {
+	at := located{path: r.URL.Path}
+	if at.path == "" {
+		at.path = "/"
+	}
+	at.pv, at.rest, at.hasPV = negotiate.SplitPathVersion(at.path)
+	vlen := 0
+	if at.hasPV {
+		vlen = len(at.path) - len(at.rest)
+	}
+	at.host = requestHost(r)
+	at.s = t.lookup(at.host, at.path, at.rest, vlen)
+	return at
 }
 
 // FaultFor returns the fault to inject into an attempt on v: the

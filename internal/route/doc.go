@@ -26,5 +26,8 @@
 // ConnectionState; an unverified or absent certificate never matches.
 //
 // The package knows nothing about sockets: the proxy, the in-process
-// middleware and the xDS translation all apply the same Table.
+// middleware and the xDS translation all apply the same Table. What a
+// decision needs from beyond the request's head — the body a
+// negotiate.body source reads — is gathered by the applier, bounded, when
+// Table.WantsBody asks for it, and passed in (DecideWith, Input).
 package route

@@ -116,6 +116,10 @@ type Negotiation struct {
 	Header       string
 	Query        string
 	AcceptVendor string
+	// Body is the JSON Pointer of the version in a JSON request body, ""
+	// when the body source is off; MaxBody bounds the body read for it.
+	Body    string
+	MaxBody int64
 }
 
 // Service is a compiled service. It is immutable.
@@ -194,7 +198,8 @@ func compileService(sc *config.Service, weight float64, shared map[string]*byNam
 		Listen:     sc.Listen,
 		QN:         sc.QN,
 		Negotiation: Negotiation{Sources: slices.Clone(sc.Negotiate.Sources), Header: sc.Negotiate.Header,
-			Query: sc.Negotiate.Query, AcceptVendor: sc.Negotiate.AcceptVendor},
+			Query: sc.Negotiate.Query, AcceptVendor: sc.Negotiate.AcceptVendor,
+			Body: sc.Negotiate.Body, MaxBody: int64(sc.Negotiate.MaxBody)},
 	}
 	for _, h := range sc.Match.Hosts {
 		s.Hosts = append(s.Hosts, strings.ToLower(h))
@@ -244,7 +249,8 @@ func compileService(sc *config.Service, weight float64, shared map[string]*byNam
 	}
 	s.versionsJS, s.resolver = bn.versionsJS, bn.resolver
 
-	opts := negotiate.Options{Header: sc.Negotiate.Header, Query: sc.Negotiate.Query, AcceptVendor: sc.Negotiate.AcceptVendor}
+	opts := negotiate.Options{Header: sc.Negotiate.Header, Query: sc.Negotiate.Query, AcceptVendor: sc.Negotiate.AcceptVendor,
+		Body: sc.Negotiate.Body, MaxBody: int64(sc.Negotiate.MaxBody)}
 	for _, src := range sc.Negotiate.Sources {
 		ps, err := negotiate.ParseSource(src)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/chunks"
 	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/negotiate"
 )
 
 // Table is the compiled, immutable routing table. Share it freely.
@@ -21,6 +22,8 @@ type Table struct {
 	wild     []wildHost            // "*.example.com" hosts, longest suffix first
 	anyHost  *pathIndex            // services without hosts
 	rnd      func() uint64
+	// bodySource is set when some service reads a version from the body.
+	bodySource bool
 }
 
 type wildHost struct {
@@ -140,10 +143,14 @@ const parallelRebind = 1024
 func (t *Table) index() {
 	t.hosts = map[string]*pathIndex{}
 	t.wild = nil
+	t.bodySource = false
 	anyHost := 0
 	for _, s := range t.services {
 		if len(s.Hosts) == 0 {
 			anyHost++
+		}
+		if !s.IsQN() && s.negotiator != nil && s.negotiator.HasSource(negotiate.SourceBody) {
+			t.bodySource = true
 		}
 	}
 	t.anyHost = &pathIndex{byPrefix: make(map[string]*Service, anyHost)}

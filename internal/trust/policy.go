@@ -206,8 +206,15 @@ func prefixes(list []string) ([]netip.Prefix, error) {
 // a pin by it). Decide modifies r's header and URL in place and allocates
 // nothing when there is nothing to remove. A nil Policy trusts everything.
 func (p *Policy) Decide(t *route.Table, r *http.Request) route.Decision {
+	return p.DecideWith(t, r, route.Input{})
+}
+
+// DecideWith is Decide with what the applier gathered from r before
+// deciding (route.Input: the body a body source reads). A refused pin is
+// refused from the body too: DecideUnpinned negotiates nothing.
+func (p *Policy) DecideWith(t *route.Table, r *http.Request, in route.Input) route.Decision {
 	if p == nil {
-		return t.Decide(r)
+		return t.DecideWith(r, in)
 	}
 	var removed route.Removed
 	trusted := p.fromTrustedNetwork(r)
@@ -225,7 +232,7 @@ func (p *Policy) Decide(t *route.Table, r *http.Request) route.Decision {
 	if !trusted {
 		removed |= p.colours.strip(r)
 	}
-	d := t.Decide(r)
+	d := t.DecideWith(r, in)
 	if !trusted && d.Negotiated() && p.spec.RefusesPins(d.Service.Name) {
 		var pk keys
 		for _, k := range d.Service.PinKeys() {
