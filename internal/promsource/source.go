@@ -211,13 +211,13 @@ func summarize(version string, span time.Duration, res [numKinds]result) (stats.
 	}
 	requests := math.Round(req.value)
 	if !req.ok || requests < 1 {
-		return stats.Summary{Span: span}, nil // no traffic: the other numbers mean nothing
+		return stats.Summary{Totals: stats.Totals{Span: span}}, nil // no traffic: the other numbers mean nothing
 	}
 	errs := res[kindErrors]
 	if errs.err != nil {
 		return stats.Summary{}, fmt.Errorf("query errors of %s: %w", version, errs.err)
 	}
-	sum := stats.Summary{Requests: int64(requests), Span: span}
+	sum := stats.Summary{Totals: stats.Totals{Requests: int64(requests), Span: span}}
 	if errs.ok {
 		sum.Errors = min(int64(math.Round(errs.value)), sum.Requests)
 		sum.ErrorRate = min(errs.value/req.value, 1)

@@ -40,8 +40,8 @@ type Analysis struct {
 	Errors      int64         `json:"errors"`
 	MinRequests int           `json:"min_requests"`
 	Checks      []Check       `json:"checks"`
-	To          stats.Summary `json:"to"`
-	From        stats.Summary `json:"from"`
+	To          stats.Totals  `json:"to"`
+	From        stats.Totals  `json:"from"`
 }
 
 // Gate is an extra analysis check fed by another feature (mirror diff rate,
@@ -113,7 +113,7 @@ func analyze(now time.Time, service string, ro *config.Rollout, st Stats, gates 
 	}
 	win := a.Window.D()
 	to, from, err := read(service, ro, st, win, since)
-	res := Analysis{At: now, Window: win, Requests: to.Requests, Errors: to.Errors, MinRequests: a.MinRequests, To: to, From: from}
+	res := Analysis{At: now, Window: win, Requests: to.Requests, Errors: to.Errors, MinRequests: a.MinRequests, To: to.Totals, From: from.Totals}
 	if err != nil {
 		res.Result = ResultWaiting
 		res.Reason = "waiting for metrics: " + err.Error()

@@ -36,8 +36,8 @@ func (r remoteStats) FetchWindow(_, version string, _ time.Duration, _ time.Time
 // reason (never a failure); a failed fetch of `from` matters only to a
 // relative analysis; no data is waiting for traffic.
 func TestAnalyzeRemoteStats(t *testing.T) {
-	healthy := stats.Summary{Requests: 100, Errors: 1, ErrorRate: 0.01, P95: 20 * time.Millisecond}
-	broken := stats.Summary{Requests: 100, Errors: 50, ErrorRate: 0.5, P95: 20 * time.Millisecond}
+	healthy := stats.Summary{Totals: stats.Totals{Requests: 100, Errors: 1, ErrorRate: 0.01, P95: 20 * time.Millisecond}}
+	broken := stats.Summary{Totals: stats.Totals{Requests: 100, Errors: 50, ErrorRate: 0.5, P95: 20 * time.Millisecond}}
 	down := errors.New("connection refused")
 	tests := []struct {
 		name     string
@@ -116,7 +116,7 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken := stats.Summary{Requests: 100, Errors: 50, ErrorRate: 0.5}
+	broken := stats.Summary{Totals: stats.Totals{Requests: 100, Errors: 50, ErrorRate: 0.5}}
 	ss := &splitStats{remoteStats: remoteStats{by: map[string]stats.Summary{"v2": broken}},
 		entered: make(chan struct{}, 1), release: make(chan struct{})}
 	eng, err := New(st, ss, WithClock(clock.Now))

@@ -63,7 +63,7 @@ func analyzeStatistical(now time.Time, service string, ro *config.Rollout, st St
 	if !since.IsZero() {
 		win = min(win, max(now.Sub(since), 0))
 	}
-	res := Analysis{At: now, Window: win, Requests: to.Requests, Errors: to.Errors, MinRequests: a.MinRequests, To: to, From: from}
+	res := Analysis{At: now, Window: win, Requests: to.Requests, Errors: to.Errors, MinRequests: a.MinRequests, To: to.Totals, From: from.Totals}
 	if err != nil {
 		res.Result, res.Reason = ResultWaiting, "waiting for metrics: "+err.Error()
 		return res

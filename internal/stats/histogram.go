@@ -151,9 +151,9 @@ func (a *agg) quantile(q float64) time.Duration {
 
 // summary turns the aggregate into a Summary covering span.
 func (a *agg) summary(span time.Duration) Summary {
-	s := Summary{Requests: a.requests, Errors: a.errors, Span: max(span, 0)}
+	s := Summary{Totals: Totals{Requests: a.requests, Errors: a.errors, Span: max(span, 0)}}
 	if a.requests <= 0 {
-		return Summary{Span: s.Span}
+		return Summary{Totals: Totals{Span: s.Span}}
 	}
 	s.ErrorRate = float64(a.errors) / float64(a.requests)
 	s.P50, s.P95, s.P99 = a.quantile(0.50), a.quantile(0.95), a.quantile(0.99)
