@@ -1,0 +1,250 @@
+package usage
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/turnout-gw/turnout/internal/config"
+	"github.com/turnout-gw/turnout/internal/store"
+)
+
+// Defaults of Options.
+const (
+	// DefaultMaxOperations bounds the operations kept per client; the
+	// requests of further operations are counted in OtherOperations.
+	DefaultMaxOperations = 32
+	// DefaultFlushEvery is how often a Tracker writes what changed.
+	DefaultFlushEvery = 5 * time.Second
+	// RingMinutes is how far back Recent can look: a day of minutes.
+	RingMinutes = 24 * 60
+	// maxOperationLen bounds an operation's name.
+	maxOperationLen = 96
+)
+
+// Options configure a Tracker.
+type Options struct {
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Store keeps the counts across restarts (nil: kept in memory only).
+	Store store.Store
+	Log   *slog.Logger
+	// MaxOperations bounds the operations kept per client
+	// (DefaultMaxOperations).
+	MaxOperations int
+	// FlushEvery is how often what changed is written to Store
+	// (DefaultFlushEvery); Close writes it once more.
+	FlushEvery time.Duration
+	// Operation, when set, names a request's operation as its version's
+	// OpenAPI document does ("GET /users/{id}"); it returns "" when it
+	// does not know the request, which is then named by its method and
+	// first path segment ("GET /users"). It is called on the request's
+	// goroutine and must be fast, safe for concurrent use and return a
+	// string it keeps (it is not copied for a known operation).
+	Operation func(service, version, method, path string) string
+}
+
+// Tracker counts every request per service × version × client. It is safe
+// for concurrent use: Record takes one lock, the service's; Configure,
+// Flush and Close are serialised by another.
+type Tracker struct {
+	o        Options
+	services atomic.Pointer[map[string]*service]
+
+	mu     sync.Mutex // serialises Configure, Flush and Close
+	stop   chan struct{}
+	done   chan struct{}
+	closed bool
+}
+
+// service is one service's key and bound (replaced at each Configure) and
+// its counts (kept across reloads).
+type service struct {
+	name       string
+	key        Key
+	maxClients int
+	declared   []string // the versions configured, sorted
+	st         *state
+}
+
+// state is one service's counts, guarded by mu.
+type state struct {
+	mu       sync.Mutex
+	versions map[string]*version
+	dirty    bool // changed since the last flush
+}
+
+// version is one version's counts.
+type version struct {
+	requests uint64
+	clients  map[string]*client // OtherClient among them once used
+	told     int                // clients told apart: len(clients) without OtherClient
+	ring     [RingMinutes]bucket
+}
+
+// bucket counts the requests of one minute (unix minutes).
+type bucket struct {
+	minute int64
+	count  uint64
+}
+
+// client is one client's counts on one version.
+type client struct {
+	requests    uint64
+	first, last int64 // unix nanoseconds
+	ops         map[string]*uint64 // a pointer: counting a known one assigns nothing to the map
+	otherOps    uint64
+}
+
+// New returns a Tracker that counts nothing until Configure, and starts
+// its flush loop; Close stops it.
+func New(o Options) *Tracker {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.MaxOperations <= 0 {
+		o.MaxOperations = DefaultMaxOperations
+	}
+	if o.FlushEvery <= 0 {
+		o.FlushEvery = DefaultFlushEvery
+	}
+	t := &Tracker{o: o, stop: make(chan struct{}), done: make(chan struct{})}
+	empty := map[string]*service{}
+	t.services.Store(&empty)
+	go t.loop()
+	return t
+}
+
+func (t *Tracker) loop() {
+	defer close(t.done)
+	tick := time.NewTicker(t.o.FlushEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case <-tick.C:
+			t.Flush()
+		}
+	}
+}
+
+// Configure adopts cfg's services: their client keys and bounds. The
+// counts of a service that stays are kept; a new service's are read from
+// the store; a removed service's are written and let go.
+func (t *Tracker) Configure(cfg *config.Config) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := *t.services.Load()
+	next := make(map[string]*service, len(cfg.Services))
+	for _, name := range cfg.ServiceNames() {
+		sc := cfg.Services[name]
+		s := &service{name: name, maxClients: sc.Clients.Limit(), declared: sc.VersionNames()}
+		if sc.Clients != nil {
+			s.key = NewKey(sc.Clients.Key)
+		}
+		if prev := old[name]; prev != nil {
+			s.st = prev.st
+		} else {
+			s.st = t.load(name)
+		}
+		next[name] = s
+	}
+	for name, s := range old {
+		if next[name] == nil {
+			t.flush(s)
+		}
+	}
+	t.services.Store(&next)
+}
+
+// Record counts one request of service served by version (for a version
+// served by another through an adapter, the version the client asked
+// for). path is the request's path as the version sees it (its version
+// segment stripped). It allocates nothing for a known client and operation
+// (unless the key is client_cert, whose subject is formatted each time).
+func (t *Tracker) Record(serviceName, versionName string, r *http.Request, path string) {
+	s := (*t.services.Load())[serviceName]
+	if s == nil {
+		return
+	}
+	var kb [96]byte
+	key := s.key.Append(kb[:0], r)
+	var ob [maxOperationLen + 16]byte
+	op := ob[:0]
+	if f := t.o.Operation; f != nil {
+		if name := f(serviceName, versionName, r.Method, path); name != "" {
+			op = append(op, name...)
+		}
+	}
+	if len(op) == 0 {
+		op = appendOperation(op, r.Method, path)
+	}
+	s.st.record(t.o.Now(), versionName, key, op, s.maxClients, t.o.MaxOperations)
+}
+
+// appendOperation appends a request's operation when no document names
+// it: its method and first path segment ("GET /users").
+func appendOperation(dst []byte, method, path string) []byte {
+	seg := strings.TrimPrefix(path, "/")
+	if i := strings.IndexByte(seg, '/'); i >= 0 {
+		seg = seg[:i]
+	}
+	if len(method) > 16 {
+		method = method[:16]
+	}
+	if len(seg) > maxOperationLen-len(method)-2 {
+		seg = seg[:maxOperationLen-len(method)-2]
+	}
+	dst = append(dst, method...)
+	dst = append(dst, " /"...)
+	return append(dst, seg...)
+}
+
+// record counts one request at now. key and op are only read: they are
+// copied when they become entries.
+func (st *state) record(now time.Time, versionName string, key, op []byte, maxClients, maxOps int) {
+	ns, minute := now.UnixNano(), now.Unix()/60
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.dirty = true
+	v := st.versions[versionName]
+	if v == nil {
+		v = &version{clients: map[string]*client{}}
+		st.versions[versionName] = v
+	}
+	v.requests++
+	b := &v.ring[minute%RingMinutes]
+	if b.minute != minute {
+		*b = bucket{minute: minute}
+	}
+	b.count++
+	c := v.clients[string(key)]
+	if c == nil {
+		name := OtherClient
+		if v.told < maxClients && string(key) != OtherClient {
+			name = string(key)
+			v.told++
+		}
+		if c = v.clients[name]; c == nil {
+			c = &client{first: ns, ops: map[string]*uint64{}}
+			v.clients[name] = c
+		}
+	}
+	c.requests++
+	c.last = max(c.last, ns)
+	if n := c.ops[string(op)]; n != nil {
+		*n++
+	} else if len(c.ops) < maxOps {
+		one := uint64(1)
+		c.ops[string(op)] = &one
+	} else {
+		c.otherOps++
+	}
+}

@@ -1,0 +1,171 @@
+package usage
+
+import (
+	"cmp"
+	"errors"
+	"slices"
+	"time"
+)
+
+// Errors of Usage; the admin API answers both with 404.
+var (
+	ErrUnknownService = errors.New("unknown service")
+	ErrUnknownVersion = errors.New("unknown version")
+)
+
+// MaxRecentClients bounds the clients Recent returns.
+const MaxRecentClients = 10
+
+// Client is one client's use of one version: GET /api/v1/usage/{service}.
+type Client struct {
+	Client    string    `json:"client"`
+	Requests  uint64    `json:"requests"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	// Operations are the operations the client used, most requests
+	// first, at most Options.MaxOperations of them.
+	Operations []Operation `json:"operations"`
+	// OtherOperations counts the requests of operations beyond them.
+	OtherOperations uint64 `json:"other_operations,omitempty"`
+}
+
+// Operation is the requests of one client to one operation.
+type Operation struct {
+	Operation string `json:"operation"`
+	Requests  uint64 `json:"requests"`
+}
+
+// Version is who called one version of a service: every client, most
+// requests first.
+type Version struct {
+	Service string `json:"service"`
+	Version string `json:"version"`
+	// Requests is every request the version served since counting began.
+	Requests uint64 `json:"requests"`
+	// Requests24h is the requests of the last 24 hours (by minute).
+	Requests24h uint64   `json:"requests_24h"`
+	Clients     []Client `json:"clients"`
+}
+
+// Usage returns who called each version of service, or of the one version
+// when version is not "": every version configured and every version
+// counted, sorted by name. A version configured but never called has no
+// clients.
+func (t *Tracker) Usage(service, version string) ([]Version, error) {
+	s := (*t.services.Load())[service]
+	if s == nil {
+		return nil, ErrUnknownService
+	}
+	now := t.o.Now()
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	names := slices.Clone(s.declared)
+	for n := range s.st.versions {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	if version != "" {
+		if !slices.Contains(names, version) {
+			return nil, ErrUnknownVersion
+		}
+		names = []string{version}
+	}
+	out := make([]Version, 0, len(names))
+	for _, n := range names {
+		vu := Version{Service: service, Version: n, Clients: []Client{}}
+		if v := s.st.versions[n]; v != nil {
+			vu.Requests, vu.Clients = v.requests, v.list()
+			vu.Requests24h = v.since(now.Add(-RingMinutes*time.Minute+time.Minute), now)
+		}
+		out = append(out, vu)
+	}
+	return out, nil
+}
+
+// list returns the version's clients, most requests first. The caller
+// holds the state's lock.
+func (v *version) list() []Client {
+	out := make([]Client, 0, len(v.clients))
+	for name, c := range v.clients {
+		out = append(out, c.view(name))
+	}
+	slices.SortFunc(out, func(a, b Client) int {
+		return cmp.Or(cmp.Compare(b.Requests, a.Requests), cmp.Compare(a.Client, b.Client))
+	})
+	return out
+}
+
+func (c *client) view(name string) Client {
+	ops := make([]Operation, 0, len(c.ops))
+	for op, n := range c.ops {
+		ops = append(ops, Operation{Operation: op, Requests: *n})
+	}
+	slices.SortFunc(ops, func(a, b Operation) int {
+		return cmp.Or(cmp.Compare(b.Requests, a.Requests), cmp.Compare(a.Operation, b.Operation))
+	})
+	return Client{Client: name, Requests: c.requests, FirstSeen: time.Unix(0, c.first).UTC(),
+		LastSeen: time.Unix(0, c.last).UTC(), Operations: ops, OtherOperations: c.otherOps}
+}
+
+// since sums the minute buckets from the one holding from to the one
+// holding now (at most RingMinutes of them). The caller holds the lock.
+func (v *version) since(from, now time.Time) uint64 {
+	last := now.Unix() / 60
+	first := max(floorDiv(from.Unix(), 60), last-RingMinutes+1)
+	var n uint64
+	for _, b := range v.ring {
+		if b.minute >= first && b.minute <= last {
+			n += b.count
+		}
+	}
+	return n
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// Recent returns the requests version of service served in the last
+// window and the clients seen within it, most requests (since counting
+// began) first, at most MaxRecentClients. Requests are counted by whole
+// minutes: every minute the window touches counts, so the count may
+// include up to a minute before the window; a window longer than
+// RingMinutes is cut to it. Clients are those whose last request is
+// within the window exactly. An unknown service or version saw nothing.
+func (t *Tracker) Recent(service, version string, window time.Duration) (requests uint64, clients []string) {
+	s := (*t.services.Load())[service]
+	if s == nil {
+		return 0, nil
+	}
+	now := t.o.Now()
+	from := now.Add(-window)
+	s.st.mu.Lock()
+	v := s.st.versions[version]
+	if v == nil {
+		s.st.mu.Unlock()
+		return 0, nil
+	}
+	requests = v.since(from, now)
+	type seen struct {
+		name string
+		n    uint64
+	}
+	var list []seen
+	for name, c := range v.clients {
+		if c.last >= from.UnixNano() {
+			list = append(list, seen{name, c.requests})
+		}
+	}
+	s.st.mu.Unlock()
+	slices.SortFunc(list, func(a, b seen) int { return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.name, b.name)) })
+	for _, c := range list[:min(len(list), MaxRecentClients)] {
+		clients = append(clients, c.name)
+	}
+	return requests, clients
+}
