@@ -94,7 +94,7 @@ type bucket struct {
 // client is one client's counts on one version.
 type client struct {
 	requests    uint64
-	first, last int64 // unix nanoseconds
+	first, last int64              // unix nanoseconds
 	ops         map[string]*uint64 // a pointer: counting a known one assigns nothing to the map
 	otherOps    uint64
 }
