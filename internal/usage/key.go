@@ -62,6 +62,15 @@ func NewKey(k config.ClientKey) Key {
 	return c
 }
 
+// String formats the key as in the configuration ("" for the zero Key).
+func (k Key) String() string {
+	switch k.kind {
+	case "", config.ClientKeyCert, config.ClientKeyAddress:
+		return k.kind
+	}
+	return k.sticky.String()
+}
+
 // Hashed reports whether the key's values are credentials shown as a hash.
 func (k Key) Hashed() bool { return k.hash }
 

@@ -305,3 +305,12 @@ func BenchmarkRecordHashed(b *testing.B) {
 		tr.Record("users", "v1", r, "/users/42")
 	}
 }
+
+func TestKeyString(t *testing.T) {
+	for _, s := range []string{"header:X-Client-Id", "cookie:sid", "query:client", "client_cert", "address"} {
+		k, _ := config.ParseClientKey(s)
+		if got := NewKey(k).String(); got != s {
+			t.Errorf("NewKey(%s).String() = %q", s, got)
+		}
+	}
+}
