@@ -16,6 +16,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/store"
 	"github.com/turnout-gw/turnout/internal/telemetry"
+	"github.com/turnout-gw/turnout/internal/usage"
 )
 
 // Core is the socket-free part of a running Turnout, shared by the proxy
@@ -34,7 +35,10 @@ type Core struct {
 	Analysis *promsource.Router
 	// Live validates answers against the contracts and tracks deprecated
 	// usage (fed by the proxy's tap).
-	Live  *live.Manager
+	Live *live.Manager
+	// Usage counts every request per service × version × client (who
+	// still calls each version), fed by Observer.
+	Usage *usage.Tracker
 	Store store.Store
 	Log   *slog.Logger
 	// Metrics is the Prometheus registry served at the admin API's
@@ -115,6 +119,7 @@ func Open(cfg *config.Config, path string, o Options) (*Core, error) {
 	}
 	c.Store, c.Stats, c.Metrics = st, stats.NewRegistry(c.now), telemetry.NewMetrics()
 	c.notifier = rollout.NewNotifier(c.Log, 1024, 5, time.Second)
+	c.Usage = usage.New(usage.Options{Now: c.now, Store: st, Log: c.Log, Operation: c.usageOperation})
 	return c, nil
 }
 
@@ -207,6 +212,7 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 		QNTargets:   x.QNTargets,
 		Metrics:     c.Metrics.Handler(),
 		Contracts:   contractsAPI{g: g, lv: c.Live},
+		Usage:       c.serveUsage,
 		Diffs:       x.Diffs,
 		Cluster:     c.clusterView(),
 		ClusterSync: c.clusterSync(),
@@ -313,6 +319,7 @@ func (c *Core) ReleaseState() error {
 	if c.Live != nil {
 		_ = c.Live.Close(context.Background())
 	}
+	c.Usage.Close() // its last counts, before the store closes
 	err := c.Store.Close()
 	if c.fleet != nil {
 		// The member leaves the fleet (its lease revoked) with its store.
@@ -375,6 +382,7 @@ func (c *Core) reloaded(ev ReloadEvent) {
 		c.Log.Error("persisting rollout state", "error", err)
 	}
 	c.Live.Update(cfg, c.contracts.documents)
+	c.Usage.Configure(cfg)
 	if c.fleet != nil {
 		c.fleet.reregister(cfg)
 	}

@@ -29,9 +29,9 @@ func statsObserver(reg *stats.Registry) observe.Observer {
 }
 
 // Observer is what the data plane reports requests to: the stats registry
-// the engine analyses and the Prometheus metrics.
+// the engine analyses, the Prometheus metrics and the usage counts.
 func (c *Core) Observer() observe.Observer {
-	return observe.All{statsObserver(c.Stats), c.Metrics.Observer()}
+	return observe.All{statsObserver(c.Stats), c.Metrics.Observer(), usageObserver(c.Usage)}
 }
 
 // measureReload runs after c.reloaded on every configuration load: it

@@ -167,7 +167,8 @@ func (t *Tracker) Configure(cfg *config.Config) {
 // Record counts one request of service served by version (for a version
 // served by another through an adapter, the version the client asked
 // for). path is the request's path as the version sees it (its version
-// segment stripped). It allocates nothing for a known client and operation
+// segment stripped). r nil (a gRPC call of the in-process middleware)
+// counts as NoClient calling "CALL /service". It allocates nothing for a known client and operation
 // (unless the key is client_cert, whose subject is formatted each time).
 func (t *Tracker) Record(serviceName, versionName string, r *http.Request, path string) {
 	s := (*t.services.Load())[serviceName]
@@ -175,16 +176,19 @@ func (t *Tracker) Record(serviceName, versionName string, r *http.Request, path 
 		return
 	}
 	var kb [96]byte
-	key := s.key.Append(kb[:0], r)
+	key, method := append(kb[:0], NoClient...), "CALL"
+	if r != nil {
+		key, method = s.key.Append(kb[:0], r), r.Method
+	}
 	var ob [maxOperationLen + 16]byte
 	op := ob[:0]
 	if f := t.o.Operation; f != nil {
-		if name := f(serviceName, versionName, r.Method, path); name != "" {
+		if name := f(serviceName, versionName, method, path); name != "" {
 			op = append(op, name...)
 		}
 	}
 	if len(op) == 0 {
-		op = appendOperation(op, r.Method, path)
+		op = appendOperation(op, method, path)
 	}
 	s.st.record(t.o.Now(), versionName, key, op, s.maxClients, t.o.MaxOperations)
 }
