@@ -212,7 +212,7 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 		QNTargets:   x.QNTargets,
 		Metrics:     c.Metrics.Handler(),
 		Contracts:   contractsAPI{g: g, lv: c.Live},
-		Usage:       c.serveUsage,
+		Usage:       c.Usage.ServeHTTP,
 		Diffs:       x.Diffs,
 		Cluster:     c.clusterView(),
 		ClusterSync: c.clusterSync(),

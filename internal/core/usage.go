@@ -1,11 +1,8 @@
 package core
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 
-	"github.com/turnout-gw/turnout/internal/admin"
 	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/usage"
 )
@@ -41,34 +38,4 @@ func (c *Core) usageOperation(service, version, method, path string) string {
 		return ""
 	}
 	return c.Live.Operation(service, version, method, path)
-}
-
-// usageView is the body of GET /api/v1/usage/{service} without ?version:
-// every version's clients.
-type usageView struct {
-	Service  string          `json:"service"`
-	Versions []usage.Version `json:"versions"`
-}
-
-// serveUsage answers GET /api/v1/usage/{service}[?version=V]: who called
-// the version (or each version), 404 for an unknown service or version.
-func (c *Core) serveUsage(w http.ResponseWriter, r *http.Request) {
-	name, version := r.PathValue("service"), r.URL.Query().Get("version")
-	vs, err := c.Usage.Usage(name, version)
-	switch {
-	case errors.Is(err, usage.ErrUnknownService):
-		admin.WriteError(w, http.StatusNotFound, fmt.Errorf("service %q is not configured", name))
-		return
-	case errors.Is(err, usage.ErrUnknownVersion):
-		admin.WriteError(w, http.StatusNotFound, fmt.Errorf("service %q has no version %q", name, version))
-		return
-	case err != nil:
-		admin.WriteError(w, http.StatusInternalServerError, err)
-		return
-	}
-	if version != "" {
-		writeJSON(w, vs[0])
-		return
-	}
-	writeJSON(w, usageView{Service: name, Versions: vs})
 }

@@ -36,12 +36,6 @@ services:
       v0: { lifecycle: gone, upstream: v2 }
 `
 
-// usageView is the body of GET /api/v1/usage/{service}.
-type usageView struct {
-	Service  string          `json:"service"`
-	Versions []usage.Version `json:"versions"`
-}
-
 func getUsage(t *testing.T, tt *testutil.Turnout, query string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(tt.AdminURL + "/api/v1/usage/" + query)
@@ -115,7 +109,7 @@ func TestUsageCountsEveryClientAndSurvivesARestart(t *testing.T) {
 			t.Errorf("v1 client %d = %+v, want %s with %d requests, operations %s", i, got, w.client, w.n, w.ops)
 		}
 	}
-	var all usageView
+	var all usage.ServiceView
 	wait.For(t, 5*time.Second, "every version's requests counted", func() bool {
 		code, body := getUsage(t, tt, "users")
 		return code == 200 && json.Unmarshal([]byte(body), &all) == nil && len(all.Versions) == 3 &&
