@@ -3,6 +3,7 @@ package usage
 import (
 	"encoding/json"
 	"slices"
+	"time"
 
 	"github.com/turnout-gw/turnout/internal/store"
 )
@@ -56,8 +57,14 @@ func (t *Tracker) load(name string) *state {
 			for _, op := range c.Operations {
 				ops[op.Operation] = &op.Requests
 			}
-			v.clients[c.Client] = &client{requests: c.Requests, first: c.FirstSeen.UnixNano(), last: c.LastSeen.UnixNano(),
+			cl := &client{requests: c.Requests, first: c.FirstSeen.UnixNano(), last: c.LastSeen.UnixNano(),
 				ops: ops, otherOps: c.OtherOperations}
+			for i, n := range c.Hourly {
+				if h := c.HourlyFrom.Unix()/3600 + int64(i); n > 0 && h > cl.hours[h%Hours].minute {
+					cl.hours[h%Hours] = bucket{minute: h, count: n}
+				}
+			}
+			v.clients[c.Client] = cl
 			if c.Client != OtherClient {
 				v.told++
 			}
@@ -75,7 +82,7 @@ func (t *Tracker) load(name string) *state {
 
 // snapshot returns the stored form of the counts and clears dirty; ok is
 // false when nothing changed since the last snapshot.
-func (st *state) snapshot() (p persisted, ok bool) {
+func (st *state) snapshot(now time.Time) (p persisted, ok bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if !st.dirty {
@@ -84,7 +91,7 @@ func (st *state) snapshot() (p persisted, ok bool) {
 	st.dirty = false
 	p.Versions = make(map[string]*persistedVersion, len(st.versions))
 	for vn, v := range st.versions {
-		pv := &persistedVersion{Requests: v.requests, Clients: v.list()}
+		pv := &persistedVersion{Requests: v.requests, Clients: v.list(now)}
 		for _, b := range v.ring {
 			if b.count > 0 {
 				pv.Minutes = append(pv.Minutes, minute{b.minute, b.count})
@@ -103,7 +110,7 @@ func (t *Tracker) flush(s *service) {
 	if t.o.Store == nil {
 		return
 	}
-	p, ok := s.st.snapshot()
+	p, ok := s.st.snapshot(t.o.Now())
 	if !ok {
 		return
 	}
@@ -153,6 +160,12 @@ func shrink(p *persisted, trim int) {
 				}
 				if c.LastSeen.After(other.LastSeen) {
 					other.LastSeen = c.LastSeen
+				}
+				if other.Hourly == nil {
+					other.Hourly, other.HourlyFrom = make([]uint64, len(c.Hourly)), c.HourlyFrom
+				}
+				for i := range min(len(c.Hourly), len(other.Hourly)) {
+					other.Hourly[i] += c.Hourly[i]
 				}
 				continue
 			}

@@ -21,6 +21,9 @@ const (
 	DefaultFlushEvery = 5 * time.Second
 	// RingMinutes is how far back Recent can look: a day of minutes.
 	RingMinutes = 24 * 60
+	// Hours is how many hours of each client's requests are kept (its
+	// share over time).
+	Hours = 24
 	// maxOperationLen bounds an operation's name.
 	maxOperationLen = 96
 )
@@ -85,7 +88,8 @@ type version struct {
 	ring     [RingMinutes]bucket
 }
 
-// bucket counts the requests of one minute (unix minutes).
+// bucket counts the requests of one minute (unix minutes; of one hour for
+// a client's hours).
 type bucket struct {
 	minute int64
 	count  uint64
@@ -97,6 +101,7 @@ type client struct {
 	first, last int64              // unix nanoseconds
 	ops         map[string]*uint64 // a pointer: counting a known one assigns nothing to the map
 	otherOps    uint64
+	hours       [Hours]bucket // requests per unix hour, the last Hours
 }
 
 // New returns a Tracker that counts nothing until Configure, and starts
@@ -214,7 +219,7 @@ func appendOperation(dst []byte, method, path string) []byte {
 // record counts one request at now. key and op are only read: they are
 // copied when they become entries.
 func (st *state) record(now time.Time, versionName string, key, op []byte, maxClients, maxOps int) {
-	ns, minute := now.UnixNano(), now.Unix()/60
+	ns, minute, hour := now.UnixNano(), now.Unix()/60, now.Unix()/3600
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.dirty = true
@@ -243,6 +248,11 @@ func (st *state) record(now time.Time, versionName string, key, op []byte, maxCl
 	}
 	c.requests++
 	c.last = max(c.last, ns)
+	if hb := &c.hours[hour%Hours]; hb.minute == hour {
+		hb.count++
+	} else if hb.minute < hour {
+		*hb = bucket{minute: hour, count: 1}
+	}
 	if n := c.ops[string(op)]; n != nil {
 		*n++
 	} else if len(c.ops) < maxOps {

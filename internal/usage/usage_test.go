@@ -314,3 +314,33 @@ func TestKeyString(t *testing.T) {
 		}
 	}
 }
+
+// TestHourly: each client's requests per hour and the version's, oldest
+// first over the last Hours hours, so a client's share over time is theirs
+// over the version's.
+func TestHourly(t *testing.T) {
+	clk := testclock.New(t0) // 10:00:30
+	tr := newTracker(t, clk, nil, "    clients: {key: header:X-Client-ID}\n")
+	call(tr, "v1", "a", "GET", "/users")
+	call(tr, "v1", "b", "GET", "/users")
+	clk.Advance(2 * time.Hour) // 12:00:30
+	call(tr, "v1", "a", "GET", "/users")
+	call(tr, "v1", "a", "GET", "/users")
+	v := usageOf(t, tr, "v1")
+	if !v.HourlyFrom.Equal(time.Date(2027, 2, 28, 13, 0, 0, 0, time.UTC)) || len(v.Hourly) != Hours {
+		t.Fatalf("hourly from %v, %d hours", v.HourlyFrom, len(v.Hourly))
+	}
+	if got := v.Hourly[Hours-3:]; !slices.Equal(got, []uint64{2, 0, 2}) {
+		t.Errorf("version hourly ends %v, want [2 0 2]", got)
+	}
+	a := v.Clients[0]
+	if a.Client != "a" || !slices.Equal(a.Hourly[Hours-3:], []uint64{1, 0, 2}) {
+		t.Errorf("a = %+v, want hourly ending [1 0 2]", a)
+	}
+	clk.Advance(30 * time.Hour) // a day later the first hours are gone
+	call(tr, "v1", "b", "GET", "/users")
+	v = usageOf(t, tr, "v1")
+	if b := v.Clients[1]; b.Client != "b" || b.Hourly[Hours-1] != 1 || slices.Max(b.Hourly[:Hours-1]) != 0 {
+		t.Errorf("a day later b = %+v, want only its last hour", b)
+	}
+}

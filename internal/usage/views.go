@@ -27,6 +27,10 @@ type Client struct {
 	Operations []Operation `json:"operations"`
 	// OtherOperations counts the requests of operations beyond them.
 	OtherOperations uint64 `json:"other_operations,omitempty"`
+	// Hourly is the client's requests in each of the last Hours hours,
+	// oldest first, the first hour starting at HourlyFrom.
+	Hourly     []uint64  `json:"hourly"`
+	HourlyFrom time.Time `json:"hourly_from"`
 }
 
 // Operation is the requests of one client to one operation.
@@ -43,8 +47,13 @@ type Version struct {
 	// Requests is every request the version served since counting began.
 	Requests uint64 `json:"requests"`
 	// Requests24h is the requests of the last 24 hours (by minute).
-	Requests24h uint64   `json:"requests_24h"`
-	Clients     []Client `json:"clients"`
+	Requests24h uint64 `json:"requests_24h"`
+	// Hourly is the version's requests in each of the last Hours hours,
+	// oldest first, the first hour starting at HourlyFrom: with the
+	// clients' Hourly, each one's share over time.
+	Hourly     []uint64  `json:"hourly"`
+	HourlyFrom time.Time `json:"hourly_from"`
+	Clients    []Client  `json:"clients"`
 }
 
 // Usage returns who called each version of service, or of the one version
@@ -74,22 +83,34 @@ func (t *Tracker) Usage(service, version string) ([]Version, error) {
 	}
 	out := make([]Version, 0, len(names))
 	for _, n := range names {
-		vu := Version{Service: service, Version: n, Clients: []Client{}}
+		vu := Version{Service: service, Version: n, Clients: []Client{}, Hourly: make([]uint64, Hours), HourlyFrom: hourlyFrom(now)}
 		if v := s.st.versions[n]; v != nil {
-			vu.Requests, vu.Clients = v.requests, v.list()
+			vu.Requests, vu.Clients = v.requests, v.list(now)
 			vu.Requests24h = v.since(now.Add(-RingMinutes*time.Minute+time.Minute), now)
+			first := vu.HourlyFrom.Unix() / 60
+			for _, b := range v.ring {
+				if i := (b.minute - first) / 60; b.minute >= first && i < Hours {
+					vu.Hourly[i] += b.count
+				}
+			}
 		}
 		out = append(out, vu)
 	}
 	return out, nil
 }
 
+// hourlyFrom is the start of the first of the Hours hours ending with
+// now's.
+func hourlyFrom(now time.Time) time.Time {
+	return time.Unix((now.Unix()/3600-Hours+1)*3600, 0).UTC()
+}
+
 // list returns the version's clients, most requests first. The caller
 // holds the state's lock.
-func (v *version) list() []Client {
+func (v *version) list(now time.Time) []Client {
 	out := make([]Client, 0, len(v.clients))
 	for name, c := range v.clients {
-		out = append(out, c.view(name))
+		out = append(out, c.view(name, now))
 	}
 	slices.SortFunc(out, func(a, b Client) int {
 		return cmp.Or(cmp.Compare(b.Requests, a.Requests), cmp.Compare(a.Client, b.Client))
@@ -97,7 +118,7 @@ func (v *version) list() []Client {
 	return out
 }
 
-func (c *client) view(name string) Client {
+func (c *client) view(name string, now time.Time) Client {
 	ops := make([]Operation, 0, len(c.ops))
 	for op, n := range c.ops {
 		ops = append(ops, Operation{Operation: op, Requests: *n})
@@ -105,8 +126,15 @@ func (c *client) view(name string) Client {
 	slices.SortFunc(ops, func(a, b Operation) int {
 		return cmp.Or(cmp.Compare(b.Requests, a.Requests), cmp.Compare(a.Operation, b.Operation))
 	})
+	from := hourlyFrom(now)
+	hourly, first := make([]uint64, Hours), from.Unix()/3600
+	for _, b := range c.hours {
+		if i := b.minute - first; i >= 0 && i < Hours {
+			hourly[i] += b.count
+		}
+	}
 	return Client{Client: name, Requests: c.requests, FirstSeen: time.Unix(0, c.first).UTC(),
-		LastSeen: time.Unix(0, c.last).UTC(), Operations: ops, OtherOperations: c.otherOps}
+		LastSeen: time.Unix(0, c.last).UTC(), Operations: ops, OtherOperations: c.otherOps, Hourly: hourly, HourlyFrom: from}
 }
 
 // since sums the minute buckets from the one holding from to the one
