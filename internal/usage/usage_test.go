@@ -1,6 +1,9 @@
 package usage
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -268,6 +271,16 @@ func TestKeys(t *testing.T) {
 		if got := NewKey(k).Client(req(tc.mod)); got != tc.want {
 			t.Errorf("%s: client %q, want %q", tc.key, got, tc.want)
 		}
+	}
+	k, _ := config.ParseClientKey("client_cert")
+	r := req(func(*http.Request) {})
+	r.TLS = &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{{Subject: pkix.Name{CommonName: "billing", Organization: []string{"Acme"}}}}}}
+	if got := NewKey(k).Client(r); got != "CN=billing,O=Acme" {
+		t.Errorf("client_cert: %q, want the verified certificate's subject", got)
+	}
+	r.TLS.VerifiedChains = nil // presented but not verified
+	if got := NewKey(k).Client(r); got != NoClient {
+		t.Errorf("client_cert without a verified chain: %q", got)
 	}
 	if h := HashClient("Bearer s3cret"); len(h) != len("sha256:")+16 || !strings.HasPrefix(h, "sha256:") {
 		t.Errorf("HashClient = %q", h)
