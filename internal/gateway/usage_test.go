@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/testutil"
+	"github.com/turnout-gw/turnout/internal/testutil/testpki"
 	"github.com/turnout-gw/turnout/internal/testutil/wait"
 	"github.com/turnout-gw/turnout/internal/usage"
 )
@@ -139,5 +140,29 @@ func TestUsageCountsEveryClientAndSurvivesARestart(t *testing.T) {
 	_, after := getUsage(t, again, "users")
 	if after != body {
 		t.Errorf("after a restart:\n%s\nwant:\n%s", after, body)
+	}
+}
+
+// TestUsageByClientCertificate: with clients.key client_cert, HTTPS
+// requests count under the subject of their verified certificate, and one
+// without a certificate as (none).
+func TestUsageByClientCertificate(t *testing.T) {
+	p := newPKI(t)
+	text := strings.Replace(mtlsYAML, "    versions: { v1: { upstream: v1 }, v2: { upstream: v2 } }",
+		"    clients: { key: client_cert }\n    versions: { v1: { upstream: v1 }, v2: { upstream: v2 } }", 1)
+	tt := testutil.Start(t, text, p.vars(t, false, "1.2"))
+	url := "https://" + tt.App.Server.Addr()
+	for _, leaf := range []*testpki.Leaf{p.bob, p.bob, nil} {
+		if got, err := served(p.client(t, leaf, 0), url); got != "v1" {
+			t.Fatalf("served by %q (%v), want v1", got, err)
+		}
+	}
+	var v1 usage.Version
+	wait.For(t, 5*time.Second, "v1's 3 requests counted", func() bool {
+		code, body := getUsage(t, tt, "api?version=v1")
+		return code == 200 && json.Unmarshal([]byte(body), &v1) == nil && v1.Requests == 3
+	})
+	if len(v1.Clients) != 2 || v1.Clients[0].Client != "CN=bob,O=Turnout tests" || v1.Clients[0].Requests != 2 || v1.Clients[1].Client != usage.NoClient {
+		t.Errorf("v1 clients = %+v, want CN=bob twice and (none) once", v1.Clients)
 	}
 }
