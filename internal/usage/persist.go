@@ -1,7 +1,9 @@
 package usage
 
 import (
+	"cmp"
 	"encoding/json"
+	"math"
 	"slices"
 	"time"
 
@@ -31,7 +33,7 @@ type minute struct {
 // load reads a service's stored counts; a state that cannot be read
 // starts afresh (logged).
 func (t *Tracker) load(name string) *state {
-	st := &state{versions: map[string]*version{}}
+	st := &state{}
 	if t.o.Store == nil {
 		return st
 	}
@@ -51,17 +53,20 @@ func (t *Tracker) load(name string) *state {
 		if pv == nil {
 			continue
 		}
+		if st.versions == nil {
+			st.versions = map[string]*version{}
+		}
 		v := &version{requests: pv.Requests, clients: make(map[string]*client, len(pv.Clients))}
 		for _, c := range pv.Clients {
-			ops := make(map[string]*uint64, len(c.Operations))
+			ops := make([]opCount, 0, len(c.Operations))
 			for _, op := range c.Operations {
-				ops[op.Operation] = &op.Requests
+				ops = append(ops, opCount{op.Operation, op.Requests})
 			}
 			cl := &client{requests: c.Requests, first: c.FirstSeen.UnixNano(), last: c.LastSeen.UnixNano(),
 				ops: ops, otherOps: c.OtherOperations}
 			for i, n := range c.Hourly {
-				if h := c.HourlyFrom.Unix()/3600 + int64(i); n > 0 && h > cl.hours[h%Hours].minute {
-					cl.hours[h%Hours] = bucket{minute: h, count: n}
+				if n > 0 {
+					cl.hours.set(c.HourlyFrom.Unix()/3600+int64(i), uint32(min(n, math.MaxUint32)), Hours)
 				}
 			}
 			v.clients[c.Client] = cl
@@ -69,10 +74,10 @@ func (t *Tracker) load(name string) *state {
 				v.told++
 			}
 		}
+		slices.SortFunc(pv.Minutes, func(a, b minute) int { return cmp.Compare(a.M, b.M) })
 		for _, m := range pv.Minutes {
-			b := &v.ring[m.M%RingMinutes]
-			if m.M > b.minute {
-				*b = bucket{minute: m.M, count: m.N}
+			if k := len(v.minutes); m.N > 0 && (k == 0 || int64(v.minutes[k-1].at) < m.M) {
+				v.minutes.set(m.M, uint32(min(m.N, math.MaxUint32)), RingMinutes)
 			}
 		}
 		st.versions[vn] = v
@@ -92,12 +97,9 @@ func (st *state) snapshot(now time.Time) (p persisted, ok bool) {
 	p.Versions = make(map[string]*persistedVersion, len(st.versions))
 	for vn, v := range st.versions {
 		pv := &persistedVersion{Requests: v.requests, Clients: v.list(now)}
-		for _, b := range v.ring {
-			if b.count > 0 {
-				pv.Minutes = append(pv.Minutes, minute{b.minute, b.count})
-			}
+		for _, b := range v.minutes {
+			pv.Minutes = append(pv.Minutes, minute{int64(b.at), uint64(b.n)})
 		}
-		slices.SortFunc(pv.Minutes, func(a, b minute) int { return int(a.M - b.M) })
 		p.Versions[vn] = pv
 	}
 	return p, true

@@ -85,23 +85,22 @@ type version struct {
 	requests uint64
 	clients  map[string]*client // OtherClient among them once used
 	told     int                // clients told apart: len(clients) without OtherClient
-	ring     [RingMinutes]bucket
-}
-
-// bucket counts the requests of one minute (unix minutes; of one hour for
-// a client's hours).
-type bucket struct {
-	minute int64
-	count  uint64
+	minutes  series             // unix minutes, the last RingMinutes
 }
 
 // client is one client's counts on one version.
 type client struct {
 	requests    uint64
-	first, last int64              // unix nanoseconds
-	ops         map[string]*uint64 // a pointer: counting a known one assigns nothing to the map
+	first, last int64     // unix nanoseconds
+	ops         []opCount // at most Options.MaxOperations, searched in order
 	otherOps    uint64
-	hours       [Hours]bucket // requests per unix hour, the last Hours
+	hours       series // unix hours, the last Hours
+}
+
+// opCount is one operation's requests.
+type opCount struct {
+	name string
+	n    uint64
 }
 
 // New returns a Tracker that counts nothing until Configure, and starts
@@ -225,15 +224,14 @@ func (st *state) record(now time.Time, versionName string, key, op []byte, maxCl
 	st.dirty = true
 	v := st.versions[versionName]
 	if v == nil {
+		if st.versions == nil {
+			st.versions = map[string]*version{}
+		}
 		v = &version{clients: map[string]*client{}}
 		st.versions[versionName] = v
 	}
 	v.requests++
-	b := &v.ring[minute%RingMinutes]
-	if b.minute != minute {
-		*b = bucket{minute: minute}
-	}
-	b.count++
+	v.minutes.add(minute, RingMinutes)
 	c := v.clients[string(key)]
 	if c == nil {
 		name := OtherClient
@@ -242,22 +240,21 @@ func (st *state) record(now time.Time, versionName string, key, op []byte, maxCl
 			v.told++
 		}
 		if c = v.clients[name]; c == nil {
-			c = &client{first: ns, ops: map[string]*uint64{}}
+			c = &client{first: ns}
 			v.clients[name] = c
 		}
 	}
 	c.requests++
 	c.last = max(c.last, ns)
-	if hb := &c.hours[hour%Hours]; hb.minute == hour {
-		hb.count++
-	} else if hb.minute < hour {
-		*hb = bucket{minute: hour, count: 1}
+	c.hours.add(hour, Hours)
+	for i := range c.ops {
+		if c.ops[i].name == string(op) {
+			c.ops[i].n++
+			return
+		}
 	}
-	if n := c.ops[string(op)]; n != nil {
-		*n++
-	} else if len(c.ops) < maxOps {
-		one := uint64(1)
-		c.ops[string(op)] = &one
+	if len(c.ops) < maxOps {
+		c.ops = append(c.ops, opCount{string(op), 1})
 	} else {
 		c.otherOps++
 	}

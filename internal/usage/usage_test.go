@@ -357,3 +357,27 @@ func TestHourly(t *testing.T) {
 		t.Errorf("a day later b = %+v, want only its last hour", b)
 	}
 }
+
+// TestSeriesIsBounded: a version called every minute for two days keeps
+// one bucket per minute of the last day, no more, and Recent still sums
+// them exactly.
+func TestSeriesIsBounded(t *testing.T) {
+	clk := testclock.New(t0)
+	tr := newTracker(t, clk, nil, "    clients: {key: header:X-Client-ID}\n")
+	for range 2 * RingMinutes {
+		call(tr, "v1", "a", "GET", "/users")
+		clk.Advance(time.Minute)
+	}
+	s := (*tr.services.Load())["users"]
+	s.st.mu.Lock()
+	v := s.st.versions["v1"]
+	minutes, hours := len(v.minutes), len(v.clients["a"].hours)
+	s.st.mu.Unlock()
+	if minutes != RingMinutes || hours != Hours {
+		t.Errorf("%d minute and %d hour buckets, want %d and %d", minutes, hours, RingMinutes, Hours)
+	}
+	// The day is the current minute, empty, and the 1,439 before it.
+	if n, _ := tr.Recent("users", "v1", 24*time.Hour); n != RingMinutes-1 {
+		t.Errorf("Recent(24h) = %d, want %d", n, RingMinutes-1)
+	}
+}

@@ -92,12 +92,7 @@ func (t *Tracker) Usage(service, version string) ([]Version, error) {
 		if v := s.st.versions[n]; v != nil {
 			vu.Requests, vu.Clients = v.requests, v.list(now)
 			vu.Requests24h = v.since(now.Add(-RingMinutes*time.Minute+time.Minute), now)
-			first := vu.HourlyFrom.Unix() / 60
-			for _, b := range v.ring {
-				if i := (b.minute - first) / 60; b.minute >= first && i < Hours {
-					vu.Hourly[i] += b.count
-				}
-			}
+			vu.Hourly = v.minutes.spread(vu.HourlyFrom.Unix()/60, 60, Hours)
 		}
 		out = append(out, vu)
 	}
@@ -125,19 +120,14 @@ func (v *version) list(now time.Time) []Client {
 
 func (c *client) view(name string, now time.Time) Client {
 	ops := make([]Operation, 0, len(c.ops))
-	for op, n := range c.ops {
-		ops = append(ops, Operation{Operation: op, Requests: *n})
+	for _, op := range c.ops {
+		ops = append(ops, Operation{Operation: op.name, Requests: op.n})
 	}
 	slices.SortFunc(ops, func(a, b Operation) int {
 		return cmp.Or(cmp.Compare(b.Requests, a.Requests), cmp.Compare(a.Operation, b.Operation))
 	})
 	from := hourlyFrom(now)
-	hourly, first := make([]uint64, Hours), from.Unix()/3600
-	for _, b := range c.hours {
-		if i := b.minute - first; i >= 0 && i < Hours {
-			hourly[i] += b.count
-		}
-	}
+	hourly := c.hours.spread(from.Unix()/3600, 1, Hours)
 	return Client{Client: name, Requests: c.requests, FirstSeen: time.Unix(0, c.first).UTC(),
 		LastSeen: time.Unix(0, c.last).UTC(), Operations: ops, OtherOperations: c.otherOps, Hourly: hourly, HourlyFrom: from}
 }
@@ -146,14 +136,7 @@ func (c *client) view(name string, now time.Time) Client {
 // holding now (at most RingMinutes of them). The caller holds the lock.
 func (v *version) since(from, now time.Time) uint64 {
 	last := now.Unix() / 60
-	first := max(floorDiv(from.Unix(), 60), last-RingMinutes+1)
-	var n uint64
-	for _, b := range v.ring {
-		if b.minute >= first && b.minute <= last {
-			n += b.count
-		}
-	}
-	return n
+	return v.minutes.sum(max(floorDiv(from.Unix(), 60), last-RingMinutes+1), last)
 }
 
 func floorDiv(a, b int64) int64 {
