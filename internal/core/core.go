@@ -119,7 +119,14 @@ func Open(cfg *config.Config, path string, o Options) (*Core, error) {
 	}
 	c.Store, c.Stats, c.Metrics = st, stats.NewRegistry(c.now), telemetry.NewMetrics()
 	c.notifier = rollout.NewNotifier(c.Log, 1024, 5, time.Second)
-	c.Usage = usage.New(usage.Options{Now: c.now, Store: st, Log: c.Log, Operation: c.usageOperation})
+	// The usage counts outlive a restart in a state file; in a memory
+	// store (state: memory) they would outlive nothing the tracker's own
+	// memory does not, and are not written twice.
+	var keep store.Store = st
+	if StatePath(cfg, path) == store.MemoryPath {
+		keep = nil
+	}
+	c.Usage = usage.New(usage.Options{Now: c.now, Store: keep, Log: c.Log, Operation: c.usageOperation})
 	return c, nil
 }
 

@@ -53,23 +53,23 @@ func (t *Tracker) load(name string) *state {
 		if pv == nil {
 			continue
 		}
-		if st.versions == nil {
-			st.versions = map[string]*version{}
-		}
-		v := &version{requests: pv.Requests, clients: make(map[string]*client, len(pv.Clients))}
+		v := &version{name: vn, requests: pv.Requests}
 		for _, c := range pv.Clients {
 			ops := make([]opCount, 0, len(c.Operations))
 			for _, op := range c.Operations {
 				ops = append(ops, opCount{op.Operation, op.Requests})
 			}
-			cl := &client{requests: c.Requests, first: c.FirstSeen.UnixNano(), last: c.LastSeen.UnixNano(),
+			cl := &client{name: c.Client, requests: c.Requests, first: c.FirstSeen.UnixNano(), last: c.LastSeen.UnixNano(),
 				ops: ops, otherOps: c.OtherOperations}
 			for i, n := range c.Hourly {
 				if n > 0 {
 					cl.hours.set(c.HourlyFrom.Unix()/3600+int64(i), uint32(min(n, math.MaxUint32)), Hours)
 				}
 			}
-			v.clients[c.Client] = cl
+			if v.client([]byte(c.Client)) != nil {
+				continue // a record lists each client once
+			}
+			v.add(cl)
 			if c.Client != OtherClient {
 				v.told++
 			}
@@ -80,7 +80,7 @@ func (t *Tracker) load(name string) *state {
 				v.minutes.set(m.M, uint32(min(m.N, math.MaxUint32)), RingMinutes)
 			}
 		}
-		st.versions[vn] = v
+		st.versions = append(st.versions, v)
 	}
 	return st
 }
@@ -95,14 +95,28 @@ func (st *state) snapshot(now time.Time) (p persisted, ok bool) {
 	}
 	st.dirty = false
 	p.Versions = make(map[string]*persistedVersion, len(st.versions))
-	for vn, v := range st.versions {
+	for _, v := range st.versions {
 		pv := &persistedVersion{Requests: v.requests, Clients: v.list(now)}
+		for i := range pv.Clients {
+			trimHours(&pv.Clients[i])
+		}
 		for _, b := range v.minutes {
 			pv.Minutes = append(pv.Minutes, minute{int64(b.at), uint64(b.n)})
 		}
-		p.Versions[vn] = pv
+		p.Versions[v.name] = pv
 	}
 	return p, true
+}
+
+// trimHours drops the hours before a client's first request of the day
+// from its stored form (HourlyFrom moves with them), so that a client seen
+// in one hour stores one number.
+func trimHours(c *Client) {
+	i := 0
+	for i < len(c.Hourly) && c.Hourly[i] == 0 {
+		i++
+	}
+	c.Hourly, c.HourlyFrom = c.Hourly[i:], c.HourlyFrom.Add(time.Duration(i)*time.Hour)
 }
 
 // flush writes a service's counts when they changed. A record too large

@@ -76,20 +76,81 @@ type service struct {
 // state is one service's counts, guarded by mu.
 type state struct {
 	mu       sync.Mutex
-	versions map[string]*version
-	dirty    bool // changed since the last flush
+	versions []*version // the versions called, searched in order (a service has few)
+	dirty    bool       // changed since the last flush
 }
+
+// version returns the counts of the version named name, nil when it was
+// never called.
+func (st *state) version(name string) *version {
+	for _, v := range st.versions {
+		if v.name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// fewClients is how many clients a version keeps in a list, searched in
+// order, before it indexes them in a map.
+const fewClients = 8
 
 // version is one version's counts.
 type version struct {
+	name     string
 	requests uint64
-	clients  map[string]*client // OtherClient among them once used
-	told     int                // clients told apart: len(clients) without OtherClient
-	minutes  series             // unix minutes, the last RingMinutes
+	// The clients, OtherClient among them once used: in few while there
+	// are at most fewClients, then in many.
+	few     []*client
+	many    map[string]*client
+	told    int    // clients told apart: the clients without OtherClient
+	minutes series // unix minutes, the last RingMinutes
+}
+
+// client returns the client named key, nil when it is not counted yet.
+func (v *version) client(key []byte) *client {
+	if v.many != nil {
+		return v.many[string(key)]
+	}
+	for _, c := range v.few {
+		if c.name == string(key) {
+			return c
+		}
+	}
+	return nil
+}
+
+// add adds a client, moving the list to a map when it outgrows fewClients.
+func (v *version) add(c *client) {
+	if v.many == nil && len(v.few) < fewClients {
+		v.few = append(v.few, c)
+		return
+	}
+	if v.many == nil {
+		v.many = make(map[string]*client, 2*fewClients)
+		for _, o := range v.few {
+			v.many[o.name] = o
+		}
+		v.few = nil
+	}
+	v.many[c.name] = c
+}
+
+// clients returns every client, in no particular order.
+func (v *version) clients() []*client {
+	if v.many == nil {
+		return v.few
+	}
+	out := make([]*client, 0, len(v.many))
+	for _, c := range v.many {
+		out = append(out, c)
+	}
+	return out
 }
 
 // client is one client's counts on one version.
 type client struct {
+	name        string
 	requests    uint64
 	first, last int64     // unix nanoseconds
 	ops         []opCount // at most Options.MaxOperations, searched in order
@@ -222,26 +283,23 @@ func (st *state) record(now time.Time, versionName string, key, op []byte, maxCl
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.dirty = true
-	v := st.versions[versionName]
+	v := st.version(versionName)
 	if v == nil {
-		if st.versions == nil {
-			st.versions = map[string]*version{}
-		}
-		v = &version{clients: map[string]*client{}}
-		st.versions[versionName] = v
+		v = &version{name: versionName}
+		st.versions = append(st.versions, v)
 	}
 	v.requests++
 	v.minutes.add(minute, RingMinutes)
-	c := v.clients[string(key)]
+	c := v.client(key)
 	if c == nil {
 		name := OtherClient
 		if v.told < maxClients && string(key) != OtherClient {
 			name = string(key)
 			v.told++
 		}
-		if c = v.clients[name]; c == nil {
-			c = &client{first: ns}
-			v.clients[name] = c
+		if c = v.client([]byte(name)); c == nil {
+			c = &client{name: name, first: ns}
+			v.add(c)
 		}
 	}
 	c.requests++

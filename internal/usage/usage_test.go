@@ -370,8 +370,8 @@ func TestSeriesIsBounded(t *testing.T) {
 	}
 	s := (*tr.services.Load())["users"]
 	s.st.mu.Lock()
-	v := s.st.versions["v1"]
-	minutes, hours := len(v.minutes), len(v.clients["a"].hours)
+	v := s.st.version("v1")
+	minutes, hours := len(v.minutes), len(v.client([]byte("a")).hours)
 	s.st.mu.Unlock()
 	if minutes != RingMinutes || hours != Hours {
 		t.Errorf("%d minute and %d hour buckets, want %d and %d", minutes, hours, RingMinutes, Hours)

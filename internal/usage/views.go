@@ -74,9 +74,9 @@ func (t *Tracker) Usage(service, version string) ([]Version, error) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	names := slices.Clone(s.declared)
-	for n := range s.st.versions {
-		if !slices.Contains(names, n) {
-			names = append(names, n)
+	for _, v := range s.st.versions {
+		if !slices.Contains(names, v.name) {
+			names = append(names, v.name)
 		}
 	}
 	slices.Sort(names)
@@ -89,7 +89,7 @@ func (t *Tracker) Usage(service, version string) ([]Version, error) {
 	out := make([]Version, 0, len(names))
 	for _, n := range names {
 		vu := Version{Service: service, Version: n, Clients: []Client{}, Hourly: make([]uint64, Hours), HourlyFrom: hourlyFrom(now)}
-		if v := s.st.versions[n]; v != nil {
+		if v := s.st.version(n); v != nil {
 			vu.Requests, vu.Clients = v.requests, v.list(now)
 			vu.Requests24h = v.since(now.Add(-RingMinutes*time.Minute+time.Minute), now)
 			vu.Hourly = v.minutes.spread(vu.HourlyFrom.Unix()/60, 60, Hours)
@@ -108,9 +108,10 @@ func hourlyFrom(now time.Time) time.Time {
 // list returns the version's clients, most requests first. The caller
 // holds the state's lock.
 func (v *version) list(now time.Time) []Client {
-	out := make([]Client, 0, len(v.clients))
-	for name, c := range v.clients {
-		out = append(out, c.view(name, now))
+	all := v.clients()
+	out := make([]Client, 0, len(all))
+	for _, c := range all {
+		out = append(out, c.view(now))
 	}
 	slices.SortFunc(out, func(a, b Client) int {
 		return cmp.Or(cmp.Compare(b.Requests, a.Requests), cmp.Compare(a.Client, b.Client))
@@ -118,7 +119,7 @@ func (v *version) list(now time.Time) []Client {
 	return out
 }
 
-func (c *client) view(name string, now time.Time) Client {
+func (c *client) view(now time.Time) Client {
 	ops := make([]Operation, 0, len(c.ops))
 	for _, op := range c.ops {
 		ops = append(ops, Operation{Operation: op.name, Requests: op.n})
@@ -128,7 +129,7 @@ func (c *client) view(name string, now time.Time) Client {
 	})
 	from := hourlyFrom(now)
 	hourly := c.hours.spread(from.Unix()/3600, 1, Hours)
-	return Client{Client: name, Requests: c.requests, FirstSeen: time.Unix(0, c.first).UTC(),
+	return Client{Client: c.name, Requests: c.requests, FirstSeen: time.Unix(0, c.first).UTC(),
 		LastSeen: time.Unix(0, c.last).UTC(), Operations: ops, OtherOperations: c.otherOps, Hourly: hourly, HourlyFrom: from}
 }
 
@@ -162,7 +163,7 @@ func (t *Tracker) Recent(service, version string, window time.Duration) (request
 	now := t.o.Now()
 	from := now.Add(-window)
 	s.st.mu.Lock()
-	v := s.st.versions[version]
+	v := s.st.version(version)
 	if v == nil {
 		s.st.mu.Unlock()
 		return 0, nil
@@ -173,9 +174,9 @@ func (t *Tracker) Recent(service, version string, window time.Duration) (request
 		n    uint64
 	}
 	var list []seen
-	for name, c := range v.clients {
+	for _, c := range v.clients() {
 		if c.last >= from.UnixNano() {
-			list = append(list, seen{name, c.requests})
+			list = append(list, seen{c.name, c.requests})
 		}
 	}
 	s.st.mu.Unlock()
