@@ -22,6 +22,7 @@ import (
 // latency feed the stats the rollout engine analyses.
 func (m *Middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{start: m.now()}
+	x.res.Request = r
 	var bodyErr error
 	x.d, bodyErr = m.decideHTTP(r)
 	d := &x.d

@@ -92,6 +92,9 @@ type Options struct {
 	// Contracts serves the OpenAPI contracts and deprecated usage (nil =
 	// not registered).
 	Contracts Contracts
+	// Usage serves who calls each version at /api/v1/usage/{service}
+	// (nil = not registered).
+	Usage http.HandlerFunc
 	// Diffs serves the mirror's comparisons at /api/v1/diffs/{service}
 	// (nil = not registered: the gateway's mirror only).
 	Diffs http.HandlerFunc

@@ -49,6 +49,9 @@ func (a *API) routes(o Options) {
 		a.handle("GET /api/v1/contracts/{service}", c.ServeService)
 		a.handle("GET /api/v1/deprecations/{service}", c.ServeDeprecations)
 	}
+	if o.Usage != nil {
+		a.handle("GET /api/v1/usage/{service}", o.Usage)
+	}
 	if o.Diffs != nil {
 		a.handle("GET /api/v1/diffs/{service}", o.Diffs)
 	}

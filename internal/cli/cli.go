@@ -38,6 +38,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(qnCmd()) // QN device protocol tools (qn.go)
 	root.AddCommand(contractCmd())
 	root.AddCommand(lifecycleCmd())
+	root.AddCommand(usageCmd())   // who still calls each version (usage.go)
 	root.AddCommand(adaptCmd())   // adapters of versions served_by another (adapt.go)
 	root.AddCommand(xdsCmd())     // Envoy xDS tools (xds.go)
 	root.AddCommand(clusterCmd()) // the fleet (cluster.go)

@@ -140,6 +140,7 @@ var qnRefused = []struct{ key, why string }{
 	{"fallback", qnWhy},
 	{"contract", qnWhy},
 	{"limits", "not available for qn services: cap their connections with qn.max_connections"},
+	{"clients", "not available for qn services: devices' frames are not counted per client"},
 }
 
 const qnWhy = "not available for qn services: devices are routed by the QN version of their first frame, the rollout split and default"
@@ -223,6 +224,10 @@ func (s *Service) Refusals(a Applier) []Refusal {
 		add("negotiate.body", n.PosOf("body"), n.KeyPos("body"), false, bodyWhy[a])
 	}
 	out = append(out, s.adaptRefusals(a)...)
+	if c := s.Clients; c != nil && (a == ApplierEnvoy || a == ApplierGRPC) {
+		add("clients", s.PosOf("clients"), s.KeyPos("clients"), false,
+			"requests served through Envoy or proxyless gRPC do not pass through Turnout and are not counted per client")
+	}
 	if c := s.Contract; c != nil && c.ValidatePercent > 0 {
 		switch a {
 		case ApplierMiddleware:

@@ -22,6 +22,7 @@ services:
     fallback: true
     mirror: { to: v2 }
     contract: { validate_percent: 5 }
+    clients: { key: address }
   devices:
     protocol: qn
     listen: 127.0.0.1:0
@@ -41,12 +42,12 @@ func TestRefusals(t *testing.T) {
 		want []string // KEY@LINE:COL of the value, and "kept" for a run-time warning
 	}{
 		{ApplierProxy, nil},
-		{ApplierMiddleware, []string{"services.devices.protocol@17:15 kept", "services.users.fallback@13:15 kept",
+		{ApplierMiddleware, []string{"services.devices.protocol@18:15 kept", "services.users.fallback@13:15 kept",
 			"services.users.mirror@14:13 kept", "services.users.contract.validate_percent@15:35"}},
 		{ApplierEnvoy, []string{"upstreams.web.tls@2:56", "services.users.rules[0] (scripted)@10:42",
-			"services.users.fallback@13:15", "services.users.contract.validate_percent@15:35"}},
+			"services.users.fallback@13:15", "services.users.clients@16:14", "services.users.contract.validate_percent@15:35"}},
 		{ApplierGRPC, []string{"upstreams.web@2:19", "services.users.rules[0] (scripted)@10:42", "services.users.rules[1] (flag)@11:39",
-			"services.users.fallback@13:15", "services.users.mirror@14:13", "services.users.contract.validate_percent@15:35"}},
+			"services.users.fallback@13:15", "services.users.mirror@14:13", "services.users.clients@16:14", "services.users.contract.validate_percent@15:35"}},
 		{ApplierQN, nil},
 	} {
 		var got []string
@@ -65,7 +66,7 @@ func TestRefusals(t *testing.T) {
 		}
 	}
 	qn := strings.Replace(appliersYAML, "    default: v1\n    versions: { v1: { upstream: dev, speaks: v1 } }",
-		"    default: v1\n    limits: { max_in_flight: 5 }\n    versions: { v1: { upstream: dev, speaks: v1, fault: { abort: { percent: 1, status: 503 } } } }", 1)
+		"    default: v1\n    limits: { max_in_flight: 5 }\n    clients: { key: address }\n    versions: { v1: { upstream: dev, speaks: v1, fault: { abort: { percent: 1, status: 503 } } } }", 1)
 	cfg, err = Decode("a.yaml", []byte(qn))
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +75,7 @@ func TestRefusals(t *testing.T) {
 	for _, r := range cfg.Refusals(ApplierQN) {
 		got = append(got, r.Key+"@"+strings.TrimPrefix(r.KeyPos.String(), "a.yaml:"))
 	}
-	if want := []string{"services.devices.limits@20:5", "services.devices.versions.v1.fault@21:50"}; !slices.Equal(got, want) {
+	if want := []string{"services.devices.limits@21:5", "services.devices.clients@22:5", "services.devices.versions.v1.fault@23:50"}; !slices.Equal(got, want) {
 		t.Errorf("qn refuses %q, want %q", got, want)
 	}
 }

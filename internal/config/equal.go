@@ -27,7 +27,8 @@ func (s *Service) SameSpec(o *Service) bool {
 			return a.ValidatePercent == b.ValidatePercent && a.MaxBody == b.MaxBody && a.ClientKey == b.ClientKey
 		}) &&
 		s.Protocol == o.Protocol && s.Listen == o.Listen && samePtr(s.QN, o.QN, (*QNOptions).sameAs) &&
-		sameValueBy(s.Limits, o.Limits, func(l *ServiceLimits) int { return l.MaxInFlight })
+		sameValueBy(s.Limits, o.Limits, func(l *ServiceLimits) int { return l.MaxInFlight }) &&
+		samePtr(s.Clients, o.Clients, (*Clients).sameAs)
 }
 
 func (q *QNOptions) sameAs(o *QNOptions) bool {

@@ -29,8 +29,8 @@ import (
 //	                                   analysis, on_failure, require_compatible
 //
 // Left out are what only says how this member receives the service's
-// requests (match, negotiate, listen, qn, limits) and whom the leader
-// notifies (rollout.notify); upstream targets are not part of a service
+// requests (match, negotiate, listen, qn, limits), how its callers are
+// counted (clients) and whom the leader notifies (rollout.notify); upstream targets are not part of a service
 // (members in different zones may reach a version at different addresses).
 // Positions in the file never count, nor the order of mapping keys.
 type SpecDigest struct {

@@ -226,6 +226,9 @@ type Service struct {
 	// Limits caps what one HTTP service may hold of the data plane; nil is
 	// no cap of its own (limits.max_in_flight still applies).
 	Limits *ServiceLimits `yaml:"limits"`
+	// Clients says how callers are told apart in the usage counts (who
+	// still calls each version); nil counts every request as "(none)".
+	Clients *Clients `yaml:"clients"`
 
 	// versionNames are the keys of Versions, sorted once by Decode:
 	// validation and every compile of a reload iterate them in order.

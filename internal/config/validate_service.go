@@ -28,6 +28,9 @@ func (s *Service) Validate() error {
 	col.add(s.validateRules())
 	col.add(s.validateFaults())
 	col.add(s.validateLimits())
+	if s.Clients != nil {
+		col.add(nest("clients", s.Clients.Validate()))
+	}
 	if r := s.Rollout; r != nil {
 		col.add(nest("rollout", r.Validate()))
 		if msg := s.refProblem(r.From); r.From != "" && msg != "" {

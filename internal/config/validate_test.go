@@ -427,3 +427,20 @@ func TestValidateBuiltInGo(t *testing.T) {
 		t.Errorf("got %d problems, want at least 5: %q", len(got), got)
 	}
 }
+
+func TestClientsValidate(t *testing.T) {
+	runValidate[Clients](t, []vcase{
+		{"header", "{key: header:X-Client-ID, max_clients: 50}", nil},
+		{"client_cert", "{key: client_cert}", nil},
+		{"address", "{key: address}", nil},
+		{"no key", "{max_clients: -1}", []string{
+			"key: required: where the client is read, e.g. key: header:X-Client-ID (or cookie:NAME, query:NAME, client_cert, address)",
+			"max_clients: must be between 1 and 100000 (default 1000), not -1"}},
+	})
+	if k, err := ParseClientKey("query:client"); err != nil || k.Sticky() != (StickyKey{Kind: "query", Name: "client"}) || k.String() != "query:client" {
+		t.Errorf("ParseClientKey(query:client) = %v, %v", k, err)
+	}
+	if k, _ := ParseClientKey("address"); !k.Sticky().IsZero() || k.String() != "address" {
+		t.Errorf("ParseClientKey(address) = %v", k)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/store"
 	"github.com/turnout-gw/turnout/internal/telemetry"
+	"github.com/turnout-gw/turnout/internal/usage"
 )
 
 // Core is the socket-free part of a running Turnout, shared by the proxy
@@ -35,7 +36,10 @@ type Core struct {
 	Analysis *promsource.Router
 	// Live validates answers against the contracts and tracks deprecated
 	// usage (fed by the proxy's tap).
-	Live  *live.Manager
+	Live *live.Manager
+	// Usage counts every request per service × version × client (who
+	// still calls each version), fed by Observer.
+	Usage *usage.Tracker
 	Store store.Store
 	Log   *slog.Logger
 	// Metrics is the Prometheus registry served at the admin API's
@@ -87,10 +91,6 @@ type Options struct {
 	// BeforeStateWait, when set, is called once before Open waits for a
 	// locked state file.
 	BeforeStateWait func()
-	// Usage is what the schedules' hold_while reads (internal/usage's
-	// Tracker); nil holds every guarded step as "no usage known" until a
-	// person forces it.
-	Usage lifecycle.Usage
 	// AdminAddr is the bound admin address (the gateway's): a fleet
 	// member whose cluster.advertise is empty (admin.listen port 0)
 	// advertises it.
@@ -123,6 +123,14 @@ func Open(cfg *config.Config, path string, o Options) (*Core, error) {
 	}
 	c.Store, c.Stats, c.Metrics = st, stats.NewRegistry(c.now), telemetry.NewMetrics()
 	c.notifier = rollout.NewNotifier(c.Log, 1024, 5, time.Second)
+	// The usage counts outlive a restart in a state file; in a memory
+	// store (state: memory) they would outlive nothing the tracker's own
+	// memory does not, and are not written twice.
+	var keep store.Store = st
+	if StatePath(cfg, path) == store.MemoryPath {
+		keep = nil
+	}
+	c.Usage = usage.New(usage.Options{Now: c.now, Store: keep, Log: c.Log, Operation: c.usageOperation})
 	return c, nil
 }
 
@@ -218,6 +226,7 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 		QNTargets:   x.QNTargets,
 		Metrics:     c.Metrics.Handler(),
 		Contracts:   contractsAPI{g: g, lv: c.Live},
+		Usage:       c.Usage.ServeHTTP,
 		Diffs:       x.Diffs,
 		Cluster:     c.clusterView(),
 		ClusterSync: c.clusterSync(),
@@ -333,6 +342,7 @@ func (c *Core) ReleaseState() error {
 	if c.Live != nil {
 		_ = c.Live.Close(context.Background())
 	}
+	c.Usage.Close() // its last counts, before the store closes
 	err := c.Store.Close()
 	if c.fleet != nil {
 		// The member leaves the fleet (its lease revoked) with its store.
@@ -396,6 +406,7 @@ func (c *Core) reloaded(ev ReloadEvent) {
 	}
 	c.Schedule.Sync(cfg)
 	c.Live.Update(cfg, c.contracts.documents)
+	c.Usage.Configure(cfg)
 	if c.fleet != nil {
 		c.fleet.reregister(cfg)
 	}

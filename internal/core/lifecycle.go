@@ -18,14 +18,13 @@ import (
 // itself: the dates are the same everywhere, the guard reads the member's
 // own usage, and a force must be sent to each member.
 //
-// The guard reads Options.Usage; until the usage tracker (internal/usage)
-// is connected there, a step hold_while guards is held with the reason
-// that no usage is known.
+// The guard reads the core's usage tracker (internal/usage): the requests
+// and clients of the version over hold_while's window.
 func (c *Core) newScheduler(republish func() error) (*lifecycle.Scheduler, error) {
 	opts := []lifecycle.Option{lifecycle.WithClock(c.now), lifecycle.WithLogger(c.Log), lifecycle.WithApply(republish),
 		lifecycle.WithNotify(c.notifier.Send)}
-	if c.opts.Usage != nil {
-		opts = append(opts, lifecycle.WithUsage(c.opts.Usage))
+	if c.Usage != nil {
+		opts = append(opts, lifecycle.WithUsage(c.Usage))
 	}
 	return lifecycle.New(c.Store, opts...)
 }

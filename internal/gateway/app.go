@@ -9,7 +9,6 @@ import (
 
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/core"
-	"github.com/turnout-gw/turnout/internal/lifecycle"
 	"github.com/turnout-gw/turnout/internal/mirror"
 	"github.com/turnout-gw/turnout/internal/observe"
 	"github.com/turnout-gw/turnout/internal/proxy"
@@ -68,9 +67,6 @@ type AppOptions struct {
 	// address and tells that one to drain (`turnout serve --takeover`, see
 	// takeover); false refuses an address another Turnout holds.
 	Takeover bool
-	// Usage is what the retirement schedules' hold_while reads (nil: no
-	// usage known, a guarded step is held until forced; see core.Options).
-	Usage lifecycle.Usage
 
 	beforeStateWait func() // Start's: called before waiting for a locked state file
 }
@@ -79,7 +75,7 @@ type AppOptions struct {
 // core waits for a locked state file.
 func (o AppOptions) core(srv *Server) core.Options {
 	return core.Options{Log: o.Log, Watch: o.Watch, Debounce: o.Debounce, Tick: o.Tick, Now: o.Now, StateWait: o.StateWait,
-		Holding: []any{"data", srv.Addr(), "admin", srv.AdminAddr()}, BeforeStateWait: o.beforeStateWait, AdminAddr: srv.AdminAddr(), Usage: o.Usage}
+		Holding: []any{"data", srv.Addr(), "admin", srv.AdminAddr()}, BeforeStateWait: o.beforeStateWait, AdminAddr: srv.AdminAddr()}
 }
 
 // Start binds every listener (exclusively, or with o.Takeover beside the

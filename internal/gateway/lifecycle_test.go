@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +27,7 @@ upstreams:
 services:
   users:
     match: { path_prefix: /users }
+    clients: { key: header:X-Client }
     default: v2
     versions:
       v2: { upstream: users-v2 }
@@ -38,35 +38,12 @@ services:
         hold_while: { requests: 1, window: 10m }
 `
 
-// drivenUsage is the usage the test drives for users v1.
-type drivenUsage struct {
-	mu      sync.Mutex
-	n       uint64
-	clients []string
-}
-
-func (c *drivenUsage) set(n uint64, clients ...string) {
-	c.mu.Lock()
-	c.n, c.clients = n, clients
-	c.mu.Unlock()
-}
-
-func (c *drivenUsage) usage() lifecycle.Usage {
-	return lifecycle.UsageFunc(func(service, version string, _ time.Duration) (uint64, []string) {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if service != "users" || version != "v1" {
-			return 0, nil
-		}
-		return c.n, c.clients
-	})
-}
-
-// getV1 asks for v1 through the data plane.
-func getV1(t *testing.T, base string) *http.Response {
+// getV1 asks for v1 through the data plane as client.
+func getV1(t *testing.T, base, client string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+"/users/1", nil)
 	req.Header.Set("X-API-Version", "v1")
+	req.Header.Set("X-Client", client)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -103,26 +80,32 @@ func adminJSON(t *testing.T, method, url string, out any) int {
 func TestScheduleReachesTraffic(t *testing.T) {
 	t.Setenv("TURNOUT_TEST_SCHEDULE_TOKEN", "s3cret")
 	clk := testclock.New(time.Date(2027, 1, 14, 0, 0, 0, 0, time.UTC))
-	calls := &drivenUsage{}
 	vars := map[string]string{"STATE": filepath.Join(t.TempDir(), "state.db"),
 		"V1": testutil.VersionServer(t, "v1").URL, "V2": testutil.VersionServer(t, "v2").URL}
-	opts := gateway.AppOptions{Now: clk.Now, Tick: 10 * time.Millisecond, Usage: calls.usage()}
+	opts := gateway.AppOptions{Now: clk.Now, Tick: 10 * time.Millisecond}
 	tt := testutil.StartWith(t, scheduleYAML, vars, opts)
 
-	if resp := getV1(t, tt.URL); resp.StatusCode != http.StatusOK || resp.Header.Get("Deprecation") != "" {
+	if resp := getV1(t, tt.URL, "probe"); resp.StatusCode != http.StatusOK || resp.Header.Get("Deprecation") != "" {
 		t.Fatalf("before the schedule: %d, Deprecation %q", resp.StatusCode, resp.Header.Get("Deprecation"))
 	}
 	clk.Advance(24 * time.Hour) // 2027-01-15: deprecated
 	wait.ForErr(t, 10*time.Second, "v1 deprecated on the data plane", func() error {
-		resp := getV1(t, tt.URL)
+		resp := getV1(t, tt.URL, "probe")
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Deprecation") != "true" || !strings.Contains(resp.Header.Get("Link"), "/v2/users/1") {
 			return fmt.Errorf("status %d, Deprecation %q, Link %q", resp.StatusCode, resp.Header.Get("Deprecation"), resp.Header.Get("Link"))
 		}
 		return nil
 	})
 
-	calls.set(3, "client-a", "client-b")
-	clk.Advance(76 * 24 * time.Hour) // 2027-04-01: gone is due, and held
+	// Five minutes before gone is due, two clients call v1 (the usage
+	// tracker counts them on the data plane, on the same clock).
+	clk.Advance(76*24*time.Hour - 5*time.Minute)
+	for _, c := range []string{"client-a", "client-b", "client-a"} {
+		if resp := getV1(t, tt.URL, c); resp.StatusCode != http.StatusOK {
+			t.Fatalf("v1 for %s: %d", c, resp.StatusCode)
+		}
+	}
+	clk.Advance(5 * time.Minute) // 2027-04-01: gone is due, and held
 	want := "held: v1 still called: 3 requests in the last 10m by client-a, client-b"
 	wait.ForErr(t, 10*time.Second, "the gone step held in /api/v1/services", func() error {
 		var list struct {
@@ -147,7 +130,7 @@ func TestScheduleReachesTraffic(t *testing.T) {
 		}
 		return fmt.Errorf("services: %+v", list)
 	})
-	if resp := getV1(t, tt.URL); resp.StatusCode != http.StatusOK {
+	if resp := getV1(t, tt.URL, "probe"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("v1 while gone is held: %d", resp.StatusCode)
 	}
 
@@ -164,7 +147,7 @@ func TestScheduleReachesTraffic(t *testing.T) {
 	if code := adminJSON(t, http.MethodPost, tt.AdminURL+"/api/v1/lifecycle/users/v1/force", &forced); code != http.StatusOK || forced.Lifecycle != "gone" {
 		t.Fatalf("force: %d %+v", code, forced)
 	}
-	if resp := getV1(t, tt.URL); resp.StatusCode != http.StatusGone {
+	if resp := getV1(t, tt.URL, "probe"); resp.StatusCode != http.StatusGone {
 		t.Fatalf("v1 after the forced gone step: %d, want 410", resp.StatusCode)
 	}
 	var evs struct {
@@ -193,7 +176,66 @@ func TestScheduleReachesTraffic(t *testing.T) {
 
 	tt.App.Stop(t.Context())
 	tt = testutil.StartWith(t, scheduleYAML, vars, opts)
-	if resp := getV1(t, tt.URL); resp.StatusCode != http.StatusGone {
+	if resp := getV1(t, tt.URL, "probe"); resp.StatusCode != http.StatusGone {
 		t.Fatalf("v1 after a restart: %d, want 410", resp.StatusCode)
+	}
+}
+
+// TestScheduleWaitsForTheLastClient: the gone step is held while the usage
+// tracker saw a client call v1 within hold_while's window, and applied by
+// the schedule itself once that client has been quiet for the window.
+func TestScheduleWaitsForTheLastClient(t *testing.T) {
+	t.Setenv("TURNOUT_TEST_SCHEDULE_TOKEN", "s3cret")
+	clk := testclock.New(time.Date(2027, 3, 31, 23, 58, 0, 0, time.UTC))
+	vars := map[string]string{"STATE": filepath.Join(t.TempDir(), "state.db"),
+		"V1": testutil.VersionServer(t, "v1").URL, "V2": testutil.VersionServer(t, "v2").URL}
+	tt := testutil.StartWith(t, scheduleYAML, vars, gateway.AppOptions{Now: clk.Now, Tick: 10 * time.Millisecond})
+	held := func() (string, error) {
+		var st struct {
+			Versions []lifecycle.Status `json:"versions"`
+		}
+		adminJSON(t, http.MethodGet, tt.AdminURL+"/api/v1/lifecycle/users", &st)
+		for _, v := range st.Versions {
+			if v.Version == "v1" {
+				return v.Lifecycle, nil
+			}
+		}
+		return "", fmt.Errorf("no v1 in %+v", st)
+	}
+	wait.ForErr(t, 10*time.Second, "the deprecated step, due since January, applied at start", func() error {
+		if lc, err := held(); err != nil || lc != "deprecated" {
+			return fmt.Errorf("v1 is %q (%v)", lc, err)
+		}
+		return nil
+	})
+	if resp := getV1(t, tt.URL, "late-app"); resp.StatusCode != http.StatusOK || resp.Header.Get("Deprecation") != "true" {
+		t.Fatalf("v1 before gone: %d, Deprecation %q", resp.StatusCode, resp.Header.Get("Deprecation"))
+	}
+	clk.Advance(2 * time.Minute) // gone is due
+	wait.ForErr(t, 10*time.Second, "gone held for late-app", func() error {
+		var st struct {
+			Versions []lifecycle.Status `json:"versions"`
+		}
+		adminJSON(t, http.MethodGet, tt.AdminURL+"/api/v1/lifecycle/users", &st)
+		for _, v := range st.Versions {
+			if v.Version == "v1" && v.Held && strings.Contains(v.Reason, "by late-app") {
+				return nil
+			}
+		}
+		return fmt.Errorf("%+v", st)
+	})
+	if lc, err := held(); err != nil || lc != "deprecated" {
+		t.Fatalf("v1 while held: %q %v", lc, err)
+	}
+	clk.Advance(11 * time.Minute) // late-app quiet for longer than the window
+	// Looked at through the admin API only: a request to v1 would count.
+	wait.ForErr(t, 10*time.Second, "gone applied by the schedule", func() error {
+		if lc, err := held(); err != nil || lc != "gone" {
+			return fmt.Errorf("v1 is %q (%v)", lc, err)
+		}
+		return nil
+	})
+	if resp := getV1(t, tt.URL, "late-app"); resp.StatusCode != http.StatusGone {
+		t.Fatalf("v1 once gone: %d, want 410", resp.StatusCode)
 	}
 }

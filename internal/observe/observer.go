@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/route"
@@ -29,6 +30,9 @@ type Result struct {
 	Duration time.Duration
 	// TraceID is the request's trace id when tracing is on.
 	TraceID string
+	// Request is the client's request (nil for a gRPC call of the
+	// in-process middleware); observers only read it, during the call.
+	Request *http.Request
 }
 
 // Observer is told about every request. Its methods are called on the

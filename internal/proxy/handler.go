@@ -212,7 +212,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := &x.res
 	*res = observe.Result{
 		Decision: &x.d, Served: x.served, Upstream: x.upstream, FellBack: x.fellBack,
-		Status: x.status, Err: x.err, Duration: h.now().Sub(start),
+		Status: x.status, Err: x.err, Duration: h.now().Sub(start), Request: r,
 	}
 	if x.span != nil {
 		res.TraceID = x.span.TraceID()

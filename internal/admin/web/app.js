@@ -1,6 +1,6 @@
 // app.js — the Turnout dashboard's entry point: polls the admin API every
 // 1.5 s (services, rollouts, per-service series, new events, the fleet;
-// mirror diffs every 10 s) and updates the page in place. Vanilla JS, no build step, no
+// mirror diffs and clients every 10 s) and updates the page in place. Vanilla JS, no build step, no
 // network access beyond the admin port.
 
 import { h, setText, setClass } from './dom.js';
@@ -80,9 +80,13 @@ async function pollOnce() {
   if (Date.now() - state.lastMirror >= MIRROR_MS) {
     state.lastMirror = Date.now();
     await Promise.all(services.map(async (s) => {
-      const res = await request('GET', `/api/v1/diffs/${encodeURIComponent(s.name)}`);
+      const [res, use] = await Promise.all([request('GET', `/api/v1/diffs/${encodeURIComponent(s.name)}`),
+        request('GET', `/api/v1/usage/${encodeURIComponent(s.name)}`, undefined, storedToken())]);
       const card = state.cards.get(s.name);
-      if (card) card.setMirror(res);
+      if (card) {
+        card.setMirror(res);
+        card.setClients(use);
+      }
     }));
   }
   const now = new Date().toLocaleTimeString('en-GB', { hour12: false });

@@ -8,6 +8,7 @@ import { newSplitChart, drawSplit, latestShares, fmtSpan } from './chart.js';
 import { LineChart, METRICS } from './linechart.js';
 import { rolloutPanel } from './rollout.js';
 import { MirrorPanel } from './mirror.js';
+import { ClientsPanel } from './clients.js';
 
 // Card builds the DOM once and updates it in place on every poll, so focus,
 // typed input and open dialogs survive the refreshes.
@@ -29,6 +30,8 @@ export class Card {
     this.mirror = h('span', { class: 'mirror-text', 'data-field': 'mirror', text: 'checking…' });
     this.panel = rolloutPanel(svc.name, refresh);
     this.mirrorPanel = new MirrorPanel(svc.name);
+    this.clientsPanel = new ClientsPanel(svc.name);
+    this.lifecycles = new Map();
     this.el = h('article', { class: 'card', 'data-service': svc.name },
       h('header', { class: 'card-head' },
         h('h2', { text: svc.name }),
@@ -51,6 +54,7 @@ export class Card {
           h('th', { class: 'num', text: 'p95' }), h('th', { class: 'num', text: 'Requests' }))),
         this.tbody),
       this.mirrorPanel.el,
+      this.clientsPanel.el,
       h('footer', { class: 'card-foot' },
         h('span', { class: 'muted', text: 'Per-version numbers cover the last 15 minutes.' }),
         h('span', { class: 'mirror' }, h('strong', { text: 'Mirror: ' }), this.mirror)));
@@ -64,6 +68,7 @@ export class Card {
       : [...svc.hosts, svc.path_prefix || '/'].join(' · ');
     setText(this.match, `${where} · default ${svc.default}`);
     this.panel.update(svc, ro);
+    this.lifecycles = new Map(svc.versions.map((v) => [v.name, v.lifecycle]));
     for (const v of svc.versions) {
       if (!this.colors.has(v.name)) this.colors.set(v.name, VERSION_COLORS[this.colors.size % VERSION_COLORS.length]);
     }
@@ -109,6 +114,12 @@ export class Card {
     this.rows.set(name, row);
     this.tbody.append(row.tr);
     return row;
+  }
+
+  // setClients shows GET /api/v1/usage/{service}'s answer in the Clients
+  // panel (hidden when it could not be read).
+  setClients(res) {
+    this.clientsPanel.update(res.ok ? res.data : null, this.lifecycles);
   }
 
   // setMirror shows GET /api/v1/diffs/{service}'s answer: 404 means mirroring

@@ -61,6 +61,11 @@ type Manager struct {
 
 	mu       sync.Mutex // serialises Update and Close
 	compiled map[*contract.Document]*compiled
+	// ops name the operations of every version with a document (service →
+	// version), for the usage counts (Operation); opsByDoc are the same
+	// by document, reused while a document is unchanged.
+	ops      atomic.Pointer[map[string]map[string]*opMatcher]
+	opsByDoc map[*contract.Document]*opMatcher
 }
 
 var _ pipeline.Tap = (*Manager)(nil)
@@ -143,6 +148,7 @@ func New(o Options) (*Manager, error) {
 func (m *Manager) Update(cfg *config.Config, docs Documents) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.updateOperations(cfg, docs)
 	old := *m.services.Load()
 	next := make(map[string]*service, len(old))
 	keep := map[*contract.Document]*compiled{}

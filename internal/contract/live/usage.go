@@ -1,8 +1,6 @@
 package live
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"sort"
 	"strings"
@@ -10,77 +8,37 @@ import (
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
-	"github.com/turnout-gw/turnout/internal/route"
+	clients "github.com/turnout-gw/turnout/internal/usage"
 )
 
-// Client names in deprecated usage that are not a client's key.
+// Client names in deprecated usage that are not a client's key: the same
+// as in the usage counts of every request (package usage).
 const (
 	// NoClient is a request without the client key (or any request when
 	// no client_key is configured).
-	NoClient = "(none)"
+	NoClient = clients.NoClient
 	// OtherClient counts the uses of clients beyond the MaxClients a
 	// service tells apart.
-	OtherClient = "(other)"
+	OtherClient = clients.OtherClient
 	// maxClientLen bounds a client value kept as it was sent.
-	maxClientLen = 64
+	maxClientLen = clients.MaxClientLen
 )
 
-// clientKey reads the client of a request: contract.client_key, hashed
-// when it is a credential.
-type clientKey struct {
-	key  route.StickyKey
-	hash bool
-}
+// clientKey reads the client of a request: contract.client_key, read and
+// hashed as the usage counts read services.NAME.clients.key (clients.Key).
+type clientKey struct{ clients.Key }
 
-// credentialHeaders are the headers whose values are credentials.
-var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "X-Api-Key", "Api-Key"}
-
-// newClientKey compiles a client key. Values are credentials, and shown only
-// as a hash, when they come from a cookie, from one of credentialHeaders, or
-// from a header or query parameter whose name mentions a key, token, secret
-// or session.
+// newClientKey compiles a client key.
 func newClientKey(k config.StickyKey) clientKey {
-	if k.IsZero() {
-		return clientKey{}
-	}
-	c := clientKey{key: route.NewStickyKey(k), hash: k.Kind == "cookie"}
-	for _, h := range credentialHeaders {
-		if k.Kind == "header" && strings.EqualFold(k.Name, h) {
-			c.hash = true
-		}
-	}
-	lower := strings.ToLower(k.Name)
-	for _, w := range []string{"key", "token", "secret", "session"} {
-		if strings.Contains(lower, w) {
-			c.hash = true
-		}
-	}
-	return c
+	return clientKey{clients.NewKey(config.ClientKey{Kind: k.Kind, Name: k.Name})}
 }
 
 // value returns the request's client: NoClient without a value, the value
 // (cut to maxClientLen) or its hash.
-func (c clientKey) value(r *http.Request) string {
-	v := c.key.Value(r)
-	switch {
-	case v == "":
-		return NoClient
-	case c.hash:
-		return HashClient(v)
-	case len(v) > maxClientLen:
-		return v[:maxClientLen]
-	}
-	return v
-}
+func (c clientKey) value(r *http.Request) string { return c.Client(r) }
 
-// HashClient is how a credential appears as a client: "sha256:" and the
-// first 16 hex digits of the SHA-256 of the whole value as sent (for
-// Authorization, "Bearer TOKEN"), so its owner can recognise it with
-// `printf %s "$VALUE" | sha256sum | cut -c1-16` and nobody can use it.
-func HashClient(v string) string {
-	sum := sha256.Sum256([]byte(v))
-	return "sha256:" + hex.EncodeToString(sum[:8])
-}
+// HashClient is how a credential appears as a client (clients.HashClient).
+func HashClient(v string) string { return clients.HashClient(v) }
 
 // usage counts the uses of deprecated operations and parameters of one
 // service per (version, operation, parameter, client), with the clients

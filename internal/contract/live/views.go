@@ -73,7 +73,7 @@ func (m *Manager) Deprecations(service string) (Deprecations, bool) {
 	if s == nil || len(s.deprecated) == 0 {
 		return Deprecations{}, false
 	}
-	d := Deprecations{Service: service, ClientKey: s.client.key.String(), MaxClients: m.o.MaxClients, Deprecated: []DeprecatedItem{}}
+	d := Deprecations{Service: service, ClientKey: s.client.String(), MaxClients: m.o.MaxClients, Deprecated: []DeprecatedItem{}}
 	d.Uses, d.Clients, d.OverflowUses = s.use.list()
 	for version, c := range s.deprecated {
 		for _, op := range c.dep.candidates {
