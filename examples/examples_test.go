@@ -22,7 +22,12 @@ func TestExamplesAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	walk, err := filepath.Glob("retire-v1/*.yaml")
+	if err != nil || len(walk) != 4 {
+		t.Fatalf("retire-v1: %v %v, want its four steps", walk, err)
+	}
 	files = append(files, "envoy/turnout.yaml")
+	files = append(files, walk...)
 	if len(files) < 2 {
 		t.Fatalf("found only %v", files)
 	}
