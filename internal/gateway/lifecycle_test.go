@@ -208,9 +208,12 @@ func TestScheduleWaitsForTheLastClient(t *testing.T) {
 		}
 		return nil
 	})
-	if resp := getV1(t, tt.URL, "late-app"); resp.StatusCode != http.StatusOK || resp.Header.Get("Deprecation") != "true" {
-		t.Fatalf("v1 before gone: %d, Deprecation %q", resp.StatusCode, resp.Header.Get("Deprecation"))
-	}
+	wait.ForErr(t, 10*time.Second, "v1 deprecated on the data plane", func() error {
+		if resp := getV1(t, tt.URL, "late-app"); resp.StatusCode != http.StatusOK || resp.Header.Get("Deprecation") != "true" {
+			return fmt.Errorf("v1 before gone: %d, Deprecation %q", resp.StatusCode, resp.Header.Get("Deprecation"))
+		}
+		return nil
+	})
 	clk.Advance(2 * time.Minute) // gone is due
 	wait.ForErr(t, 10*time.Second, "gone held for late-app", func() error {
 		var st struct {
@@ -235,7 +238,11 @@ func TestScheduleWaitsForTheLastClient(t *testing.T) {
 		}
 		return nil
 	})
-	if resp := getV1(t, tt.URL, "late-app"); resp.StatusCode != http.StatusGone {
-		t.Fatalf("v1 once gone: %d, want 410", resp.StatusCode)
-	}
+	// The new routing table follows the applied step.
+	wait.ForErr(t, 10*time.Second, "v1 answering 410", func() error {
+		if resp := getV1(t, tt.URL, "late-app"); resp.StatusCode != http.StatusGone {
+			return fmt.Errorf("v1 once gone: %d, want 410", resp.StatusCode)
+		}
+		return nil
+	})
 }
