@@ -182,9 +182,9 @@ func TestFleetOneDecisionEveryMember(t *testing.T) {
 		}
 		return fmt.Errorf("leader: %+v; follower: %+v", a.status(t), b.status(t))
 	})
-	if s := a.status(t); s.State != rollout.RolledBack {
-		t.Fatalf("leader state %s", s.State)
-	}
+	// The leader publishes its status once its write returns, which may
+	// be after the follower saw the write through its watch.
+	wait.For(t, deadline, "the leader's status to say rolled back", func() bool { return a.status(t).State == rollout.RolledBack })
 	evs, err := b.st.Events(store.EventQuery{Service: "users"})
 	if err != nil {
 		t.Fatal(err)
