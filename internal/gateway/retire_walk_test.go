@@ -40,7 +40,7 @@ func retireStep(t *testing.T, n int, vars map[string]string) string {
 		"http://127.0.0.1:9001", vars["V1"], "http://127.0.0.1:9002", vars["V2"],
 		"listen: 127.0.0.1:8080", "listen: 127.0.0.1:0", "listen: 127.0.0.1:9090", "listen: 127.0.0.1:0",
 		"turnout-state.db", vars["STATE"], "../openapi/", docs+"/",
-		"step_interval: 10m", "step_interval: 300ms", "window: 5m", "window: 2s", "min_requests: 100", "min_requests: 10",
+		"step_interval: 10m", "step_interval: 300ms", "window: 5m", "window: 5s", "min_requests: 100", "min_requests: 5",
 	).Replace(string(b))
 }
 
