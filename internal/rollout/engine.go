@@ -91,6 +91,11 @@ type Engine struct {
 	pubMu    sync.RWMutex
 	pub      map[string]Status
 	pubNames []string
+
+	// hist are the analysed rollouts' evaluations (history.go), made
+	// under e.mu and read without it.
+	histMu sync.Mutex
+	hist   map[string]*history
 }
 
 type tracked struct {
@@ -266,6 +271,7 @@ func (e *Engine) republish() {
 	e.pubMu.Lock()
 	e.pub, e.pubNames = pub, slices.Clone(names)
 	e.pubMu.Unlock()
+	e.pruneHistory()
 }
 
 // Run evaluates rollouts every tick until ctx ends.
