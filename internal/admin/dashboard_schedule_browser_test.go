@@ -2,13 +2,14 @@ package admin_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/turnout-gw/turnout/internal/gateway"
-	"github.com/turnout-gw/turnout/internal/lifecycle"
 	"github.com/turnout-gw/turnout/internal/testutil"
 	"github.com/turnout-gw/turnout/internal/testutil/testclock"
 )
@@ -22,6 +23,7 @@ upstreams:
 services:
   shop:
     match: { path_prefix: /shop }
+    clients: { key: header:X-Client }
     default: v2
     versions:
       v1:
@@ -37,15 +39,29 @@ services:
 // while the guard holds it, the reason naming the clients still calling.
 func TestDashboardShowsSchedule(t *testing.T) {
 	chromium := chromiumPath(t)
-	clk := testclock.New(time.Date(2027, 4, 2, 0, 0, 0, 0, time.UTC))
-	still := lifecycle.UsageFunc(func(service, version string, _ time.Duration) (uint64, []string) {
-		if version == "v1" {
-			return 12, []string{"billing", "mobile-ios"}
-		}
-		return 0, nil
-	})
+	clk := testclock.New(time.Date(2027, 3, 31, 23, 58, 0, 0, time.UTC))
 	tt := testutil.StartWith(t, scheduleBrowserYAML, map[string]string{"V1": testutil.VersionServer(t, "v1").URL,
-		"V2": testutil.VersionServer(t, "v2").URL}, gateway.AppOptions{Now: clk.Now, Tick: 10 * time.Millisecond, Usage: still})
+		"V2": testutil.VersionServer(t, "v2").URL}, gateway.AppOptions{Now: clk.Now, Tick: 10 * time.Millisecond})
+	// Two minutes before gone is due, two clients call v1 twelve times.
+	for i := range 12 {
+		client := "billing"
+		if i%2 == 1 && i > 2 {
+			client = "mobile-ios" // 5 of them
+		}
+		req, _ := http.NewRequest(http.MethodGet, tt.URL+"/shop/items", nil)
+		req.Header.Set("X-API-Version", "v1")
+		req.Header.Set("X-Client", client)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("v1 for %s: %d", client, resp.StatusCode)
+		}
+	}
+	clk.Advance(2 * time.Minute) // gone is due, and held
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,6 +25,7 @@ upstreams:
 services:
   users:
     match: { path_prefix: /users }
+    clients: { key: header:X-Client }
     default: v2
     versions:
       v2: { upstream: u }
@@ -37,15 +40,21 @@ services:
 // needs the token, applies it and the event names the actor.
 func TestLifecycleForce(t *testing.T) {
 	t.Setenv("TURNOUT_TEST_LIFECYCLE_TOKEN", "s3cret")
-	clk := testclock.New(time.Date(2027, 4, 2, 0, 0, 0, 0, time.UTC))
-	still := lifecycle.UsageFunc(func(service, version string, _ time.Duration) (uint64, []string) {
-		if version == "v1" {
-			return 5, []string{"client-a"}
-		}
-		return 0, nil
-	})
+	clk := testclock.New(time.Date(2027, 3, 31, 23, 58, 0, 0, time.UTC))
 	tt := testutil.StartWith(t, lifecycleYAML, map[string]string{"STATE": filepath.Join(t.TempDir(), "state.db"),
-		"U": testutil.VersionServer(t, "u").URL}, gateway.AppOptions{Now: clk.Now, Tick: 10 * time.Millisecond, Usage: still})
+		"U": testutil.VersionServer(t, "u").URL}, gateway.AppOptions{Now: clk.Now, Tick: 10 * time.Millisecond})
+	for range 5 { // client-a calls v1 two minutes before gone is due
+		req, _ := http.NewRequest(http.MethodGet, tt.URL+"/users/1", nil)
+		req.Header.Set("X-API-Version", "v1")
+		req.Header.Set("X-Client", "client-a")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	clk.Advance(2 * time.Minute)
 
 	wait.For(t, 10*time.Second, "the gone step held", func() bool {
 		code, out, _ := run(t, "lifecycle", "users", "--admin", tt.AdminURL)
