@@ -55,6 +55,8 @@ type Status struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 	LastAnalysis  *Analysis `json:"last_analysis"`
 	Reason        string    `json:"reason"`
+	// hist is the rollout's evaluations, read by Engine.Analyses.
+	hist *history
 }
 
 // Engine runs every service's rollout: it evaluates analysis at least every
@@ -92,10 +94,9 @@ type Engine struct {
 	pub      map[string]Status
 	pubNames []string
 
-	// hist are the analysed rollouts' evaluations (history.go), made
-	// under e.mu and read without it.
+	// histMu guards the contents of every rollout's history (history.go):
+	// written under e.mu, read through the published statuses without it.
 	histMu sync.Mutex
-	hist   map[string]*history
 }
 
 type tracked struct {
@@ -103,6 +104,7 @@ type tracked struct {
 	state    store.RolloutState
 	last     *Analysis
 	lastEval time.Time
+	hist     *history // nil until the first evaluation
 }
 
 // Option configures an Engine.
@@ -212,7 +214,7 @@ func (e *Engine) status(name string, t *tracked) Status {
 	s := t.state
 	st := Status{Service: name, From: s.From, To: s.To, State: s.State, Weight: s.Weight, Step: s.Step,
 		Steps: t.spec.Steps, Sticky: t.spec.Sticky.String(), StartedAt: s.StartedAt, StepStartedAt: s.StepStartedAt,
-		UpdatedAt: s.UpdatedAt, LastAnalysis: t.last, Reason: s.Reason}
+		UpdatedAt: s.UpdatedAt, LastAnalysis: t.last, Reason: s.Reason, hist: t.hist}
 	if st.Steps == nil {
 		st.Steps = []float64{}
 	}
@@ -271,7 +273,6 @@ func (e *Engine) republish() {
 	e.pubMu.Lock()
 	e.pub, e.pubNames = pub, slices.Clone(names)
 	e.pubMu.Unlock()
-	e.pruneHistory()
 }
 
 // Run evaluates rollouts every tick until ctx ends.

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"math"
 	"time"
 )
 
@@ -48,55 +49,97 @@ type Evaluation struct {
 }
 
 // history is a ring of a rollout's last HistoryLen evaluations, grown as
-// they come (a rollout never analysed has none). The engine keeps one per
-// analysed service in Engine.hist, guarded by Engine.histMu.
+// they come (a rollout never analysed has none). It belongs to its
+// tracked rollout, which hands it to its published Status for reads; its
+// contents are guarded by Engine.histMu.
 type history struct {
-	evs  []Evaluation
-	next int // where the next one goes once evs is full
+	recs []record
+	next int // where the next one goes once recs is full
+}
+
+// record is an Evaluation as a history stores it: times as Unix
+// nanoseconds and result and decision as indexes, about 140 bytes.
+type record struct {
+	at, last          int64
+	count, minReqs    int32
+	result, decision  uint8
+	window            time.Duration
+	weight, newWeight float64
+	reason            string
+	checks            []Check
+	to, from          Counts
+}
+
+// Result and decision names by a record's index.
+var (
+	results   = []string{ResultPass, ResultFail, ResultWaiting}
+	decisions = []string{DecisionStep, DecisionPromote, DecisionHold, DecisionWait, DecisionRollback, DecisionPause, DecisionNone}
+)
+
+// indexOf is name's index in names (0 when absent).
+func indexOf(names []string, name string) uint8 {
+	for i, n := range names {
+		if n == name {
+			return uint8(i)
+		}
+	}
+	return 0
+}
+
+func toRecord(ev Evaluation) record {
+	return record{at: ev.At.UnixNano(), last: ev.Last.UnixNano(), count: int32(min(ev.Count, math.MaxInt32)), minReqs: int32(min(ev.MinRequests, math.MaxInt32)),
+		result: indexOf(results, ev.Result), decision: indexOf(decisions, ev.Decision), window: ev.Window,
+		weight: ev.Weight, newWeight: ev.NewWeight, reason: ev.Reason, checks: ev.Checks, to: ev.To, from: ev.From}
+}
+
+func (r *record) evaluation() Evaluation {
+	return Evaluation{At: time.Unix(0, r.at).UTC(), Last: time.Unix(0, r.last).UTC(), Count: int(r.count), Window: r.window,
+		Weight: r.weight, NewWeight: r.newWeight, Result: results[r.result], Decision: decisions[r.decision], Reason: r.reason,
+		MinRequests: int(r.minReqs), Checks: r.checks, To: r.to, From: r.from}
 }
 
 // add records one evaluation, collapsing it into the newest when both
-// waited with the same decision at the same weight.
+// waited with the same decision at the same weight over the same window.
 func (h *history) add(ev Evaluation) {
-	if n := h.newest(); n != nil && n.Result == ResultWaiting && ev.Result == ResultWaiting &&
-		n.Decision == ev.Decision && n.Weight == ev.Weight && n.Window == ev.Window {
-		at, count := n.At, n.Count
-		*n = ev
-		n.At, n.Count = at, count+1
+	r := toRecord(ev)
+	if n := h.newest(); n != nil && n.result == r.result && results[r.result] == ResultWaiting &&
+		n.decision == r.decision && n.weight == r.weight && n.window == r.window {
+		r.at, r.count = n.at, n.count+r.count
+		*n = r
 		return
 	}
-	if len(h.evs) < HistoryLen {
-		h.evs = append(h.evs, ev)
+	if len(h.recs) < HistoryLen {
+		h.recs = append(h.recs, r)
 		return
 	}
-	h.evs[h.next] = ev
+	h.recs[h.next] = r
 	h.next = (h.next + 1) % HistoryLen
 }
 
 // newest is the last evaluation recorded, or nil.
-func (h *history) newest() *Evaluation {
+func (h *history) newest() *record {
 	switch {
-	case len(h.evs) == 0:
+	case len(h.recs) == 0:
 		return nil
-	case len(h.evs) < HistoryLen:
-		return &h.evs[len(h.evs)-1]
+	case len(h.recs) < HistoryLen:
+		return &h.recs[len(h.recs)-1]
 	}
-	return &h.evs[(h.next+HistoryLen-1)%HistoryLen]
+	return &h.recs[(h.next+HistoryLen-1)%HistoryLen]
 }
 
 // list returns up to limit evaluations, newest first (all when limit ≤ 0).
 func (h *history) list(limit int) []Evaluation {
-	n := len(h.evs)
+	n := len(h.recs)
 	if limit > 0 && limit < n {
 		n = limit
 	}
 	out := make([]Evaluation, 0, n)
 	for i := range n {
-		idx := len(h.evs) - 1 - i
-		if len(h.evs) == HistoryLen {
+		idx := len(h.recs) - 1 - i
+		if len(h.recs) == HistoryLen {
 			idx = (h.next + HistoryLen - 1 - i) % HistoryLen
 		}
-		out = append(out, h.evs[idx])
+		out = append(out, h.recs[idx].evaluation())
 	}
 	return out
 }
@@ -136,41 +179,25 @@ func decision(a *Analysis, prevState string, prevWeight float64, t *tracked) str
 // only the leader analyses, so a member that does not lead has none, or
 // those from when it led.
 func (e *Engine) Analyses(service string, limit int) ([]Evaluation, error) {
-	if _, err := e.Status(service); err != nil {
+	st, err := e.Status(service)
+	if err != nil {
 		return nil, err
 	}
-	e.histMu.Lock()
-	defer e.histMu.Unlock()
-	h := e.hist[service]
-	if h == nil {
+	if st.hist == nil {
 		return []Evaluation{}, nil
 	}
-	return h.list(limit), nil
-}
-
-// remember adds an evaluation to service's history; e.mu is held.
-func (e *Engine) remember(service string, ev Evaluation) {
 	e.histMu.Lock()
 	defer e.histMu.Unlock()
-	h := e.hist[service]
-	if h == nil {
-		if e.hist == nil {
-			e.hist = map[string]*history{}
-		}
-		h = &history{}
-		e.hist[service] = h
-	}
-	h.add(ev)
+	return st.hist.list(limit), nil
 }
 
-// pruneHistory forgets the histories of services no longer tracked; e.mu
-// is held.
-func (e *Engine) pruneHistory() {
+// remember adds an evaluation to t's history; e.mu is held. A history
+// made here reaches reads with the status published after it.
+func (e *Engine) remember(t *tracked, ev Evaluation) {
+	if t.hist == nil {
+		t.hist = &history{}
+	}
 	e.histMu.Lock()
 	defer e.histMu.Unlock()
-	for name := range e.hist {
-		if e.ro[name] == nil {
-			delete(e.hist, name)
-		}
-	}
+	t.hist.add(ev)
 }

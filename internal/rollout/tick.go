@@ -142,7 +142,7 @@ func (e *Engine) settle(now time.Time, todo []due, results []Analysis) {
 		settled = append(settled, name)
 		prev := t.state
 		if t.state.State != Progressing {
-			e.remember(name, evaluation(&a, prev.Weight, prev.Weight, DecisionNone))
+			e.remember(t, evaluation(&a, prev.Weight, prev.Weight, DecisionNone))
 			continue
 		}
 		var evs []store.Event
@@ -170,7 +170,7 @@ func (e *Engine) settle(now time.Time, todo []due, results []Analysis) {
 					// moved on or is unreachable): keep what is served.
 					t.state = prev
 					rec.Decision, rec.NewWeight = DecisionNone, prev.Weight
-					e.remember(name, rec)
+					e.remember(t, rec)
 					continue
 				}
 				stored = evs
@@ -181,7 +181,7 @@ func (e *Engine) settle(now time.Time, todo []due, results []Analysis) {
 			}
 			changed = append(changed, e.status(name, t))
 		}
-		e.remember(name, rec)
+		e.remember(t, rec)
 	}
 }
 
