@@ -137,7 +137,10 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) (int, error) {
 // only the leader analyses; a member that does not lead lists none, or
 // those from when it led.
 type AnalysisList struct {
-	Service     string               `json:"service"`
+	Service string `json:"service"`
+	// Leader is true when this Turnout analyses now, so its evaluations
+	// decide: always on a single Turnout, on the leader in a fleet.
+	Leader      bool                 `json:"leader"`
 	Evaluations []rollout.Evaluation `json:"evaluations"`
 }
 
@@ -159,5 +162,5 @@ func (a *API) handleAnalysis(w http.ResponseWriter, r *http.Request) {
 		a.answerRollout(w, service, rollout.Status{}, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, AnalysisList{Service: service, Evaluations: evs})
+	writeJSON(w, http.StatusOK, AnalysisList{Service: service, Leader: a.engine.Analyzing(), Evaluations: evs})
 }

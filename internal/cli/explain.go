@@ -60,6 +60,11 @@ func explain(ctx context.Context, c *adminClient, service string, limit int, out
 
 // writeExplain prints list's evaluations oldest first, one a line.
 func writeExplain(w io.Writer, list admin.AnalysisList) error {
+	if !list.Leader {
+		if _, err := fmt.Fprintln(w, "this Turnout does not analyse now (in a fleet only the leader does): ask the leader for the decisions"); err != nil {
+			return err
+		}
+	}
 	if len(list.Evaluations) == 0 {
 		_, err := fmt.Fprintf(w, "%s: no analysis yet on this Turnout\n", list.Service)
 		return err

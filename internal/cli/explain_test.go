@@ -76,8 +76,8 @@ func TestExplainRealRollback(t *testing.T) {
 	if code := testutil.GetJSON(t, tt.AdminURL+"/api/v1/rollouts/users/analysis?limit=1", &list); code != http.StatusOK {
 		t.Fatalf("analysis: %d", code)
 	}
-	if list.Service != "users" || len(list.Evaluations) != 1 {
-		t.Fatalf("analysis?limit=1 = %+v, want users' newest evaluation", list)
+	if list.Service != "users" || !list.Leader || len(list.Evaluations) != 1 {
+		t.Fatalf("analysis?limit=1 = %+v, want users' newest evaluation from the Turnout that decides", list)
 	}
 	ev := list.Evaluations[0]
 	if ev.Decision != rollout.DecisionRollback || ev.Result != rollout.ResultFail || ev.Weight != 50 || ev.NewWeight != 0 ||
@@ -123,7 +123,7 @@ func TestExplainRealRollback(t *testing.T) {
 func TestExplainWords(t *testing.T) {
 	at := time.Date(2026, 1, 1, 12, 3, 5, 0, time.Local)
 	base := 0.02
-	list := admin.AnalysisList{Service: "users", Evaluations: []rollout.Evaluation{ // newest first
+	list := admin.AnalysisList{Service: "users", Leader: true, Evaluations: []rollout.Evaluation{ // newest first
 		{At: at.Add(3 * time.Second), Window: 10 * time.Second, Weight: 25, Result: rollout.ResultFail, Decision: rollout.DecisionRollback,
 			MinRequests: 20, To: rollout.Counts{Requests: 48, Errors: 15}, From: rollout.Counts{Requests: 50},
 			Checks: []rollout.Check{{Name: "error_rate", Value: 0.3125, Threshold: 0.05, Unit: "ratio"},
@@ -152,7 +152,8 @@ func TestExplainWords(t *testing.T) {
 		t.Errorf("explain:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	b.Reset()
-	if err := writeExplain(&b, admin.AnalysisList{Service: "users", Evaluations: []rollout.Evaluation{}}); err != nil || b.String() != "users: no analysis yet on this Turnout\n" {
+	if err := writeExplain(&b, admin.AnalysisList{Service: "users", Evaluations: []rollout.Evaluation{}}); err != nil ||
+		b.String() != "this Turnout does not analyse now (in a fleet only the leader does): ask the leader for the decisions\nusers: no analysis yet on this Turnout\n" {
 		t.Errorf("no evaluations: %q, %v", b.String(), err)
 	}
 }

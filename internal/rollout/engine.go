@@ -11,6 +11,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
@@ -97,6 +98,8 @@ type Engine struct {
 	// histMu guards the contents of every rollout's history (history.go):
 	// written under e.mu, read through the published statuses without it.
 	histMu sync.Mutex
+	// running counts the Run loops in progress (Analyzing).
+	running atomic.Int32
 }
 
 type tracked struct {
@@ -277,6 +280,8 @@ func (e *Engine) republish() {
 
 // Run evaluates rollouts every tick until ctx ends.
 func (e *Engine) Run(ctx context.Context, tick time.Duration) {
+	e.running.Add(1)
+	defer e.running.Add(-1)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {

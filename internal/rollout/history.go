@@ -191,6 +191,11 @@ func (e *Engine) Analyses(service string, limit int) ([]Evaluation, error) {
 	return st.hist.list(limit), nil
 }
 
+// Analyzing reports whether this engine's loop runs now: always on a
+// single Turnout, only on the leader in a fleet (whose evaluations are
+// the ones that decide).
+func (e *Engine) Analyzing() bool { return e.running.Load() > 0 }
+
 // remember adds an evaluation to t's history; e.mu is held. A history
 // made here reaches reads with the status published after it.
 func (e *Engine) remember(t *tracked, ev Evaluation) {

@@ -1,8 +1,12 @@
 package rollout
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/turnout-gw/turnout/internal/testutil/wait"
 )
 
 // TestHistoryKeepsTheNewestBounded: past HistoryLen evaluations the
@@ -55,5 +59,59 @@ func TestHistoryCollapsesRepeatedWaits(t *testing.T) {
 	}
 	if got[2].Weight != 25 || got[1].Decision != DecisionHold || got[0].Count != 1 || got[0].Decision != DecisionWait {
 		t.Errorf("entries after the collapsed wait: %+v", got[:3])
+	}
+}
+
+// TestEngineRecordsDecisions: the engine's history says what each
+// evaluation led to — waiting for traffic (one entry), holding while
+// healthy, the step, the rollback — with the weights before and after.
+func TestEngineRecordsDecisions(t *testing.T) {
+	h := newHarness(t, yamlWith("10", "[10, 50, 100]", "rollback", ""))
+	for range 5 {
+		h.clock.Advance(time.Second)
+		h.eng.Tick()
+	}
+	h.traffic("v2", 31, 5, 0, 10*time.Millisecond)
+	h.traffic("v2", 5, 10, 10, 10*time.Millisecond)
+	evs, err := h.eng.Analyses("users", 0)
+	if err != nil || len(evs) < 4 {
+		t.Fatalf("Analyses = %d, %v; want at least a wait, a hold, a step and a rollback", len(evs), err)
+	}
+	if n := evs[0]; n.Decision != DecisionRollback || n.Weight != 50 || n.NewWeight != 0 || n.To.Errors == 0 {
+		t.Errorf("newest = %+v, want the rollback from 50 to 0 with its errors", n)
+	}
+	if o := evs[len(evs)-1]; o.Decision != DecisionWait || o.Count < 5 || o.Weight != 10 {
+		t.Errorf("oldest = %+v, want the waits at 10 as one entry counted at least 5 times", o)
+	}
+	seen := map[string]bool{}
+	for _, ev := range evs {
+		seen[ev.Decision] = true
+		if ev.Decision == DecisionStep && (ev.Weight != 10 || ev.NewWeight != 50) {
+			t.Errorf("step = %+v, want 10 → 50", ev)
+		}
+	}
+	if !seen[DecisionHold] || !seen[DecisionStep] {
+		t.Errorf("decisions %v, want a hold and a step", seen)
+	}
+	if _, err := h.eng.Analyses("nope", 0); !errors.Is(err, ErrNoRollout) {
+		t.Errorf("an unknown service: %v, want ErrNoRollout", err)
+	}
+}
+
+// TestEngineAnalyzingWhileRunning: Analyzing (the API's leader field) is
+// true exactly while the engine's loop runs.
+func TestEngineAnalyzingWhileRunning(t *testing.T) {
+	h := newHarness(t, yamlWith("10", "[10, 50, 100]", "rollback", ""))
+	if h.eng.Analyzing() {
+		t.Fatal("analyzing before Run")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.eng.Run(ctx, time.Hour) }()
+	wait.For(t, 5*time.Second, "Analyzing while Run runs", h.eng.Analyzing)
+	cancel()
+	<-done
+	if h.eng.Analyzing() {
+		t.Error("analyzing after Run returned")
 	}
 }
