@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/turnout-gw/turnout/internal/rollout"
 	"github.com/turnout-gw/turnout/internal/store"
@@ -129,4 +130,37 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) (int, error) {
 		return http.StatusBadRequest, errors.New("request body is empty; expected a JSON object")
 	}
 	return http.StatusBadRequest, fmt.Errorf("invalid JSON body: %w", err)
+}
+
+// AnalysisList is the body of GET /api/v1/rollouts/{service}/analysis: the
+// rollout's last evaluations on this Turnout, newest first. In a fleet
+// only the leader analyses; a member that does not lead lists none, or
+// those from when it led.
+type AnalysisList struct {
+	Service string `json:"service"`
+	// Leader is true when this Turnout analyses now, so its evaluations
+	// decide: always on a single Turnout, on the leader in a fleet.
+	Leader      bool                 `json:"leader"`
+	Evaluations []rollout.Evaluation `json:"evaluations"`
+}
+
+// handleAnalysis serves GET /api/v1/rollouts/{service}/analysis with
+// ?limit=N (1 to rollout.HistoryLen, default all kept).
+func (a *API) handleAnalysis(w http.ResponseWriter, r *http.Request) {
+	service := r.PathValue("service")
+	limit := rollout.HistoryLen
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > rollout.HistoryLen {
+			WriteError(w, http.StatusBadRequest, fmt.Errorf("limit=%q must be a number from 1 to %d", s, rollout.HistoryLen))
+			return
+		}
+		limit = n
+	}
+	evs, err := a.engine.Analyses(service, limit)
+	if err != nil {
+		a.answerRollout(w, service, rollout.Status{}, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, AnalysisList{Service: service, Leader: a.engine.Analyzing(), Evaluations: evs})
 }

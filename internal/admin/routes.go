@@ -25,6 +25,7 @@ func (a *API) routes(o Options) {
 	if a.engine != nil {
 		a.handle("GET /api/v1/rollouts", a.handleRollouts)
 		a.handle("GET /api/v1/rollouts/{service}", a.handleRollout)
+		a.handle("GET /api/v1/rollouts/{service}/analysis", a.handleAnalysis)
 		for _, name := range rolloutActions {
 			a.mutation("POST /api/v1/rollouts/{service}/"+name, a.handleAction(name))
 		}

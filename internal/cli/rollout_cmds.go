@@ -31,6 +31,7 @@ func adminCmds() []*cobra.Command {
 		actionCmd("resume", "Resume a paused, rolled back or pending rollout"),
 		actionCmd("abort", "Send all unpinned traffic back to the old version and keep it there"),
 		weightCmd(),
+		explainCmd(),
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
@@ -55,6 +56,8 @@ type Status struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 	LastAnalysis  *Analysis `json:"last_analysis"`
 	Reason        string    `json:"reason"`
+	// hist is the rollout's evaluations, read by Engine.Analyses.
+	hist *history
 }
 
 // Engine runs every service's rollout: it evaluates analysis at least every
@@ -91,6 +94,12 @@ type Engine struct {
 	pubMu    sync.RWMutex
 	pub      map[string]Status
 	pubNames []string
+
+	// histMu guards the contents of every rollout's history (history.go):
+	// written under e.mu, read through the published statuses without it.
+	histMu sync.Mutex
+	// running counts the Run loops in progress (Analyzing).
+	running atomic.Int32
 }
 
 type tracked struct {
@@ -98,6 +107,7 @@ type tracked struct {
 	state    store.RolloutState
 	last     *Analysis
 	lastEval time.Time
+	hist     *history // nil until the first evaluation
 }
 
 // Option configures an Engine.
@@ -207,7 +217,7 @@ func (e *Engine) status(name string, t *tracked) Status {
 	s := t.state
 	st := Status{Service: name, From: s.From, To: s.To, State: s.State, Weight: s.Weight, Step: s.Step,
 		Steps: t.spec.Steps, Sticky: t.spec.Sticky.String(), StartedAt: s.StartedAt, StepStartedAt: s.StepStartedAt,
-		UpdatedAt: s.UpdatedAt, LastAnalysis: t.last, Reason: s.Reason}
+		UpdatedAt: s.UpdatedAt, LastAnalysis: t.last, Reason: s.Reason, hist: t.hist}
 	if st.Steps == nil {
 		st.Steps = []float64{}
 	}
@@ -270,6 +280,8 @@ func (e *Engine) republish() {
 
 // Run evaluates rollouts every tick until ctx ends.
 func (e *Engine) Run(ctx context.Context, tick time.Duration) {
+	e.running.Add(1)
+	defer e.running.Add(-1)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {

@@ -140,10 +140,11 @@ func (e *Engine) settle(now time.Time, todo []due, results []Analysis) {
 		a := results[i]
 		t.last = &a
 		settled = append(settled, name)
+		prev := t.state
 		if t.state.State != Progressing {
+			e.remember(t, evaluation(&a, prev.Weight, prev.Weight, DecisionNone))
 			continue
 		}
-		prev := t.state
 		var evs []store.Event
 		switch a.Result {
 		case ResultFail:
@@ -156,6 +157,7 @@ func (e *Engine) settle(now time.Time, todo []due, results []Analysis) {
 				evs = append(evs, *ev)
 			}
 		}
+		rec := evaluation(&a, prev.Weight, t.state.Weight, decision(&a, prev.State, prev.Weight, t))
 		if t.state.State != prev.State || t.state.Weight != prev.Weight {
 			t.state.LastAnalysis, _ = json.Marshal(a)
 			// The state and its events are written together: a step is
@@ -167,6 +169,8 @@ func (e *Engine) settle(now time.Time, todo []due, results []Analysis) {
 					// Not this member's to decide now (the fleet's state
 					// moved on or is unreachable): keep what is served.
 					t.state = prev
+					rec.Decision, rec.NewWeight = DecisionNone, prev.Weight
+					e.remember(t, rec)
 					continue
 				}
 				stored = evs
@@ -177,6 +181,7 @@ func (e *Engine) settle(now time.Time, todo []due, results []Analysis) {
 			}
 			changed = append(changed, e.status(name, t))
 		}
+		e.remember(t, rec)
 	}
 }
 
