@@ -269,8 +269,8 @@ func (c *Core) Run(path string) error {
 	}
 	go func() {
 		defer close(c.done)
-		// Every member of a fleet runs the schedules by itself
-		// (lifecycle.go).
+		// Every member of a fleet follows the schedules' applied steps;
+		// only the leader applies due ones (lifecycle.go).
 		sched := make(chan struct{})
 		go func() {
 			defer close(sched)

@@ -21,16 +21,43 @@ type change struct {
 	apply  bool
 }
 
-// Tick applies every due step that no guard holds, in order, and records
-// each new hold once.
+// Tick first follows the steps applied elsewhere (another member of a
+// fleet wrote them to the shared store), publishing when they changed;
+// then, unless another member leads (WithLeading), it applies every due
+// step that no guard holds, in order, and records each new hold once.
 func (s *Scheduler) Tick() {
+	fresh, err := load(s.st)
+	if err != nil {
+		s.log.Warn("lifecycle: reading the applied steps", "error", err)
+	}
 	s.mu.Lock()
 	var ch change
-	for _, sv := range s.scheduled {
-		s.advance(sv.sc, sv.name, sv.v, &ch)
+	ch.apply = s.follow(fresh)
+	if s.leading == nil || s.leading() {
+		for _, sv := range s.scheduled {
+			s.advance(sv.sc, sv.name, sv.v, &ch)
+		}
+	} else {
+		clear(s.held) // the leader holds; this member would only repeat it
 	}
 	s.mu.Unlock()
 	s.finish(ch)
+}
+
+// follow takes the records of fresh that are newer than this Scheduler's
+// and reports whether any was; s.mu is held. A record older than the one
+// held here is one this member wrote after fresh was read.
+func (s *Scheduler) follow(fresh map[string]Applied) bool {
+	changed := false
+	for k, a := range fresh {
+		cur, ok := s.applied[k]
+		if ok && (!a.AppliedAt.After(cur.AppliedAt) || a == cur) {
+			continue
+		}
+		s.applied[k] = a
+		changed = true
+	}
+	return changed
 }
 
 // advance applies v's due steps until one is held or none is due; s.mu

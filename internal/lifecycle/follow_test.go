@@ -1,0 +1,59 @@
+package lifecycle
+
+import (
+	"sync/atomic"
+	"testing"
+)
+
+// TestFollowerAppliesNothingAndFollows: two schedulers over one store (as
+// two fleet members over the shared blobs): the one not leading applies
+// no due step; once the leader applied it, the follower's next tick takes
+// it and publishes; a force through the follower is followed by the
+// leader.
+func TestFollowerAppliesNothingAndFollows(t *testing.T) {
+	st := memStore(t)
+	lead := newFixture(t, st, day(2027, 1, 14))
+	var leading atomic.Bool
+	lead.s.leading = leading.Load
+	fol := newFixture(t, st, day(2027, 1, 14))
+	fol.s.leading = func() bool { return false }
+
+	lead.clk.set(day(2027, 1, 15))
+	fol.clk.set(day(2027, 1, 15))
+	fol.s.Tick()
+	lead.s.Tick() // not leading yet
+	if lead.effective() != "active" || fol.effective() != "active" {
+		t.Fatalf("before a leader: %s / %s, want active", lead.effective(), fol.effective())
+	}
+	leading.Store(true)
+	lead.s.Tick()
+	if lead.effective() != "deprecated" {
+		t.Fatalf("leader: %s, want deprecated", lead.effective())
+	}
+	fol.s.Tick()
+	if got := fol.effective(); got != "deprecated" || fol.published.Load() != 1 {
+		t.Fatalf("follower after a tick: %s, %d tables published; want deprecated, 1", got, fol.published.Load())
+	}
+	fol.s.Tick()
+	if fol.published.Load() != 1 {
+		t.Fatalf("follower published %d tables, want 1: nothing changed", fol.published.Load())
+	}
+
+	// gone is held by the guard; a force through the follower.
+	lead.clk.set(day(2027, 3, 1))
+	lead.s.Tick()
+	lead.clk.set(day(2027, 4, 2))
+	fol.clk.set(day(2027, 4, 2))
+	lead.use.set(5, "acme")
+	lead.s.Tick()
+	if lead.effective() != "redirect" {
+		t.Fatalf("leader: %s, want redirect (gone held)", lead.effective())
+	}
+	if _, err := fol.s.Force("users", "v1", "ops"); err != nil {
+		t.Fatal(err)
+	}
+	lead.s.Tick()
+	if lead.effective() != "gone" {
+		t.Fatalf("leader after the follower's force: %s, want gone", lead.effective())
+	}
+}
