@@ -227,6 +227,7 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 		Metrics:     c.Metrics.Handler(),
 		Contracts:   contractsAPI{g: g, lv: c.Live},
 		Usage:       c.Usage.ServeHTTP,
+		RecentUsage: c.recentUsage(),
 		Diffs:       x.Diffs,
 		Cluster:     c.clusterView(),
 		ClusterSync: c.clusterSync(),

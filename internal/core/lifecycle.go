@@ -26,13 +26,25 @@ import (
 func (c *Core) newScheduler(republish func() error) (*lifecycle.Scheduler, error) {
 	opts := []lifecycle.Option{lifecycle.WithClock(c.now), lifecycle.WithLogger(c.Log), lifecycle.WithApply(republish),
 		lifecycle.WithNotify(c.notifier.Send)}
-	if c.Usage != nil {
+	switch {
+	case c.Usage != nil && c.fleet != nil:
+		opts = append(opts, lifecycle.WithUsage(fleetUsage{local: c.Usage, f: c.fleet}))
+	case c.Usage != nil:
 		opts = append(opts, lifecycle.WithUsage(c.Usage))
 	}
 	if c.fleet != nil {
 		opts = append(opts, lifecycle.WithLeading(c.fleet.leading))
 	}
 	return lifecycle.New(c.Store, opts...)
+}
+
+// recentUsage is what /api/v1/internal/usage serves: this member's usage
+// of a version, for a fleet's leader (nil without a fleet or a tracker).
+func (c *Core) recentUsage() func(service, version string, window time.Duration) (uint64, []string) {
+	if c.fleet == nil || c.Usage == nil {
+		return nil
+	}
+	return c.Usage.Recent
 }
 
 // scheduleTick is how often the schedules are looked at: the engine's

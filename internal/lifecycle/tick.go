@@ -150,7 +150,16 @@ func (s *Scheduler) holdReason(svc, name string, v *config.Version, st *config.S
 	if s.usage == nil {
 		return fmt.Sprintf("held: no usage is known to tell whether %s is still called (hold_while needs the usage tracker); force it with `turnout lifecycle %s %s --force`", name, svc, name)
 	}
-	n, clients := s.usage.Recent(svc, name, h.Window.D())
+	var n uint64
+	var clients []string
+	if fu, ok := s.usage.(FleetUsage); ok {
+		var err error
+		if n, clients, err = fu.RecentFleet(svc, name, h.Window.D()); err != nil {
+			return fmt.Sprintf("held: the usage of %s is not known from the whole fleet: %v", name, err)
+		}
+	} else {
+		n, clients = s.usage.Recent(svc, name, h.Window.D())
+	}
 	if n < uint64(h.Requests) {
 		return ""
 	}
@@ -193,6 +202,15 @@ func window(d time.Duration) string {
 // whose due step is guarded). internal/usage's Tracker has this method.
 type Usage interface {
 	Recent(service, version string, window time.Duration) (requests uint64, clients []string)
+}
+
+// FleetUsage is a Usage summed over a fleet's members, which may not
+// know: RecentFleet fails when some member did not answer (naming it),
+// and the guard then holds the step rather than release it on partial
+// data. The Scheduler prefers it to Recent when the Usage has it.
+type FleetUsage interface {
+	Usage
+	RecentFleet(service, version string, window time.Duration) (requests uint64, clients []string, err error)
 }
 
 // MaxClients is how many client names a hold reason lists.
