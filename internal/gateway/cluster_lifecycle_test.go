@@ -111,7 +111,7 @@ func TestFleetFollowsTheLeadersSchedule(t *testing.T) {
 	var leader string
 	wait.ForErr(t, 15*time.Second, "a leader and two members", func() error {
 		var v struct {
-			Leader  string `json:"leader"`
+			Leader  string                  `json:"leader"`
 			Members []struct{ Name string } `json:"members"`
 		}
 		adminJSON(t, http.MethodGet, byName["gw-a"].AdminURL+"/api/v1/cluster", &v)
