@@ -1,8 +1,11 @@
 package lifecycle
 
 import (
+	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestFollowerAppliesNothingAndFollows: two schedulers over one store (as
@@ -55,5 +58,29 @@ func TestFollowerAppliesNothingAndFollows(t *testing.T) {
 	lead.s.Tick()
 	if lead.effective() != "gone" {
 		t.Fatalf("leader after the follower's force: %s, want gone", lead.effective())
+	}
+}
+
+// fleetUsage is a FleetUsage whose member b does not answer.
+type fleetUsage struct{}
+
+func (fleetUsage) Recent(string, string, time.Duration) (uint64, []string) { return 0, nil }
+func (fleetUsage) RecentFleet(string, string, time.Duration) (uint64, []string, error) {
+	return 0, nil, errors.New("fleet usage missing from 1 of 1 members: b (no answer within 1s)")
+}
+
+// TestFleetUsageUnknownHolds: a guarded step whose fleet usage is not
+// known from every member is held, naming the member, never applied on
+// the partial count (0 here).
+func TestFleetUsageUnknownHolds(t *testing.T) {
+	f := newFixture(t, memStore(t), day(2027, 3, 1))
+	f.s.usage = fleetUsage{}
+	f.s.Tick()
+	if got := f.effective(); got != "deprecated" {
+		t.Fatalf("at redirect's date with b silent: %s, want deprecated (redirect held)", got)
+	}
+	st, _ := f.s.Status("users", "v1")
+	if !strings.Contains(st.Reason, "not known from the whole fleet") || !strings.Contains(st.Reason, "b (no answer") {
+		t.Fatalf("hold reason %q, want it to name b", st.Reason)
 	}
 }
