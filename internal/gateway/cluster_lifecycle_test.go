@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -126,6 +127,22 @@ func TestFleetFollowsTheLeadersSchedule(t *testing.T) {
 		lead, follow = follow, lead
 	}
 	both := []*testutil.Turnout{lead, follow}
+	// The leader asks the members it last read: wait until it has read
+	// the follower, or its guard would count its own traffic only.
+	wait.ForErr(t, 15*time.Second, "the leader to list both members", func() error {
+		req, _ := http.NewRequest(http.MethodGet, lead.AdminURL+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer s3cret")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(b), "\nturnout_cluster_members 2\n") {
+			return fmt.Errorf("status %d, no turnout_cluster_members 2", resp.StatusCode)
+		}
+		return nil
+	})
 
 	for _, v := range []string{"v1", "v0"} {
 		if code := getVersion(t, follow.URL, v, "client-f"); code != http.StatusOK {
