@@ -84,3 +84,43 @@ func TestFleetUsageUnknownHolds(t *testing.T) {
 		t.Fatalf("hold reason %q, want it to name b", st.Reason)
 	}
 }
+
+// slowFleet is a FleetUsage that answers once released, as a pull waits
+// for a slow member.
+type slowFleet struct {
+	asked, release chan struct{}
+}
+
+func (u slowFleet) Recent(string, string, time.Duration) (uint64, []string) { return 0, nil }
+func (u slowFleet) RecentFleet(string, string, time.Duration) (uint64, []string, error) {
+	u.asked <- struct{}{}
+	<-u.release
+	return 0, nil, nil
+}
+
+// TestGuardPullDoesNotHoldTheLock: while a tick waits for the fleet's
+// usage, Status and Effective answer (a reload is not held up by a slow
+// member).
+func TestGuardPullDoesNotHoldTheLock(t *testing.T) {
+	f := newFixture(t, memStore(t), day(2027, 3, 1))
+	u := slowFleet{asked: make(chan struct{}, 1), release: make(chan struct{})}
+	f.s.usage = u
+	ticked := make(chan struct{})
+	go func() { defer close(ticked); f.s.Tick() }()
+	<-u.asked
+	answered := make(chan struct{})
+	go func() { defer close(answered); f.s.Status("users", "v1"); f.s.Effective(f.cfg) }()
+	timeout := time.NewTimer(10 * time.Second)
+	defer timeout.Stop()
+	select {
+	case <-answered:
+	case <-timeout.C:
+		t.Error("Status did not answer while the tick waited for the fleet's usage")
+	}
+	close(u.release)
+	<-ticked
+	<-answered
+	if got := f.effective(); got != "redirect" {
+		t.Fatalf("after the pull: %s, want redirect (quiet fleet)", got)
+	}
+}

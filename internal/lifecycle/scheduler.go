@@ -63,6 +63,9 @@ type Scheduler struct {
 	scheduled []scheduledVersion
 	applied   map[string]Applied // by SERVICE/VERSION
 	held      map[string]hold    // by SERVICE/VERSION: the step held now
+	// known is the usage a tick read for its guards (readUsage), set
+	// while the tick advances.
+	known map[usageAsk]usageAnswer
 }
 
 // scheduledVersion is a version with a schedule.
