@@ -47,6 +47,8 @@ type API struct {
 	qnTarget func(upstream string) []TargetView
 	// lifecycle serves the retirement schedules (nil: not registered).
 	lifecycle Lifecycle
+	// recent is this member's usage of a version (nil: not registered).
+	recent func(service, version string, window time.Duration) (uint64, []string)
 }
 
 // Options wire the API to the gateway.
@@ -108,6 +110,10 @@ type Options struct {
 	// Lifecycle serves /api/v1/lifecycle and the schedule fields of
 	// /api/v1/services (nil = not registered).
 	Lifecycle Lifecycle
+	// RecentUsage serves this member's usage of a version to the fleet's
+	// leader at /api/v1/internal/usage, token-guarded like
+	// /api/v1/internal/stats (nil = not registered).
+	RecentUsage func(service, version string, window time.Duration) (uint64, []string)
 }
 
 // Contracts serves the live configuration's OpenAPI contracts: the list,
@@ -121,7 +127,7 @@ type Contracts interface {
 // New builds the admin API.
 func New(o Options) *API {
 	a := &API{mux: http.NewServeMux(), tokens: o.Tokens, hosts: o.Hosts, reload: o.Reload, ready: o.Ready, log: o.Log,
-		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats, qnTarget: o.QNTargets, lifecycle: o.Lifecycle,
+		engine: o.Engine, events: o.Events, snapshot: o.Snapshot, stats: o.Stats, qnTarget: o.QNTargets, lifecycle: o.Lifecycle, recent: o.RecentUsage,
 		limiter: newAuthLimiter(o.Now, o.AuthBurst, o.AuthRefill), inSync: o.ClusterSync}
 	if a.tokens == nil {
 		token := o.Token

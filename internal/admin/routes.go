@@ -42,6 +42,9 @@ func (a *API) routes(o Options) {
 		a.handle("GET /api/v1/series/{service}", a.handleSeries)
 		a.internal("GET /api/v1/internal/stats", a.handleInternalStats)
 	}
+	if a.recent != nil {
+		a.internal("GET /api/v1/internal/usage", a.handleInternalUsage)
+	}
 	if o.Metrics != nil {
 		a.handle("GET /metrics", o.Metrics.ServeHTTP)
 	}

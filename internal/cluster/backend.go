@@ -82,13 +82,19 @@ const (
 	// KindResync: changes may have been missed (the watch was cut or
 	// compacted); read everything again.
 	KindResync
+	// KindBlob: a shared blob (SharedBuckets) was written or deleted.
+	KindBlob
 )
 
 // Change is one change a watch delivers.
 type Change struct {
 	Kind Kind
-	// Name is the service (KindRollout) or member (KindMember).
+	// Name is the service (KindRollout), member (KindMember) or blob key
+	// (KindBlob).
 	Name string
+	// Bucket and Value are the blob's (KindBlob; Value nil when deleted).
+	Bucket string
+	Value  []byte
 	// Rollout is the new state (KindRollout; nil when deleted).
 	Rollout *Versioned
 	// Rev is the backend revision of the change.
@@ -134,6 +140,11 @@ type Backend interface {
 	Leader(ctx context.Context) (string, error)
 	// Resign gives up leadership, if held.
 	Resign(ctx context.Context) error
+
+	// PutBlob writes a shared blob (last writer wins); Blobs reads every
+	// blob of a bucket, by key.
+	PutBlob(ctx context.Context, bucket, key string, value []byte) error
+	Blobs(ctx context.Context, bucket string) (map[string][]byte, error)
 
 	// Watch delivers every change after revision rev until ctx ends; the
 	// channel is closed then.

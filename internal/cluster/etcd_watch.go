@@ -119,6 +119,8 @@ func (e *Etcd) change(ev *clientv3.Event) (Change, bool) {
 		return Change{Kind: KindMember, Name: strings.TrimPrefix(key, e.memberKey("")), Rev: rev}, true
 	case strings.HasPrefix(key, e.leaderPrefix()+"/"):
 		return Change{Kind: KindLeader, Rev: rev}, true
+	case strings.HasPrefix(key, e.prefix+"/blobs/"):
+		return e.blobChange(key, ev.Kv.Value, ev.Type == mvccpb.DELETE, rev)
 	}
 	return Change{}, false
 }

@@ -153,6 +153,8 @@ func (r *Runner) watch(ctx context.Context, rev int64) {
 					r.st.Forget(c.Name)
 				}
 				r.setSync(nil)
+			case KindBlob:
+				r.st.ObserveBlob(c.Bucket, c.Name, c.Value)
 			case KindMember:
 				r.refreshMembers(ctx)
 			case KindLeader:

@@ -27,7 +27,7 @@ import (
 // store.ErrNotWritten and the backend's reason (ErrConflict, ErrNotLeader,
 // ErrUnavailable), so the engine keeps serving what it had. Every event
 // names the member it was recorded through (field "member"), besides its
-// actor. Blobs stay local. Store is safe for concurrent use; it owns local (Close closes it),
+// actor. Blobs of SharedBuckets go to the fleet, others stay local. Store is safe for concurrent use; it owns local (Close closes it),
 // not the backend.
 type Store struct {
 	b      Backend
@@ -103,6 +103,11 @@ func (s *Store) Load(ctx context.Context) (int64, error) {
 	}
 	for _, v := range list {
 		s.Observe(v)
+	}
+	// Read after the rollouts: a watch from rev then misses no blob
+	// written since (it may deliver one again, which is harmless).
+	if err := s.loadBlobs(ctx); err != nil {
+		return 0, err
 	}
 	return rev, nil
 }
@@ -320,19 +325,54 @@ func (s *Store) took(v Versioned) {
 // NotWritten counts the rollout writes the backend did not take.
 func (s *Store) NotWritten() uint64 { return s.notWritten.Load() }
 
-// PutBlob, GetBlob and ListBlobs use the local store: blobs are this
-// member's (contract usage, cached documents).
+// PutBlob writes a blob of a shared bucket (SharedBuckets) to the fleet,
+// then to the local cache; other buckets are this member's (contract
+// usage, cached documents) and stay local. A shared blob the backend does
+// not take is not cached either: the caller tries again.
 func (s *Store) PutBlob(bucket, key string, value []byte) error {
+	if SharedBuckets[bucket] {
+		if err := s.b.PutBlob(context.Background(), bucket, key, value); err != nil {
+			return fmt.Errorf("%w: %w", store.ErrNotWritten, err)
+		}
+	}
 	return s.local.PutBlob(bucket, key, value)
 }
 
-// GetBlob reads a local blob.
+// GetBlob reads a blob from the local store (for a shared bucket, the
+// cache of the fleet's, kept by Load and ObserveBlob).
 func (s *Store) GetBlob(bucket, key string) ([]byte, bool, error) {
 	return s.local.GetBlob(bucket, key)
 }
 
-// ListBlobs lists local blobs.
+// ListBlobs lists a bucket's blobs from the local store (for a shared
+// bucket, the cache of the fleet's).
 func (s *Store) ListBlobs(bucket string) (map[string][]byte, error) { return s.local.ListBlobs(bucket) }
+
+// ObserveBlob caches a shared blob another member wrote (a watch's
+// change); a deletion (nil value) keeps the cached one, as nothing
+// deletes shared blobs.
+func (s *Store) ObserveBlob(bucket, key string, value []byte) {
+	if !SharedBuckets[bucket] || value == nil {
+		return
+	}
+	if err := s.local.PutBlob(bucket, key, value); err != nil {
+		s.log.Warn("cluster: caching shared blob", "bucket", bucket, "key", key, "err", err)
+	}
+}
+
+// loadBlobs reads every shared bucket from the backend into the cache.
+func (s *Store) loadBlobs(ctx context.Context) error {
+	for bucket := range SharedBuckets {
+		blobs, err := s.b.Blobs(ctx, bucket)
+		if err != nil {
+			return err
+		}
+		for k, v := range blobs {
+			s.ObserveBlob(bucket, k, v)
+		}
+	}
+	return nil
+}
 
 // Close stops appending queued events and closes the local store.
 func (s *Store) Close() error {

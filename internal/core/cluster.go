@@ -196,6 +196,13 @@ func (f *fleet) stepGuard(service string) string {
 	return ""
 }
 
+// leading reports whether this member leads the fleet (false before it
+// started).
+func (f *fleet) leading() bool {
+	r := f.runner.Load()
+	return r != nil && r.Leading()
+}
+
 // inSync is nil while this member is in sync with the fleet.
 func (f *fleet) inSync() error {
 	r := f.runner.Load()

@@ -227,6 +227,7 @@ func (c *Core) Compile(cfg *config.Config, path string, x Extensions) error {
 		Metrics:     c.Metrics.Handler(),
 		Contracts:   contractsAPI{g: g, lv: c.Live},
 		Usage:       c.Usage.ServeHTTP,
+		RecentUsage: c.recentUsage(),
 		Diffs:       x.Diffs,
 		Cluster:     c.clusterView(),
 		ClusterSync: c.clusterSync(),
@@ -269,8 +270,8 @@ func (c *Core) Run(path string) error {
 	}
 	go func() {
 		defer close(c.done)
-		// Every member of a fleet runs the schedules by itself
-		// (lifecycle.go).
+		// Every member of a fleet follows the schedules' applied steps;
+		// only the leader applies due ones (lifecycle.go).
 		sched := make(chan struct{})
 		go func() {
 			defer close(sched)

@@ -8,6 +8,7 @@ import (
 	"github.com/turnout-gw/turnout/internal/cluster"
 	"github.com/turnout-gw/turnout/internal/config"
 	"github.com/turnout-gw/turnout/internal/fleetstats"
+	"github.com/turnout-gw/turnout/internal/lifecycle"
 	"github.com/turnout-gw/turnout/internal/stats"
 	"github.com/turnout-gw/turnout/internal/telemetry"
 )
@@ -108,4 +109,29 @@ func (f *fleet) view(ctx context.Context) (any, error) {
 	}
 	f.addTraffic(&v)
 	return v, nil
+}
+
+// fleetUsage is what the leader's retirement-schedule guard reads in a
+// fleet (lifecycle.FleetUsage): this member's usage tracker plus every
+// other live member's, pulled over GET /api/v1/internal/usage within the
+// Source's timeout (a second).
+type fleetUsage struct {
+	local lifecycle.Usage
+	f     *fleet
+}
+
+// Recent is this member's own usage.
+func (u fleetUsage) Recent(service, version string, window time.Duration) (uint64, []string) {
+	return u.local.Recent(service, version, window)
+}
+
+// RecentFleet is the fleet's usage; an error names the members that did
+// not answer.
+func (u fleetUsage) RecentFleet(service, version string, window time.Duration) (uint64, []string, error) {
+	n, clients := u.local.Recent(service, version, window)
+	if u.f.stats == nil {
+		return n, clients, nil
+	}
+	got, err := u.f.stats.RecentUsage(fleetstats.Usage{Requests: n, Clients: clients}, service, version, window)
+	return got.Requests, got.Clients, err
 }

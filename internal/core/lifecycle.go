@@ -13,20 +13,38 @@ import (
 // core's store, clock and notifier; republish publishes a routing table
 // compiled with its effective lifecycles.
 //
-// In a fleet the applied steps live in each member's local store (blobs
-// are not shared through etcd) and every member runs the schedules by
-// itself: the dates are the same everywhere, the guard reads the member's
-// own usage, and a force must be sent to each member.
+// In a fleet the applied steps are shared through etcd (the store's
+// "lifecycle" blobs, cluster.SharedBuckets) and only the leader applies
+// due steps; every member re-reads the applied steps from its cache on
+// each tick and publishes when they changed, so all members follow within
+// about a tick of the watch. A force sent to any member is written to the
+// fleet and followed by all.
 //
 // The guard reads the core's usage tracker (internal/usage): the requests
-// and clients of the version over hold_while's window.
+// and clients of the version over hold_while's window; in a fleet, every
+// live member's (fleetUsage), holding the step when one does not answer.
 func (c *Core) newScheduler(republish func() error) (*lifecycle.Scheduler, error) {
 	opts := []lifecycle.Option{lifecycle.WithClock(c.now), lifecycle.WithLogger(c.Log), lifecycle.WithApply(republish),
 		lifecycle.WithNotify(c.notifier.Send)}
-	if c.Usage != nil {
+	switch {
+	case c.Usage != nil && c.fleet != nil:
+		opts = append(opts, lifecycle.WithUsage(fleetUsage{local: c.Usage, f: c.fleet}))
+	case c.Usage != nil:
 		opts = append(opts, lifecycle.WithUsage(c.Usage))
 	}
+	if c.fleet != nil {
+		opts = append(opts, lifecycle.WithLeading(c.fleet.leading))
+	}
 	return lifecycle.New(c.Store, opts...)
+}
+
+// recentUsage is what /api/v1/internal/usage serves: this member's usage
+// of a version, for a fleet's leader (nil without a fleet or a tracker).
+func (c *Core) recentUsage() func(service, version string, window time.Duration) (uint64, []string) {
+	if c.fleet == nil || c.Usage == nil {
+		return nil
+	}
+	return c.Usage.Recent
 }
 
 // scheduleTick is how often the schedules are looked at: the engine's

@@ -70,6 +70,8 @@ func (e MemberError) Unwrap() error { return e.Err }
 type PullError struct {
 	Members []MemberError
 	Asked   int // members asked, besides this one
+	// What was pulled ("stats" when empty).
+	What string
 }
 
 func (e *PullError) Error() string {
@@ -77,7 +79,11 @@ func (e *PullError) Error() string {
 	for i, m := range e.Members {
 		parts[i] = m.Error()
 	}
-	return fmt.Sprintf("fleet stats missing from %d of %d members: %s", len(e.Members), e.Asked, strings.Join(parts, ", "))
+	what := e.What
+	if what == "" {
+		what = "stats"
+	}
+	return fmt.Sprintf("fleet %s missing from %d of %d members: %s", what, len(e.Members), e.Asked, strings.Join(parts, ", "))
 }
 
 // Unwrap returns the members' errors, so errors.Is finds their reasons.
@@ -177,28 +183,38 @@ func (s *Source) fetch(ctx context.Context, m Member, raws []string) (*stats.Exp
 
 // fetchOne asks one member for the windows of the query string raw.
 func (s *Source) fetchOne(ctx context.Context, m Member, raw string) (*stats.Export, error) {
+	body, err := s.get(ctx, m, StatsPath+"?"+raw, stats.ExportContentType, maxPayload)
+	if err != nil {
+		return nil, err
+	}
+	return stats.DecodeExport(body)
+}
+
+// get asks one member for pathQuery on its admin port with the admin
+// token and returns the body of its 200 answer, at most limit bytes.
+func (s *Source) get(ctx context.Context, m Member, pathQuery, accept string, limit int64) ([]byte, error) {
 	if m.Advertise == "" {
 		return nil, fmt.Errorf("%w: no advertise URL", ErrUnreachable)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(m.Advertise, "/")+StatsPath+"?"+raw, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(m.Advertise, "/")+pathQuery, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	if tok := s.set.token(); tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	req.Header.Set("Accept", stats.ExportContentType)
+	req.Header.Set("Accept", accept)
 	resp, err := s.set.client.Do(req)
 	if err != nil {
 		return nil, s.transportError(ctx, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPayload+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, s.transportError(ctx, err)
 	}
-	if len(body) > maxPayload {
-		return nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, maxPayload)
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, limit)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
@@ -207,7 +223,7 @@ func (s *Source) fetchOne(ctx context.Context, m Member, raw string) (*stats.Exp
 		_ = json.Unmarshal(body, &e)
 		return nil, &StatusError{Code: resp.StatusCode, Message: e.Error}
 	}
-	return stats.DecodeExport(body)
+	return body, nil
 }
 
 // transportError names a failed request: ErrTimeout when the pull's

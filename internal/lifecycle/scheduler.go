@@ -50,6 +50,9 @@ type Scheduler struct {
 	log    *slog.Logger
 	apply  func() error
 	notify func(urls []string, ev store.Event)
+	// leading says whether this member applies due steps (a fleet's
+	// leader); nil: always.
+	leading func() bool
 
 	applyMu sync.Mutex // serialises apply calls
 
@@ -60,6 +63,9 @@ type Scheduler struct {
 	scheduled []scheduledVersion
 	applied   map[string]Applied // by SERVICE/VERSION
 	held      map[string]hold    // by SERVICE/VERSION: the step held now
+	// known is the usage a tick read for its guards (readUsage), set
+	// while the tick advances.
+	known map[usageAsk]usageAnswer
 }
 
 // scheduledVersion is a version with a schedule.
@@ -92,6 +98,12 @@ func WithUsage(u Usage) Option { return func(s *Scheduler) { s.usage = u } }
 // WithApply sets how a change reaches the data plane: publish a routing
 // table compiled with Effective. It is called without the lock held.
 func WithApply(f func() error) Option { return func(s *Scheduler) { s.apply = f } }
+
+// WithLeading makes the Scheduler apply due steps only while leading()
+// is true: in a fleet only the leader applies them, and every member
+// follows the applied steps it reads from its store (shared through the
+// fleet) on each tick. A force is applied whoever leads.
+func WithLeading(leading func() bool) Option { return func(s *Scheduler) { s.leading = leading } }
 
 // WithNotify sends each event to the service's notify URLs (its rollout's
 // notify list); it must not block.

@@ -89,11 +89,21 @@ func (s *Scheduler) status(sc *config.Service, name string, v *config.Version) S
 // holds it: the step that is held, or the next one that is due. A step
 // not due yet is refused (ErrNotDue): forcing overrides the guard, not
 // the date. The event names actor.
+//
+// It first follows the steps applied elsewhere (a fleet's leader), so the
+// step forced is the fleet's next one, whichever member is asked.
 func (s *Scheduler) Force(service, version, actor string) (Status, error) {
+	fresh, err := load(s.st)
+	if err != nil {
+		return Status{}, err
+	}
 	s.mu.Lock()
+	var ch change
+	ch.apply = s.follow(fresh)
 	v := versionOf(s.cfg, service, version)
 	if v == nil || len(v.Schedule) == 0 {
 		s.mu.Unlock()
+		s.finish(ch) // publish what was followed
 		return Status{}, fmt.Errorf("%w: %s %s", ErrNoSchedule, service, version)
 	}
 	sc := s.cfg.Services[service]
@@ -102,19 +112,21 @@ func (s *Scheduler) Force(service, version, actor string) (Status, error) {
 	i := position(v, a, ok)
 	if i >= len(v.Schedule) {
 		s.mu.Unlock()
+		s.finish(ch) // publish what was followed
 		return Status{}, fmt.Errorf("%w: %s %s applied its last step (%s)", ErrNoStep, service, version, v.Schedule[i-1].Lifecycle)
 	}
 	if at := v.DueAt(i); at.After(s.now()) {
 		s.mu.Unlock()
+		s.finish(ch) // publish what was followed
 		return Status{}, fmt.Errorf("%w: %s %s becomes %s at %s", ErrNotDue, service, version, v.Schedule[i].Lifecycle, stamp(at))
 	}
 	note := "forced"
 	if h, held := s.held[key]; held && h.step == i {
 		note = "forced over: " + h.reason
 	}
-	var ch change
 	if !s.applyStep(sc, version, v, i, "force:"+actor, note, &ch) {
 		s.mu.Unlock()
+		s.finish(ch) // publish what was followed
 		return Status{}, fmt.Errorf("lifecycle: persisting the forced step of %s %s failed", service, version)
 	}
 	st := s.status(sc, version, v)

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/turnout-gw/turnout/internal/config"
@@ -21,16 +22,117 @@ type change struct {
 	apply  bool
 }
 
-// Tick applies every due step that no guard holds, in order, and records
-// each new hold once.
+// Tick first follows the steps applied elsewhere (another member of a
+// fleet wrote them to the shared store), publishing when they changed;
+// then, unless another member leads (WithLeading), it applies every due
+// step that no guard holds, in order, and records each new hold once.
 func (s *Scheduler) Tick() {
+	fresh, err := load(s.st)
+	if err != nil {
+		s.log.Warn("lifecycle: reading the applied steps", "error", err)
+	}
 	s.mu.Lock()
 	var ch change
+	ch.apply = s.follow(fresh)
+	lead := s.leading == nil || s.leading()
+	if !lead {
+		clear(s.held) // the leader holds; this member would only repeat it
+		s.mu.Unlock()
+		s.finish(ch)
+		return
+	}
+	asks := s.guardAsks()
+	s.mu.Unlock()
+	// The guard's usage is read without the lock: a fleet's takes a pull
+	// from every member (up to a second), which must not hold up Status,
+	// Effective or a reload.
+	known := s.readUsage(asks)
+	s.mu.Lock()
+	s.known = known
 	for _, sv := range s.scheduled {
 		s.advance(sv.sc, sv.name, sv.v, &ch)
 	}
+	s.known = nil
 	s.mu.Unlock()
 	s.finish(ch)
+}
+
+// usageAsk is a guard's question: a version's usage over a window.
+type usageAsk struct {
+	service, version string
+	window           time.Duration
+}
+
+// usageAnswer is what the guard's Usage answered.
+type usageAnswer struct {
+	requests uint64
+	clients  []string
+	err      error
+}
+
+// guardAsks lists the usage a tick's guards will read: that of each
+// version with hold_while whose next step is due; s.mu is held.
+func (s *Scheduler) guardAsks() []usageAsk {
+	if s.usage == nil {
+		return nil
+	}
+	now := s.now()
+	var out []usageAsk
+	for _, sv := range s.scheduled {
+		if sv.v.HoldWhile == nil {
+			continue
+		}
+		a, ok := s.applied[recordKey(sv.sc.Name, sv.name)]
+		if i := position(sv.v, a, ok); i < len(sv.v.Schedule) && !sv.v.DueAt(i).After(now) {
+			out = append(out, usageAsk{service: sv.sc.Name, version: sv.name, window: sv.v.HoldWhile.Window.D()})
+		}
+	}
+	return out
+}
+
+// readUsage answers asks from the Usage, in parallel, without the lock.
+func (s *Scheduler) readUsage(asks []usageAsk) map[usageAsk]usageAnswer {
+	if len(asks) == 0 {
+		return nil
+	}
+	answers := make([]usageAnswer, len(asks))
+	var wg sync.WaitGroup
+	for i, q := range asks {
+		wg.Go(func() { answers[i] = s.recent(q) })
+	}
+	wg.Wait()
+	out := make(map[usageAsk]usageAnswer, len(asks))
+	for i, q := range asks {
+		out[q] = answers[i]
+	}
+	return out
+}
+
+// recent reads one version's usage: the fleet's when the Usage is a
+// FleetUsage.
+func (s *Scheduler) recent(q usageAsk) usageAnswer {
+	if fu, ok := s.usage.(FleetUsage); ok {
+		n, clients, err := fu.RecentFleet(q.service, q.version, q.window)
+		return usageAnswer{requests: n, clients: clients, err: err}
+	}
+	n, clients := s.usage.Recent(q.service, q.version, q.window)
+	return usageAnswer{requests: n, clients: clients}
+}
+
+// follow takes the records of fresh that are newer than this Scheduler's
+// and reports whether any was; s.mu is held. A record older than the one
+// held here is one this member wrote after fresh was read.
+func (s *Scheduler) follow(fresh map[string]Applied) bool {
+	changed := false
+	for k, a := range fresh {
+		cur, ok := s.applied[k]
+		if ok && (!a.AppliedAt.After(cur.AppliedAt) || a == cur) {
+			continue
+		}
+		s.applied[k] = a
+		changed = true
+	}
+	return changed
 }
 
 // advance applies v's due steps until one is held or none is due; s.mu
@@ -123,7 +225,15 @@ func (s *Scheduler) holdReason(svc, name string, v *config.Version, st *config.S
 	if s.usage == nil {
 		return fmt.Sprintf("held: no usage is known to tell whether %s is still called (hold_while needs the usage tracker); force it with `turnout lifecycle %s %s --force`", name, svc, name)
 	}
-	n, clients := s.usage.Recent(svc, name, h.Window.D())
+	q := usageAsk{service: svc, version: name, window: h.Window.D()}
+	u, ok := s.known[q]
+	if !ok {
+		u = s.recent(q) // a step Tick did not expect due: read it now
+	}
+	if u.err != nil {
+		return fmt.Sprintf("held: the usage of %s is not known from the whole fleet: %v", name, u.err)
+	}
+	n, clients := u.requests, u.clients
 	if n < uint64(h.Requests) {
 		return ""
 	}
@@ -166,6 +276,15 @@ func window(d time.Duration) string {
 // whose due step is guarded). internal/usage's Tracker has this method.
 type Usage interface {
 	Recent(service, version string, window time.Duration) (requests uint64, clients []string)
+}
+
+// FleetUsage is a Usage summed over a fleet's members, which may not
+// know: RecentFleet fails when some member did not answer (naming it),
+// and the guard then holds the step rather than release it on partial
+// data. The Scheduler prefers it to Recent when the Usage has it.
+type FleetUsage interface {
+	Usage
+	RecentFleet(service, version string, window time.Duration) (requests uint64, clients []string, err error)
 }
 
 // MaxClients is how many client names a hold reason lists.
