@@ -58,3 +58,35 @@ func TestMisindentedLine(t *testing.T) {
 		t.Fatalf("a block scalar's text was read as a misindented key at line %d", lines)
 	}
 }
+
+// TestUpstreamH2Pings: the PING settings the pools and the xDS export
+// read, defaults filled in; a written 0 interval sends none.
+func TestUpstreamH2Pings(t *testing.T) {
+	for _, c := range []struct {
+		yaml              string
+		interval, timeout string
+	}{
+		{"", "15s", "10s"},
+		{"h2: {ping_timeout: 3s}\n", "15s", "3s"},
+		{"h2: {ping_interval: 5s, ping_timeout: 2s}\n", "5s", "2s"},
+		{"h2: {ping_interval: 0s}\n", "0s", "10s"},
+	} {
+		cfg, err := Parse("c.yaml", []byte("upstreams:\n  a:\n    targets: [http://127.0.0.1:1]\n    protocol: h2c\n"+indentBy(c.yaml, "    ")+
+			"services:\n  s: {match: {path_prefix: /}, default: v1, versions: {v1: {upstream: a}}}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		i, to := cfg.Upstreams["a"].H2.Pings()
+		if i.String() != c.interval || to.String() != c.timeout {
+			t.Errorf("%q: interval %v, timeout %v; want %s, %s", c.yaml, i, to, c.interval, c.timeout)
+		}
+	}
+}
+
+// indentBy puts prefix before every line of s.
+func indentBy(s, prefix string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n"+prefix) + "\n"
+}

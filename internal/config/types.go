@@ -540,3 +540,21 @@ func (s *Service) IsQN() bool { return s != nil && s.Protocol == ServiceQN }
 func (u *Upstream) IsTCP() bool {
 	return u != nil && len(u.Targets) > 0 && strings.HasPrefix(strings.ToLower(u.Targets[0]), "tcp://")
 }
+
+// Pings returns the PING interval and timeout of an HTTP/2 upstream's
+// connections, defaults filled in; h may be nil (the defaults). An
+// interval of 0 (written as such) sends no PING. Both the data plane's
+// pools and the xDS export (Envoy's connection_keepalive) read it.
+func (h *UpstreamH2) Pings() (interval, timeout time.Duration) {
+	interval, timeout = DefaultH2PingInterval, DefaultH2PingTimeout
+	if h == nil {
+		return interval, timeout
+	}
+	if h.PingInterval > 0 || h.Has("ping_interval") {
+		interval = h.PingInterval.D()
+	}
+	if h.PingTimeout > 0 {
+		timeout = h.PingTimeout.D()
+	}
+	return interval, timeout
+}

@@ -49,12 +49,7 @@ func h2ConnsOf(spec *config.UpstreamH2) (h2Conns, error) {
 	case spec.PingTimeout < 0:
 		return c, fmt.Errorf("negative h2.ping_timeout %v", spec.PingTimeout.D())
 	}
-	if spec.PingInterval > 0 || spec.Has("ping_interval") {
-		c.pingInterval = spec.PingInterval.D()
-	}
-	if spec.PingTimeout > 0 {
-		c.pingTimeout = spec.PingTimeout.D()
-	}
+	c.pingInterval, c.pingTimeout = spec.Pings()
 	return c, nil
 }
 

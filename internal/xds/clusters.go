@@ -60,7 +60,7 @@ func (tr *translator) clusters(svcs []*route.Service) ([]*clusterv3.Cluster, []*
 			c.TypedExtensionProtocolOptions = map[string]*anyMsg{
 				"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": mustAny(&httpv3.HttpProtocolOptions{
 					UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
-						ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: &corev3.Http2ProtocolOptions{}},
+						ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: h2Options(u.H2)},
 					}},
 				}),
 			}
@@ -197,4 +197,18 @@ func referenced(rcs []*routev3.RouteConfiguration, cs []*clusterv3.Cluster, las 
 		}
 	}
 	return keptCs, keptLas
+}
+
+// h2Options are an HTTP/2 upstream's protocol options: the PINGs Turnout's
+// own pools send (upstreams.NAME.h2), as Envoy's connection_keepalive
+// (none when ping_interval is 0). Envoy sends them every interval where
+// Turnout's pools send one after an interval without frames; both close a
+// connection whose PING goes unanswered for the timeout.
+func h2Options(h *config.UpstreamH2) *corev3.Http2ProtocolOptions {
+	interval, timeout := h.Pings()
+	if interval <= 0 {
+		return &corev3.Http2ProtocolOptions{}
+	}
+	return &corev3.Http2ProtocolOptions{ConnectionKeepalive: &corev3.KeepaliveSettings{
+		Interval: durationpb.New(interval), Timeout: durationpb.New(timeout)}}
 }
